@@ -1,0 +1,210 @@
+"""Strict, safe YAML reading that remembers where every node came from.
+
+PyYAML's own loaders either run Python tags (``yaml.Loader``) or silently keep the last of two
+equal keys (``yaml.SafeLoader``). Here we only *compose* the document (no constructor runs) and
+build plain Python data ourselves, so that duplicate keys, tags and alias bombs become errors
+with a line and column instead of surprises.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.composer import Composer
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import BaseResolver
+from yaml.scanner import Scanner
+
+from .errors import Problem
+
+Path = tuple[str | int, ...]
+
+#: A file whose aliases expand to more nodes than this is refused ("billion laughs").
+MAX_NODES = 100_000
+#: Deeper nesting than this is refused (a workflow needs far less).
+MAX_DEPTH = 64
+#: Larger files are refused before parsing.
+MAX_BYTES = 4 * 1024 * 1024
+
+_CORE = "tag:yaml.org,2002:"
+_STR, _INT, _FLOAT, _BOOL, _NULL = (_CORE + t for t in ("str", "int", "float", "bool", "null"))
+_SEQ, _MAP = _CORE + "seq", _CORE + "map"
+_ALLOWED_TAGS = {_STR, _INT, _FLOAT, _BOOL, _NULL, _SEQ, _MAP}
+
+
+class _StrictResolver(BaseResolver):
+    """YAML 1.2-like scalars: only true/false are booleans, and no implicit timestamps."""
+
+
+_StrictResolver.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_StrictResolver.add_implicit_resolver(
+    _INT, re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789")
+)
+_StrictResolver.add_implicit_resolver(
+    _FLOAT,
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?$"),
+    list("-+0123456789"),
+)
+_StrictResolver.add_implicit_resolver(_NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+
+
+class _ComposingLoader(Reader, Scanner, Parser, Composer, _StrictResolver):
+    """Reads a YAML stream into nodes; constructs nothing."""
+
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        _StrictResolver.__init__(self)
+
+
+@dataclass(slots=True)
+class Document:
+    """Plain data read from YAML, with the position of every value and key (1-based)."""
+
+    file: str
+    data: Any
+    marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    key_marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: Path, *, key: bool = False) -> tuple[int, int]:
+        """The position of ``path`` (its key with ``key=True``), else of its nearest ancestor."""
+        if key and path in self.key_marks:
+            return self.key_marks[path]
+        while True:
+            if path in self.marks:
+                return self.marks[path]
+            if not path:
+                return (0, 0)
+            path = path[:-1]
+
+    def problem(self, path: Path, message: str, *, key: bool = False) -> Problem:
+        """A `Problem` located at ``path``."""
+        line, column = self.where(path, key=key)
+        return Problem(self.file, line, column, message)
+
+
+class _TooLarge(Exception):
+    def __init__(self, node: Node, message: str) -> None:
+        self.node = node
+        self.message = message
+
+
+class _Builder:
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.problems: list[Problem] = []
+        self.count = 0
+
+    def at(self, node: Node) -> tuple[int, int]:
+        return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def report(self, node: Node, message: str) -> None:
+        line, column = self.at(node)
+        self.problems.append(Problem(self.doc.file, line, column, message))
+
+    def build(self, node: Node, path: Path, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _TooLarge(
+                node,
+                f"the document expands to more than {MAX_NODES:,} nodes (aliases expanding"
+                " exponentially?); write the content out or split the file",
+            )
+        if depth > MAX_DEPTH:
+            raise _TooLarge(node, f"nesting deeper than {MAX_DEPTH} levels; flatten the document")
+        self.doc.marks[path] = self.at(node)
+        if node.tag not in _ALLOWED_TAGS:
+            self.report(
+                node,
+                f"tag '{node.tag}' is not allowed: zorgflow reads plain YAML only"
+                " (remove the tag)",
+            )
+            return None
+        if isinstance(node, ScalarNode):
+            return self.scalar(node)
+        if isinstance(node, SequenceNode):
+            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        assert isinstance(node, MappingNode)
+        result: dict[str, Any] = {}
+        first_seen: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode) or key_node.tag not in (_STR, _INT):
+                self.report(key_node, "a key must be a plain name, not a list or mapping")
+                continue
+            key = str(key_node.value)
+            if key == "<<":
+                self.report(key_node, "merge keys ('<<') are not supported: write the keys out")
+                continue
+            if key in first_seen:
+                line, _ = self.at(first_seen[key])
+                self.report(
+                    key_node,
+                    f"duplicate key '{key}' (first given on line {line}); YAML would silently"
+                    " keep only the last one: remove or rename one of them",
+                )
+                continue
+            first_seen[key] = key_node
+            self.doc.key_marks[(*path, key)] = self.at(key_node)
+            result[key] = self.build(value_node, (*path, key), depth + 1)
+        return result
+
+    def scalar(self, node: ScalarNode) -> Any:
+        text = node.value
+        if node.tag == _STR:
+            return text
+        if node.tag == _NULL:
+            return None
+        if node.tag == _BOOL:
+            if text.lower() in ("true", "false"):
+                return text.lower() == "true"
+            self.report(node, f"'{text}' is not a boolean: write true or false")
+            return None
+        try:
+            if node.tag == _INT:
+                return int(text.replace("_", ""))
+            return float(text.replace("_", ""))
+        except ValueError:
+            self.report(node, f"'{text}' is not a valid number")
+            return None
+
+
+def read_yaml(text: str, file: str) -> tuple[Document, list[Problem]]:
+    """Read ``text`` strictly. Returns the document and the problems found (possibly many).
+
+    A syntax error, an oversized file or an alias bomb stops reading: the document's data is
+    then ``None`` and the single problem says why.
+    """
+    doc = Document(file, None)
+    if len(text) > MAX_BYTES:
+        return doc, [Problem(file, 1, 1, f"file is larger than {MAX_BYTES // 1024 // 1024} MB")]
+    loader = _ComposingLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        what = " ".join(p for p in (exc.context, exc.problem) if p)
+        return doc, [Problem(file, line, column, f"YAML syntax error: {what}")]
+    except yaml.YAMLError as exc:
+        return doc, [Problem(file, 0, 0, f"YAML error: {exc}")]
+    finally:
+        loader.dispose()
+    if node is None:
+        return doc, [Problem(file, 1, 1, "the file is empty")]
+    builder = _Builder(doc)
+    try:
+        doc.data = builder.build(node, (), 0)
+    except _TooLarge as exc:
+        doc.data = None
+        line, column = builder.at(exc.node)
+        return doc, [Problem(file, line, column, exc.message)]
+    return doc, builder.problems

@@ -1,0 +1,106 @@
+"""Calendar arithmetic in Europe/Amsterdam: day boundaries, months, DST-safe durations."""
+
+from __future__ import annotations
+
+import calendar as _stdcal
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from .model import Duration
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def require_aware(at: datetime, what: str = "at") -> datetime:
+    """Refuse naive datetimes: every time in zorgflow is timezone-aware."""
+    if not isinstance(at, datetime):
+        raise TypeError(f"{what} must be a timezone-aware datetime, not {type(at).__name__}")
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware (e.g. datetime.now(timezone.utc))")
+    return at
+
+
+def now() -> datetime:
+    """The current time, aware (UTC)."""
+    return datetime.now(UTC)
+
+
+def local_date(at: datetime) -> date:
+    """The calendar date of ``at`` in Europe/Amsterdam."""
+    return at.astimezone(AMSTERDAM).date()
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus whole calendar months; the 31st clamps to the month's last day."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    last = _stdcal.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+def days_between(start: date, end: date) -> int:
+    """Whole days from ``start`` to ``end`` (negative when ``end`` is earlier)."""
+    return (end - start).days
+
+
+def months_between(start: date, end: date) -> int:
+    """Whole calendar months from ``start`` to ``end`` (31 Jan → 28 Feb counts as one)."""
+    months = (end.year - start.year) * 12 + (end.month - start.month)
+    if months > 0 and add_months(start, months) > end:
+        months -= 1
+    elif months < 0 and add_months(start, months) < end:
+        months += 1
+    return months
+
+
+def add_duration(at: datetime, amount: int, unit: str) -> datetime:
+    """``at`` plus a calendar duration, keeping the local (Amsterdam) wall-clock time.
+
+    "1 month" after 31 January 09:00 is 28/29 February 09:00 local time, and "1 day" across
+    a DST change is the same wall-clock time the next day (23 or 25 hours later).
+    """
+    local = at.astimezone(AMSTERDAM)
+    day = local.date()
+    if unit == "days":
+        day = day + timedelta(days=amount)
+    elif unit == "weeks":
+        day = day + timedelta(weeks=amount)
+    elif unit == "months":
+        day = add_months(day, amount)
+    elif unit == "years":
+        day = add_months(day, 12 * amount)
+    else:  # pragma: no cover - the loader only accepts the four units
+        raise ValueError(f"unknown unit {unit!r}")
+    wall = datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=AMSTERDAM)
+    # Round-trip through UTC resolves a wall time that falls in a DST gap or fold.
+    return wall.astimezone(UTC).astimezone(at.tzinfo)
+
+
+def duration_amount(duration: Duration, facts: dict[str, object]) -> int | None:
+    """The amount of ``duration`` given the facts, or None when its fact is unknown."""
+    if duration.fact is None:
+        return duration.amount
+    value = facts.get(duration.fact)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def parse_date(value: object) -> date:
+    """A date from a ``date`` or an ISO ``YYYY-MM-DD`` string; ValueError otherwise."""
+    if isinstance(value, datetime):
+        raise ValueError("expected a date, got a date and time")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return date.fromisoformat(value)
+    raise ValueError(f"expected a date, got {type(value).__name__}")
+
+
+def parse_datetime(value: object) -> datetime:
+    """An aware datetime from a ``datetime`` or an ISO string with offset."""
+    if isinstance(value, datetime):
+        return require_aware(value, "the time")
+    if isinstance(value, str):
+        return require_aware(datetime.fromisoformat(value), f"'{value}'")
+    raise ValueError(f"expected a date and time, got {type(value).__name__}")

@@ -1,0 +1,272 @@
+"""Plain-data runtime objects: `Actor`, `Case`, `HistoryEntry`, `Signal`.
+
+A `Case` is immutable: the engine returns a new one for every accepted change, so a refused
+call can never leave a half-changed case behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from ..calendar import parse_datetime
+from ..errors import CaseFormatError
+from .values import to_json
+
+FORMAT = "zorgflow.case"
+FORMAT_VERSION = 1
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+class Actor:
+    """Someone acting on cases: an id and the organisational roles they hold."""
+
+    __slots__ = ("id", "roles")
+
+    def __init__(self, id: str, roles: Iterable[str] = ()) -> None:
+        if not isinstance(id, str) or not id:
+            raise ValueError("an actor needs a non-empty text id")
+        if isinstance(roles, str):
+            raise TypeError("roles must be a collection of role ids, not one string: "
+                            f"use roles={{{roles!r}}}")
+        self.id = id
+        self.roles = frozenset(roles)
+
+    def __repr__(self) -> str:
+        return f"Actor({self.id!r}, roles={sorted(self.roles)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Actor) and (self.id, self.roles) == (other.id, other.roles)
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.roles))
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A timer signal: its name, when it is (or was) due, and a label."""
+
+    name: str
+    due_at: datetime
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One accepted step of a case. ``kind`` is start, fire, set_facts or signal."""
+
+    seq: int
+    at: datetime
+    actor: str
+    role: str | None
+    kind: str
+    event: str
+    from_state: str | None
+    to_state: str
+    data: Mapping[str, Any]
+    workflow_version: int
+    explanation: tuple[str, ...] = ()
+    dossier: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        result: dict[str, Any] = {
+            "seq": self.seq, "at": self.at.isoformat(), "actor": self.actor, "role": self.role,
+            "kind": self.kind, "event": self.event, "from": self.from_state,
+            "to": self.to_state, "data": to_json(self.data),
+            "workflow_version": self.workflow_version,
+        }
+        if self.explanation:
+            result["explanation"] = list(self.explanation)
+        if self.dossier is not None:
+            result["dossier"] = to_json(self.dossier)
+        return result
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> HistoryEntry:
+        """Read what `to_dict` wrote. Raises `CaseFormatError`."""
+        try:
+            return cls(
+                seq=_typed(raw, "seq", int), at=parse_datetime(raw["at"]),
+                actor=_typed(raw, "actor", str), role=_optional(raw, "role", str),
+                kind=_typed(raw, "kind", str), event=_typed(raw, "event", str),
+                from_state=_optional(raw, "from", str), to_state=_typed(raw, "to", str),
+                data=MappingProxyType(dict(_typed(raw, "data", dict))),
+                workflow_version=_typed(raw, "workflow_version", int),
+                explanation=tuple(raw.get("explanation", ())),
+                dossier=raw.get("dossier"),
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise CaseFormatError(f"history entry {raw.get('seq', '?')}: {_why(exc)}") from None
+
+
+class Case:
+    """One case: its workflow version, state, facts, case roles and history.
+
+    Treat it as a value: the engine never changes a case, it returns a new one.
+    """
+
+    __slots__ = ("_facts", "_history", "_id", "_normalised", "_roles", "_state", "_timers",
+                 "_workflow_id", "_workflow_version")
+
+    def __init__(
+        self,
+        id: str,
+        workflow_id: str,
+        workflow_version: int,
+        state: str,
+        facts: dict[str, Any],
+        case_roles: dict[str, str],
+        history: tuple[HistoryEntry, ...],
+        timers: dict[str, datetime],
+        *,
+        normalised: bool = True,
+    ) -> None:
+        self._id = id
+        self._workflow_id = workflow_id
+        self._workflow_version = workflow_version
+        self._state = state
+        self._facts = facts
+        self._roles = case_roles
+        self._history = history
+        self._timers = timers
+        self._normalised = normalised
+
+    id = property(lambda self: self._id, doc="The case id.")
+    workflow_id = property(lambda self: self._workflow_id, doc="The workflow's id.")
+    workflow_version = property(lambda self: self._workflow_version,
+                                doc="The workflow version this case runs on.")
+    state = property(lambda self: self._state, doc="The current state id.")
+    history = property(lambda self: self._history, doc="Every accepted step, oldest first.")
+
+    @property
+    def facts(self) -> Mapping[str, Any]:
+        """The known facts (read-only). A fact not in here is unknown."""
+        return MappingProxyType(self._facts)
+
+    @property
+    def case_roles(self) -> Mapping[str, str]:
+        """Case role → the id of the actor assigned to it in this case."""
+        return MappingProxyType(self._roles)
+
+    @property
+    def timers(self) -> Mapping[str, datetime]:
+        """Signal name → when its timer (re)started."""
+        return MappingProxyType(self._timers)
+
+    @property
+    def version(self) -> int:
+        """Number of history entries; a store uses it for optimistic concurrency."""
+        return len(self._history)
+
+    def __repr__(self) -> str:
+        return (f"<Case {self._id} {self._workflow_id} v{self._workflow_version} "
+                f"state={self._state} history={len(self._history)}>")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Case) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # -- serialisation -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable, versioned form with an integrity digest."""
+        body: dict[str, Any] = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "id": self._id,
+            "workflow": {"id": self._workflow_id, "version": self._workflow_version},
+            "state": self._state,
+            "facts": to_json(self._facts),
+            "case_roles": dict(self._roles),
+            "timers": {k: v.isoformat() for k, v in self._timers.items()},
+            "history": [entry.to_dict() for entry in self._history],
+        }
+        body["digest"] = _digest(body)
+        return body
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Case:
+        """Read what `to_dict` wrote; refuses a truncated or altered dict (`CaseFormatError`).
+
+        Facts come back as JSON values (dates as text) until an `Engine` first uses the case,
+        which checks them against the workflow's declared types.
+        """
+        if not isinstance(raw, Mapping):
+            raise CaseFormatError(f"expected a mapping, got {type(raw).__name__}")
+        if raw.get("format") != FORMAT:
+            raise CaseFormatError(f"not a zorgflow case (format {raw.get('format')!r})")
+        if raw.get("format_version") != FORMAT_VERSION:
+            raise CaseFormatError(f"case format version {raw.get('format_version')!r} is not "
+                                  f"supported (this zorgflow reads version {FORMAT_VERSION})")
+        missing = [k for k in ("id", "workflow", "state", "facts", "case_roles", "timers",
+                               "history", "digest") if k not in raw]
+        if missing:
+            raise CaseFormatError(f"case is truncated: missing {', '.join(missing)}")
+        body = {k: v for k, v in raw.items() if k != "digest"}
+        try:
+            digest = _digest(body)
+        except (TypeError, ValueError) as exc:
+            raise CaseFormatError(f"case holds values that are not JSON data: {exc}") from None
+        if raw["digest"] != digest:
+            raise CaseFormatError("case digest does not match its content: the case was altered "
+                                  "or truncated after it was written")
+        try:
+            workflow = _typed(raw, "workflow", dict)
+            history = tuple(HistoryEntry.from_dict(e) for e in _typed(raw, "history", list))
+            case = cls(
+                id=_typed(raw, "id", str),
+                workflow_id=_typed(workflow, "id", str),
+                workflow_version=_typed(workflow, "version", int),
+                state=_typed(raw, "state", str),
+                facts=dict(_typed(raw, "facts", dict)),
+                case_roles={str(k): str(v) for k, v in _typed(raw, "case_roles", dict).items()},
+                history=history,
+                timers={k: parse_datetime(v) for k, v in _typed(raw, "timers", dict).items()},
+                normalised=False,
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise CaseFormatError(f"malformed case: {_why(exc)}") from None
+        _check_history(case)
+        return case
+
+
+def _check_history(case: Case) -> None:
+    history = case.history
+    if not history:
+        raise CaseFormatError("case has no history (every case starts with a 'start' entry)")
+    for n, entry in enumerate(history, start=1):
+        if entry.seq != n:
+            raise CaseFormatError(f"history is not contiguous: entry {n} has seq {entry.seq}")
+    if history[0].kind != "start":
+        raise CaseFormatError("history does not begin with 'start'")
+    if history[-1].to_state != case.state:
+        raise CaseFormatError(f"state '{case.state}' is not where the history ends "
+                              f"('{history[-1].to_state}')")
+
+
+def _digest(body: Mapping[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _typed(raw: Mapping[str, Any], key: str, kind: type) -> Any:
+    value = raw[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TypeError(f"'{key}' should be {kind.__name__}, is {type(value).__name__}")
+    return value
+
+
+def _optional(raw: Mapping[str, Any], key: str, kind: type) -> Any:
+    return None if raw.get(key) is None else _typed(raw, key, kind)
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"missing {exc.args[0]!r}"
+    return str(exc)

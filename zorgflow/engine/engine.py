@@ -1,0 +1,515 @@
+"""`Engine`: starts cases, fires events, sets facts, decides, lists due signals.
+
+The engine holds compiled workflows only; cases are plain immutable data passed in and out, so
+one engine can serve many threads without locks on the hot path.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from ..calendar import add_duration, duration_amount, local_date, now, require_aware
+from ..errors import CaseFormatError, TransitionRejected, UnknownWorkflow, WorkflowError
+from ..model import Workflow
+from ..rules.decision import Decision
+from ..rules.expr import Env, suggest
+from ..rules.logic import UNKNOWN
+from .case import Actor, Case, HistoryEntry, Signal
+from .compiled import CompiledTransition, CompiledWorkflow, explain_guard
+from .values import ValueProblem, coerce
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+class Engine:
+    """Runs cases of one or more workflows (several versions of one workflow may coexist).
+
+    >>> engine = Engine.from_directory("workflows")          # doctest: +SKIP
+    >>> case = engine.start("lzn", actor=coordinator)         # doctest: +SKIP
+    """
+
+    def __init__(self, workflows: Iterable[Workflow] = (), *, rules_backend: str = "native"
+                 ) -> None:
+        if rules_backend != "native":
+            raise ValueError(f"unknown rules_backend {rules_backend!r}; available: 'native'")
+        self._compiled: dict[tuple[str, int], CompiledWorkflow] = {}
+        self._latest: dict[str, int] = {}
+        self._lock = threading.Lock()
+        for workflow in workflows:
+            self.add(workflow)
+
+    @classmethod
+    def from_directory(cls, path: str | Path, *, rules_backend: str = "native") -> Engine:
+        """Load every ``*.yaml``/``*.yml`` workflow in a folder. Raises `WorkflowError` with
+        the problems of all files together."""
+        from ..loader import load_workflow
+
+        folder = Path(path)
+        if not folder.is_dir():
+            raise WorkflowError([_problem(str(path), "not a folder")])
+        workflows, problems = [], []
+        files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+        if not files:
+            raise WorkflowError([_problem(str(path), "no *.yaml workflow files in this folder")])
+        for file in files:
+            try:
+                workflows.append(load_workflow(file))
+            except WorkflowError as exc:
+                problems.extend(exc.errors)
+        if problems:
+            raise WorkflowError(problems)
+        return cls(workflows, rules_backend=rules_backend)
+
+    # -- workflows -----------------------------------------------------------------------------
+    def add(self, workflow: Workflow) -> None:
+        """Add a workflow version. Adding an id/version that is already loaded is an error."""
+        compiled = CompiledWorkflow(workflow)
+        key = (workflow.id, workflow.version)
+        with self._lock:
+            if key in self._compiled:
+                raise ValueError(f"workflow {workflow.id} version {workflow.version} is "
+                                 "already loaded")
+            compiled_map = dict(self._compiled)
+            compiled_map[key] = compiled
+            latest = dict(self._latest)
+            latest[workflow.id] = max(latest.get(workflow.id, 0), workflow.version)
+            self._compiled, self._latest = compiled_map, latest
+
+    @property
+    def workflows(self) -> list[Workflow]:
+        """The latest version of each loaded workflow."""
+        return [self._compiled[(wid, v)].model for wid, v in sorted(self._latest.items())]
+
+    def workflow(self, workflow_id: str, version: int | None = None) -> Workflow:
+        """A loaded workflow (latest version unless ``version`` is given)."""
+        return self._get(workflow_id, version).model
+
+    def _get(self, workflow_id: str, version: int | None = None) -> CompiledWorkflow:
+        if version is None:
+            latest = self._latest.get(workflow_id)
+            if latest is None:
+                raise UnknownWorkflow(f"no workflow '{workflow_id}' is loaded"
+                                      f"{suggest(workflow_id, self._latest)}")
+            version = latest
+        compiled = self._compiled.get((workflow_id, version))
+        if compiled is None:
+            versions = sorted(v for w, v in self._compiled if w == workflow_id)
+            raise UnknownWorkflow(f"workflow '{workflow_id}' version {version} is not loaded "
+                                  f"(loaded: {versions or 'none'})")
+        return compiled
+
+    def _for_case(self, case: Case) -> tuple[CompiledWorkflow, Case]:
+        if not isinstance(case, Case):
+            raise TypeError(f"expected a Case, got {type(case).__name__}")
+        cw = self._get(case.workflow_id, case.workflow_version)
+        if not case._normalised:
+            case = self._normalise(cw, case)
+        return cw, case
+
+    def _normalise(self, cw: CompiledWorkflow, case: Case) -> Case:
+        """Check a case read from outside against its workflow and type its facts."""
+        wf = cw.model
+        if case.state not in wf.states:
+            raise CaseFormatError(f"state '{case.state}' does not exist in workflow "
+                                  f"{wf.id} version {wf.version}")
+        facts: dict[str, Any] = {}
+        for name, value in case._facts.items():
+            ftype = cw.fact_types.get(name)
+            if ftype is None:
+                raise CaseFormatError(f"fact '{name}' is not declared in workflow {wf.id} "
+                                      f"version {wf.version}")
+            try:
+                facts[name] = coerce(ftype, value)
+            except ValueProblem as exc:
+                raise CaseFormatError(f"fact '{name}': {exc}") from None
+        for role in case._roles:
+            if role not in cw.case_role_ids:
+                raise CaseFormatError(f"'{role}' is not a case role of workflow {wf.id}")
+        return Case(case.id, case.workflow_id, case.workflow_version, case.state, facts,
+                    dict(case._roles), case.history, dict(case._timers))
+
+    # -- the public contract --------------------------------------------------------------------
+    def start(
+        self,
+        workflow_id: str,
+        *,
+        actor: Actor,
+        facts: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
+        case_id: str | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """Open a case in the workflow's initial state. Raises `TransitionRejected`."""
+        at = _at(at)
+        cw = self._get(workflow_id, version)
+        _check_actor(actor)
+        reasons = []
+        role = next((r for r in cw.model.start_by if r in actor.roles), None)
+        if role is None:
+            reasons.append(f"opening a '{workflow_id}' case needs one of the roles "
+                           f"{', '.join(cw.model.start_by)}; the actor holds "
+                           f"{_roles_text(actor.roles)}")
+        new_facts, problems = self._check_facts(cw, facts or {}, actor, {}, {})
+        reasons += problems
+        if reasons:
+            raise TransitionRejected("start", reasons)
+        initial = cw.initial
+        entry = HistoryEntry(1, at, actor.id, role, "start", "start", None, initial,
+                             _frozen(_json_facts(facts or {}, new_facts)), cw.model.version)
+        timers = {t.signal: at for t in cw.model.states[initial].timers}
+        return Case(case_id or uuid.uuid4().hex, cw.model.id, cw.model.version, initial,
+                    new_facts, {}, (entry,), timers)
+
+    def fire(
+        self,
+        case: Case,
+        event: str,
+        *,
+        actor: Actor,
+        data: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> Case:
+        """Fire ``event`` on ``case``. Returns the new case; raises `TransitionRejected` with
+        every reason it was refused (the given case is unchanged)."""
+        at = _at(at)
+        cw, case = self._for_case(case)
+        _check_actor(actor)
+        ct = cw.table.get((case._state, event))
+        if ct is None:
+            raise TransitionRejected(event, [self._no_transition(cw, case._state, event)])
+        reasons = []
+        role = ct.role_for(actor.id, actor.roles, case._roles)
+        if role is None:
+            reasons.append(self._role_reason(cw, ct, actor, case))
+        clean, problems = ct.data_check(data)
+        reasons += problems
+        facts = case._facts
+        decide = cw.decider(facts, at)
+        env = Env(facts, at, clean, decide)
+        explanation: tuple[str, ...] = ()
+        guard = ct.guard
+        if guard is not None:
+            value = guard.fn(env)
+            if value is not True or reasons:
+                lines = explain_guard(guard, env)
+                if value is not True:
+                    word = "false" if value is False else "unknown (facts missing)"
+                    reasons.append(f"condition is {word}: {guard.source}\n    "
+                                   + "\n    ".join(lines))
+            else:
+                lines = explain_guard(guard, env)
+            explanation = tuple(lines)
+        if reasons:
+            raise TransitionRejected(event, reasons)
+        return self._apply(cw, case, ct, actor, role, clean, env, explanation, at)
+
+    def _apply(self, cw: CompiledWorkflow, case: Case, ct: CompiledTransition, actor: Actor,
+               role: str | None, clean: dict[str, Any], env: Env,
+               explanation: tuple[str, ...], at: datetime) -> Case:
+        facts = case._facts
+        if ct.sets:
+            facts = dict(facts)
+            for name, expr, ftype in ct.sets:
+                value = expr.fn(env)
+                if value is UNKNOWN:
+                    facts.pop(name, None)
+                else:
+                    facts[name] = coerce(ftype, value)
+        roles = case._roles
+        if ct.assigns:
+            roles = dict(roles)
+            for name, expr in ct.assigns:
+                value = expr.fn(env)
+                if isinstance(value, str) and value:
+                    roles[name] = value
+        timers = case._timers
+        if ct.target != case._state:
+            timers = {t.signal: at for t in cw.model.states[ct.target].timers}
+        elif ct.resets:
+            timers = dict(timers)
+            for signal in ct.resets:
+                timers[signal] = at
+        dossier = None
+        if ct.model.sends == "anonymous_dossier":
+            dossier = MappingProxyType({k: v for k, v in facts.items() if k not in cw.personal})
+        entry = HistoryEntry(len(case._history) + 1, at, actor.id, role, "fire", ct.event,
+                             case._state, ct.target, MappingProxyType(clean) if clean else _EMPTY,
+                             case._workflow_version, explanation, dossier)
+        return Case(case._id, case._workflow_id, case._workflow_version, ct.target, facts,
+                    roles, (*case._history, entry), timers)
+
+    def set_facts(
+        self,
+        case: Case,
+        facts: Mapping[str, Any],
+        *,
+        actor: Actor,
+        at: datetime | None = None,
+    ) -> Case:
+        """Set (or, with ``None``, forget) facts. Raises `TransitionRejected`."""
+        at = _at(at)
+        cw, case = self._for_case(case)
+        _check_actor(actor)
+        if not isinstance(facts, Mapping):
+            raise TransitionRejected("set_facts", ["facts must be a mapping of fact: value"])
+        reasons = []
+        if cw.model.states[case._state].final:
+            reasons.append(f"the case is closed (final state '{case._state}'); its facts can "
+                           "no longer change")
+        role = _role_in_case(cw, actor, case)
+        if role is None:
+            reasons.append("the actor holds no role of workflow "
+                           f"'{cw.model.id}' (holds {_roles_text(actor.roles)})")
+        new_facts, problems = self._check_facts(cw, facts, actor, case._roles, case._facts)
+        reasons += problems
+        if reasons:
+            raise TransitionRejected("set_facts", reasons)
+        entry = HistoryEntry(len(case._history) + 1, at, actor.id, role, "set_facts",
+                             "set_facts", case._state, case._state,
+                             _frozen(_json_facts(facts, new_facts)), case._workflow_version)
+        return Case(case._id, case._workflow_id, case._workflow_version, case._state, new_facts,
+                    case._roles, (*case._history, entry), case._timers)
+
+    def _check_facts(self, cw: CompiledWorkflow, given: Mapping[str, Any], actor: Actor,
+                     case_roles: Mapping[str, str], current: Mapping[str, Any]
+                     ) -> tuple[dict[str, Any], list[str]]:
+        result = dict(current)
+        problems = []
+        for name, value in given.items():
+            fact = cw.model.facts.get(name)
+            if fact is None:
+                problems.append(f"unknown fact '{name}'{suggest(str(name), cw.fact_types)}")
+                continue
+            if fact.set_by and not any(
+                r in actor.roles if r not in cw.case_role_ids else case_roles.get(r) == actor.id
+                for r in fact.set_by
+            ):
+                problems.append(f"fact '{name}' may only be set by {', '.join(fact.set_by)}")
+                continue
+            if value is None:
+                result.pop(name, None)
+                continue
+            try:
+                result[name] = coerce(fact.type, value)
+            except ValueProblem as exc:
+                detail = f"expected {fact.type.describe()}" if fact.personal_data else str(exc)
+                problems.append(f"fact '{name}': {detail}")
+        return result, problems
+
+    def allowed(self, case: Case, actor: Actor, at: datetime | None = None) -> list[str]:
+        """Events this actor may fire now (role and guard; data is only checked by fire).
+
+        A guard that reads event data counts as permitting when some value of its enum or
+        boolean data fields would make it true.
+        """
+        at = _at(at)
+        cw, case = self._for_case(case)
+        _check_actor(actor)
+        decide = cw.decider(case._facts, at)
+        result = []
+        for ct in cw.by_state[case._state]:
+            if ct.role_for(actor.id, actor.roles, case._roles) is None:
+                continue
+            if ct.guard_could_pass(lambda data: Env(case._facts, at, data, decide)):
+                result.append(ct.event)
+        return result
+
+    def decide(
+        self,
+        target: str | Case,
+        rule_set: str,
+        facts: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
+        *,
+        version: int | None = None,
+    ) -> Decision:
+        """Evaluate a rule set on a case's facts, or on given facts for a workflow id."""
+        at = _at(at)
+        if isinstance(target, Case):
+            cw, case = self._for_case(target)
+            values: Mapping[str, Any] = case._facts
+            if facts is not None:
+                values, problems = self._check_facts(cw, facts, Actor("decide"), {}, values)
+                if problems:
+                    raise ValueError("; ".join(problems))
+        else:
+            cw = self._get(target, version)
+            values = self._typed_facts(cw, facts)
+        compiled = cw.rules.get(rule_set)
+        if compiled is None:
+            raise UnknownWorkflow(f"workflow '{cw.model.id}' has no rule set '{rule_set}'"
+                                  f"{suggest(rule_set, cw.rules)}")
+        return compiled.evaluate(Env(values, at))
+
+    def _typed_facts(self, cw: CompiledWorkflow, facts: Mapping[str, Any] | None
+                     ) -> Mapping[str, Any]:
+        if not facts:
+            return _EMPTY
+        types = cw.fact_types
+        converted: dict[str, Any] | None = None
+        for name, value in facts.items():
+            ftype = types.get(name)
+            if ftype is None:
+                raise ValueError(f"unknown fact '{name}'{suggest(str(name), types)}")
+            if value is None or value is UNKNOWN:
+                converted = converted if converted is not None else dict(facts)
+                converted.pop(name, None)
+                continue
+            if ftype.name == "boolean" and (value is True or value is False):
+                continue
+            try:
+                clean = coerce(ftype, value)
+            except ValueProblem as exc:
+                raise ValueError(f"fact '{name}': {exc}") from None
+            if clean is not value:
+                converted = converted if converted is not None else dict(facts)
+                converted[name] = clean
+        return converted if converted is not None else facts
+
+    def due(self, case: Case, at: datetime | None = None) -> list[Signal]:
+        """Signals of the current state whose time has come (``due_at <= at``)."""
+        at = _at(at)
+        return [s for s in self.timers(case) if s.due_at <= at]
+
+    def timers(self, case: Case) -> list[Signal]:
+        """Every timer of the current state with when it is due, due or not, soonest first."""
+        cw, case = self._for_case(case)
+        result = []
+        for timer in cw.model.states[case._state].timers:
+            started = case._timers.get(timer.signal)
+            if started is None:
+                continue
+            for duration in timer.after:
+                amount = duration_amount(duration, case._facts)
+                if amount is not None:
+                    result.append(Signal(timer.signal,
+                                         add_duration(started, amount, duration.unit),
+                                         timer.label))
+                    break
+        return sorted(result, key=lambda s: s.due_at)
+
+    def record_signals(self, case: Case, at: datetime | None = None) -> Case:
+        """Append a history entry for each due signal not recorded yet (a timer sweep)."""
+        at = _at(at)
+        cw, case = self._for_case(case)
+        recorded = {(e.event, e.data.get("due_at")) for e in case.history if e.kind == "signal"}
+        history = case.history
+        for signal in self.due(case, at):
+            key = (signal.name, signal.due_at.isoformat())
+            if key in recorded:
+                continue
+            history = (*history, HistoryEntry(
+                len(history) + 1, at, "zorgflow", None, "signal", signal.name, case.state,
+                case.state, MappingProxyType({"due_at": signal.due_at.isoformat()}),
+                case.workflow_version))
+        if history is case.history:
+            return case
+        return Case(case.id, case.workflow_id, case.workflow_version, case.state, case._facts,
+                    case._roles, history, case._timers)
+
+    def next_occurrence(self, target: str | Case, cycle: str | None = None,
+                        at: datetime | None = None) -> date:
+        """The first date of a cycle (e.g. the LZN-overleg) at or after ``at``.
+
+        With a case and no cycle id, the cycle its current state shows is used.
+        """
+        at = _at(at)
+        if isinstance(target, Case):
+            cw, case = self._for_case(target)
+            cycle = cycle or cw.model.states[case.state].shows_cycle
+        else:
+            cw = self._get(target)
+        if cycle is None or cycle not in cw.model.cycles:
+            raise UnknownWorkflow(f"workflow '{cw.model.id}' has no cycle {cycle!r}"
+                                  f"{suggest(str(cycle), cw.model.cycles)}")
+        spec = cw.model.cycles[cycle]
+        today = local_date(at)
+        day = spec.first
+        step = spec.every
+        if step.unit in ("days", "weeks") and step.amount:
+            period = step.amount * (7 if step.unit == "weeks" else 1)
+            if today > day:
+                day = day + timedelta(days=-(-(today - day).days // period) * period)
+            return day
+        n = 0
+        while day < today:
+            n += 1
+            months = (step.amount or 1) * n * (12 if step.unit == "years" else 1)
+            from ..calendar import add_months
+
+            day = add_months(spec.first, months)
+        return day
+
+    def machine(self, workflow_id: str, version: int | None = None) -> Any:
+        """A `transitions.Machine` of the workflow (for drawing and as a reference model).
+
+        Built on first use; cases are never bound to it.
+        """
+        from .reference import build_machine
+
+        return build_machine(self._get(workflow_id, version).model)
+
+    # -- reasons ---------------------------------------------------------------------------------
+    def _no_transition(self, cw: CompiledWorkflow, state: str, event: str) -> str:
+        if event not in cw.events:
+            return f"unknown event '{event}'{suggest(event, cw.events)}"
+        if cw.model.states[state].final:
+            return f"the case is closed (final state '{state}'); no event leaves it"
+        leaving = [ct.event for ct in cw.by_state[state]]
+        return (f"event '{event}' does not leave state '{state}' "
+                f"(from here: {', '.join(leaving) or 'nothing'})")
+
+    def _role_reason(self, cw: CompiledWorkflow, ct: CompiledTransition, actor: Actor,
+                     case: Case) -> str:
+        parts = [f"'{ct.event}' may be fired by {', '.join(ct.by)}; the actor holds "
+                 f"{_roles_text(actor.roles)}"]
+        for role in ct.case_roles:
+            holder = case._roles.get(role)
+            if role in actor.roles and holder != actor.id:
+                parts.append(f"'{role}' is a case role: only the actor assigned to this case "
+                             f"holds it{'' if holder else ' (nobody is assigned yet)'}")
+        return "; ".join(parts)
+
+
+def _role_in_case(cw: CompiledWorkflow, actor: Actor, case: Case) -> str | None:
+    for role, holder in case._roles.items():
+        if holder == actor.id:
+            return role
+    for role in sorted(actor.roles):
+        if role in cw.roles and role not in cw.case_role_ids:
+            return role
+    return None
+
+
+def _roles_text(roles: Iterable[str]) -> str:
+    roles = sorted(roles)
+    return ", ".join(roles) if roles else "no roles"
+
+
+def _check_actor(actor: Any) -> None:
+    if not isinstance(actor, Actor):
+        raise TypeError(f"actor must be a zorgflow.Actor, not {type(actor).__name__}")
+
+
+def _at(at: datetime | None) -> datetime:
+    return now() if at is None else require_aware(at)
+
+
+def _json_facts(given: Mapping[str, Any], typed: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (typed.get(k) if v is not None else None) for k, v in given.items()}
+
+
+def _frozen(values: dict[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(values) if values else _EMPTY
+
+
+def _problem(file: str, message: str) -> Any:
+    from ..errors import Problem
+
+    return Problem(file, 0, 0, message)

@@ -1,0 +1,107 @@
+"""Checking and normalising values against declared types (facts, event data)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from ..calendar import parse_date, parse_datetime
+from ..model import FactType
+
+
+class ValueProblem(ValueError):
+    """A value does not fit its declared type; the message says what would."""
+
+
+def coerce(t: FactType, value: Any) -> Any:
+    """``value`` checked against ``t`` and normalised (dates parsed, lists made tuples)."""
+    kind = t.name
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            raise ValueProblem(f"expected true or false, got {_kind(value)}")
+        return value
+    if kind in ("integer", "number"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueProblem(f"expected {t.describe()}, got {_kind(value)}")
+        if kind == "integer" and not (isinstance(value, int) or value.is_integer()):
+            raise ValueProblem(f"expected a whole number, got {value}")
+        if t.minimum is not None and value < t.minimum:
+            raise ValueProblem(f"must be at least {t.minimum:g}, got {value}")
+        if t.maximum is not None and value > t.maximum:
+            raise ValueProblem(f"must be at most {t.maximum:g}, got {value}")
+        return int(value) if kind == "integer" else value
+    if kind == "string":
+        if not isinstance(value, str):
+            raise ValueProblem(f"expected text, got {_kind(value)}")
+        return value
+    if kind == "enum":
+        if not isinstance(value, str) or value not in t.values:
+            raise ValueProblem(f"expected one of {', '.join(t.values)}, got {_short(value)}")
+        return value
+    if kind == "date":
+        try:
+            return parse_date(value)
+        except ValueError as exc:
+            raise ValueProblem(f"expected a date (YYYY-MM-DD): {exc}") from None
+    if kind == "datetime":
+        try:
+            return parse_datetime(value)
+        except ValueError as exc:
+            raise ValueProblem(f"expected a date and time with offset: {exc}") from None
+    if kind == "list":
+        if not isinstance(value, list | tuple):
+            raise ValueProblem(f"expected a list, got {_kind(value)}")
+        if t.fields:
+            return tuple(_record(t.fields, item, n) for n, item in enumerate(value))
+        if t.items is not None:
+            items = t.items
+            result = []
+            for n, item in enumerate(value):
+                try:
+                    result.append(coerce(items, item))
+                except ValueProblem as exc:
+                    raise ValueProblem(f"item {n + 1}: {exc}") from None
+            return tuple(result)
+        return tuple(value)
+    raise ValueProblem(f"unsupported type {kind}")  # pragma: no cover
+
+
+def _record(fields: Mapping[str, FactType], item: Any, n: int) -> dict[str, Any]:
+    if not isinstance(item, Mapping):
+        raise ValueProblem(f"item {n + 1}: expected a record (mapping), got {_kind(item)}")
+    extra = [k for k in item if k not in fields]
+    if extra:
+        raise ValueProblem(f"item {n + 1}: unknown field(s) {', '.join(map(str, extra))} "
+                           f"(fields: {', '.join(fields)})")
+    result = {}
+    for key, value in item.items():
+        try:
+            result[key] = coerce(fields[key], value)
+        except ValueProblem as exc:
+            raise ValueProblem(f"item {n + 1}, field '{key}': {exc}") from None
+    return result
+
+
+def to_json(value: Any) -> Any:
+    """A normalised value as JSON data (dates as ISO text, tuples as lists)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [to_json(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: to_json(v) for k, v in value.items()}
+    return value
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {bool: "true/false", int: "a number", float: "a number", str: "text",
+            list: "a list", tuple: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    return _kind(value)

@@ -1,0 +1,62 @@
+"""The exceptions zorgflow raises. ``ZorgflowError`` is the base of all of them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+
+class ZorgflowError(Exception):
+    """Base class of every error zorgflow raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One mistake in a workflow definition, with where it is.
+
+    ``line`` and ``column`` are 1-based; 0 means the position is not known.
+    """
+
+    file: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        if self.line:
+            return f"{self.file}:{self.line}:{self.column}: {self.message}"
+        return f"{self.file}: {self.message}"
+
+
+class WorkflowError(ZorgflowError):
+    """A workflow definition is wrong. ``.errors`` lists every problem found."""
+
+    def __init__(self, errors: Iterable[Problem]) -> None:
+        self.errors: list[Problem] = sorted(errors, key=lambda p: (p.file, p.line, p.column))
+        count = len(self.errors)
+        head = f"{count} problem{'s' if count != 1 else ''} in the workflow definition"
+        super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.errors))
+
+
+class TransitionRejected(ZorgflowError):
+    """An event, start or fact change was refused. ``.reasons`` says why, readably.
+
+    The case given to the refused call is unchanged.
+    """
+
+    def __init__(self, event: str, reasons: Sequence[str]) -> None:
+        self.event = event
+        self.reasons: list[str] = list(reasons)
+        super().__init__(f"'{event}' rejected: " + "; ".join(self.reasons))
+
+
+class CaseFormatError(ZorgflowError):
+    """A serialised case is malformed, truncated or tampered with."""
+
+
+class UnknownWorkflow(ZorgflowError):
+    """No workflow (or no such version, rule set or cycle) is loaded under that name."""
+
+
+class RuleError(ZorgflowError):
+    """A rule set could not be evaluated on the facts given (e.g. overlapping rows at run time)."""

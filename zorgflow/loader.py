@@ -1,0 +1,676 @@
+"""YAML file → validated, immutable `Workflow`.
+
+Two layers, every problem collected with ``file:line:column``: the structure against the JSON
+Schema shipped in ``zorgflow/schema``, then the meaning (names that must exist, one initial
+state, reachability, expressions that compile and type-check, tables without overlaps).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date
+from functools import cache
+from importlib import resources
+from pathlib import Path as FsPath
+from typing import Any, cast
+
+from ._yaml import Document, Path, read_yaml
+from .errors import Problem, WorkflowError
+from .model import (
+    Cell,
+    Criterion,
+    CriteriaRuleSet,
+    Cycle,
+    DataField,
+    Duration,
+    Example,
+    Fact,
+    FactType,
+    Invariant,
+    RankingCriterion,
+    RankingRuleSet,
+    Role,
+    RuleSet,
+    State,
+    TableInput,
+    TableRow,
+    TableRuleSet,
+    Timer,
+    Transition,
+    Unit,
+    Workflow,
+)
+from .rules.expr import ExprError, Scope, compile_expr, suggest
+from .rules.rulesets import CompiledTable, compile_rule_set, item_scope
+
+_UNITS: dict[str, Unit] = {
+    "day": "days", "days": "days", "dag": "days", "dagen": "days",
+    "week": "weeks", "weeks": "weeks", "weken": "weeks",
+    "month": "months", "months": "months", "maand": "months", "maanden": "months",
+    "year": "years", "years": "years", "jaar": "years", "jaren": "years",
+}
+_DURATION = re.compile(r"^\s*(?:(\d+)|facts\.([a-z][a-z0-9_]*))\s+([a-z]+)\s*$")
+_CELL_CMP = re.compile(r"^\s*(<=|>=|!=|<|>|==)\s*(.+?)\s*$")
+_CELL_RANGE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*\.\.\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The JSON Schema of the workflow format."""
+    text = resources.files("zorgflow").joinpath("schema/workflow.schema.json").read_text("utf-8")
+    return cast(dict[str, Any], json.loads(text))
+
+
+@cache
+def _validator() -> Any:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(schema())
+
+
+def load_workflow(path: str | FsPath) -> Workflow:
+    """Load and validate one workflow file. Raises `WorkflowError` listing every problem."""
+    file = FsPath(path)
+    name = str(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorkflowError([Problem(name, 0, 0, "file not found")]) from None
+    except IsADirectoryError:
+        raise WorkflowError([Problem(name, 0, 0, "is a folder, not a workflow file")]) from None
+    except UnicodeDecodeError as exc:
+        raise WorkflowError([Problem(name, 0, 0, f"not UTF-8 text ({exc.reason})")]) from None
+    except OSError as exc:
+        raise WorkflowError([Problem(name, 0, 0, f"cannot read: {exc.strerror}")]) from None
+    return load_workflow_text(text, name)
+
+
+def load_workflow_text(text: str, file: str = "<text>") -> Workflow:
+    """Load a workflow from YAML text; ``file`` is used in error messages."""
+    doc, problems = read_yaml(text, file)
+    if doc.data is None:
+        raise WorkflowError(problems)
+    if not isinstance(doc.data, dict):
+        raise WorkflowError([*problems, doc.problem((), "a workflow file must be a mapping "
+                                                        "(id:, version:, states:, …)")])
+    problems += _schema_problems(doc)
+    if problems:
+        raise WorkflowError(problems)
+    builder = _Builder(doc, text)
+    workflow = builder.build()
+    if builder.problems:
+        raise WorkflowError(builder.problems)
+    return workflow
+
+
+# -- structure ---------------------------------------------------------------------------------
+
+
+def _schema_problems(doc: Document) -> list[Problem]:
+    problems = []
+    for error in _validator().iter_errors(doc.data):
+        path: Path = tuple(error.absolute_path)
+        problems.extend(_explain_schema_error(doc, path, error))
+    return problems
+
+
+def _explain_schema_error(doc: Document, path: Path, error: Any) -> list[Problem]:
+    where = ".".join(str(p) for p in path) or "the top level"
+    validator = error.validator
+    if validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = list(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in allowed]
+        return [
+            doc.problem((*path, key),
+                        f"unknown key '{key}' in {where}{suggest(key, allowed)}"
+                        f" (allowed: {', '.join(allowed)})", key=True)
+            for key in extra
+        ]
+    if validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return [doc.problem(path, f"{where} is missing '{missing}'", key=True)]
+    if validator == "enum":
+        options = [str(o) for o in error.validator_value]
+        got = error.instance
+        hint = suggest(got, options) if isinstance(got, str) else ""
+        return [doc.problem(path, f"{where}: {got!r} is not one of {', '.join(options)}{hint}")]
+    if validator == "type":
+        wanted = error.validator_value
+        wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        return [doc.problem(path, f"{where} must be {_article(wanted)}, not "
+                                  f"{_json_type(error.instance)}")]
+    if validator == "pattern" and error.validator_value == "^[a-z][a-z0-9_]*$":
+        return [doc.problem(path, f"{where}: {error.instance!r} is not a valid identifier "
+                                  "(lowercase letters, digits and _, starting with a letter)")]
+    if validator == "propertyNames":
+        return [doc.problem((*path, error.instance), f"{where}: {error.instance!r} is not a "
+                            "valid identifier (lowercase letters, digits and _)", key=True)]
+    return [doc.problem(path, f"{where}: {error.message}")]
+
+
+def _article(word: str) -> str:
+    return {"object": "a mapping", "array": "a list", "integer": "a whole number",
+            "string": "text", "boolean": "true or false", "number": "a number"}.get(word, word)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, int | float):
+        return "a number"
+    return "text"
+
+
+# -- meaning ----------------------------------------------------------------------------------
+
+
+class _Builder:
+    def __init__(self, doc: Document, text: str) -> None:
+        self.doc = doc
+        self.data: dict[str, Any] = doc.data
+        self.lines = text.splitlines()
+        self.problems: list[Problem] = []
+
+    def error(self, path: Path, message: str, *, key: bool = False) -> None:
+        self.problems.append(self.doc.problem(path, message, key=key))
+
+    def expr_error(self, path: Path, exc: ExprError) -> None:
+        line, column = self.doc.where(path)
+        if line and line <= len(self.lines):
+            text = self.lines[line - 1]
+            quoted = column - 1 < len(text) and text[column - 1] in "'\""
+            column += exc.offset + (1 if quoted else 0)
+        self.problems.append(Problem(self.doc.file, line, column, exc.message))
+
+    def check_name(self, path: Path, name: str, known: Iterable[str], what: str) -> bool:
+        known = list(known)
+        if name in known:
+            return True
+        self.error(path, f"unknown {what} '{name}'{suggest(name, known)}")
+        return False
+
+    # -- pieces ------------------------------------------------------------------------------
+    def build(self) -> Workflow:
+        d = self.data
+        roles = {rid: Role(rid, r["label"], bool(r.get("case_role", False)),
+                           r.get("description", "")) for rid, r in d["roles"].items()}
+        self.roles = roles
+        facts = {fid: self.fact(fid, f) for fid, f in d.get("facts", {}).items()}
+        self.facts = facts
+        for n, role in enumerate(d["start_by"]):
+            if self.check_name(("start_by", n), role, roles, "role") and roles[role].case_role:
+                self.error(("start_by", n), f"'{role}' is a case role: nobody holds it before "
+                                            "a case exists; name an organisational role")
+        cycles = {cid: self.cycle(cid, c) for cid, c in d.get("cycles", {}).items()}
+        events = {t["event"] for t in d["transitions"]}
+        self.events = events
+        states = {sid: self.state(sid, s, cycles) for sid, s in d["states"].items()}
+        self.states = states
+        self.check_initial(states)
+        rules = self.rule_sets()
+        transitions = tuple(self.transition(n, t, states, rules)
+                            for n, t in enumerate(d["transitions"]))
+        self.check_determinism(transitions)
+        self.check_reachability(states, transitions)
+        self.compile_rules(rules)
+        invariants = tuple(Invariant(iid, i["label"], i, i.get("source", ""))
+                           for iid, i in d.get("invariants", {}).items())
+        examples = tuple(self.example(n, e) for n, e in enumerate(d.get("examples", [])))
+        return Workflow(
+            id=d["id"], version=d["version"], label=d["label"], start_by=tuple(d["start_by"]),
+            roles=roles, facts=facts, states=states, transitions=transitions, rules=rules,
+            cycles=cycles, invariants=invariants, examples=examples,
+            source=d.get("source", ""), description=d.get("description", ""),
+            file=self.doc.file,
+        )
+
+    def fact_type(self, path: Path, spec: Mapping[str, Any]) -> FactType:
+        name = spec.get("type", "string")
+        values = tuple(spec.get("values", ()))
+        if name == "enum" and not values:
+            self.error(path, "an enum needs 'values:' listing the allowed values")
+        if name != "enum" and values:
+            self.error((*path, "values"), f"'values:' only applies to type enum, not {name}")
+        if len(set(values)) != len(values):
+            self.error((*path, "values"), "an enum value is listed twice")
+        items = spec.get("items")
+        item_type: FactType | None = None
+        fields: dict[str, FactType] = {}
+        if name == "list":
+            if isinstance(items, str):
+                item_type = FactType(items)  # type: ignore[arg-type]
+            elif isinstance(items, dict):
+                fields = {k: self.fact_type((*path, "items", k), v) for k, v in items.items()}
+            else:
+                self.error(path, "a list needs 'items:' (a type name, or record fields)")
+        elif items is not None:
+            self.error((*path, "items"), f"'items:' only applies to type list, not {name}")
+        return FactType(name, values, item_type, fields, spec.get("minimum"), spec.get("maximum"))
+
+    def fact(self, fid: str, spec: Mapping[str, Any]) -> Fact:
+        path: Path = ("facts", fid)
+        ftype = self.fact_type(path, spec)
+        for n, role in enumerate(spec.get("set_by", [])):
+            self.check_name((*path, "set_by", n), role, self.roles, "role")
+        default = spec.get("default")
+        if default is not None:
+            from .engine.values import ValueProblem, coerce
+
+            try:
+                default = coerce(ftype, default)
+            except ValueProblem as exc:
+                self.error((*path, "default"), f"default of '{fid}': {exc}")
+        return Fact(fid, spec["label"], ftype, bool(spec.get("personal_data", False)),
+                    tuple(spec.get("set_by", ())), spec.get("source", ""), default,
+                    spec.get("description", ""))
+
+    def duration(self, path: Path, text: str, *, allow_fact: bool) -> Duration | None:
+        match = _DURATION.match(text)
+        unit = _UNITS.get(match.group(3)) if match else None
+        if not match or unit is None:
+            self.error(path, f"'{text}' is not a duration: write e.g. '1 month', '14 days' or "
+                             "'facts.interval_dagen days'")
+            return None
+        if match.group(2):
+            fact = match.group(2)
+            if not allow_fact:
+                self.error(path, "a fact cannot be used here; give a fixed duration")
+                return None
+            if self.check_name(path, fact, self.facts, "fact") and \
+                    self.facts[fact].type.name != "integer":
+                self.error(path, f"fact '{fact}' must be an integer to be used as a duration")
+            return Duration(unit, fact=fact)
+        return Duration(unit, amount=int(match.group(1)))
+
+    def cycle(self, cid: str, spec: Mapping[str, Any]) -> Cycle:
+        path: Path = ("cycles", cid)
+        try:
+            first = date.fromisoformat(spec["first"])
+        except ValueError:
+            self.error((*path, "first"), f"'{spec['first']}' is not a valid date")
+            first = date(2000, 1, 1)
+        every = self.duration((*path, "every"), spec["every"], allow_fact=False)
+        return Cycle(cid, spec["label"], first, every or Duration("weeks", amount=1),
+                     spec.get("source", ""))
+
+    def state(self, sid: str, spec: Mapping[str, Any], cycles: Mapping[str, Cycle]) -> State:
+        path: Path = ("states", sid)
+        timers = []
+        for n, t in enumerate(spec.get("timers", [])):
+            tpath: Path = (*path, "timers", n)
+            after = tuple(
+                d for part in t["after"].split("|")
+                if (d := self.duration((*tpath, "after"), part, allow_fact=True)) is not None
+            )
+            if after and after[-1].fact is not None:
+                self.error((*tpath, "after"), "the last duration after '|' must be fixed "
+                                              "(e.g. '| 1 month'), so the timer always runs")
+            for m, event in enumerate(t.get("reset_by", [])):
+                self.check_name((*tpath, "reset_by", m), event, self.events, "event")
+            timers.append(Timer(t["signal"], t.get("label", t["signal"]), after,
+                                tuple(t.get("reset_by", ()))))
+        shows = spec.get("shows_cycle")
+        if shows is not None:
+            self.check_name((*path, "shows_cycle"), shows, cycles, "cycle")
+        if spec.get("initial") and spec.get("final"):
+            self.error(path, f"state '{sid}' cannot be both initial and final", key=True)
+        return State(sid, spec["label"], bool(spec.get("initial", False)),
+                     bool(spec.get("final", False)), spec.get("source", ""),
+                     spec.get("description", ""), tuple(timers), shows)
+
+    def check_initial(self, states: Mapping[str, State]) -> None:
+        initial = [s.id for s in states.values() if s.initial]
+        if not initial:
+            self.error(("states",), "no initial state: mark exactly one state 'initial: true'",
+                       key=True)
+        for extra in initial[1:]:
+            self.error(("states", extra), f"second initial state '{extra}' (the first is "
+                                          f"'{initial[0]}'): exactly one state may be initial",
+                       key=True)
+
+    def data_field(self, path: Path, fid: str, spec: Mapping[str, Any],
+                   rules: Mapping[str, RuleSet]) -> DataField:
+        enum_from = spec.get("enum_from")
+        if enum_from is not None:
+            if "type" in spec:
+                self.error(path, "give either 'type' or 'enum_from', not both")
+            rid = enum_from.split(".", 1)[1]
+            values: tuple[str, ...] = ("_",)
+            if self.check_name((*path, "enum_from"), rid, rules, "rule set"):
+                rs = rules[rid]
+                if rs.kind == "criteria":
+                    values = tuple(c.id for c in rs.criteria)
+                elif rs.kind == "table":
+                    values = tuple(r.id for r in rs.rows)
+                else:
+                    self.error((*path, "enum_from"), f"rule set '{rid}' is a ranking; "
+                                                     "enum_from needs criteria or a table")
+            ftype = FactType("enum", values)
+        elif "type" not in spec:
+            self.error(path, f"data field '{fid}' needs 'type:' (or 'enum_from:')", key=True)
+            ftype = FactType("string")
+        else:
+            ftype = self.fact_type(path, spec)
+        return DataField(fid, spec.get("label", fid), ftype, bool(spec.get("required", True)),
+                         enum_from, bool(spec.get("personal_data", False)))
+
+    def transition(self, n: int, spec: Mapping[str, Any], states: Mapping[str, State],
+                   rules: Mapping[str, RuleSet]) -> Transition:
+        path: Path = ("transitions", n)
+        sources = spec["from"] if isinstance(spec["from"], list) else [spec["from"]]
+        for m, sid in enumerate(sources):
+            spath: Path = (*path, "from", m) if isinstance(spec["from"], list) else (*path, "from")
+            if self.check_name(spath, sid, states, "state") and states[sid].final:
+                self.error(spath, f"final state '{sid}' has an outgoing transition "
+                                  f"('{spec['event']}'): remove it or make the state not final")
+        self.check_name((*path, "to"), spec["to"], states, "state")
+        for m, role in enumerate(spec["by"]):
+            self.check_name((*path, "by", m), role, self.roles, "role")
+        data = {fid: self.data_field((*path, "data", fid), fid, f, rules)
+                for fid, f in spec.get("data", {}).items()}
+        scope = Scope(self.facts, data=data, rules=rules)
+        when = spec.get("when")
+        if when is not None:
+            self.compile_at((*path, "when"), when, scope, expect_bool=True)
+        for role, expr in spec.get("assigns", {}).items():
+            if self.check_name((*path, "assigns", role), role, self.roles, "role") and \
+                    not self.roles[role].case_role:
+                self.error((*path, "assigns", role), f"'{role}' is not a case role (add "
+                                                     "'case_role: true' to it under roles:)",
+                           key=True)
+            self.compile_at((*path, "assigns", role), str(expr), scope)
+        for fact, expr in spec.get("sets", {}).items():
+            if self.check_name((*path, "sets", fact), fact, self.facts, "fact"):
+                compiled = self.compile_at((*path, "sets", fact), _expr_text(expr), scope)
+                self.check_assignable((*path, "sets", fact), fact, compiled)
+        path_id = spec.get("escalation_path")
+        if path_id is not None:
+            criteria_ids = [c.id for rs in rules.values() if rs.kind == "criteria"
+                            for c in rs.criteria]
+            self.check_name((*path, "escalation_path"), path_id, criteria_ids,
+                            "escalation path (a criterion of a rule set)")
+        return Transition(
+            event=spec["event"], label=spec.get("label", spec["event"]), sources=tuple(sources),
+            target=spec["to"], by=tuple(spec["by"]), data=data, when=when,
+            assigns={k: str(v) for k, v in spec.get("assigns", {}).items()},
+            sets={k: _expr_text(v) for k, v in spec.get("sets", {}).items()},
+            sends=spec.get("sends"), escalation=bool(spec.get("escalation", False)),
+            escalation_path=path_id, source=spec.get("source", ""),
+            description=spec.get("description", ""),
+        )
+
+    def check_assignable(self, path: Path, fact: str, compiled: Any) -> None:
+        if compiled is None or compiled.type is None:
+            return
+        target = self.facts[fact].type
+        got = compiled.type
+        ok = (got.name == target.name or {got.name, target.name} <= {"string", "enum"}
+              or {got.name, target.name} <= {"integer", "number"})
+        if got.name == "enum" and target.name == "enum":
+            ok = set(got.values) <= set(target.values)
+            if not ok:
+                self.error(path, f"'{fact}' takes {target.describe()}, but this can give "
+                                 + ", ".join(sorted(set(got.values) - set(target.values))))
+                return
+        if not ok:
+            self.error(path, f"'{fact}' is {target.describe()}, but this gives {got.describe()}")
+
+    def compile_at(self, path: Path, source: str, scope: Scope, *,
+                   expect_bool: bool = False) -> Any:
+        try:
+            return compile_expr(source, scope, expect_bool=expect_bool)
+        except ExprError as exc:
+            self.expr_error(path, exc)
+            return None
+
+    def check_determinism(self, transitions: tuple[Transition, ...]) -> None:
+        seen: dict[tuple[str, str], int] = {}
+        for n, t in enumerate(transitions):
+            for sid in t.sources:
+                key = (sid, t.event)
+                if key in seen:
+                    self.error(("transitions", n, "event"),
+                               f"event '{t.event}' leaves state '{sid}' twice (also transition "
+                               f"#{seen[key] + 1}): one event may have one target per state")
+                else:
+                    seen[key] = n
+
+    def check_reachability(self, states: Mapping[str, State],
+                           transitions: tuple[Transition, ...]) -> None:
+        initial = [s.id for s in states.values() if s.initial]
+        if not initial:
+            return
+        reached = {initial[0]}
+        frontier = [initial[0]]
+        while frontier:
+            current = frontier.pop()
+            for t in transitions:
+                if current in t.sources and t.target in states and t.target not in reached:
+                    reached.add(t.target)
+                    frontier.append(t.target)
+        for sid in states:
+            if sid not in reached:
+                self.error(("states", sid), f"state '{sid}' cannot be reached from the initial "
+                                            f"state '{initial[0]}': add a transition to it or "
+                                            "remove it", key=True)
+
+    # -- rule sets ---------------------------------------------------------------------------
+    def rule_sets(self) -> dict[str, RuleSet]:
+        result: dict[str, RuleSet] = {}
+        for rid, spec in self.data.get("rules", {}).items():
+            path: Path = ("rules", rid)
+            label, source = spec["label"], spec.get("source", "")
+            desc = spec.get("description", "")
+            if spec["kind"] == "criteria":
+                criteria = []
+                for cid, c in spec["criteria"].items():
+                    modes = [m for m in ("when", "all", "any") if m in c]
+                    if len(modes) != 1:
+                        self.error((*path, "criteria", cid), f"criterion '{cid}' needs exactly "
+                                   "one of 'when:', 'all:' or 'any:'", key=True)
+                        modes = modes or ["when"]
+                    mode = modes[0]
+                    raw = c.get(mode, "true")
+                    clauses = tuple(_expr_text(x) for x in (raw if isinstance(raw, list)
+                                                            else [raw]))
+                    criteria.append(Criterion(cid, c["label"], mode, clauses,  # type: ignore[arg-type]
+                                              c.get("source", "")))
+                result[rid] = CriteriaRuleSet(rid, label, tuple(criteria), source, desc)
+            elif spec["kind"] == "table":
+                result[rid] = self.table(rid, spec)
+            else:
+                crit = tuple(
+                    RankingCriterion(cid, c["label"], float(c.get("weight", 1)), c.get("when"),
+                                     c.get("points"), bool(c.get("required", False)),
+                                     c.get("source", ""))
+                    for cid, c in spec["criteria"].items()
+                )
+                for c in crit:
+                    if (c.when is None) == (c.points is None):
+                        self.error((*path, "criteria", c.id), f"criterion '{c.id}' needs "
+                                   "exactly one of 'when:' or 'points:'", key=True)
+                result[rid] = RankingRuleSet(rid, label, spec["candidates"],
+                                             spec.get("candidate_id", "id"), crit, source, desc)
+        return result
+
+    def table(self, rid: str, spec: Mapping[str, Any]) -> TableRuleSet:
+        path: Path = ("rules", rid)
+        inputs = []
+        for iid, i in spec["inputs"].items():
+            ftype = self.fact_type((*path, "inputs", iid), i)
+            inputs.append(TableInput(iid, i.get("label", iid), ftype, i.get("from", iid)))
+        types = {i.id: i.type for i in inputs}
+        outputs = tuple(spec["outputs"])
+        rows = []
+        seen: set[str] = set()
+        for n, r in enumerate(spec["rows"]):
+            rpath: Path = (*path, "rows", n)
+            if r["id"] in seen:
+                self.error((*rpath, "id"), f"row id '{r['id']}' is used twice")
+            seen.add(r["id"])
+            cells = {}
+            for iid, raw in r.get("when", {}).items():
+                if self.check_name((*rpath, "when", iid), iid, types, "input"):
+                    cells[iid] = self.cell((*rpath, "when", iid), types[iid], raw)
+            for out in r["then"]:
+                self.check_name((*rpath, "then", out), out, outputs, "output")
+            rows.append(TableRow(r["id"], cells, dict(r["then"]), r.get("source", ""),
+                                 r.get("label", "")))
+        return TableRuleSet(rid, spec["label"], spec["hit_policy"], tuple(inputs), outputs,
+                            tuple(rows), spec.get("source", ""), spec.get("description", ""))
+
+    def cell(self, path: Path, t: FactType, raw: Any) -> Cell:
+        text = _cell_text(raw)
+        if raw == "any":
+            return Cell("any", (), text)
+        if raw is None or raw == "absent":
+            return Cell("absent", (), "absent")
+        if isinstance(raw, list):
+            return Cell("in", tuple(self.cell_value(path, t, v) for v in raw), text)
+        if isinstance(raw, str) and t.name in ("integer", "number"):
+            if m := _CELL_RANGE.match(raw):
+                lo, hi = float(m.group(1)), float(m.group(2))
+                return Cell("range", (_num(lo), _num(hi)), text)
+            if m := _CELL_CMP.match(raw):
+                op = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "!=": "ne", "==": "eq"}
+                try:
+                    bound = float(m.group(2))
+                except ValueError:
+                    self.error(path, f"'{raw}': '{m.group(2)}' is not a number")
+                    return Cell("any", (), text)
+                return Cell(op[m.group(1)], (_num(bound),), text)  # type: ignore[arg-type]
+        if isinstance(raw, str) and (m := _CELL_CMP.match(raw)) and m.group(1) in ("!=", "=="):
+            value = self.cell_value(path, t, m.group(2).strip("'\""))
+            return Cell("ne" if m.group(1) == "!=" else "eq", (value,), text)
+        return Cell("eq", (self.cell_value(path, t, raw),), text)
+
+    def cell_value(self, path: Path, t: FactType, value: Any) -> Any:
+        if t.name == "enum" and value not in t.values:
+            self.error(path, f"{value!r} is not one of {', '.join(t.values)}"
+                             f"{suggest(str(value), t.values)}")
+        elif t.name == "boolean" and not isinstance(value, bool):
+            self.error(path, f"{value!r} is not true or false")
+        elif t.name in ("integer", "number") and (isinstance(value, bool)
+                                                  or not isinstance(value, int | float)):
+            self.error(path, f"{value!r} is not a number; write e.g. 5, '< 5' or '0..4'")
+        return value
+
+    def compile_rules(self, rules: Mapping[str, RuleSet]) -> None:
+        scope = Scope(self.facts)
+        for rid, rs in rules.items():
+            path: Path = ("rules", rid)
+            if rs.kind == "ranking":
+                fact = self.facts.get(rs.candidates)
+                if fact is None:
+                    self.check_name((*path, "candidates"), rs.candidates, self.facts, "fact")
+                    continue
+                if fact.type.name != "list" or not fact.type.fields:
+                    self.error((*path, "candidates"), f"fact '{rs.candidates}' must be a list "
+                                                      "of records (type: list, items: {…})")
+                    continue
+                if rs.candidate_id not in fact.type.fields:
+                    self.error((*path, "candidate_id"), f"records of '{rs.candidates}' have no "
+                               f"field '{rs.candidate_id}'")
+                iscope = item_scope(rs, scope)
+                for c in rs.criteria:
+                    key = "when" if c.when is not None else "points"
+                    source = c.when if c.when is not None else c.points
+                    if source is None:
+                        continue
+                    compiled = self.compile_at((*path, "criteria", c.id, key), source, iscope,
+                                               expect_bool=key == "when")
+                    if key == "points" and compiled is not None and compiled.type is not None \
+                            and compiled.type.name not in ("integer", "number"):
+                        self.error((*path, "criteria", c.id, key), "'points:' must give a number")
+                continue
+            if rs.kind == "criteria":
+                raw = self.data["rules"][rid]["criteria"]
+                for c in rs.criteria:
+                    for n, clause in enumerate(c.clauses):
+                        cpath: Path = (*path, "criteria", c.id, c.mode)
+                        if isinstance(raw[c.id].get(c.mode), list):
+                            cpath = (*cpath, n)
+                        self.compile_at(cpath, clause, scope, expect_bool=True)
+                continue
+            ok = True
+            for inp in rs.inputs:
+                compiled = self.compile_at((*path, "inputs", inp.id), inp.expr, scope)
+                ok = ok and compiled is not None
+                if compiled is not None and compiled.type is not None:
+                    want, got = inp.type.name, compiled.type.name
+                    if not (want == got or {want, got} <= {"enum", "string"}
+                            or {want, got} <= {"integer", "number"}):
+                        self.error((*path, "inputs", inp.id), f"input '{inp.id}' is "
+                                   f"{inp.type.describe()}, but '{inp.expr}' gives "
+                                   f"{compiled.type.describe()}")
+            if ok and rs.hit_policy == "unique":
+                table = compile_rule_set(rs, scope)
+                assert isinstance(table, CompiledTable)
+                index = {r.id: n for n, r in enumerate(rs.rows)}
+                for overlap in table.overlaps():
+                    witness = ", ".join(f"{k} = {_show(v)}" for k, v in overlap.witness.items())
+                    self.error((*path, "rows", index[overlap.second]),
+                               f"rows '{overlap.first}' and '{overlap.second}' of unique table "
+                               f"'{rid}' overlap: both match {witness}; make them exclusive "
+                               "or use hit_policy: first")
+
+    # -- examples ----------------------------------------------------------------------------
+    def example(self, n: int, spec: Mapping[str, Any]) -> Example:
+        path: Path = ("examples", n)
+        actors = {a: tuple(r) for a, r in spec.get("actors", {}).items()}
+        for actor, roles in actors.items():
+            for m, role in enumerate(roles):
+                self.check_name((*path, "actors", actor, m), role, self.roles, "role")
+        known_actors: Callable[[Path, Any], None] = lambda p, who: (
+            None if who is None else self.check_name(p, str(who), actors, "actor"))  # type: ignore[func-returns-value]
+        start = spec.get("start", {})
+        known_actors((*path, "start", "by"), start.get("by"))
+        for m, step in enumerate(spec["steps"]):
+            spath: Path = (*path, "steps", m)
+            actions = [k for k in ("event", "set_facts", "decide", "due", "allowed") if k in step]
+            if len(actions) != 1:
+                self.error(spath, "a step does exactly one of event, set_facts, decide, due, "
+                                  "allowed")
+            if "event" in step:
+                self.check_name((*spath, "event"), step["event"], self.events, "event")
+            if "decide" in step:
+                self.check_name((*spath, "decide"), step["decide"], self.data.get("rules", {}),
+                                "rule set")
+            if "expect" in step and "state" in step["expect"]:
+                self.check_name((*spath, "expect", "state"), step["expect"]["state"],
+                                self.states, "state")
+            known_actors((*spath, "by"), step.get("by"))
+        line, _ = self.doc.where(path)
+        return Example(spec["name"], actors, start, tuple(spec["steps"]), line)
+
+
+def _expr_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if not isinstance(value, str) else value
+
+
+def _cell_text(raw: Any) -> str:
+    if isinstance(raw, list):
+        return "in [" + ", ".join(_show(v) for v in raw) + "]"
+    if isinstance(raw, str) and _CELL_CMP.match(raw):
+        return raw.strip()
+    return "= " + _show(raw)
+
+
+def _show(value: Any) -> str:
+    from .rules.expr import show
+
+    return show(value)
+
+
+def _num(value: float) -> int | float:
+    return int(value) if value == int(value) else value

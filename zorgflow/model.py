@@ -1,0 +1,313 @@
+"""Immutable definitions of a workflow: pure data, no I/O, no evaluation.
+
+Expressions are kept as their source text here; `zorgflow.rules` compiles them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+ScalarType = Literal["boolean", "string", "integer", "number", "date", "datetime", "enum"]
+TypeName = Literal["boolean", "string", "integer", "number", "date", "datetime", "enum", "list"]
+Unit = Literal["days", "weeks", "months", "years"]
+HitPolicy = Literal["unique", "first", "collect"]
+
+_EMPTY: Mapping[str, Any] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class FactType:
+    """The type of a fact, a data field, a table input or a record field."""
+
+    name: TypeName
+    values: tuple[str, ...] = ()
+    #: for ``list``: the item type (scalars) ...
+    items: FactType | None = None
+    #: ... or the fields of each record.
+    fields: Mapping[str, FactType] = field(default_factory=dict)
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def describe(self) -> str:
+        """A short readable form, e.g. ``enum (geen, lthg)``."""
+        if self.name == "enum":
+            return "one of " + ", ".join(self.values)
+        if self.name == "list":
+            if self.fields:
+                return "a list of records (" + ", ".join(self.fields) + ")"
+            return f"a list of {self.items.describe() if self.items else 'values'}"
+        return {"boolean": "true or false", "integer": "a whole number", "number": "a number",
+                "date": "a date (YYYY-MM-DD)", "datetime": "a date and time with offset",
+                "string": "text"}[self.name]
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """A role; a *case role* is held only by the actor an event assigned it to."""
+
+    id: str
+    label: str
+    case_role: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """Something known (or not yet known) about a case."""
+
+    id: str
+    label: str
+    type: FactType
+    personal_data: bool = False
+    set_by: tuple[str, ...] = ()
+    source: str = ""
+    default: Any = None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """``amount unit`` or ``facts.<fact> unit``."""
+
+    unit: Unit
+    amount: int | None = None
+    fact: str | None = None
+
+    def __str__(self) -> str:
+        what = f"facts.{self.fact}" if self.fact else str(self.amount)
+        return f"{what} {self.unit}"
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """A signal due some time after the case entered the state (or after a reset event)."""
+
+    signal: str
+    label: str
+    after: tuple[Duration, ...]
+    reset_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Cycle:
+    """A recurring meeting, e.g. the LZN-overleg every two weeks."""
+
+    id: str
+    label: str
+    first: date
+    every: Duration
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """A state of the process."""
+
+    id: str
+    label: str
+    initial: bool = False
+    final: bool = False
+    source: str = ""
+    description: str = ""
+    timers: tuple[Timer, ...] = ()
+    shows_cycle: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DataField:
+    """A value an actor sends with an event."""
+
+    id: str
+    label: str
+    type: FactType
+    required: bool = True
+    enum_from: str | None = None
+    personal_data: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """An event that moves a case from one of ``sources`` to ``target``."""
+
+    event: str
+    label: str
+    sources: tuple[str, ...]
+    target: str
+    by: tuple[str, ...]
+    data: Mapping[str, DataField] = field(default_factory=dict)
+    when: str | None = None
+    assigns: Mapping[str, str] = field(default_factory=dict)
+    sets: Mapping[str, str] = field(default_factory=dict)
+    sends: str | None = None
+    escalation: bool = False
+    escalation_path: str | None = None
+    source: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    """A named criterion of a ``criteria`` rule set: a condition, or all/any of clauses."""
+
+    id: str
+    label: str
+    mode: Literal["when", "all", "any"]
+    clauses: tuple[str, ...]
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CriteriaRuleSet:
+    """Named criteria; the outcome is the ids of those that hold, in definition order."""
+
+    id: str
+    label: str
+    criteria: tuple[Criterion, ...]
+    source: str = ""
+    description: str = ""
+    kind: Literal["criteria"] = "criteria"
+
+
+@dataclass(frozen=True, slots=True)
+class TableInput:
+    """A column of a decision table; its value comes from an expression (default: a fact)."""
+
+    id: str
+    label: str
+    type: FactType
+    expr: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One test of a table row on one input.
+
+    ``op`` is one of ``any``, ``absent``, ``eq``, ``in``, ``ne``, ``lt``, ``le``, ``gt``,
+    ``ge``, ``range`` (``values`` holds the bounds for ``range``).
+    """
+
+    op: Literal["any", "absent", "eq", "in", "ne", "lt", "le", "gt", "ge", "range"]
+    values: tuple[Any, ...] = ()
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TableRow:
+    """A row of a decision table: cells per input, and the outputs when it matches."""
+
+    id: str
+    cells: Mapping[str, Cell]
+    outputs: Mapping[str, Any]
+    source: str = ""
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TableRuleSet:
+    """A decision table with a hit policy."""
+
+    id: str
+    label: str
+    hit_policy: HitPolicy
+    inputs: tuple[TableInput, ...]
+    outputs: tuple[str, ...]
+    rows: tuple[TableRow, ...]
+    source: str = ""
+    description: str = ""
+    kind: Literal["table"] = "table"
+
+
+@dataclass(frozen=True, slots=True)
+class RankingCriterion:
+    """A weighted criterion over candidates: ``when`` gives ``weight`` points if true,
+    ``points`` gives its number times ``weight``. A ``required`` one excludes a candidate
+    for whom it is not true."""
+
+    id: str
+    label: str
+    weight: float = 1.0
+    when: str | None = None
+    points: str | None = None
+    required: bool = False
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RankingRuleSet:
+    """Candidates from a list fact, scored and ordered."""
+
+    id: str
+    label: str
+    candidates: str
+    candidate_id: str
+    criteria: tuple[RankingCriterion, ...]
+    source: str = ""
+    description: str = ""
+    kind: Literal["ranking"] = "ranking"
+
+
+RuleSet = CriteriaRuleSet | TableRuleSet | RankingRuleSet
+
+
+@dataclass(frozen=True, slots=True)
+class Invariant:
+    """A rule that must hold on every reachable step (checked by `zorgflow verify`)."""
+
+    id: str
+    label: str
+    spec: Mapping[str, Any]
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A scenario written in the workflow file: start, steps, expectations."""
+
+    name: str
+    actors: Mapping[str, tuple[str, ...]]
+    start: Mapping[str, Any]
+    steps: tuple[Mapping[str, Any], ...]
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Workflow:
+    """A whole process definition, as loaded from one YAML file."""
+
+    id: str
+    version: int
+    label: str
+    start_by: tuple[str, ...]
+    roles: Mapping[str, Role]
+    facts: Mapping[str, Fact]
+    states: Mapping[str, State]
+    transitions: tuple[Transition, ...]
+    rules: Mapping[str, RuleSet] = field(default_factory=dict)
+    cycles: Mapping[str, Cycle] = field(default_factory=dict)
+    invariants: tuple[Invariant, ...] = ()
+    examples: tuple[Example, ...] = ()
+    source: str = ""
+    description: str = ""
+    file: str = ""
+
+    @property
+    def initial(self) -> State:
+        """The one initial state."""
+        return next(s for s in self.states.values() if s.initial)
+
+    @property
+    def events(self) -> tuple[str, ...]:
+        """Every event id, in definition order, once."""
+        return tuple(dict.fromkeys(t.event for t in self.transitions))
+
+    def transitions_from(self, state: str) -> tuple[Transition, ...]:
+        """The transitions leaving ``state``, in definition order."""
+        return tuple(t for t in self.transitions if state in t.sources)
+
+    def summary(self) -> str:
+        """``13 states, 16 transitions, 3 rule sets``."""
+        return (f"{len(self.states)} states, {len(self.transitions)} transitions, "
+                f"{len(self.rules)} rule sets")

@@ -1,0 +1,69 @@
+"""`Decision`: what a rule set answered, which criteria or rows held, and why."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .logic import UNKNOWN, truth_word
+
+
+class Decision:
+    """The answer of a rule set on some facts.
+
+    ``outcome`` is the rule set's answer (criteria: the ids that hold; table: the output row,
+    or the list of rows under ``collect``; ranking: the ordered eligible candidates), ``None``
+    when there is none. ``matched`` lists the ids of the criteria, rows or candidates that
+    held, in definition (ranking: rank) order. ``holds`` is true, false or unknown.
+    ``explanation`` (readable lines) is built only when read.
+    """
+
+    __slots__ = ("_explain", "_lines", "holds", "matched", "outcome", "rule_set")
+
+    def __init__(
+        self,
+        rule_set: str,
+        outcome: Any,
+        matched: list[str],
+        holds: Any,
+        explain: Callable[[], list[str]],
+    ) -> None:
+        self.rule_set = rule_set
+        self.outcome = outcome
+        self.matched = matched
+        self.holds = holds
+        self._explain = explain
+        self._lines: list[str] | None = None
+
+    @property
+    def explanation(self) -> list[str]:
+        """One line per criterion/row and per clause: true, false or unknown, with values."""
+        if self._lines is None:
+            self._lines = self._explain()
+        return list(self._lines)
+
+    @property
+    def unknown(self) -> bool:
+        """True when the answer depends on facts not yet known."""
+        return self.holds is UNKNOWN
+
+    def as_text(self) -> str:
+        """The explanation as one block of text, headed by the outcome."""
+        head = f"{self.rule_set}: {truth_word(self.holds)}"
+        if self.matched:
+            head += " (" + ", ".join(self.matched) + ")"
+        return "\n".join([head, *self.explanation])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable: rule set, outcome, matched, holds and explanation."""
+        return {
+            "rule_set": self.rule_set,
+            "outcome": self.outcome,
+            "matched": list(self.matched),
+            "holds": truth_word(self.holds),
+            "explanation": self.explanation,
+        }
+
+    def __repr__(self) -> str:
+        return (f"Decision(rule_set={self.rule_set!r}, outcome={self.outcome!r}, "
+                f"matched={self.matched!r})")

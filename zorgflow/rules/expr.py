@@ -1,0 +1,592 @@
+"""The condition language: Python-like expressions compiled to closures, never evaluated.
+
+The source is parsed with :mod:`ast` and every node is checked against a whitelist; the tree
+is then turned, once, into nested Python closures. Names are type-checked against the declared
+facts, data fields and rule sets, so that comparing a boolean fact with text is a load error,
+not a guard that silently never passes.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from ..calendar import days_between, local_date, months_between
+from ..model import DataField, Fact, FactType, RuleSet
+from .logic import UNKNOWN, k_not
+
+MAX_SOURCE = 2_000
+MAX_DEPTH = 40
+
+BOOL = FactType("boolean")
+INT = FactType("integer")
+NUM = FactType("number")
+STR = FactType("string")
+DATE = FactType("date")
+
+_EMPTY: Mapping[str, Any] = {}
+Fn = Callable[["Env"], Any]
+
+
+class ExprError(Exception):
+    """A mistake in an expression; ``offset`` is the 0-based column inside the source."""
+
+    def __init__(self, message: str, offset: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+def suggest(name: str, known: Iterable[str]) -> str:
+    """`` — did you mean 'x'?`` or an empty string."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" — did you mean '{close[0]}'?" if close else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What names an expression may use where it stands."""
+
+    facts: Mapping[str, Fact]
+    data: Mapping[str, DataField] | None = None
+    item: Mapping[str, FactType] | None = None
+    item_name: str = "kandidaat"
+    rules: Mapping[str, RuleSet] | None = None
+
+
+class Env:
+    """What an expression is evaluated against. Cheap to build; ``today`` is cached."""
+
+    __slots__ = ("_today", "at", "data", "decide", "facts", "item")
+
+    def __init__(
+        self,
+        facts: Mapping[str, Any],
+        at: datetime,
+        data: Mapping[str, Any] = _EMPTY,
+        decide: Callable[[str], Any] | None = None,
+        item: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.facts = facts
+        self.at = at
+        self.data = data
+        self.decide = decide
+        self.item = item
+        self._today: date | None = None
+
+    def today(self) -> date:
+        """The date of ``at`` in Europe/Amsterdam."""
+        if self._today is None:
+            self._today = local_date(self.at)
+        return self._today
+
+    def with_item(self, item: Mapping[str, Any]) -> Env:
+        """The same environment, looking at one candidate."""
+        env = Env(self.facts, self.at, self.data, self.decide, item)
+        env._today = self._today
+        return env
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """A compiled expression. Call it with an `Env`."""
+
+    source: str
+    fn: Fn
+    type: FactType | None
+    facts_read: tuple[str, ...] = ()
+    data_read: tuple[str, ...] = ()
+    item_read: tuple[str, ...] = ()
+    rules_read: tuple[str, ...] = ()
+    personal: frozenset[str] = field(default_factory=frozenset)
+
+    def __call__(self, env: Env) -> Any:
+        return self.fn(env)
+
+    def values_used(self, env: Env) -> str:
+        """``kinderen_betrokken = false, ernstig_geweld = unknown`` (personal data masked)."""
+        parts = []
+        for name in self.facts_read:
+            value = "<persoonsgegeven>" if name in self.personal else show(
+                env.facts.get(name, UNKNOWN))
+            parts.append(f"{name} = {value}")
+        for name in self.data_read:
+            parts.append(f"data.{name} = {show(env.data.get(name, UNKNOWN))}")
+        if env.item is not None:
+            for name in self.item_read:
+                parts.append(f"{name} = {show(env.item.get(name, UNKNOWN))}")
+        return ", ".join(parts)
+
+
+def show(value: Any) -> str:
+    """A value as explanations print it."""
+    if value is UNKNOWN or value is None:
+        return "unknown"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    return str(value)
+
+
+_CMP = {
+    ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+    ast.In: "in", ast.NotIn: "not in",
+}
+_FUNCTIONS = {"known": 1, "today": 0, "days_since": 1, "months_since": 1, "len": 1}
+_LITERAL_NAMES = {"true": True, "false": False}
+_NUMERIC = ("integer", "number")
+
+
+def _is_num(t: FactType | None) -> bool:
+    return t is None or t.name in _NUMERIC
+
+
+def _is_date(t: FactType | None) -> bool:
+    return t is None or t.name == "date"
+
+
+class _Compiler:
+    def __init__(self, source: str, scope: Scope) -> None:
+        self.source = source
+        self.scope = scope
+        self.facts: dict[str, None] = {}
+        self.data: dict[str, None] = {}
+        self.item: dict[str, None] = {}
+        self.rules: dict[str, None] = {}
+
+    def fail(self, node: ast.AST, message: str) -> ExprError:
+        return ExprError(message, getattr(node, "col_offset", 0))
+
+    # -- dispatch ------------------------------------------------------------------------
+    def compile(self, node: ast.AST, depth: int = 0) -> tuple[Fn, FactType | None]:
+        if depth > MAX_DEPTH:
+            raise self.fail(node, f"expression nested deeper than {MAX_DEPTH} levels")
+        method = getattr(self, "c_" + type(node).__name__, None)
+        if method is None:
+            raise self.fail(node, f"{_describe(node)} is not allowed in a condition")
+        result: tuple[Fn, FactType | None] = method(node, depth + 1)
+        return result
+
+    def c_Constant(self, node: ast.Constant, depth: int) -> tuple[Fn, FactType | None]:
+        value = node.value
+        if isinstance(value, bool):
+            return _const(value), BOOL
+        if isinstance(value, int):
+            return _const(value), INT
+        if isinstance(value, float):
+            return _const(value), NUM
+        if isinstance(value, str):
+            return _const(value), STR
+        raise self.fail(node, f"the literal {value!r} is not allowed")
+
+    def c_List(self, node: ast.List | ast.Tuple, depth: int) -> tuple[Fn, FactType | None]:
+        items: list[Any] = []
+        item_type: FactType | None = None
+        for element in node.elts:
+            if not isinstance(element, ast.Constant) or isinstance(element.value, bytes):
+                raise self.fail(element, "a list may only hold literal values")
+            fn, t = self.compile(element, depth)
+            items.append(fn(None))  # type: ignore[arg-type]
+            item_type = t if item_type is None or item_type == t else STR
+        frozen = tuple(items)
+        return _const(frozen), FactType("list", items=item_type)
+
+    c_Tuple = c_List
+
+    def c_Name(self, node: ast.Name, depth: int) -> tuple[Fn, FactType | None]:
+        if node.id in _LITERAL_NAMES:
+            return _const(_LITERAL_NAMES[node.id]), BOOL
+        if node.id in ("facts", "data", "rules", self.scope.item_name):
+            raise self.fail(node, f"'{node.id}' needs a name after it, e.g. '{node.id}.x'")
+        return self.fact(node, node.id)
+
+    def fact(self, node: ast.AST, name: str) -> tuple[Fn, FactType | None]:
+        fact = self.scope.facts.get(name)
+        if fact is None:
+            raise self.fail(node, f"unknown fact '{name}'{suggest(name, self.scope.facts)}")
+        self.facts[name] = None
+        default = UNKNOWN if fact.default is None else fact.default
+
+        def get_fact(env: Env) -> Any:
+            return env.facts.get(name, default)
+
+        return get_fact, fact.type
+
+    def c_Attribute(self, node: ast.Attribute, depth: int) -> tuple[Fn, FactType | None]:
+        if node.attr.startswith("_"):
+            raise self.fail(node, f"'{node.attr}': names starting with '_' are not allowed")
+        base = node.value
+        if isinstance(base, ast.Name):
+            if base.id == "facts":
+                return self.fact(node, node.attr)
+            if base.id == "data":
+                return self.data_field(node)
+            if self.scope.item is not None and base.id == self.scope.item_name:
+                return self.item_field(node)
+        if (isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name)
+                and base.value.id == "rules"):
+            return self.rule_attribute(node, base.attr)
+        raise self.fail(node, f"'{ast.unparse(node)}' is not a name this condition can use "
+                              "(use a fact, facts.x, data.x or rules.X.matched)")
+
+    def data_field(self, node: ast.Attribute) -> tuple[Fn, FactType | None]:
+        fields = self.scope.data
+        name = node.attr
+        if fields is None:
+            raise self.fail(node, f"'data.{name}' is only available in a transition's guard")
+        if name not in fields:
+            raise self.fail(node, f"unknown data field '{name}'{suggest(name, fields)}"
+                                  " (declare it under the transition's data:)")
+        self.data[name] = None
+
+        def get_data(env: Env) -> Any:
+            return env.data.get(name, UNKNOWN)
+
+        return get_data, fields[name].type
+
+    def item_field(self, node: ast.Attribute) -> tuple[Fn, FactType | None]:
+        fields = self.scope.item or {}
+        name = node.attr
+        if name not in fields:
+            raise self.fail(node, f"unknown field '{self.scope.item_name}.{name}'"
+                                  f"{suggest(name, fields)}")
+        self.item[name] = None
+
+        def get_item(env: Env) -> Any:
+            assert env.item is not None
+            return env.item.get(name, UNKNOWN)
+
+        return get_item, fields[name]
+
+    def rule_attribute(self, node: ast.Attribute, rule_id: str) -> tuple[Fn, FactType | None]:
+        rules = self.scope.rules
+        if rules is None:
+            raise self.fail(node, "rule sets cannot be used here")
+        if rule_id not in rules:
+            raise self.fail(node, f"unknown rule set '{rule_id}'{suggest(rule_id, rules)}")
+        rule_set = rules[rule_id]
+        self.rules[rule_id] = None
+        attr = node.attr
+        if attr == "matched":
+            ids = _rule_ids(rule_set)
+
+            def matched(env: Env) -> Any:
+                assert env.decide is not None
+                return tuple(env.decide(rule_id).matched)
+
+            return matched, FactType("list", items=FactType("enum", values=ids))
+        if attr == "holds":
+            def holds(env: Env) -> Any:
+                assert env.decide is not None
+                return env.decide(rule_id).holds
+
+            return holds, BOOL
+        if attr == "outcome":
+            def outcome(env: Env) -> Any:
+                assert env.decide is not None
+                value = env.decide(rule_id).outcome
+                return UNKNOWN if value is None else value
+
+            return outcome, None
+        raise self.fail(node, f"rule sets offer .matched, .holds and .outcome, not '.{attr}'")
+
+    def c_UnaryOp(self, node: ast.UnaryOp, depth: int) -> tuple[Fn, FactType | None]:
+        operand, t = self.compile(node.operand, depth)
+        if isinstance(node.op, ast.Not):
+            self.expect_bool(node.operand, t, "'not'")
+
+            def negate(env: Env) -> Any:
+                return k_not(operand(env))
+
+            return negate, BOOL
+        if isinstance(node.op, ast.USub):
+            if not _is_num(t):
+                raise self.fail(node, "'-' needs a number")
+
+            def minus(env: Env) -> Any:
+                value = operand(env)
+                return UNKNOWN if value is UNKNOWN else -value
+
+            return minus, t
+        raise self.fail(node, f"the operator in '{ast.unparse(node)}' is not allowed")
+
+    def c_BoolOp(self, node: ast.BoolOp, depth: int) -> tuple[Fn, FactType | None]:
+        parts = []
+        for value in node.values:
+            fn, t = self.compile(value, depth)
+            self.expect_bool(value, t, "'and'/'or'")
+            parts.append(fn)
+        return (_and(parts) if isinstance(node.op, ast.And) else _or(parts)), BOOL
+
+    def c_BinOp(self, node: ast.BinOp, depth: int) -> tuple[Fn, FactType | None]:
+        if not isinstance(node.op, ast.Add | ast.Sub):
+            raise self.fail(node, "only '+' and '-' are allowed for arithmetic")
+        left, lt = self.compile(node.left, depth)
+        right, rt = self.compile(node.right, depth)
+        if not (_is_num(lt) and _is_num(rt)):
+            raise self.fail(node, f"'{ast.unparse(node)}': '+' and '-' need numbers")
+        sign = 1 if isinstance(node.op, ast.Add) else -1
+
+        def arithmetic(env: Env) -> Any:
+            a, b = left(env), right(env)
+            if a is UNKNOWN or b is UNKNOWN:
+                return UNKNOWN
+            return a + sign * b
+
+        both_int = lt is not None and rt is not None and lt.name == rt.name == "integer"
+        return arithmetic, INT if both_int else NUM
+
+    def c_Compare(self, node: ast.Compare, depth: int) -> tuple[Fn, FactType | None]:
+        operands = [node.left, *node.comparators]
+        compiled = [self.compile(o, depth) for o in operands]
+        checks: list[Fn] = []
+        for i, op in enumerate(node.ops):
+            symbol = _CMP.get(type(op))
+            if symbol is None:
+                raise self.fail(node, f"the comparison '{ast.unparse(node)}' is not allowed")
+            (lf, lt), (rf, rt) = compiled[i], compiled[i + 1]
+            lf, rf = self.check_compare(node, symbol, operands[i], lt, lf, operands[i + 1], rt, rf)
+            checks.append(_comparison(symbol, lf, rf))
+        return (checks[0] if len(checks) == 1 else _and(checks)), BOOL
+
+    def c_Call(self, node: ast.Call, depth: int) -> tuple[Fn, FactType | None]:
+        if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS:
+            name = ast.unparse(node.func)
+            raise self.fail(node, f"calling '{name}' is not allowed; functions are: "
+                                  + ", ".join(_FUNCTIONS) + suggest(name, _FUNCTIONS))
+        name = node.func.id
+        if node.keywords or len(node.args) != _FUNCTIONS[name]:
+            raise self.fail(node, f"{name}() takes {_FUNCTIONS[name]} argument(s)")
+        if name == "today":
+            return (lambda env: env.today()), DATE
+        arg, t = self.compile(node.args[0], depth)
+        if name == "known":
+            return (lambda env: arg(env) is not UNKNOWN), BOOL
+        if name == "len":
+            if t is not None and t.name != "list":
+                raise self.fail(node, "len() needs a list")
+            return (lambda env: UNKNOWN if (v := arg(env)) is UNKNOWN else len(v)), INT
+        if not _is_date(t):
+            raise self.fail(node, f"{name}() needs a date, and '{ast.unparse(node.args[0])}' is "
+                                  f"{t.describe() if t else 'not one'}")
+        between = days_between if name == "days_since" else months_between
+
+        def since(env: Env) -> Any:
+            value = arg(env)
+            if value is UNKNOWN:
+                return UNKNOWN
+            return between(value, env.today())
+
+        return since, INT
+
+    # -- type checks ---------------------------------------------------------------------
+    def expect_bool(self, node: ast.AST, t: FactType | None, where: str) -> None:
+        if t is not None and t.name != "boolean":
+            raise self.fail(node, f"{where} needs true/false, but '{ast.unparse(node)}' is "
+                                  f"{t.describe()}")
+
+    def check_compare(
+        self, node: ast.AST, symbol: str,
+        lnode: ast.AST, lt: FactType | None, lf: Fn,
+        rnode: ast.AST, rt: FactType | None, rf: Fn,
+    ) -> tuple[Fn, Fn]:
+        text = ast.unparse(node)
+        if symbol in ("in", "not in"):
+            if rt is not None and rt.name != "list":
+                raise self.fail(node, f"'{text}': the right side of '{symbol}' must be a list")
+            item = rt.items if rt is not None else None
+            if isinstance(rnode, ast.List | ast.Tuple) and lt is not None:
+                values = rf(None)  # type: ignore[arg-type]
+                converted = tuple(self.literal_for(node, lt, v, text) for v in values)
+                rf = _const(converted)
+            elif lt is not None and item is not None:
+                self.compatible(node, lt, item, text)
+            return lf, rf
+        # a literal on one side is checked (and converted) against the other side's type
+        if isinstance(rnode, ast.Constant) and lt is not None:
+            rf = _const(self.literal_for(node, lt, rnode.value, text))
+            rt = lt
+        elif isinstance(lnode, ast.Constant) and rt is not None:
+            lf = _const(self.literal_for(node, rt, lnode.value, text))
+            lt = rt
+        if lt is not None and rt is not None:
+            self.compatible(node, lt, rt, text)
+        if symbol not in ("==", "!=") and not (
+            (_is_num(lt) and _is_num(rt)) or (_is_date(lt) and _is_date(rt))
+        ):
+            raise self.fail(node, f"'{text}': '{symbol}' compares numbers or dates only")
+        return lf, rf
+
+    def compatible(self, node: ast.AST, a: FactType, b: FactType, text: str) -> None:
+        names = {a.name, b.name}
+        if names <= {"integer", "number"} or names <= {"string", "enum"} or a.name == b.name:
+            if a.name == b.name == "enum" and not set(a.values) & set(b.values):
+                raise self.fail(node, f"'{text}': the two sides have no value in common")
+            return
+        raise self.fail(node, f"'{text}' compares {a.describe()} with {b.describe()}")
+
+    def literal_for(self, node: ast.AST, t: FactType, value: Any, text: str) -> Any:
+        """Check a literal against a type; convert ISO text to a date for date types."""
+        kind = t.name
+        if kind == "enum":
+            if not isinstance(value, str) or value not in t.values:
+                raise self.fail(node, f"'{text}': {value!r} is not one of {', '.join(t.values)}"
+                                      + (suggest(value, t.values) if isinstance(value, str)
+                                         else ""))
+            return value
+        if kind == "boolean" and not isinstance(value, bool):
+            raise self.fail(node, f"'{text}' compares true/false with {value!r}; "
+                                  "use the fact alone or 'not fact'")
+        if kind in _NUMERIC and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise self.fail(node, f"'{text}' compares a number with {value!r}")
+        if kind == "string" and not isinstance(value, str):
+            raise self.fail(node, f"'{text}' compares text with {value!r}")
+        if kind == "date":
+            try:
+                return date.fromisoformat(value) if isinstance(value, str) else _not_date()
+            except ValueError:
+                raise self.fail(node, f"'{text}': {value!r} is not a date (YYYY-MM-DD)") from None
+        if kind == "list":
+            if t.items is not None and not t.fields:
+                return self.literal_for(node, t.items, value, text)
+            return value
+        return value
+
+
+def _not_date() -> date:
+    raise ValueError
+
+
+def _describe(node: ast.AST) -> str:
+    names = {
+        "ListComp": "a comprehension", "SetComp": "a comprehension",
+        "DictComp": "a comprehension", "GeneratorExp": "a generator",
+        "Lambda": "a lambda", "Subscript": "indexing ('[...]')", "IfExp": "'x if y else z'",
+        "NamedExpr": "':='", "Starred": "'*'", "JoinedStr": "an f-string", "Dict": "a mapping",
+        "Set": "a set", "Await": "'await'", "Yield": "'yield'",
+    }
+    return names.get(type(node).__name__, f"'{type(node).__name__}'")
+
+
+def _rule_ids(rule_set: RuleSet) -> tuple[str, ...]:
+    if rule_set.kind == "criteria":
+        return tuple(c.id for c in rule_set.criteria)
+    if rule_set.kind == "table":
+        return tuple(r.id for r in rule_set.rows)
+    return ()
+
+
+def _const(value: Any) -> Fn:
+    def constant(env: Env) -> Any:
+        return value
+
+    return constant
+
+
+def _and(parts: list[Fn]) -> Fn:
+    if len(parts) == 2:
+        first, second = parts
+
+        def and2(env: Env) -> Any:
+            a = first(env)
+            if a is False:
+                return False
+            b = second(env)
+            if b is False:
+                return False
+            return True if (a is True and b is True) else UNKNOWN
+
+        return and2
+
+    def and_n(env: Env) -> Any:
+        result: Any = True
+        for part in parts:
+            value = part(env)
+            if value is False:
+                return False
+            if value is not True:
+                result = UNKNOWN
+        return result
+
+    return and_n
+
+
+def _or(parts: list[Fn]) -> Fn:
+    def or_n(env: Env) -> Any:
+        result: Any = False
+        for part in parts:
+            value = part(env)
+            if value is True:
+                return True
+            if value is not False:
+                result = UNKNOWN
+        return result
+
+    return or_n
+
+
+def _comparison(symbol: str, left: Fn, right: Fn) -> Fn:
+    def unknown_guarded(test: Callable[[Any, Any], bool]) -> Fn:
+        def compare(env: Env) -> Any:
+            a = left(env)
+            if a is UNKNOWN:
+                return UNKNOWN
+            b = right(env)
+            if b is UNKNOWN:
+                return UNKNOWN
+            return test(a, b)
+
+        return compare
+
+    tests: dict[str, Callable[[Any, Any], bool]] = {
+        "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
+        "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+        "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
+    }
+    return unknown_guarded(tests[symbol])
+
+
+def parse(source: str) -> ast.expr:
+    """Parse ``source`` as one expression, with the size limits applied."""
+    if not isinstance(source, str):
+        raise ExprError(f"a condition must be text, not {type(source).__name__}")
+    if len(source) > MAX_SOURCE:
+        raise ExprError(f"condition is {len(source):,} characters long; the limit is "
+                        f"{MAX_SOURCE:,}: split it into criteria")
+    if not source.strip():
+        raise ExprError("empty condition")
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExprError(f"not a valid condition: {exc.msg}", max((exc.offset or 1) - 1, 0)) \
+            from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ExprError("condition is too deeply nested or malformed") from None
+    return tree.body
+
+
+def compile_expr(source: str, scope: Scope, *, expect_bool: bool = False) -> Expr:
+    """Compile ``source`` in ``scope``. Raises `ExprError` for anything not allowed."""
+    node = parse(source)
+    compiler = _Compiler(source, scope)
+    try:
+        fn, t = compiler.compile(node)
+    except RecursionError:
+        raise ExprError("condition is too deeply nested") from None
+    if expect_bool:
+        compiler.expect_bool(node, t, "a condition")
+    personal = frozenset(n for n in compiler.facts if scope.facts[n].personal_data)
+    return Expr(source.strip(), fn, t, tuple(compiler.facts), tuple(compiler.data),
+                tuple(compiler.item), tuple(compiler.rules), personal)

@@ -1,0 +1,357 @@
+"""The three rule-set kinds, compiled once into evaluators that return `Decision`s.
+
+Evaluation only calls precompiled closures; the explanation is produced on demand by walking
+the same closures again with the same environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import RuleError
+from ..model import (
+    Cell,
+    CriteriaRuleSet,
+    FactType,
+    RankingRuleSet,
+    RuleSet,
+    TableRuleSet,
+)
+from .decision import Decision
+from .expr import Env, Expr, Scope, compile_expr, show
+from .logic import UNKNOWN, k_and, k_or, truth_word
+
+CellTest = Callable[[Any], Any]
+
+
+def _src(source: str) -> str:
+    return f"  [bron: {source}]" if source else ""
+
+
+class CompiledCriteria:
+    """``kind: criteria`` — the outcome is the ids of the criteria that hold."""
+
+    kind = "criteria"
+
+    def __init__(self, rule_set: CriteriaRuleSet, scope: Scope) -> None:
+        self.model = rule_set
+        self.id = rule_set.id
+        self.clauses: list[tuple[str, str, list[Expr]]] = []
+        tests: list[tuple[str, Callable[[Env], Any]]] = []
+        for criterion in rule_set.criteria:
+            exprs = [compile_expr(c, scope, expect_bool=True) for c in criterion.clauses]
+            self.clauses.append((criterion.id, criterion.mode, exprs))
+            tests.append((criterion.id, _combine(criterion.mode, exprs)))
+        self.tests = tuple(tests)
+
+    def evaluate(self, env: Env) -> Decision:
+        matched: list[str] = []
+        unknown = False
+        for cid, test in self.tests:
+            value = test(env)
+            if value is True:
+                matched.append(cid)
+            elif value is not False:
+                unknown = True
+        holds: Any = True if matched else (UNKNOWN if unknown else False)
+        return Decision(self.id, matched, matched, holds, lambda: self.explain(env))
+
+    def explain(self, env: Env) -> list[str]:
+        lines = []
+        for criterion, (cid, mode, exprs) in zip(self.model.criteria, self.clauses, strict=True):
+            value = _combine(mode, exprs)(env)
+            joiner = {"all": "all of", "any": "any of", "when": ""}[mode]
+            lines.append(f"{truth_word(value)}: {cid} — {criterion.label}"
+                         f"{' (' + joiner + ')' if joiner else ''}{_src(criterion.source)}")
+            for expr in exprs:
+                used = expr.values_used(env)
+                lines.append(f"    {truth_word(expr(env))}: {expr.source}"
+                             + (f"  ({used})" if used else ""))
+        return lines
+
+
+def _combine(mode: str, exprs: list[Expr]) -> Callable[[Env], Any]:
+    fns = [e.fn for e in exprs]
+    if len(fns) == 1:
+        return fns[0]
+    if mode == "any":
+        return lambda env: k_or(*(f(env) for f in fns))
+
+    def all_of(env: Env) -> Any:
+        result: Any = True
+        for f in fns:
+            value = f(env)
+            if value is False:
+                return False
+            if value is not True:
+                result = UNKNOWN
+        return result
+
+    return all_of
+
+
+def cell_test(cell: Cell) -> CellTest:
+    """The test of one table cell on an input value: true, false or unknown."""
+    op, values = cell.op, cell.values
+    if op == "any":
+        return lambda v: True
+    if op == "absent":
+        return lambda v: v is UNKNOWN
+    compare: Callable[[Any], bool]
+    if op == "eq":
+        (x,) = values
+        compare = lambda v: v == x  # noqa: E731
+    elif op == "in":
+        allowed = frozenset(values)
+        compare = lambda v: v in allowed  # noqa: E731
+    elif op == "ne":
+        (x,) = values
+        compare = lambda v: v != x  # noqa: E731
+    elif op == "range":
+        lo, hi = values
+        compare = lambda v: lo <= v <= hi  # noqa: E731
+    else:
+        (x,) = values
+        compare = {
+            "lt": lambda v: v < x, "le": lambda v: v <= x,
+            "gt": lambda v: v > x, "ge": lambda v: v >= x,
+        }[op]
+
+    def test(v: Any) -> Any:
+        return UNKNOWN if v is UNKNOWN else compare(v)
+
+    return test
+
+
+@dataclass(frozen=True, slots=True)
+class Overlap:
+    """Two rows of a ``unique`` table that can both match, with an input that hits both."""
+
+    first: str
+    second: str
+    witness: dict[str, Any]
+
+
+class CompiledTable:
+    """``kind: table`` — a decision table with hit policy unique, first or collect."""
+
+    kind = "table"
+
+    def __init__(self, rule_set: TableRuleSet, scope: Scope) -> None:
+        self.model = rule_set
+        self.id = rule_set.id
+        self.inputs = [compile_expr(i.expr, scope) for i in rule_set.inputs]
+        self.input_fns = tuple(e.fn for e in self.inputs)
+        index = {inp.id: n for n, inp in enumerate(rule_set.inputs)}
+        self.rows = tuple(
+            (row.id, tuple((index[name], cell_test(cell)) for name, cell in row.cells.items()
+                           if cell.op != "any"), dict(row.outputs))
+            for row in rule_set.rows
+        )
+
+    def _row_values(self, values: list[Any]) -> list[Any]:
+        return [k_and(*(test(values[i]) for i, test in cells)) for _, cells, _ in self.rows]
+
+    def evaluate(self, env: Env) -> Decision:
+        values = [fn(env) for fn in self.input_fns]
+        results = self._row_values(values)
+        policy = self.model.hit_policy
+        hits = [n for n, r in enumerate(results) if r is True]
+        unknown = any(r is UNKNOWN for r in results)
+        outcome: Any = None
+        matched = [self.rows[n][0] for n in hits]
+        if policy == "collect":
+            outcome = [dict(self.rows[n][2]) for n in hits]
+            holds: Any = True if hits else (UNKNOWN if unknown else False)
+        elif policy == "first":
+            holds = False
+            for n, r in enumerate(results):
+                if r is UNKNOWN:
+                    holds, matched = UNKNOWN, []
+                    break
+                if r is True:
+                    holds, matched, outcome = True, [self.rows[n][0]], dict(self.rows[n][2])
+                    break
+        else:
+            if len(hits) > 1:
+                raise RuleError(f"rule set '{self.id}' (hit policy unique): rows "
+                                f"{', '.join(matched)} all match; make the rows exclusive")
+            if hits and not unknown:
+                holds, outcome = True, dict(self.rows[hits[0]][2])
+            elif hits:
+                # another row might still match once more is known: no answer yet
+                holds, matched = UNKNOWN, []
+            else:
+                holds = UNKNOWN if unknown else False
+        return Decision(self.id, outcome, matched, holds, lambda: self.explain(env))
+
+    def explain(self, env: Env) -> list[str]:
+        values = [fn(env) for fn in self.input_fns]
+        lines = ["inputs: " + ", ".join(
+            f"{inp.id} = {show(v)}" for inp, v in zip(self.model.inputs, values, strict=True))]
+        results = self._row_values(values)
+        for row, result in zip(self.model.rows, results, strict=True):
+            cells = ", ".join(f"{k} {c.text}" for k, c in row.cells.items()) or "(always)"
+            out = ", ".join(f"{k} = {show(v)}" for k, v in row.outputs.items())
+            lines.append(f"{truth_word(result)}: row {row.id} — when {cells} then {out}"
+                         f"{_src(row.source)}")
+        if not any(r is True for r in results):
+            if any(r is UNKNOWN for r in results):
+                lines.append("no outcome yet: a row depends on inputs that are unknown")
+            else:
+                lines.append("no outcome: no row covers these inputs")
+        return lines
+
+    # -- load-time analysis -----------------------------------------------------------------
+    def samples(self) -> list[list[Any]]:
+        """Representative input values: together they hit every region any cell describes."""
+        result = []
+        for n, inp in enumerate(self.model.inputs):
+            cells = [row.cells[inp.id] for row in self.model.rows if inp.id in row.cells]
+            result.append(_sample_values(inp.type, cells, n))
+        return result
+
+    def overlaps(self) -> list[Overlap]:
+        """Pairs of rows that can match the same input (a unique table must have none)."""
+        samples = self.samples()
+        names = [inp.id for inp in self.model.inputs]
+        found = []
+        for a in range(len(self.rows)):
+            for b in range(a + 1, len(self.rows)):
+                witness: dict[str, Any] = {}
+                for i, name in enumerate(names):
+                    ta = dict(self.rows[a][1]).get(i, lambda v: True)
+                    tb = dict(self.rows[b][1]).get(i, lambda v: True)
+                    both = [v for v in samples[i] if ta(v) is True and tb(v) is True]
+                    if not both:
+                        break
+                    witness[name] = both[0]
+                else:
+                    found.append(Overlap(self.rows[a][0], self.rows[b][0], witness))
+        return found
+
+    def gaps(self, limit: int = 10_000) -> list[dict[str, Any]]:
+        """Input combinations (from the samples) that no row covers; at most ``limit`` checked."""
+        import itertools
+
+        samples = self.samples()
+        names = [inp.id for inp in self.model.inputs]
+        found = []
+        for count, combo in enumerate(itertools.product(*samples)):
+            if count >= limit:
+                break
+            if not any(r is True for r in self._row_values(list(combo))):
+                found.append(dict(zip(names, combo, strict=True)))
+        return found
+
+
+def _sample_values(t: FactType, cells: list[Cell], salt: int) -> list[Any]:
+    points: list[Any] = [UNKNOWN]
+    if t.name == "boolean":
+        return [*points, True, False]
+    if t.name == "enum":
+        return [*points, *t.values]
+    literals = [v for c in cells if c.op not in ("any", "absent") for v in c.values]
+    if t.name in ("integer", "number"):
+        step = 1 if t.name == "integer" else 0.5
+        bounds = sorted({float(v) for v in literals} | {0.0})
+        nums: set[float] = set()
+        for b in bounds:
+            nums.update((b - step, b, b + step))
+        nums.update((bounds[0] - 1000, bounds[-1] + 1000))
+        return [*points, *sorted(int(n) if t.name == "integer" else n for n in nums)]
+    return [*points, *dict.fromkeys(literals), f"<anders {salt}>"]
+
+
+class CompiledRanking:
+    """``kind: ranking`` — candidates scored on weighted criteria, some required."""
+
+    kind = "ranking"
+
+    def __init__(self, rule_set: RankingRuleSet, scope: Scope) -> None:
+        self.model = rule_set
+        self.id = rule_set.id
+        self.criteria: list[tuple[str, float, bool, Expr, bool]] = []
+        for c in rule_set.criteria:
+            is_when = c.when is not None
+            expr = compile_expr(c.when if is_when else c.points or "0", scope,
+                                expect_bool=is_when)
+            self.criteria.append((c.id, c.weight, c.required, expr, is_when))
+
+    def _score(self, env: Env, item: Mapping[str, Any]) -> tuple[bool, dict[str, float], Env]:
+        ienv = env.with_item(item)
+        eligible = True
+        points: dict[str, float] = {}
+        for cid, weight, required, expr, is_when in self.criteria:
+            value = expr.fn(ienv)
+            if is_when:
+                points[cid] = weight if value is True else 0
+                if required and value is not True:
+                    eligible = False
+            else:
+                points[cid] = 0 if value is UNKNOWN else value * weight
+        return eligible, points, ienv
+
+    def _candidates(self, env: Env) -> list[Mapping[str, Any]] | None:
+        value = env.facts.get(self.model.candidates, UNKNOWN)
+        return None if value is UNKNOWN else list(value)
+
+    def evaluate(self, env: Env) -> Decision:
+        candidates = self._candidates(env)
+        if candidates is None:
+            return Decision(self.id, None, [], UNKNOWN, lambda: self.explain(env))
+        ranked = []
+        for item in candidates:
+            eligible, points, _ = self._score(env, item)
+            if eligible:
+                ranked.append({"id": item.get(self.model.candidate_id),
+                               "total": sum(points.values()), "points": points})
+        ranked.sort(key=lambda r: -r["total"])
+        matched = [str(r["id"]) for r in ranked]
+        return Decision(self.id, ranked, matched, bool(ranked), lambda: self.explain(env))
+
+    def explain(self, env: Env) -> list[str]:
+        candidates = self._candidates(env)
+        if candidates is None:
+            return [f"no candidates: fact '{self.model.candidates}' is unknown"]
+        lines = []
+        model = {c.id: c for c in self.model.criteria}
+        for item in candidates:
+            eligible, points, ienv = self._score(env, item)
+            head = "eligible" if eligible else "not eligible"
+            lines.append(f"{head}: {item.get(self.model.candidate_id)} — "
+                         f"{sum(points.values()):g} points")
+            for cid, weight, required, expr, is_when in self.criteria:
+                value = expr.fn(ienv)
+                shown = truth_word(value) if is_when else show(value)
+                used = expr.values_used(ienv)
+                lines.append(f"    {points[cid]:g} points: {cid} — {model[cid].label} "
+                             f"(weight {weight:g}{', required' if required else ''}): {shown}"
+                             + (f"  ({used})" if used else "") + _src(model[cid].source))
+        return lines or ["no candidates given"]
+
+
+CompiledRuleSet = CompiledCriteria | CompiledTable | CompiledRanking
+
+
+def compile_rule_set(rule_set: RuleSet, scope: Scope) -> CompiledRuleSet:
+    """Compile one rule set. Raises `ExprError` on a bad expression."""
+    if rule_set.kind == "criteria":
+        return CompiledCriteria(rule_set, scope)
+    if rule_set.kind == "table":
+        return CompiledTable(rule_set, scope)
+    return CompiledRanking(rule_set, scope)
+
+
+def item_scope(rule_set: RankingRuleSet, scope: Scope) -> Scope:
+    """The scope of a ranking's criteria: the facts plus ``kandidaat.<field>``."""
+    fact = scope.facts.get(rule_set.candidates)
+    fields: Mapping[str, FactType] = fact.type.fields if fact is not None else {}
+    return Scope(scope.facts, item=fields)
+
+
+def collect_truth(values: list[Any]) -> Any:
+    """Kleene 'or' over a list (exported for verification)."""
+    return k_or(*values)
