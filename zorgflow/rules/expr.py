@@ -568,7 +568,8 @@ def parse(source: str) -> ast.expr:
     if not source.strip():
         raise ExprError("empty condition")
     try:
-        tree = ast.parse(source.strip(), mode="eval")
+        # a folded YAML scalar may keep line breaks; a condition is one logical line
+        tree = ast.parse(" ".join(source.strip().splitlines()), mode="eval")
     except SyntaxError as exc:
         raise ExprError(f"not a valid condition: {exc.msg}", max((exc.offset or 1) - 1, 0)) \
             from None
@@ -588,5 +589,5 @@ def compile_expr(source: str, scope: Scope, *, expect_bool: bool = False) -> Exp
     if expect_bool:
         compiler.expect_bool(node, t, "a condition")
     personal = frozenset(n for n in compiler.facts if scope.facts[n].personal_data)
-    return Expr(source.strip(), fn, t, tuple(compiler.facts), tuple(compiler.data),
+    return Expr(" ".join(source.split()), fn, t, tuple(compiler.facts), tuple(compiler.data),
                 tuple(compiler.item), tuple(compiler.rules), personal)

@@ -93,7 +93,11 @@ def _combine(mode: str, exprs: list[Expr]) -> Callable[[Env], Any]:
 
 
 def cell_test(cell: Cell) -> CellTest:
-    """The test of one table cell on an input value: true, false or unknown."""
+    """The test of one table cell on an input value.
+
+    Tables are closed-world, as DMN tables are: an unknown input matches only ``absent``
+    and ``any`` cells, so a row either matches or does not.
+    """
     op, values = cell.op, cell.values
     if op == "any":
         return lambda v: True
@@ -120,7 +124,7 @@ def cell_test(cell: Cell) -> CellTest:
         }[op]
 
     def test(v: Any) -> Any:
-        return UNKNOWN if v is UNKNOWN else compare(v)
+        return False if v is UNKNOWN else compare(v)
 
     return test
 
@@ -151,41 +155,24 @@ class CompiledTable:
             for row in rule_set.rows
         )
 
-    def _row_values(self, values: list[Any]) -> list[Any]:
-        return [k_and(*(test(values[i]) for i, test in cells)) for _, cells, _ in self.rows]
+    def _row_values(self, values: list[Any]) -> list[bool]:
+        return [all(test(values[i]) for i, test in cells) for _, cells, _ in self.rows]
 
     def evaluate(self, env: Env) -> Decision:
         values = [fn(env) for fn in self.input_fns]
-        results = self._row_values(values)
-        policy = self.model.hit_policy
-        hits = [n for n, r in enumerate(results) if r is True]
-        unknown = any(r is UNKNOWN for r in results)
-        outcome: Any = None
+        hits = [n for n, hit in enumerate(self._row_values(values)) if hit]
         matched = [self.rows[n][0] for n in hits]
+        policy = self.model.hit_policy
+        outcome: Any = None
         if policy == "collect":
             outcome = [dict(self.rows[n][2]) for n in hits]
-            holds: Any = True if hits else (UNKNOWN if unknown else False)
-        elif policy == "first":
-            holds = False
-            for n, r in enumerate(results):
-                if r is UNKNOWN:
-                    holds, matched = UNKNOWN, []
-                    break
-                if r is True:
-                    holds, matched, outcome = True, [self.rows[n][0]], dict(self.rows[n][2])
-                    break
-        else:
-            if len(hits) > 1:
+        elif hits:
+            if policy == "unique" and len(hits) > 1:
                 raise RuleError(f"rule set '{self.id}' (hit policy unique): rows "
                                 f"{', '.join(matched)} all match; make the rows exclusive")
-            if hits and not unknown:
-                holds, outcome = True, dict(self.rows[hits[0]][2])
-            elif hits:
-                # another row might still match once more is known: no answer yet
-                holds, matched = UNKNOWN, []
-            else:
-                holds = UNKNOWN if unknown else False
-        return Decision(self.id, outcome, matched, holds, lambda: self.explain(env))
+            matched = matched[:1]
+            outcome = dict(self.rows[hits[0]][2])
+        return Decision(self.id, outcome, matched, bool(hits), lambda: self.explain(env))
 
     def explain(self, env: Env) -> list[str]:
         values = [fn(env) for fn in self.input_fns]
@@ -198,10 +185,10 @@ class CompiledTable:
             lines.append(f"{truth_word(result)}: row {row.id} — when {cells} then {out}"
                          f"{_src(row.source)}")
         if not any(r is True for r in results):
-            if any(r is UNKNOWN for r in results):
-                lines.append("no outcome yet: a row depends on inputs that are unknown")
-            else:
-                lines.append("no outcome: no row covers these inputs")
+            unknown = [inp.id for inp, v in zip(self.model.inputs, values, strict=True)
+                       if v is UNKNOWN]
+            lines.append("no outcome: no row covers these inputs"
+                         + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
         return lines
 
     # -- load-time analysis -----------------------------------------------------------------

@@ -1,0 +1,263 @@
+"""Running the ``examples:`` written in a workflow file, and measuring what they cover."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .calendar import parse_datetime
+from .engine import Actor, Case, Engine
+from .engine.values import to_json
+from .errors import TransitionRejected, ZorgflowError
+from .model import Example, Workflow
+from .rules.expr import Env
+from .rules.logic import UNKNOWN, truth_word
+
+DEFAULT_START = "2026-01-05T09:00:00+01:00"
+
+
+class ExampleFailed(Exception):
+    """An example did not go as it said; the message says which step and why."""
+
+
+@dataclass(slots=True)
+class Coverage:
+    """What the examples of one workflow touched."""
+
+    transitions: set[tuple[str, str]] = field(default_factory=set)
+    #: (rule set, criterion or row id) -> the truth values seen ("true"/"false"/"unknown")
+    sides: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+
+    def merge(self, other: Coverage) -> None:
+        """Add what ``other`` touched."""
+        self.transitions |= other.transitions
+        for key, seen in other.sides.items():
+            self.sides.setdefault(key, set()).update(seen)
+
+    def missing_transitions(self, workflow: Workflow) -> list[str]:
+        """``state --event-->`` for each transition no example fired."""
+        return [f"{s} --{t.event}--> {t.target}" for t in workflow.transitions for s in t.sources
+                if (s, t.event) not in self.transitions]
+
+    def missing_sides(self, workflow: Workflow) -> list[str]:
+        """``rule set.criterion (true|false)`` for each side no example showed."""
+        missing = []
+        for rid, rs in workflow.rules.items():
+            if rs.kind == "ranking":
+                continue
+            ids = [c.id for c in rs.criteria] if rs.kind == "criteria" else [r.id for r in rs.rows]
+            for cid in ids:
+                seen = self.sides.get((rid, cid), set())
+                for side in ("true", "false"):
+                    if side not in seen:
+                        missing.append(f"{rid}.{cid} ({side})")
+        return missing
+
+
+@dataclass(slots=True)
+class ExampleResult:
+    """The outcome of one example."""
+
+    workflow: str
+    name: str
+    passed: bool
+    message: str = ""
+    coverage: Coverage = field(default_factory=Coverage)
+
+
+def run_example(engine: Engine, workflow: Workflow, example: Example) -> ExampleResult:
+    """Run one example against ``engine`` (which must hold ``workflow``)."""
+    coverage = Coverage()
+    try:
+        _Runner(engine, workflow, example, coverage).run()
+    except ExampleFailed as exc:
+        return ExampleResult(workflow.id, example.name, False, str(exc), coverage)
+    return ExampleResult(workflow.id, example.name, True, "", coverage)
+
+
+def run_examples(workflow: Workflow, engine: Engine | None = None) -> list[ExampleResult]:
+    """Run every example of ``workflow``."""
+    engine = engine or Engine([workflow])
+    return [run_example(engine, workflow, example) for example in workflow.examples]
+
+
+class _Runner:
+    def __init__(self, engine: Engine, workflow: Workflow, example: Example,
+                 coverage: Coverage) -> None:
+        self.engine = engine
+        self.wf = workflow
+        self.example = example
+        self.coverage = coverage
+        self.actors = {name: Actor(name, roles) for name, roles in example.actors.items()}
+
+    def actor(self, name: Any, where: str) -> Actor:
+        if name is None:
+            if len(self.actors) == 1:
+                return next(iter(self.actors.values()))
+            raise ExampleFailed(f"{where}: say who does this ('by:')")
+        if name not in self.actors:
+            raise ExampleFailed(f"{where}: actor '{name}' is not listed under 'actors:'")
+        return self.actors[name]
+
+    def time(self, raw: Any, default: datetime, where: str) -> datetime:
+        if raw is None:
+            return default
+        try:
+            return parse_datetime(raw)
+        except ValueError as exc:
+            raise ExampleFailed(f"{where}: 'at: {raw}' is not a time with offset "
+                                f"(e.g. 2026-01-05T09:00:00+01:00): {exc}") from None
+
+    def run(self) -> None:
+        start = self.example.start
+        at = self.time(start.get("at"), parse_datetime(DEFAULT_START), "start")
+        starter = self.actor(start.get("by"), "start")
+        try:
+            case = self.engine.start(self.wf.id, actor=starter, facts=start.get("facts") or {},
+                                     at=at, version=self.wf.version)
+        except TransitionRejected as exc:
+            raise ExampleFailed("start was rejected: " + "; ".join(exc.reasons)) from None
+        for n, step in enumerate(self.example.steps, start=1):
+            at = self.time(step.get("at"), at, f"step {n}")
+            case = self.step(n, step, case, at)
+
+    def step(self, n: int, step: Mapping[str, Any], case: Case, at: datetime) -> Case:
+        expect: Mapping[str, Any] = step.get("expect") or {}
+        if "event" in step:
+            where = f"step {n} ({step['event']} by {step.get('by', '?')})"
+            case = self.fire(where, step, case, at, expect)
+        elif "set_facts" in step:
+            where = f"step {n} (set_facts by {step.get('by', '?')})"
+            actor = self.actor(step.get("by"), where)
+            try:
+                case = self.engine.set_facts(case, step["set_facts"], actor=actor, at=at)
+            except TransitionRejected as exc:
+                if not expect.get("rejected"):
+                    raise ExampleFailed(f"{where}: rejected: " + "; ".join(exc.reasons)) from None
+                self.check_rejection(where, expect["rejected"], exc)
+        elif "decide" in step:
+            where = f"step {n} (decide {step['decide']})"
+            self.decide(where, step["decide"], case, at, expect)
+        elif "due" in step:
+            where = f"step {n} (due at {at.isoformat()})"
+            signals = sorted(s.name for s in self.engine.due(case, at))
+            if "signals" in expect and signals != sorted(expect["signals"]):
+                raise ExampleFailed(f"{where}: expected signals {sorted(expect['signals'])}, "
+                                    f"got {signals}")
+        elif "allowed" in step:
+            where = f"step {n} (allowed for {step.get('by', '?')})"
+            actor = self.actor(step.get("by"), where)
+            events = sorted(self.engine.allowed(case, actor, at))
+            if "events" in expect and events != sorted(expect["events"]):
+                raise ExampleFailed(f"{where}: expected allowed events "
+                                    f"{sorted(expect['events'])}, got {events}")
+        else:
+            raise ExampleFailed(f"step {n}: a step needs one of event, set_facts, decide, due, "
+                                "allowed")
+        self.check_case(f"step {n}", case, expect)
+        return case
+
+    def fire(self, where: str, step: Mapping[str, Any], case: Case, at: datetime,
+             expect: Mapping[str, Any]) -> Case:
+        actor = self.actor(step.get("by"), where)
+        event = step["event"]
+        self.touch_guard_rules(case, event, at)
+        try:
+            new = self.engine.fire(case, event, actor=actor, data=step.get("data"), at=at)
+        except TransitionRejected as exc:
+            if not expect.get("rejected"):
+                raise ExampleFailed(f"{where}: was rejected, but the example expects it to "
+                                    "pass. Reasons:\n    - " + "\n    - ".join(exc.reasons)) \
+                    from None
+            self.check_rejection(where, expect["rejected"], exc)
+            return case
+        if expect.get("rejected"):
+            raise ExampleFailed(f"{where}: was accepted (the case moved to '{new.state}'), but "
+                                "the example expects it to be rejected")
+        self.coverage.transitions.add((case.state, event))
+        return new
+
+    def check_rejection(self, where: str, expected: Any, exc: TransitionRejected) -> None:
+        if isinstance(expected, str):
+            text = "\n".join(exc.reasons).lower()
+            if expected.lower() not in text:
+                raise ExampleFailed(f"{where}: rejected as expected, but no reason mentions "
+                                    f"'{expected}'. Reasons:\n    - "
+                                    + "\n    - ".join(exc.reasons))
+
+    def touch_guard_rules(self, case: Case, event: str, at: datetime) -> None:
+        transition = next((t for t in self.wf.transitions
+                           if t.event == event and case.state in t.sources), None)
+        if transition is None or not transition.when:
+            return
+        for rid in self.wf.rules:
+            if f"rules.{rid}." in transition.when:
+                self.record(rid, case, at)
+
+    def record(self, rule_set: str, case: Case, at: datetime) -> None:
+        compiled = self.engine._get(self.wf.id, self.wf.version)
+        rs = compiled.rules[rule_set]
+        env = Env(case._facts, at)
+        if rs.kind == "criteria":
+            for cid, test in rs.tests:
+                self.coverage.sides.setdefault((rule_set, cid), set()).add(
+                    truth_word(test(env)))
+        elif rs.kind == "table":
+            values = [fn(env) for fn in rs.input_fns]
+            for (rid, _, _), value in zip(rs.rows, rs._row_values(values), strict=True):
+                self.coverage.sides.setdefault((rule_set, rid), set()).add(truth_word(value))
+
+    def decide(self, where: str, rule_set: str, case: Case, at: datetime,
+               expect: Mapping[str, Any]) -> None:
+        try:
+            decision = self.engine.decide(case, rule_set, at=at)
+        except ZorgflowError as exc:
+            raise ExampleFailed(f"{where}: {exc}") from None
+        self.record(rule_set, case, at)
+        why = "\n    " + "\n    ".join(decision.explanation)
+        if "matched" in expect and list(decision.matched) != list(expect["matched"]):
+            raise ExampleFailed(f"{where}: expected {list(expect['matched'])} to hold, got "
+                                f"{decision.matched}. Explanation:{why}")
+        if "holds" in expect and truth_word(decision.holds) != _word(expect["holds"]):
+            raise ExampleFailed(f"{where}: expected holds = {_word(expect['holds'])}, got "
+                                f"{truth_word(decision.holds)}. Explanation:{why}")
+        if "outcome" in expect and not _outcome_matches(expect["outcome"], decision.outcome):
+            raise ExampleFailed(f"{where}: expected outcome {expect['outcome']!r}, got "
+                                f"{to_json(decision.outcome)!r}. Explanation:{why}")
+
+    def check_case(self, where: str, case: Case, expect: Mapping[str, Any]) -> None:
+        if "state" in expect and case.state != expect["state"]:
+            raise ExampleFailed(f"{where}: expected the case in state '{expect['state']}', but "
+                                f"it is in '{case.state}'")
+        for name, value in (expect.get("facts") or {}).items():
+            actual = to_json(case.facts.get(name, UNKNOWN))
+            if actual is UNKNOWN:
+                actual = None
+            if actual != value:
+                raise ExampleFailed(f"{where}: expected fact {name} = {value!r}, got {actual!r}")
+
+
+def _word(value: Any) -> str:
+    if value is True or value is False:
+        return truth_word(value)
+    return str(value)
+
+
+def _outcome_matches(expected: Any, actual: Any) -> bool:
+    actual = to_json(actual)
+    if expected is None:
+        return actual is None
+    if isinstance(actual, dict) and not isinstance(expected, dict):
+        return bool(actual) and next(iter(actual.values())) == expected
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return all(actual.get(k) == v for k, v in expected.items())
+    if isinstance(expected, list) and isinstance(actual, list):
+        if all(isinstance(a, dict) for a in actual) and not all(isinstance(e, dict)
+                                                               for e in expected):
+            firsts = [a.get("id", next(iter(a.values()), None)) for a in actual]
+            return firsts == expected
+        return len(expected) == len(actual) and all(
+            _outcome_matches(e, a) for e, a in zip(expected, actual, strict=True))
+    return bool(expected == actual)
