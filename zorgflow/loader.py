@@ -20,8 +20,8 @@ from ._yaml import Document, Path, read_yaml
 from .errors import Problem, WorkflowError
 from .model import (
     Cell,
-    Criterion,
     CriteriaRuleSet,
+    Criterion,
     Cycle,
     DataField,
     Duration,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
@@ -56,35 +56,84 @@ class Signal:
     label: str = ""
 
 
-@dataclass(frozen=True, slots=True)
 class HistoryEntry:
-    """One accepted step of a case. ``kind`` is start, fire, set_facts or signal."""
+    """One accepted step of a case. ``kind`` is start, fire, set_facts or signal.
 
-    seq: int
-    at: datetime
-    actor: str
-    role: str | None
-    kind: str
-    event: str
-    from_state: str | None
-    to_state: str
-    data: Mapping[str, Any]
-    workflow_version: int
-    explanation: tuple[str, ...] = ()
-    dossier: Mapping[str, Any] | None = None
+    Read-only by convention (attributes are properties). ``explanation`` (the guard's
+    explanation for guarded events) is produced the first time it is read.
+    """
+
+    __slots__ = ("_actor", "_at", "_data", "_dossier", "_event", "_explanation", "_from",
+                 "_kind", "_role", "_seq", "_to", "_version")
+
+    def __init__(
+        self,
+        seq: int,
+        at: datetime,
+        actor: str,
+        role: str | None,
+        kind: str,
+        event: str,
+        from_state: str | None,
+        to_state: str,
+        data: Mapping[str, Any],
+        workflow_version: int,
+        explanation: tuple[str, ...] | Callable[[], list[str]] = (),
+        dossier: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._seq = seq
+        self._at = at
+        self._actor = actor
+        self._role = role
+        self._kind = kind
+        self._event = event
+        self._from = from_state
+        self._to = to_state
+        self._data = data
+        self._version = workflow_version
+        self._explanation = explanation
+        self._dossier = dossier
+
+    seq = property(lambda self: self._seq, doc="1-based position in the history.")
+    at = property(lambda self: self._at, doc="When it happened (aware datetime).")
+    actor = property(lambda self: self._actor, doc="Id of the actor (``zorgflow`` for signals).")
+    role = property(lambda self: self._role, doc="The role the actor acted under.")
+    kind = property(lambda self: self._kind, doc="start, fire, set_facts or signal.")
+    event = property(lambda self: self._event, doc="The event (or signal) name.")
+    from_state = property(lambda self: self._from, doc="State before (None for start).")
+    to_state = property(lambda self: self._to, doc="State after.")
+    data = property(lambda self: self._data, doc="Event data, facts set, or signal details.")
+    workflow_version = property(lambda self: self._version, doc="Workflow version used.")
+    dossier = property(lambda self: self._dossier,
+                       doc="What an event with ``sends: anonymous_dossier`` sent on.")
+
+    @property
+    def explanation(self) -> tuple[str, ...]:
+        """The guard's explanation (empty for unguarded steps)."""
+        if callable(self._explanation):
+            self._explanation = tuple(self._explanation())
+        return self._explanation
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HistoryEntry) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (f"HistoryEntry(seq={self._seq}, kind={self._kind!r}, event={self._event!r}, "
+                f"{self._from} -> {self._to}, actor={self._actor!r})")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
         result: dict[str, Any] = {
-            "seq": self.seq, "at": self.at.isoformat(), "actor": self.actor, "role": self.role,
-            "kind": self.kind, "event": self.event, "from": self.from_state,
-            "to": self.to_state, "data": to_json(self.data),
-            "workflow_version": self.workflow_version,
+            "seq": self._seq, "at": self._at.isoformat(), "actor": self._actor,
+            "role": self._role, "kind": self._kind, "event": self._event, "from": self._from,
+            "to": self._to, "data": to_json(self._data), "workflow_version": self._version,
         }
         if self.explanation:
             result["explanation"] = list(self.explanation)
-        if self.dossier is not None:
-            result["dossier"] = to_json(self.dossier)
+        if self._dossier is not None:
+            result["dossier"] = to_json(self._dossier)
         return result
 
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from ..model import DataField, Transition, Workflow
@@ -13,7 +14,8 @@ from ..rules.logic import UNKNOWN, truth_word
 from ..rules.rulesets import CompiledRuleSet, compile_rule_set, item_scope
 from .values import ValueProblem, coerce
 
-_NO_DATA: Mapping[str, Any] = {}
+_NO_DATA: Mapping[str, Any] = MappingProxyType({})
+_NO_PROBLEMS: list[str] = []
 
 
 class DataCheck:
@@ -27,6 +29,8 @@ class DataCheck:
         self.required = tuple(f.id for f in fields.values() if f.required)
 
     def __call__(self, data: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
+        if not data and not self.required:
+            return _NO_DATA, _NO_PROBLEMS  # type: ignore[return-value]
         problems: list[str] = []
         if data is None:
             data = _NO_DATA
@@ -44,7 +48,7 @@ class DataCheck:
             except ValueProblem as exc:
                 detail = f"expected {ftype.describe()}" if personal else str(exc)
                 problems.append(f"invalid data '{name}': {detail}")
-        extra = [k for k in data if k not in self.names]
+        extra = [k for k in data if k not in self.names] if len(data) > len(result) else ()
         if extra:
             expected = ", ".join(sorted(self.names)) or "no data"
             problems.append(f"unknown data field(s) {', '.join(sorted(map(str, extra)))} "
@@ -132,6 +136,8 @@ class CompiledWorkflow:
                 self.by_state[source].append(ct)
         self.events = frozenset(workflow.events)
         self.fact_types = {f.id: f.type for f in workflow.facts.values()}
+        self.boolean_facts = frozenset(f for f, t in self.fact_types.items()
+                                       if t.name == "boolean")
         self.personal = frozenset(f.id for f in workflow.facts.values() if f.personal_data)
         self.roles = frozenset(workflow.roles)
         self.case_role_ids = frozenset(r.id for r in workflow.roles.values() if r.case_role)

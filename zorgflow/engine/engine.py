@@ -40,6 +40,7 @@ class Engine:
             raise ValueError(f"unknown rules_backend {rules_backend!r}; available: 'native'")
         self._compiled: dict[tuple[str, int], CompiledWorkflow] = {}
         self._latest: dict[str, int] = {}
+        self._latest_compiled: dict[str, CompiledWorkflow] = {}
         self._lock = threading.Lock()
         for workflow in workflows:
             self.add(workflow)
@@ -80,6 +81,7 @@ class Engine:
             latest = dict(self._latest)
             latest[workflow.id] = max(latest.get(workflow.id, 0), workflow.version)
             self._compiled, self._latest = compiled_map, latest
+            self._latest_compiled = {w: compiled_map[(w, v)] for w, v in latest.items()}
 
     @property
     def workflows(self) -> list[Workflow]:
@@ -105,9 +107,11 @@ class Engine:
         return compiled
 
     def _for_case(self, case: Case) -> tuple[CompiledWorkflow, Case]:
-        if not isinstance(case, Case):
+        if case.__class__ is not Case and not isinstance(case, Case):
             raise TypeError(f"expected a Case, got {type(case).__name__}")
-        cw = self._get(case.workflow_id, case.workflow_version)
+        cw = self._compiled.get((case._workflow_id, case._workflow_version))
+        if cw is None:
+            cw = self._get(case._workflow_id, case._workflow_version)
         if not case._normalised:
             case = self._normalise(cw, case)
         return cw, case
@@ -188,32 +192,33 @@ class Engine:
         if role is None:
             reasons.append(self._role_reason(cw, ct, actor, case))
         clean, problems = ct.data_check(data)
-        reasons += problems
-        facts = case._facts
-        decide = cw.decider(facts, at)
-        env = Env(facts, at, clean, decide)
-        explanation: tuple[str, ...] = ()
+        if problems:
+            reasons += problems
+        env = None
+        explanation: Any = ()
         guard = ct.guard
+        if guard is not None or ct.sets or ct.assigns:
+            env = Env(case._facts, at, clean, cw.decider(case._facts, at))
         if guard is not None:
+            assert env is not None
             value = guard.fn(env)
-            if value is not True or reasons:
-                lines = explain_guard(guard, env)
-                if value is not True:
-                    word = "false" if value is False else "unknown (facts missing)"
-                    reasons.append(f"condition is {word}: {guard.source}\n    "
-                                   + "\n    ".join(lines))
+            if value is not True:
+                word = "false" if value is False else "unknown (facts missing)"
+                reasons.append(f"condition is {word}: {guard.source}\n    "
+                               + "\n    ".join(explain_guard(guard, env)))
             else:
-                lines = explain_guard(guard, env)
-            explanation = tuple(lines)
+                guard_env = env
+                explanation = lambda: explain_guard(guard, guard_env)  # noqa: E731
         if reasons:
             raise TransitionRejected(event, reasons)
         return self._apply(cw, case, ct, actor, role, clean, env, explanation, at)
 
     def _apply(self, cw: CompiledWorkflow, case: Case, ct: CompiledTransition, actor: Actor,
-               role: str | None, clean: dict[str, Any], env: Env,
-               explanation: tuple[str, ...], at: datetime) -> Case:
+               role: str | None, clean: Mapping[str, Any], env: Env | None,
+               explanation: Any, at: datetime) -> Case:
         facts = case._facts
         if ct.sets:
+            assert env is not None
             facts = dict(facts)
             for name, expr, ftype in ct.sets:
                 value = expr.fn(env)
@@ -223,6 +228,7 @@ class Engine:
                     facts[name] = coerce(ftype, value)
         roles = case._roles
         if ct.assigns:
+            assert env is not None
             roles = dict(roles)
             for name, expr in ct.assigns:
                 value = expr.fn(env)
@@ -339,7 +345,8 @@ class Engine:
                 if problems:
                     raise ValueError("; ".join(problems))
         else:
-            cw = self._get(target, version)
+            latest = self._latest_compiled.get(target) if version is None else None
+            cw = latest if latest is not None else self._get(target, version)
             values = self._typed_facts(cw, facts)
         compiled = cw.rules.get(rule_set)
         if compiled is None:
@@ -351,17 +358,17 @@ class Engine:
                      ) -> Mapping[str, Any]:
         if not facts:
             return _EMPTY
-        types = cw.fact_types
+        booleans = cw.boolean_facts
         converted: dict[str, Any] | None = None
         for name, value in facts.items():
-            ftype = types.get(name)
+            if value.__class__ is bool and name in booleans:
+                continue
+            ftype = cw.fact_types.get(name)
             if ftype is None:
-                raise ValueError(f"unknown fact '{name}'{suggest(str(name), types)}")
+                raise ValueError(f"unknown fact '{name}'{suggest(str(name), cw.fact_types)}")
             if value is None or value is UNKNOWN:
                 converted = converted if converted is not None else dict(facts)
                 converted.pop(name, None)
-                continue
-            if ftype.name == "boolean" and (value is True or value is False):
                 continue
             try:
                 clean = coerce(ftype, value)
@@ -493,12 +500,16 @@ def _roles_text(roles: Iterable[str]) -> str:
 
 
 def _check_actor(actor: Any) -> None:
-    if not isinstance(actor, Actor):
+    if actor.__class__ is not Actor and not isinstance(actor, Actor):
         raise TypeError(f"actor must be a zorgflow.Actor, not {type(actor).__name__}")
 
 
 def _at(at: datetime | None) -> datetime:
-    return now() if at is None else require_aware(at)
+    if at is None:
+        return now()
+    if at.__class__ is datetime and at.tzinfo is not None:
+        return at
+    return require_aware(at)
 
 
 def _json_facts(given: Mapping[str, Any], typed: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ class Decision:
     ``explanation`` (readable lines) is built only when read.
     """
 
-    __slots__ = ("_explain", "_lines", "holds", "matched", "outcome", "rule_set")
+    __slots__ = ("_env", "_explain", "_lines", "holds", "matched", "outcome", "rule_set")
 
     def __init__(
         self,
@@ -26,20 +26,23 @@ class Decision:
         outcome: Any,
         matched: list[str],
         holds: Any,
-        explain: Callable[[], list[str]],
+        explain: Callable[..., list[str]],
+        env: Any = None,
     ) -> None:
         self.rule_set = rule_set
         self.outcome = outcome
         self.matched = matched
         self.holds = holds
         self._explain = explain
+        self._env = env
         self._lines: list[str] | None = None
 
     @property
     def explanation(self) -> list[str]:
         """One line per criterion/row and per clause: true, false or unknown, with values."""
         if self._lines is None:
-            self._lines = self._explain()
+            self._lines = self._explain(self._env) if self._env is not None else self._explain()
+            self._env = None
         return list(self._lines)
 
     @property

@@ -20,6 +20,7 @@ from ..model import DataField, Fact, FactType, RuleSet
 from .logic import UNKNOWN, k_not
 
 MAX_SOURCE = 2_000
+_MEMO_LIMIT = 512
 MAX_DEPTH = 40
 
 BOOL = FactType("boolean")
@@ -103,17 +104,47 @@ class Expr:
     item_read: tuple[str, ...] = ()
     rules_read: tuple[str, ...] = ()
     personal: frozenset[str] = field(default_factory=frozenset)
+    #: (fact, "fact = ", personal?) for each fact read, prepared for explanations
+    plan: tuple[tuple[str, str, bool], ...] = ()
+    #: true when the value depends on the facts read only (no data, time or rule sets)
+    pure: bool = False
+    _lines: dict[Any, tuple[Any, str]] = field(default_factory=dict, compare=False, repr=False)
 
     def __call__(self, env: Env) -> Any:
         return self.fn(env)
 
+    def explain_line(self, env: Env, indent: str = "    ") -> tuple[Any, str]:
+        """The value and the explanation line ``true: source  (fact = value)``.
+
+        Lines of pure expressions are memoised on the values read (bounded), since the same
+        few combinations of true/false/unknown come back again and again.
+        """
+        key: Any = None
+        if self.pure:
+            facts = env.facts
+            key = (indent, *[facts.get(name, UNKNOWN) for name in self.facts_read])
+            try:
+                cached = self._lines.get(key)
+            except TypeError:  # an unhashable value (a list): no memo
+                key, cached = None, None
+            if cached is not None:
+                return cached
+        value = self.fn(env)
+        used = self.values_used(env)
+        word = "true" if value is True else "false" if value is False else "unknown"
+        line = f"{indent}{word}: {self.source}  ({used})" if used else \
+            f"{indent}{word}: {self.source}"
+        if key is not None and len(self._lines) < _MEMO_LIMIT:
+            self._lines[key] = (value, line)
+        return value, line
+
     def values_used(self, env: Env) -> str:
         """``kinderen_betrokken = false, ernstig_geweld = unknown`` (personal data masked)."""
-        parts = []
-        for name in self.facts_read:
-            value = "<persoonsgegeven>" if name in self.personal else show(
-                env.facts.get(name, UNKNOWN))
-            parts.append(f"{name} = {value}")
+        facts = env.facts
+        parts = [prefix + ("<persoonsgegeven>" if personal else show(facts.get(name, UNKNOWN)))
+                 for name, prefix, personal in self.plan]
+        if not self.data_read and not self.item_read:
+            return ", ".join(parts)
         for name in self.data_read:
             parts.append(f"data.{name} = {show(env.data.get(name, UNKNOWN))}")
         if env.item is not None:
@@ -124,6 +155,10 @@ class Expr:
 
 def show(value: Any) -> str:
     """A value as explanations print it."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
     if value is UNKNOWN or value is None:
         return "unknown"
     if value is True:
@@ -164,6 +199,7 @@ class _Compiler:
         self.data: dict[str, None] = {}
         self.item: dict[str, None] = {}
         self.rules: dict[str, None] = {}
+        self.uses_time = False
 
     def fail(self, node: ast.AST, message: str) -> ExprError:
         return ExprError(message, getattr(node, "col_offset", 0))
@@ -305,6 +341,13 @@ class _Compiler:
         operand, t = self.compile(node.operand, depth)
         if isinstance(node.op, ast.Not):
             self.expect_bool(node.operand, t, "'not'")
+            name = _plain_fact(node.operand, self.scope)
+            if name is not None:
+                def not_fact(env: Env) -> Any:
+                    value = env.facts.get(name, UNKNOWN)
+                    return UNKNOWN if value is UNKNOWN else not value
+
+                return not_fact, BOOL
 
             def negate(env: Env) -> Any:
                 return k_not(operand(env))
@@ -366,6 +409,8 @@ class _Compiler:
             raise self.fail(node, f"calling '{name}' is not allowed; functions are: "
                                   + ", ".join(_FUNCTIONS) + suggest(name, _FUNCTIONS))
         name = node.func.id
+        if name in ("today", "days_since", "months_since"):
+            self.uses_time = True
         if node.keywords or len(node.args) != _FUNCTIONS[name]:
             raise self.fail(node, f"{name}() takes {_FUNCTIONS[name]} argument(s)")
         if name == "today":
@@ -462,6 +507,19 @@ class _Compiler:
                 return self.literal_for(node, t.items, value, text)
             return value
         return value
+
+
+def _plain_fact(node: ast.AST, scope: Scope) -> str | None:
+    """The fact name when ``node`` is a bare fact (or facts.x) without a default."""
+    if isinstance(node, ast.Name):
+        name = node.id
+    elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+          and node.value.id == "facts"):
+        name = node.attr
+    else:
+        return None
+    fact = scope.facts.get(name)
+    return name if fact is not None and fact.default is None else None
 
 
 def _not_date() -> date:
@@ -589,5 +647,8 @@ def compile_expr(source: str, scope: Scope, *, expect_bool: bool = False) -> Exp
     if expect_bool:
         compiler.expect_bool(node, t, "a condition")
     personal = frozenset(n for n in compiler.facts if scope.facts[n].personal_data)
+    plan = tuple((n, f"{n} = ", n in personal) for n in compiler.facts)
+    pure = not (compiler.data or compiler.item or compiler.rules or compiler.uses_time
+                or any(scope.facts[n].default is not None for n in compiler.facts))
     return Expr(" ".join(source.split()), fn, t, tuple(compiler.facts), tuple(compiler.data),
-                tuple(compiler.item), tuple(compiler.rules), personal)
+                tuple(compiler.item), tuple(compiler.rules), personal, plan, pure)

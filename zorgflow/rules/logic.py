@@ -62,6 +62,8 @@ def k_or(*values: Any) -> Any:
 
 def truth_word(value: Any) -> str:
     """``true``, ``false`` or ``unknown`` — the words explanations use."""
-    if value is UNKNOWN:
-        return "unknown"
-    return "true" if value is True else "false"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return "unknown"

@@ -24,6 +24,7 @@ from .expr import Env, Expr, Scope, compile_expr, show
 from .logic import UNKNOWN, k_and, k_or, truth_word
 
 CellTest = Callable[[Any], Any]
+_CRITERION_MEMO = 2048
 
 
 def _src(source: str) -> str:
@@ -45,6 +46,13 @@ class CompiledCriteria:
             self.clauses.append((criterion.id, criterion.mode, exprs))
             tests.append((criterion.id, _combine(criterion.mode, exprs)))
         self.tests = tuple(tests)
+        joiners = {"any": " (any of)", "all": " (all of)", "when": ""}
+        # explanation blocks of criteria that read facts only are memoised on those values
+        self.explain_plan = tuple(
+            (f": {c.id} — {c.label}{joiners[c.mode]}{_src(c.source)}", mode, exprs,
+             tuple(dict.fromkeys(n for e in exprs for n in e.facts_read)),
+             {} if all(e.pure for e in exprs) else None)
+            for c, (_, mode, exprs) in zip(rule_set.criteria, self.clauses, strict=True))
 
     def evaluate(self, env: Env) -> Decision:
         matched: list[str] = []
@@ -56,19 +64,29 @@ class CompiledCriteria:
             elif value is not False:
                 unknown = True
         holds: Any = True if matched else (UNKNOWN if unknown else False)
-        return Decision(self.id, matched, matched, holds, lambda: self.explain(env))
+        return Decision(self.id, matched, matched, holds, self.explain, env)
 
     def explain(self, env: Env) -> list[str]:
         lines = []
-        for criterion, (cid, mode, exprs) in zip(self.model.criteria, self.clauses, strict=True):
-            value = _combine(mode, exprs)(env)
-            joiner = {"all": "all of", "any": "any of", "when": ""}[mode]
-            lines.append(f"{truth_word(value)}: {cid} — {criterion.label}"
-                         f"{' (' + joiner + ')' if joiner else ''}{_src(criterion.source)}")
-            for expr in exprs:
-                used = expr.values_used(env)
-                lines.append(f"    {truth_word(expr(env))}: {expr.source}"
-                             + (f"  ({used})" if used else ""))
+        facts = env.facts
+        for head, mode, exprs, reads, memo in self.explain_plan:
+            key = tuple([facts.get(name, UNKNOWN) for name in reads]) if memo is not None \
+                else None
+            if key is not None:
+                try:
+                    cached = memo.get(key)  # type: ignore[union-attr]
+                except TypeError:  # an unhashable value: no memo
+                    key, cached = None, None
+                if cached is not None:
+                    lines.extend(cached)
+                    continue
+            explained = [expr.explain_line(env) for expr in exprs]
+            values = [value for value, _ in explained]
+            value = k_or(*values) if mode == "any" else k_and(*values)
+            block = (truth_word(value) + head, *[line for _, line in explained])
+            if key is not None and len(memo) < _CRITERION_MEMO:  # type: ignore[arg-type]
+                memo[key] = block  # type: ignore[index]
+            lines.extend(block)
         return lines
 
 
@@ -172,7 +190,7 @@ class CompiledTable:
                                 f"{', '.join(matched)} all match; make the rows exclusive")
             matched = matched[:1]
             outcome = dict(self.rows[hits[0]][2])
-        return Decision(self.id, outcome, matched, bool(hits), lambda: self.explain(env))
+        return Decision(self.id, outcome, matched, bool(hits), self.explain, env)
 
     def explain(self, env: Env) -> list[str]:
         values = [fn(env) for fn in self.input_fns]
@@ -288,7 +306,7 @@ class CompiledRanking:
     def evaluate(self, env: Env) -> Decision:
         candidates = self._candidates(env)
         if candidates is None:
-            return Decision(self.id, None, [], UNKNOWN, lambda: self.explain(env))
+            return Decision(self.id, None, [], UNKNOWN, self.explain, env)
         ranked = []
         for item in candidates:
             eligible, points, _ = self._score(env, item)
@@ -297,7 +315,7 @@ class CompiledRanking:
                                "total": sum(points.values()), "points": points})
         ranked.sort(key=lambda r: -r["total"])
         matched = [str(r["id"]) for r in ranked]
-        return Decision(self.id, ranked, matched, bool(ranked), lambda: self.explain(env))
+        return Decision(self.id, ranked, matched, bool(ranked), self.explain, env)
 
     def explain(self, env: Env) -> list[str]:
         candidates = self._candidates(env)
