@@ -52,7 +52,9 @@ _StrictResolver.add_implicit_resolver(
     re.compile(r"^[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?$"),
     list("-+0123456789"),
 )
-_StrictResolver.add_implicit_resolver(_NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+_StrictResolver.add_implicit_resolver(
+    _NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
 
 
 class _ComposingLoader(Reader, Scanner, Parser, Composer, _StrictResolver):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from functools import cache
 from importlib import resources
@@ -391,11 +391,15 @@ class _Builder:
             if self.check_name((*path, "sets", fact), fact, self.facts, "fact"):
                 compiled = self.compile_at((*path, "sets", fact), _expr_text(expr), scope)
                 self.check_assignable((*path, "sets", fact), fact, compiled)
-        path_id = spec.get("escalation_path")
-        if path_id is not None:
-            criteria_ids = [c.id for rs in rules.values() if rs.kind == "criteria"
-                            for c in rs.criteria]
-            self.check_name((*path, "escalation_path"), path_id, criteria_ids,
+        raw_paths = spec.get("escalation_path")
+        paths = tuple(raw_paths if isinstance(raw_paths, list) else
+                      [raw_paths] if raw_paths is not None else [])
+        criteria_ids = [c.id for rs in rules.values() if rs.kind == "criteria"
+                        for c in rs.criteria]
+        for m, path_id in enumerate(paths):
+            where: Path = (*path, "escalation_path", m) if isinstance(raw_paths, list) \
+                else (*path, "escalation_path")
+            self.check_name(where, path_id, criteria_ids,
                             "escalation path (a criterion of a rule set)")
         return Transition(
             event=spec["event"], label=spec.get("label", spec["event"]), sources=tuple(sources),
@@ -403,7 +407,7 @@ class _Builder:
             assigns={k: str(v) for k, v in spec.get("assigns", {}).items()},
             sets={k: _expr_text(v) for k, v in spec.get("sets", {}).items()},
             sends=spec.get("sends"), escalation=bool(spec.get("escalation", False)),
-            escalation_path=path_id, source=spec.get("source", ""),
+            escalation_paths=paths, source=spec.get("source", ""),
             description=spec.get("description", ""),
         )
 
@@ -488,14 +492,14 @@ class _Builder:
                 result[rid] = self.table(rid, spec)
             else:
                 crit = tuple(
-                    RankingCriterion(cid, c["label"], float(c.get("weight", 1)), c.get("when"),
+                    RankingCriterion(cid, c["label"], c.get("weight", 1), c.get("when"),
                                      c.get("points"), bool(c.get("required", False)),
                                      c.get("source", ""))
                     for cid, c in spec["criteria"].items()
                 )
-                for c in crit:
-                    if (c.when is None) == (c.points is None):
-                        self.error((*path, "criteria", c.id), f"criterion '{c.id}' needs "
+                for rc in crit:
+                    if (rc.when is None) == (rc.points is None):
+                        self.error((*path, "criteria", rc.id), f"criterion '{rc.id}' needs "
                                    "exactly one of 'when:' or 'points:'", key=True)
                 result[rid] = RankingRuleSet(rid, label, spec["candidates"],
                                              spec.get("candidate_id", "id"), crit, source, desc)
@@ -593,10 +597,10 @@ class _Builder:
                 continue
             if rs.kind == "criteria":
                 raw = self.data["rules"][rid]["criteria"]
-                for c in rs.criteria:
-                    for n, clause in enumerate(c.clauses):
-                        cpath: Path = (*path, "criteria", c.id, c.mode)
-                        if isinstance(raw[c.id].get(c.mode), list):
+                for crit in rs.criteria:
+                    for n, clause in enumerate(crit.clauses):
+                        cpath: Path = (*path, "criteria", crit.id, crit.mode)
+                        if isinstance(raw[crit.id].get(crit.mode), list):
                             cpath = (*cpath, n)
                         self.compile_at(cpath, clause, scope, expect_bool=True)
                 continue
@@ -629,8 +633,11 @@ class _Builder:
         for actor, roles in actors.items():
             for m, role in enumerate(roles):
                 self.check_name((*path, "actors", actor, m), role, self.roles, "role")
-        known_actors: Callable[[Path, Any], None] = lambda p, who: (
-            None if who is None else self.check_name(p, str(who), actors, "actor"))  # type: ignore[func-returns-value]
+
+        def known_actors(where: Path, who: Any) -> None:
+            if who is not None:
+                self.check_name(where, str(who), actors, "actor")
+
         start = spec.get("start", {})
         known_actors((*path, "start", "by"), start.get("by"))
         for m, step in enumerate(spec["steps"]):

@@ -143,7 +143,7 @@ class Transition:
     sets: Mapping[str, str] = field(default_factory=dict)
     sends: str | None = None
     escalation: bool = False
-    escalation_path: str | None = None
+    escalation_paths: tuple[str, ...] = ()
     source: str = ""
     description: str = ""
 
@@ -228,7 +228,7 @@ class RankingCriterion:
 
     id: str
     label: str
-    weight: float = 1.0
+    weight: float = 1
     when: str | None = None
     points: str | None = None
     required: bool = False
@@ -308,6 +308,6 @@ class Workflow:
         return tuple(t for t in self.transitions if state in t.sources)
 
     def summary(self) -> str:
-        """``13 states, 16 transitions, 3 rule sets``."""
-        return (f"{len(self.states)} states, {len(self.transitions)} transitions, "
-                f"{len(self.rules)} rule sets")
+        """``10 states, 16 transitions, 3 rule sets`` (a transition per from-state)."""
+        count = sum(len(t.sources) for t in self.transitions)
+        return f"{len(self.states)} states, {count} transitions, {len(self.rules)} rule sets"

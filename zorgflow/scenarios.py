@@ -198,16 +198,9 @@ class _Runner:
 
     def record(self, rule_set: str, case: Case, at: datetime) -> None:
         compiled = self.engine._get(self.wf.id, self.wf.version)
-        rs = compiled.rules[rule_set]
         env = Env(case._facts, at)
-        if rs.kind == "criteria":
-            for cid, test in rs.tests:
-                self.coverage.sides.setdefault((rule_set, cid), set()).add(
-                    truth_word(test(env)))
-        elif rs.kind == "table":
-            values = [fn(env) for fn in rs.input_fns]
-            for (rid, _, _), value in zip(rs.rows, rs._row_values(values), strict=True):
-                self.coverage.sides.setdefault((rule_set, rid), set()).add(truth_word(value))
+        for cid, value in compiled.rules[rule_set].sides(env):
+            self.coverage.sides.setdefault((rule_set, cid), set()).add(truth_word(value))
 
     def decide(self, where: str, rule_set: str, case: Case, at: datetime,
                expect: Mapping[str, Any]) -> None:

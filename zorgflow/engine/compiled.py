@@ -80,7 +80,7 @@ class CompiledTransition:
         target = workflow.states[t.target]
         self.resets = tuple(tm.signal for tm in target.timers if t.event in tm.reset_by)
         # data values to try when asking whether the event is allowed without its data
-        choices = []
+        choices: list[tuple[str, tuple[Any, ...]]] = []
         if self.guard is not None:
             for name in self.guard.data_read:
                 ftype = t.data[name].type

@@ -404,7 +404,7 @@ class Engine:
     def record_signals(self, case: Case, at: datetime | None = None) -> Case:
         """Append a history entry for each due signal not recorded yet (a timer sweep)."""
         at = _at(at)
-        cw, case = self._for_case(case)
+        _, case = self._for_case(case)
         recorded = {(e.event, e.data.get("due_at")) for e in case.history if e.kind == "signal"}
         history = case.history
         for signal in self.due(case, at):

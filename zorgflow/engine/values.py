@@ -97,8 +97,9 @@ def to_json(value: Any) -> Any:
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
-    return {bool: "true/false", int: "a number", float: "a number", str: "text",
-            list: "a list", tuple: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+    names = {bool: "true/false", int: "a number", float: "a number", str: "text",
+             list: "a list", tuple: "a list", dict: "a mapping"}
+    return names.get(type(value), type(value).__name__)
 
 
 def _short(value: Any) -> str:

@@ -48,7 +48,9 @@ class CompiledCriteria:
         self.tests = tuple(tests)
         joiners = {"any": " (any of)", "all": " (all of)", "when": ""}
         # explanation blocks of criteria that read facts only are memoised on those values
-        self.explain_plan = tuple(
+        self.explain_plan: tuple[
+            tuple[str, str, list[Expr], tuple[str, ...], dict[Any, Any] | None], ...
+        ] = tuple(
             (f": {c.id} — {c.label}{joiners[c.mode]}{_src(c.source)}", mode, exprs,
              tuple(dict.fromkeys(n for e in exprs for n in e.facts_read)),
              {} if all(e.pure for e in exprs) else None)
@@ -65,6 +67,10 @@ class CompiledCriteria:
                 unknown = True
         holds: Any = True if matched else (UNKNOWN if unknown else False)
         return Decision(self.id, matched, matched, holds, self.explain, env)
+
+    def sides(self, env: Env) -> list[tuple[str, Any]]:
+        """Each criterion id with its truth value (for coverage)."""
+        return [(cid, test(env)) for cid, test in self.tests]
 
     def explain(self, env: Env) -> list[str]:
         lines = []
@@ -147,6 +153,10 @@ def cell_test(cell: Cell) -> CellTest:
     return test
 
 
+def _always(value: Any) -> bool:
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class Overlap:
     """Two rows of a ``unique`` table that can both match, with an input that hits both."""
@@ -172,6 +182,12 @@ class CompiledTable:
                            if cell.op != "any"), dict(row.outputs))
             for row in rule_set.rows
         )
+
+    def sides(self, env: Env) -> list[tuple[str, Any]]:
+        """Each row id with whether it matches (for coverage)."""
+        values = [fn(env) for fn in self.input_fns]
+        return [(row[0], hit) for row, hit in zip(self.rows, self._row_values(values),
+                                                   strict=True)]
 
     def _row_values(self, values: list[Any]) -> list[bool]:
         return [all(test(values[i]) for i, test in cells) for _, cells, _ in self.rows]
@@ -227,8 +243,8 @@ class CompiledTable:
             for b in range(a + 1, len(self.rows)):
                 witness: dict[str, Any] = {}
                 for i, name in enumerate(names):
-                    ta = dict(self.rows[a][1]).get(i, lambda v: True)
-                    tb = dict(self.rows[b][1]).get(i, lambda v: True)
+                    ta: CellTest = dict(self.rows[a][1]).get(i, _always)
+                    tb: CellTest = dict(self.rows[b][1]).get(i, _always)
                     both = [v for v in samples[i] if ta(v) is True and tb(v) is True]
                     if not both:
                         break
@@ -281,9 +297,13 @@ class CompiledRanking:
         self.criteria: list[tuple[str, float, bool, Expr, bool]] = []
         for c in rule_set.criteria:
             is_when = c.when is not None
-            expr = compile_expr(c.when if is_when else c.points or "0", scope,
-                                expect_bool=is_when)
+            source = c.when if c.when is not None else (c.points or "0")
+            expr = compile_expr(source, scope, expect_bool=is_when)
             self.criteria.append((c.id, c.weight, c.required, expr, is_when))
+
+    def sides(self, env: Env) -> list[tuple[str, Any]]:
+        """Rankings have no true/false sides."""
+        return []
 
     def _score(self, env: Env, item: Mapping[str, Any]) -> tuple[bool, dict[str, float], Env]:
         ienv = env.with_item(item)
@@ -307,13 +327,15 @@ class CompiledRanking:
         candidates = self._candidates(env)
         if candidates is None:
             return Decision(self.id, None, [], UNKNOWN, self.explain, env)
-        ranked = []
+        scored: list[tuple[float, dict[str, Any]]] = []
         for item in candidates:
             eligible, points, _ = self._score(env, item)
             if eligible:
-                ranked.append({"id": item.get(self.model.candidate_id),
-                               "total": sum(points.values()), "points": points})
-        ranked.sort(key=lambda r: -r["total"])
+                total = sum(points.values())
+                scored.append((total, {"id": item.get(self.model.candidate_id),
+                                       "total": total, "points": points}))
+        scored.sort(key=lambda pair: -pair[0])
+        ranked = [entry for _, entry in scored]
         matched = [str(r["id"]) for r in ranked]
         return Decision(self.id, ranked, matched, bool(ranked), self.explain, env)
 
@@ -332,7 +354,8 @@ class CompiledRanking:
                 value = expr.fn(ienv)
                 shown = truth_word(value) if is_when else show(value)
                 used = expr.values_used(ienv)
-                lines.append(f"    {points[cid]:g} points: {cid} — {model[cid].label} "
+                unit = "point" if points[cid] == 1 else "points"
+                lines.append(f"    {points[cid]:g} {unit}: {cid} — {model[cid].label} "
                              f"(weight {weight:g}{', required' if required else ''}): {shown}"
                              + (f"  ({used})" if used else "") + _src(model[cid].source))
         return lines or ["no candidates given"]
