@@ -221,8 +221,7 @@ class _Builder:
         self.check_determinism(transitions)
         self.check_reachability(states, transitions)
         self.compile_rules(rules)
-        invariants = tuple(Invariant(iid, i["label"], i, i.get("source", ""))
-                           for iid, i in d.get("invariants", {}).items())
+        invariants = tuple(self.invariant(iid, i) for iid, i in d.get("invariants", {}).items())
         examples = tuple(self.example(n, e) for n, e in enumerate(d.get("examples", [])))
         return Workflow(
             id=d["id"], version=d["version"], label=d["label"], start_by=tuple(d["start_by"]),
@@ -625,6 +624,30 @@ class _Builder:
                                f"rows '{overlap.first}' and '{overlap.second}' of unique table "
                                f"'{rid}' overlap: both match {witness}; make them exclusive "
                                "or use hit_policy: first")
+
+    def invariant(self, iid: str, spec: Mapping[str, Any]) -> Invariant:
+        path: Path = ("invariants", iid)
+        forms = [k for k in ("implies", "requires_case_role", "always_reachable", "never")
+                 if k in spec]
+        if len(forms) != 1:
+            self.error(path, f"invariant '{iid}' needs exactly one of implies, "
+                             "requires_case_role, always_reachable, never", key=True)
+        if forms and forms[0] in ("implies", "requires_case_role") and "in_state" not in spec:
+            self.error(path, f"invariant '{iid}': '{forms[0]}' needs 'in_state:'", key=True)
+        for key in ("in_state", "always_reachable"):
+            value = spec.get(key)
+            for m, sid in enumerate([value] if isinstance(value, str) else value or []):
+                where: Path = (*path, key) if isinstance(value, str) else (*path, key, m)
+                self.check_name(where, sid, self.states, "state")
+        role = spec.get("requires_case_role")
+        if role is not None and self.check_name((*path, "requires_case_role"), role,
+                                                self.roles, "role") \
+                and not self.roles[role].case_role:
+            self.error((*path, "requires_case_role"), f"'{role}' is not a case role")
+        never = spec.get("never")
+        if never is not None:
+            self.check_name((*path, "never", "event"), never["event"], self.events, "event")
+        return Invariant(iid, spec["label"], dict(spec), spec.get("source", ""))
 
     # -- examples ----------------------------------------------------------------------------
     def example(self, n: int, spec: Mapping[str, Any]) -> Example:

@@ -18,7 +18,8 @@ class Decision:
     ``explanation`` (readable lines) is built only when read.
     """
 
-    __slots__ = ("_env", "_explain", "_lines", "holds", "matched", "outcome", "rule_set")
+    __slots__ = ("_env", "_explain", "_lines", "holds", "matched", "outcome", "rule_set",
+                 "undecided")
 
     def __init__(
         self,
@@ -28,6 +29,7 @@ class Decision:
         holds: Any,
         explain: Callable[..., list[str]],
         env: Any = None,
+        undecided: tuple[str, ...] = (),
     ) -> None:
         self.rule_set = rule_set
         self.outcome = outcome
@@ -36,6 +38,8 @@ class Decision:
         self._explain = explain
         self._env = env
         self._lines: list[str] | None = None
+        #: ids of criteria whose value is unknown (criteria rule sets)
+        self.undecided = undecided
 
     @property
     def explanation(self) -> list[str]:

@@ -319,7 +319,8 @@ class _Compiler:
 
             def matched(env: Env) -> Any:
                 assert env.decide is not None
-                return tuple(env.decide(rule_id).matched)
+                decision = env.decide(rule_id)
+                return Matched(decision.matched, decision.undecided)
 
             return matched, FactType("list", items=FactType("enum", values=ids))
         if attr == "holds":
@@ -331,8 +332,10 @@ class _Compiler:
         if attr == "outcome":
             def outcome(env: Env) -> Any:
                 assert env.decide is not None
-                value = env.decide(rule_id).outcome
-                return UNKNOWN if value is None else value
+                decision = env.decide(rule_id)
+                if rule_set.kind == "criteria":
+                    return Matched(decision.matched, decision.undecided)
+                return UNKNOWN if decision.outcome is None else decision.outcome
 
             return outcome, None
         raise self.fail(node, f"rule sets offer .matched, .holds and .outcome, not '.{attr}'")
@@ -594,6 +597,40 @@ def _or(parts: list[Fn]) -> Fn:
     return or_n
 
 
+class Matched(tuple[str, ...]):
+    """The ids of the criteria that hold, knowing which are still ``undecided``.
+
+    Comparisons with it are three-valued: ``'x' in matched`` is unknown while criterion x is.
+    """
+
+    undecided: frozenset[str]
+
+    def __new__(cls, matched: Iterable[str], undecided: Iterable[str] = ()) -> Matched:
+        self = super().__new__(cls, matched)
+        self.undecided = frozenset(undecided)
+        return self
+
+
+def _member(a: Any, b: Any) -> Any:
+    if a in b:
+        return True
+    if b.__class__ is Matched and a in b.undecided:
+        return UNKNOWN
+    return False
+
+
+def _equal(a: Any, b: Any) -> Any:
+    matched, other = (a, b) if a.__class__ is Matched else (b, a)
+    if matched.__class__ is not Matched:
+        return a == b
+    if not isinstance(other, tuple | list):
+        return False
+    definite, target = set(matched), set(other)
+    if not definite <= target <= definite | matched.undecided:
+        return False
+    return True if not matched.undecided else UNKNOWN
+
+
 def _comparison(symbol: str, left: Fn, right: Fn) -> Fn:
     def unknown_guarded(test: Callable[[Any, Any], bool]) -> Fn:
         def compare(env: Env) -> Any:
@@ -607,11 +644,11 @@ def _comparison(symbol: str, left: Fn, right: Fn) -> Fn:
 
         return compare
 
-    tests: dict[str, Callable[[Any, Any], bool]] = {
-        "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
+    tests: dict[str, Callable[[Any, Any], Any]] = {
+        "==": _equal, "!=": lambda a, b: k_not(_equal(a, b)),
         "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
         ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-        "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
+        "in": _member, "not in": lambda a, b: k_not(_member(a, b)),
     }
     return unknown_guarded(tests[symbol])
 

@@ -58,15 +58,15 @@ class CompiledCriteria:
 
     def evaluate(self, env: Env) -> Decision:
         matched: list[str] = []
-        unknown = False
+        undecided: list[str] = []
         for cid, test in self.tests:
             value = test(env)
             if value is True:
                 matched.append(cid)
             elif value is not False:
-                unknown = True
-        holds: Any = True if matched else (UNKNOWN if unknown else False)
-        return Decision(self.id, matched, matched, holds, self.explain, env)
+                undecided.append(cid)
+        holds: Any = True if matched else (UNKNOWN if undecided else False)
+        return Decision(self.id, matched, matched, holds, self.explain, env, tuple(undecided))
 
     def sides(self, env: Env) -> list[tuple[str, Any]]:
         """Each criterion id with its truth value (for coverage)."""

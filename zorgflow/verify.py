@@ -1,0 +1,455 @@
+"""Exhaustive verification of a workflow over its abstract state space.
+
+The abstract state is the process state plus the case roles assigned so far. Facts are free:
+any actor with a role may set them at any time, so an event can fire from a state when *some*
+facts and data make its guard true. That question is answered by a witness search over the
+facts and data a guard reads, each one unknown or one of a few representative values. Kleene
+logic is monotone in knowledge (an expression that is false with some facts unknown stays
+false whatever they turn out to be), so a branch is cut as soon as it evaluates to false.
+
+Findings: unreachable states, dead ends, events that can never fire, gaps in ``unique``
+tables, and invariant violations — each with the shortest event sequence that shows it.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TextIO
+
+from .calendar import AMSTERDAM
+from .engine.compiled import CompiledTransition, CompiledWorkflow
+from .model import FactType, Workflow
+from .rules.expr import Env, Expr, ExprError, Scope, compile_expr, show
+from .rules.logic import UNKNOWN
+from .rules.rulesets import CompiledTable
+
+#: Evaluations one witness search may spend before it is cut off.
+SEARCH_BUDGET = 200_000
+#: The moment the verifier evaluates time-dependent conditions at.
+VERIFY_AT = datetime(2026, 6, 15, 12, 0, tzinfo=AMSTERDAM)
+
+Node = tuple[str, frozenset[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Something verification found. ``severity`` is ``error`` or ``warning``."""
+
+    workflow: str
+    kind: str
+    message: str
+    path: tuple[str, ...] = ()
+    witness: Mapping[str, Any] = field(default_factory=dict)
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        text = f"{self.severity.upper()} {self.workflow}: {self.kind}: {self.message}"
+        if self.path:
+            text += "\n    shortest path: start → " + " → ".join(self.path)
+        if self.witness:
+            text += "\n    with " + ", ".join(f"{k} = {show(v)}" for k, v in
+                                               self.witness.items())
+        return text
+
+
+@dataclass(slots=True)
+class Report:
+    """The result of verifying one workflow."""
+
+    workflow: str
+    findings: list[Finding] = field(default_factory=list)
+    nodes: int = 0
+    cut_off: bool = False
+
+    @property
+    def errors(self) -> list[Finding]:
+        """Findings that make verification fail."""
+        return [f for f in self.findings if f.severity == "error"]
+
+
+class _Search:
+    """Finds facts and data that make a predicate true, or says there are none."""
+
+    def __init__(self, cw: CompiledWorkflow, budget: int) -> None:
+        self.cw = cw
+        self.budget = budget
+        self.cut_off = False
+        self.monotone_rules = {
+            rid: _rule_monotone(rs) for rid, rs in cw.rules.items()
+        }
+
+    def variables(self, exprs: Iterable[Expr], data_types: Mapping[str, tuple[FactType, bool]]
+                  ) -> list[tuple[str, str, list[Any]]]:
+        """(kind, name, values) for each fact and data field the expressions read."""
+        constants: list[Any] = []
+        facts: dict[str, None] = {}
+        data: dict[str, None] = {}
+        for expr in exprs:
+            constants += _constants(expr.source)
+            facts.update(dict.fromkeys(expr.facts_read))
+            data.update(dict.fromkeys(expr.data_read))
+            for rid in expr.rules_read:
+                rs = self.cw.rules[rid]
+                for sub in _rule_exprs(rs):
+                    constants += _constants(sub.source)
+                    facts.update(dict.fromkeys(sub.facts_read))
+        result: list[tuple[str, str, list[Any]]] = []
+        for name in facts:
+            result.append(("fact", name, _domain(self.cw.fact_types[name], constants)))
+        for name in data:
+            ftype, required = data_types[name]
+            values = _domain(ftype, constants)
+            result.append(("data", name, values if not required else values[1:]))
+        return result
+
+    def monotone(self, exprs: Iterable[Expr]) -> bool:
+        """Whether false-with-unknowns stays false (so a branch may be cut)."""
+        return all(_expr_monotone(e) and all(self.monotone_rules[r] for r in e.rules_read)
+                   for e in exprs)
+
+    def find(self, exprs: list[Expr], predicate: Callable[[Env], Any], *,
+             data_types: Mapping[str, tuple[FactType, bool]], prune: Callable[[Env], bool],
+             base_facts: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        """Facts/data making ``predicate`` true, or None. ``prune(env)`` says a partial
+        assignment can never lead to a witness."""
+        variables = self.variables(exprs, data_types)
+        cw = self.cw
+        facts: dict[str, Any] = dict(base_facts or {})
+        data: dict[str, Any] = {}
+        spent = 0
+
+        def env() -> Env:
+            return Env(facts, VERIFY_AT, data, cw.decider(facts, VERIFY_AT))
+
+        def assign(kind: str, name: str, value: Any) -> None:
+            target = facts if kind == "fact" else data
+            if value is UNKNOWN:
+                target.pop(name, None)
+            else:
+                target[name] = value
+
+        def walk(i: int) -> dict[str, Any] | None:
+            nonlocal spent
+            spent += 1
+            if spent > self.budget:
+                self.cut_off = True
+                return None
+            current = env()
+            if i > 0 and prune(current):
+                return None
+            if predicate(current) is True:
+                return {**{f"data.{k}": v for k, v in data.items()}, **facts}
+            if i == len(variables):
+                return None
+            kind, name, values = variables[i]
+            for value in values:
+                assign(kind, name, value)
+                found = walk(i + 1)
+                if found is not None:
+                    return found
+            assign(kind, name, UNKNOWN)
+            return None
+
+        # required data must be present: start with the first value of each
+        for kind, name, values in variables:
+            if kind == "data" and values and values[0] is not UNKNOWN:
+                data[name] = values[0]
+        data.clear()
+        return walk(0)
+
+
+def _constants(source: str) -> list[Any]:
+    try:
+        tree = ast.parse(" ".join(source.split()), mode="eval")
+    except SyntaxError:
+        return []
+    return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)]
+
+
+def _domain(ftype: FactType, constants: list[Any]) -> list[Any]:
+    """Unknown first, then representative values of the type."""
+    kind = ftype.name
+    if kind == "boolean":
+        return [UNKNOWN, True, False]
+    if kind == "enum":
+        return [UNKNOWN, *ftype.values]
+    if kind in ("integer", "number"):
+        numbers = {c for c in constants if isinstance(c, int | float) and not isinstance(c, bool)}
+        points = sorted({p for c in numbers for p in (c - 1, c, c + 1)} | {0, 1})
+        return [UNKNOWN, *points]
+    if kind == "date":
+        today = VERIFY_AT.date()
+        return [UNKNOWN, *[today - timedelta(days=d) for d in (0, 1, 14, 31, 92, 366)]]
+    if kind == "string":
+        texts = [c for c in constants if isinstance(c, str)]
+        return [UNKNOWN, *dict.fromkeys(texts), "iemand"]
+    return [UNKNOWN]
+
+
+def _rule_exprs(rs: Any) -> list[Expr]:
+    if rs.kind == "criteria":
+        return [e for _, _, exprs in rs.clauses for e in exprs]
+    if rs.kind == "table":
+        return list(rs.inputs)
+    return [c[3] for c in rs.criteria]
+
+
+def _rule_monotone(rs: Any) -> bool:
+    if rs.kind != "criteria":
+        return False  # closed-world tables and rankings are not monotone in knowledge
+    return all(_expr_monotone(e) for e in _rule_exprs(rs))
+
+
+def _expr_monotone(expr: Expr) -> bool:
+    return "known(" not in expr.source
+
+
+class Verifier:
+    """Explores one workflow. Use `verify` for the whole job."""
+
+    def __init__(self, workflow: Workflow, budget: int = SEARCH_BUDGET) -> None:
+        self.wf = workflow
+        self.cw = CompiledWorkflow(workflow)
+        self.search = _Search(self.cw, budget)
+        self.report = Report(workflow.id)
+        self._fires: dict[tuple[str, str], dict[str, Any] | None] = {}
+
+    def finding(self, kind: str, message: str, path: Iterable[str] = (),
+                witness: Mapping[str, Any] | None = None, severity: str = "error") -> None:
+        self.report.findings.append(Finding(self.wf.id, kind, message, tuple(path),
+                                            dict(witness or {}), severity))
+
+    def guard_witness(self, ct: CompiledTransition) -> dict[str, Any] | None:
+        """Facts/data that let the transition's guard pass (cached per transition)."""
+        key = (ct.source, ct.event)
+        if key not in self._fires:
+            if ct.guard is None:
+                self._fires[key] = {}
+            else:
+                guard = ct.guard
+                types = {f.id: (f.type, f.required) for f in ct.model.data.values()}
+                monotone = self.search.monotone([guard])
+                self._fires[key] = self.search.find(
+                    [guard], guard.fn, data_types=types,
+                    prune=(lambda env: guard.fn(env) is False) if monotone else _never)
+        return self._fires[key]
+
+    def can_act(self, ct: CompiledTransition, roles: frozenset[str]) -> bool:
+        """Someone can hold a role in ``by``: an organisational role, or an assigned case role."""
+        return bool(ct.org_roles) or any(r in roles for r in ct.case_roles)
+
+    def explore(self) -> dict[Node, tuple[Node | None, str | None]]:
+        """Breadth-first over abstract states; parent links give shortest paths."""
+        start: Node = (self.cw.initial, frozenset())
+        parents: dict[Node, tuple[Node | None, str | None]] = {start: (None, None)}
+        queue = deque([start])
+        while queue:
+            node = queue.popleft()
+            state, roles = node
+            for ct in self.cw.by_state[state]:
+                if not self.can_act(ct, roles) or self.guard_witness(ct) is None:
+                    continue
+                target: Node = (ct.target, roles | {r for r, _ in ct.assigns})
+                if target not in parents:
+                    parents[target] = (node, ct.event)
+                    queue.append(target)
+        self.report.nodes = len(parents)
+        return parents
+
+    @staticmethod
+    def path_to(parents: Mapping[Node, tuple[Node | None, str | None]], node: Node
+                ) -> list[str]:
+        events: list[str] = []
+        current: Node | None = node
+        while current is not None:
+            parent, event = parents[current]
+            if event is not None:
+                events.append(event)
+            current = parent
+        return events[::-1]
+
+    def edges(self, node: Node) -> list[tuple[CompiledTransition, Node]]:
+        state, roles = node
+        result = []
+        for ct in self.cw.by_state[state]:
+            if self.can_act(ct, roles) and self.guard_witness(ct) is not None:
+                result.append((ct, (ct.target, roles | {r for r, _ in ct.assigns})))
+        return result
+
+    def run(self) -> Report:
+        """Every check; returns the report."""
+        parents = self.explore()
+        reached_states = {state for state, _ in parents}
+        for sid in self.wf.states:
+            if sid not in reached_states:
+                self.finding("unreachable state", f"no sequence of allowed events reaches "
+                             f"'{sid}' (its incoming guards can never pass, or nobody holds "
+                             "the role)")
+        for node in parents:
+            state, _ = node
+            if not self.wf.states[state].final and not self.edges(node):
+                self.finding("dead end", f"in state '{state}' no event can ever be allowed",
+                             self.path_to(parents, node))
+        fired = {(ct.source, ct.event) for node in parents for ct, _ in self.edges(node)}
+        for ct in self.cw.table.values():
+            if (ct.source, ct.event) not in fired and ct.source in reached_states:
+                why = ("its condition can never be true" if self.guard_witness(ct) is None
+                       else "nobody can hold a role that may fire it")
+                self.finding("event never fires", f"'{ct.event}' from '{ct.source}': {why}")
+        self.check_tables()
+        self.check_invariants(parents)
+        self.report.cut_off = self.search.cut_off
+        if self.search.cut_off:
+            self.finding("search cut off", f"a witness search hit its bound of "
+                         f"{self.search.budget:,} evaluations: results may be incomplete",
+                         severity="warning")
+        return self.report
+
+    def check_tables(self) -> None:
+        for rid, rs in self.cw.rules.items():
+            if isinstance(rs, CompiledTable) and rs.model.hit_policy == "unique":
+                for overlap in rs.overlaps():
+                    self.finding("table overlap", f"rows '{overlap.first}' and "
+                                 f"'{overlap.second}' of '{rid}' both match", witness=dict(
+                                     overlap.witness))
+                gaps = [g for g in rs.gaps() if all(v is not UNKNOWN for v in g.values())]
+                if gaps:
+                    sample = ", ".join(f"{k} = {show(v)}" for k, v in gaps[0].items())
+                    self.finding("table gap", f"{len(gaps)} combinations of known inputs of "
+                                 f"'{rid}' match no row and give no outcome, e.g. {sample}",
+                                 severity="warning")
+
+    # -- invariants -------------------------------------------------------------------------------
+    def check_invariants(self, parents: Mapping[Node, tuple[Node | None, str | None]]) -> None:
+        for inv in self.wf.invariants:
+            spec = inv.spec
+            states = _states(spec.get("in_state"))
+            if "requires_case_role" in spec:
+                role = spec["requires_case_role"]
+                for node in parents:
+                    if node[0] in states and role not in node[1]:
+                        self.finding(f"invariant {inv.id}", f"{inv.label}: in '{node[0]}' no "
+                                     f"{role} is assigned", self.path_to(parents, node))
+                        break
+            if "implies" in spec:
+                self.check_implies(inv.id, inv.label, states, spec["implies"], parents)
+            if "always_reachable" in spec:
+                self.check_reachable(inv.id, inv.label, _states(spec["always_reachable"]),
+                                     parents)
+            if "never" in spec:
+                self.check_never(inv.id, inv.label, spec["never"], parents)
+
+    def compile(self, source: str, data: Mapping[str, Any] | None) -> Expr | None:
+        text = source.replace("history.last.data.", "data.")
+        try:
+            return compile_expr(text, Scope(self.wf.facts, data=data, rules=self.wf.rules),
+                                expect_bool=True)
+        except ExprError as exc:
+            self.finding("invariant", f"cannot compile '{source}': {exc.message}")
+            return None
+
+    def check_implies(self, iid: str, label: str, states: set[str], source: str,
+                      parents: Mapping[Node, tuple[Node | None, str | None]]) -> None:
+        for node in parents:
+            for ct, target in self.edges(node):
+                if target[0] not in states or node[0] in states:
+                    continue
+                expr = self.compile(source, ct.model.data)
+                if expr is None:
+                    return
+                guard = ct.guard
+                exprs = [expr] + ([guard] if guard is not None else [])
+                types = {f.id: (f.type, f.required) for f in ct.model.data.values()}
+                prune = _never
+                if guard is not None and self.search.monotone([guard]):
+                    prune = lambda env, g=guard: g.fn(env) is False  # noqa: E731
+                witness = self.search.find(
+                    exprs, lambda env, e=expr, g=guard: (g is None or g.fn(env) is True)
+                    and e.fn(env) is not True, data_types=types, prune=prune)
+                if witness is not None:
+                    self.finding(f"invariant {iid}", f"{label}: entering '{target[0]}' by "
+                                 f"'{ct.event}' while '{source}' is not true",
+                                 [*self.path_to(parents, node), ct.event], witness)
+                    return
+
+    def check_reachable(self, iid: str, label: str, goals: set[str],
+                        parents: Mapping[Node, tuple[Node | None, str | None]]) -> None:
+        good = {n for n in parents if n[0] in goals}
+        changed = True
+        while changed:
+            changed = False
+            for node in parents:
+                if node not in good and any(t in good for _, t in self.edges(node)):
+                    good.add(node)
+                    changed = True
+        for node in parents:
+            if node not in good and not self.wf.states[node[0]].final:
+                self.finding(f"invariant {iid}", f"{label}: from '{node[0]}' none of "
+                             f"{', '.join(sorted(goals))} can be reached",
+                             self.path_to(parents, node))
+                return
+
+    def check_never(self, iid: str, label: str, spec: Mapping[str, Any],
+                    parents: Mapping[Node, tuple[Node | None, str | None]]) -> None:
+        event = spec.get("event")
+        for node in parents:
+            for ct, _ in self.edges(node):
+                if ct.event != event:
+                    continue
+                expr = self.compile(spec.get("when", "true"), ct.model.data)
+                if expr is None:
+                    return
+                guard = ct.guard
+                exprs = [expr] + ([guard] if guard is not None else [])
+                types = {f.id: (f.type, f.required) for f in ct.model.data.values()}
+                both = exprs
+                monotone = self.search.monotone(both)
+                witness = self.search.find(
+                    exprs, lambda env, e=expr, g=guard: (g is None or g.fn(env) is True)
+                    and e.fn(env) is True, data_types=types,
+                    prune=(lambda env: any(x.fn(env) is False for x in both)) if monotone
+                    else _never)
+                if witness is not None:
+                    self.finding(f"invariant {iid}", f"{label}: '{event}' can fire from "
+                                 f"'{node[0]}' while '{spec.get('when')}'",
+                                 [*self.path_to(parents, node), event], witness)
+                    return
+
+
+def _never(env: Env) -> bool:
+    return False
+
+
+def _states(value: Any) -> set[str]:
+    if value is None:
+        return set()
+    return {value} if isinstance(value, str) else set(value)
+
+
+def verify(workflow: Workflow, budget: int = SEARCH_BUDGET) -> Report:
+    """Verify one workflow."""
+    return Verifier(workflow, budget).run()
+
+
+def report_verification(workflows: list[Workflow], out: TextIO,
+                        progress: TextIO | None = None) -> int:
+    """Verify each workflow, print the findings; returns the number of errors."""
+    progress = progress if progress is not None else sys.stderr
+    errors = 0
+    for workflow in workflows:
+        if progress.isatty():
+            print(f"verifying {workflow.id}…", file=progress, flush=True)
+        report = verify(workflow)
+        for finding in report.findings:
+            print(str(finding), file=out)
+        errors += len(report.errors)
+        status = "OK" if not report.errors else "FAIL"
+        print(f"{status} verify {workflow.id}: {report.nodes} abstract states, "
+              f"{len(workflow.invariants)} invariants, {len(report.errors)} violations"
+              + (" (search cut off)" if report.cut_off else ""), file=out)
+    return errors
