@@ -25,7 +25,7 @@ from .calendar import AMSTERDAM
 from .engine.compiled import CompiledTransition, CompiledWorkflow
 from .model import FactType, Workflow
 from .rules.expr import Env, Expr, ExprError, Scope, compile_expr, show
-from .rules.logic import UNKNOWN
+from .rules.logic import UNKNOWN, k_and, k_not
 from .rules.rulesets import CompiledTable
 
 #: Evaluations one witness search may spend before it is cut off.
@@ -79,6 +79,7 @@ class _Search:
         self.cw = cw
         self.budget = budget
         self.cut_off = False
+        self.spent = 0
         self.monotone_rules = {
             rid: _rule_monotone(rs) for rid, rs in cw.rules.items()
         }
@@ -98,13 +99,14 @@ class _Search:
                 for sub in _rule_exprs(rs):
                     constants += _constants(sub.source)
                     facts.update(dict.fromkeys(sub.facts_read))
+        # data first: few variables with small domains, and guards often hinge on them
         result: list[tuple[str, str, list[Any]]] = []
-        for name in facts:
-            result.append(("fact", name, _domain(self.cw.fact_types[name], constants)))
         for name in data:
             ftype, required = data_types[name]
             values = _domain(ftype, constants)
             result.append(("data", name, values if not required else values[1:]))
+        for name in facts:
+            result.append(("fact", name, _domain(self.cw.fact_types[name], constants)))
         return result
 
     def monotone(self, exprs: Iterable[Expr]) -> bool:
@@ -113,54 +115,115 @@ class _Search:
                    for e in exprs)
 
     def find(self, exprs: list[Expr], predicate: Callable[[Env], Any], *,
-             data_types: Mapping[str, tuple[FactType, bool]], prune: Callable[[Env], bool],
-             base_facts: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
-        """Facts/data making ``predicate`` true, or None. ``prune(env)`` says a partial
-        assignment can never lead to a witness."""
+             data_types: Mapping[str, tuple[FactType, bool]]) -> dict[str, Any] | None:
+        """Facts and data that make ``predicate`` (a Kleene combination of ``exprs``) true, or
+        None when there are none (or the search was cut off: see ``cut_off``)."""
         variables = self.variables(exprs, data_types)
-        cw = self.cw
-        facts: dict[str, Any] = dict(base_facts or {})
-        data: dict[str, Any] = {}
-        spent = 0
+        if self.monotone(exprs):
+            return self._find_monotone(variables, predicate)
+        return self._find_exhaustive(variables, predicate)
 
-        def env() -> Env:
-            return Env(facts, VERIFY_AT, data, cw.decider(facts, VERIFY_AT))
+    def _env(self, facts: dict[str, Any], data: dict[str, Any]) -> Env:
+        return Env(facts, VERIFY_AT, data, self.cw.decider(facts, VERIFY_AT))
 
-        def assign(kind: str, name: str, value: Any) -> None:
+    def _spend(self) -> bool:
+        self.spent += 1
+        if self.spent > self.budget:
+            self.cut_off = True
+        return self.cut_off
+
+    def _find_monotone(self, variables: list[tuple[str, str, list[Any]]],
+                       predicate: Callable[[Env], Any]) -> dict[str, Any] | None:
+        # Kleene logic is monotone in knowledge: a witness with some variable unknown stays a
+        # witness when it becomes known, and false stays false. So branch only on variables
+        # the evaluation read while unknown, over known values only, and cut at false.
+        domains = {(k, n): [v for v in values if v is not UNKNOWN]
+                   for k, n, values in variables}
+        facts: _Reads = _Reads()
+        data: _Reads = _Reads()
+
+        def walk() -> dict[str, Any] | None:
+            if self._spend():
+                return None
+            facts.missing.clear()
+            data.missing.clear()
+            value = predicate(self._env(facts, data))
+            if value is True:
+                return self._minimise(facts, data, predicate)
+            if value is False:
+                return None
+            read = [("data", n) for n in data.missing] + [("fact", n) for n in facts.missing]
+            branch = next((v for v in read if v in domains), None)
+            if branch is None:
+                return None
+            kind, name = branch
             target = facts if kind == "fact" else data
-            if value is UNKNOWN:
-                target.pop(name, None)
-            else:
-                target[name] = value
-
-        def walk(i: int) -> dict[str, Any] | None:
-            nonlocal spent
-            spent += 1
-            if spent > self.budget:
-                self.cut_off = True
-                return None
-            current = env()
-            if i > 0 and prune(current):
-                return None
-            if predicate(current) is True:
-                return {**{f"data.{k}": v for k, v in data.items()}, **facts}
-            if i == len(variables):
-                return None
-            kind, name, values = variables[i]
-            for value in values:
-                assign(kind, name, value)
-                found = walk(i + 1)
+            for candidate in domains[branch]:
+                target[name] = candidate
+                found = walk()
                 if found is not None:
                     return found
-            assign(kind, name, UNKNOWN)
+            del target[name]
             return None
 
-        # required data must be present: start with the first value of each
-        for kind, name, values in variables:
-            if kind == "data" and values and values[0] is not UNKNOWN:
-                data[name] = values[0]
-        data.clear()
+        self.spent = 0
+        return walk()
+
+    def _minimise(self, facts: dict[str, Any], data: dict[str, Any],
+                  predicate: Callable[[Env], Any]) -> dict[str, Any]:
+        """Drop every fact the witness does not need (the predicate stays true)."""
+        facts, data = dict(facts), dict(data)
+        for name in list(facts):
+            value = facts.pop(name)
+            if predicate(self._env(facts, data)) is not True:
+                facts[name] = value
+        return _witness(facts, data)
+
+    def _find_exhaustive(self, variables: list[tuple[str, str, list[Any]]],
+                         predicate: Callable[[Env], Any]) -> dict[str, Any] | None:
+        facts: dict[str, Any] = {}
+        data: dict[str, Any] = {}
+
+        def walk(i: int) -> dict[str, Any] | None:
+            if i == len(variables):
+                if self._spend():
+                    return None
+                if predicate(self._env(facts, data)) is True:
+                    return _witness(facts, data)
+                return None
+            kind, name, values = variables[i]
+            target = facts if kind == "fact" else data
+            for value in values:
+                if value is UNKNOWN:
+                    target.pop(name, None)
+                else:
+                    target[name] = value
+                found = walk(i + 1)
+                if found is not None or self.cut_off:
+                    target.pop(name, None)
+                    return found
+            target.pop(name, None)
+            return None
+
+        self.spent = 0
         return walk(0)
+
+
+class _Reads(dict[str, Any]):
+    """A dict that remembers which absent keys were asked for (in order)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.missing: dict[str, None] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self.missing[key] = None
+        return super().get(key, default)
+
+
+def _witness(facts: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    return {**{f"data.{k}": v for k, v in data.items()}, **facts}
 
 
 def _constants(source: str) -> list[Any]:
@@ -233,10 +296,7 @@ class Verifier:
             else:
                 guard = ct.guard
                 types = {f.id: (f.type, f.required) for f in ct.model.data.values()}
-                monotone = self.search.monotone([guard])
-                self._fires[key] = self.search.find(
-                    [guard], guard.fn, data_types=types,
-                    prune=(lambda env: guard.fn(env) is False) if monotone else _never)
+                self._fires[key] = self.search.find([guard], guard.fn, data_types=types)
         return self._fires[key]
 
     def can_act(self, ct: CompiledTransition, roles: frozenset[str]) -> bool:
@@ -365,15 +425,12 @@ class Verifier:
                 guard = ct.guard
                 exprs = [expr] + ([guard] if guard is not None else [])
                 types = {f.id: (f.type, f.required) for f in ct.model.data.values()}
-                prune = _never
-                if guard is not None and self.search.monotone([guard]):
-                    prune = lambda env, g=guard: g.fn(env) is False  # noqa: E731
                 witness = self.search.find(
-                    exprs, lambda env, e=expr, g=guard: (g is None or g.fn(env) is True)
-                    and e.fn(env) is not True, data_types=types, prune=prune)
+                    exprs, lambda env, e=expr, g=guard: k_and(
+                        True if g is None else g.fn(env), k_not(e.fn(env))), data_types=types)
                 if witness is not None:
                     self.finding(f"invariant {iid}", f"{label}: entering '{target[0]}' by "
-                                 f"'{ct.event}' while '{source}' is not true",
+                                 f"'{ct.event}' while '{source}' is false",
                                  [*self.path_to(parents, node), ct.event], witness)
                     return
 
@@ -407,22 +464,14 @@ class Verifier:
                 guard = ct.guard
                 exprs = [expr] + ([guard] if guard is not None else [])
                 types = {f.id: (f.type, f.required) for f in ct.model.data.values()}
-                both = exprs
-                monotone = self.search.monotone(both)
                 witness = self.search.find(
-                    exprs, lambda env, e=expr, g=guard: (g is None or g.fn(env) is True)
-                    and e.fn(env) is True, data_types=types,
-                    prune=(lambda env: any(x.fn(env) is False for x in both)) if monotone
-                    else _never)
+                    exprs, lambda env, e=expr, g=guard: k_and(
+                        True if g is None else g.fn(env), e.fn(env)), data_types=types)
                 if witness is not None:
                     self.finding(f"invariant {iid}", f"{label}: '{event}' can fire from "
                                  f"'{node[0]}' while '{spec.get('when')}'",
                                  [*self.path_to(parents, node), event], witness)
                     return
-
-
-def _never(env: Env) -> bool:
-    return False
 
 
 def _states(value: Any) -> set[str]:

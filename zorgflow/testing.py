@@ -1,0 +1,273 @@
+"""Hypothesis strategies and a generated state machine for any workflow.
+
+In an application's test suite::
+
+    from zorgflow import load_workflow
+    from zorgflow.testing import state_machine_for
+
+    TestLzn = state_machine_for(load_workflow("workflows/lzn.yaml")).TestCase
+
+The machine starts a case, then fires random events by random actors with random data and
+sets random facts. After every accepted step it checks the workflow's invariants
+(``requires_case_role``, ``implies`` on entering a state, ``never``) and that the case
+survives serialisation; a refused step must leave the case unchanged. ``always_reachable``
+is a property of the whole graph and is proved by `zorgflow.verify` instead.
+
+Requires hypothesis (in the ``dev`` extra).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from .calendar import AMSTERDAM
+from .engine import Actor, Case, Engine
+from .errors import TransitionRejected
+from .model import FactType, Workflow
+from .rules.expr import Env, Expr, Scope, compile_expr
+from .rules.logic import UNKNOWN
+
+#: When generated scenarios start; every step moves time forward by up to 40 days.
+START = datetime(2026, 1, 5, 9, 0, tzinfo=AMSTERDAM)
+
+
+def values_of(ftype: FactType, actor_ids: list[str] | None = None) -> st.SearchStrategy[Any]:
+    """Values of a declared type (with text drawn from ``actor_ids`` when given)."""
+    kind = ftype.name
+    if kind == "boolean":
+        return st.booleans()
+    if kind == "enum":
+        return st.sampled_from(ftype.values)
+    if kind in ("integer", "number"):
+        low = int(ftype.minimum) if ftype.minimum is not None else -2
+        high = int(ftype.maximum) if ftype.maximum is not None else 40
+        return st.integers(low, max(low, high))
+    if kind == "date":
+        return st.dates(date(2025, 1, 1), date(2027, 1, 1))
+    if kind == "datetime":
+        return st.datetimes(datetime(2025, 1, 1), datetime(2027, 1, 1),
+                            timezones=st.just(AMSTERDAM))
+    if kind == "string":
+        texts = st.text("abcdefghij _-", min_size=1, max_size=8)
+        return st.sampled_from(actor_ids) | texts if actor_ids else texts
+    if ftype.fields:
+        record = st.fixed_dictionaries({}, optional={
+            name: values_of(field) for name, field in ftype.fields.items()})
+        return st.lists(record, max_size=3)
+    item = ftype.items or FactType("string")
+    return st.lists(values_of(item), max_size=3)
+
+
+def facts_for(workflow: Workflow, *, personal: bool = False) -> st.SearchStrategy[dict[str, Any]]:
+    """Sets of facts (a random subset, typed values); personal data only if asked."""
+    optional = {fid: values_of(f.type) for fid, f in workflow.facts.items()
+                if personal or not f.personal_data}
+    return st.fixed_dictionaries({}, optional=optional)
+
+
+def actors_for(workflow: Workflow) -> list[Actor]:
+    """One actor per organisational role, plus two who hold nothing but may be assigned case
+    roles, and one with every organisational role."""
+    org = [r for r in workflow.roles.values() if not r.case_role]
+    actors = [Actor(f"actor_{r.id}", {r.id}) for r in org]
+    case_roles = {r.id for r in workflow.roles.values() if r.case_role}
+    actors += [Actor("actor_case_a", case_roles), Actor("actor_case_b", case_roles)]
+    actors.append(Actor("actor_all", {r.id for r in org}))
+    return actors
+
+
+def _data_for(workflow: Workflow, event: str, ids: list[str]
+              ) -> st.SearchStrategy[dict[str, Any]]:
+    fields: dict[str, st.SearchStrategy[Any]] = {}
+    for t in workflow.transitions:
+        if t.event == event:
+            for f in t.data.values():
+                fields[f.id] = values_of(f.type, ids)
+    well_typed = st.fixed_dictionaries({}, optional=fields)
+    junk = st.dictionaries(st.sampled_from([*fields, "onbekend_veld"]),
+                           st.none() | st.integers() | st.text(max_size=4), max_size=2)
+    return st.one_of(well_typed, well_typed, well_typed, junk)
+
+
+def event_step(workflow: Workflow) -> st.SearchStrategy[tuple[str, str, dict[str, Any]]]:
+    """One ``(event, actor id, data)``: data mostly well-typed, sometimes not."""
+    ids = [a.id for a in actors_for(workflow)]
+    return st.sampled_from(workflow.events).flatmap(
+        lambda event: st.tuples(st.just(event), st.sampled_from(ids),
+                                _data_for(workflow, event, ids)))
+
+
+def event_steps(workflow: Workflow) -> st.SearchStrategy[list[tuple[str, str, dict[str, Any]]]]:
+    """Lists of `event_step`."""
+    return st.lists(event_step(workflow), max_size=30)
+
+
+class _Checks:
+    """The workflow's invariants compiled for per-step checking."""
+
+    def __init__(self, workflow: Workflow) -> None:
+        self.requires: list[tuple[str, set[str], str]] = []
+        self.implies: list[tuple[str, set[str], dict[str, Expr]]] = []
+        self.never: list[tuple[str, str, dict[str, Expr]]] = []
+        for inv in workflow.invariants:
+            spec = inv.spec
+            states = _states(spec.get("in_state"))
+            if "requires_case_role" in spec:
+                self.requires.append((inv.id, states, spec["requires_case_role"]))
+            if "implies" in spec:
+                entering = {t.event for t in workflow.transitions if t.target in states}
+                self.implies.append((inv.id, states,
+                                     _per_event(workflow, spec["implies"], entering)))
+            if "never" in spec:
+                event = spec["never"]["event"]
+                when = spec["never"].get("when", "true")
+                self.never.append((inv.id, event, _per_event(workflow, when, {event})))
+
+
+def _per_event(workflow: Workflow, source: str, events: set[str]) -> dict[str, Expr]:
+    text = source.replace("history.last.data.", "data.")
+    return {t.event: compile_expr(text, Scope(workflow.facts, data=t.data, rules=workflow.rules),
+                                  expect_bool=True)
+            for t in workflow.transitions if t.event in events}
+
+
+def _fact_groups(workflow: Workflow, compiled: Any) -> list[tuple[str, ...]]:
+    """The facts each criterion, table and guard reads, as groups to set together."""
+    groups: dict[tuple[str, ...], None] = {}
+    for rs in compiled.rules.values():
+        if rs.kind == "criteria":
+            for _, _, exprs in rs.clauses:
+                groups[tuple(dict.fromkeys(n for e in exprs for n in e.facts_read))] = None
+        elif rs.kind == "table":
+            groups[tuple(dict.fromkeys(n for e in rs.inputs for n in e.facts_read))] = None
+    for ct in compiled.table.values():
+        if ct.guard is not None and ct.guard.facts_read:
+            groups[tuple(ct.guard.facts_read)] = None
+    free = {f.id for f in workflow.facts.values() if not f.set_by}
+    return [g for g in (tuple(n for n in group if n in free) for group in groups) if g]
+
+
+def _states(value: Any) -> set[str]:
+    if value is None:
+        return set()
+    return {value} if isinstance(value, str) else set(value)
+
+
+def state_machine_for(workflow: Workflow, engine: Engine | None = None
+                      ) -> type[RuleBasedStateMachine]:
+    """A hypothesis `RuleBasedStateMachine` exploring ``workflow`` (see the module doc)."""
+    engine = engine or Engine([workflow])
+    actors = {a.id: a for a in actors_for(workflow)}
+    starters = [a for a in actors.values() if a.roles & set(workflow.start_by)]
+    checks = _Checks(workflow)
+    ids = sorted(actors)
+    simple_facts = sorted(f.id for f in workflow.facts.values()
+                          if f.type.name in ("boolean", "enum") and not f.set_by)
+    compiled = engine._get(workflow.id, workflow.version)
+    groups = _fact_groups(workflow, compiled)
+
+    class WorkflowMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.at = START
+            self.case: Case = engine.start(workflow.id, actor=starters[0], at=self.at,
+                                           version=workflow.version)
+
+        def _tick(self, days: int) -> datetime:
+            self.at = self.at + timedelta(days=days)
+            return self.at
+
+        @rule(step=event_step(workflow), days=st.integers(0, 40))
+        def fire_any(self, step: tuple[str, str, dict[str, Any]], days: int) -> None:
+            """Any event by any actor: mostly refused, which must change nothing."""
+            self._fire(*step, self._tick(days))
+
+        @rule(data=st.data(), days=st.integers(0, 40))
+        def fire_allowed(self, data: st.DataObject, days: int) -> None:
+            """An event the engine says this actor may fire now."""
+            at = self._tick(days)
+            actor = data.draw(st.sampled_from(sorted(actors)))
+            allowed = engine.allowed(self.case, actors[actor], at)
+            if allowed:
+                event = data.draw(st.sampled_from(allowed))
+                self._fire(event, actor, data.draw(_data_for(workflow, event, ids)), at)
+
+        def _fire(self, event: str, who: str, data: dict[str, Any], at: datetime) -> None:
+            before = json.dumps(self.case.to_dict(), sort_keys=True)
+            try:
+                new = engine.fire(self.case, event, actor=actors[who], data=data, at=at)
+            except TransitionRejected as refused:
+                assert refused.reasons, "a refusal must say why"
+                assert json.dumps(self.case.to_dict(), sort_keys=True) == before, \
+                    "a refused event changed the case"
+                return
+            self._check_step(self.case, new, event, new.history[-1].data, at)
+            self.case = new
+
+        @rule(fact=st.sampled_from(simple_facts) if simple_facts else st.nothing(),
+              data=st.data())
+        def set_one_fact(self, fact: str, data: st.DataObject) -> None:
+            if workflow.states[self.case.state].final:
+                return
+            value = data.draw(values_of(workflow.facts[fact].type))
+            self.case = engine.set_facts(self.case, {fact: value}, actor=actors["actor_all"],
+                                         at=self.at)
+
+        @rule(facts=facts_for(workflow), days=st.integers(0, 40))
+        def set_facts(self, facts: dict[str, Any], days: int) -> None:
+            at = self._tick(days)
+            try:
+                self.case = engine.set_facts(self.case, facts, actor=actors["actor_all"], at=at)
+            except TransitionRejected:
+                pass
+
+        @rule(group=st.sampled_from(groups) if groups else st.nothing(), data=st.data())
+        def set_facts_of_a_rule(self, group: tuple[str, ...], data: st.DataObject) -> None:
+            """Set together the facts one criterion, row input or guard reads."""
+            if workflow.states[self.case.state].final:
+                return
+            values = {fact: data.draw(values_of(workflow.facts[fact].type)) for fact in group}
+            try:
+                self.case = engine.set_facts(self.case, values, actor=actors["actor_all"],
+                                             at=self.at)
+            except TransitionRejected:
+                pass
+
+        def _check_step(self, old: Case, new: Case, event: str, data: Any,
+                        at: datetime) -> None:
+            env = Env(old._facts, at, data, compiled.decider(old._facts, at))
+            for iid, never_event, exprs in checks.never:
+                if event == never_event and exprs[event].fn(env) is True:
+                    raise AssertionError(f"invariant {iid}: '{event}' fired while "
+                                         f"'{exprs[event].source}' holds; facts before: "
+                                         f"{_facts_text(old)}; data: {dict(data)}")
+            for iid, states, exprs in checks.implies:
+                if new.state in states and old.state not in states and event in exprs:
+                    if exprs[event].fn(env) is False:
+                        raise AssertionError(f"invariant {iid}: entered '{new.state}' by "
+                                             f"'{event}' while '{exprs[event].source}' is "
+                                             f"false; facts before: {_facts_text(old)}")
+
+        @invariant()
+        def case_roles_present(self) -> None:
+            for iid, states, role in checks.requires:
+                if self.case.state in states:
+                    assert role in self.case.case_roles, \
+                        f"invariant {iid}: in '{self.case.state}' nobody is {role}"
+
+        @invariant()
+        def survives_serialisation(self) -> None:
+            assert Case.from_dict(json.loads(json.dumps(self.case.to_dict()))) == self.case
+
+    WorkflowMachine.__name__ = f"{workflow.id.title()}Machine"
+    return WorkflowMachine
+
+
+def _facts_text(case: Case) -> str:
+    return ", ".join(f"{k} = {v!r}" for k, v in sorted(case._facts.items())
+                     if v is not UNKNOWN) or "none"
