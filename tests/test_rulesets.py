@@ -438,11 +438,6 @@ def test_exclusive_rows_load(inputs: str, rows: str) -> None:
     load_workflow_text(table(inputs, rows), "tabel.yaml")
 
 
-@pytest.mark.xfail(strict=True, raises=RuleError, reason="BUG: overlap detection samples numbers "
-                   "in steps of 0.5 around the bounds, so rows '< 4.5' and '> 4.4' of a unique "
-                   "table with a number input load without error; deciding x = 4.45 then raises "
-                   "RuleError \"rule set 'tabel' (hit policy unique): rows een, twee all match; "
-                   "make the rows exclusive\"")
 def test_number_overlap_between_close_bounds_is_detected() -> None:
     text = table("      x: {type: number}",
                  "      - {id: een, when: {x: '< 4.5'}, then: {o: 1}}\n"
@@ -653,11 +648,6 @@ def test_to_dict_is_json_serialisable(engine: zorgflow.Engine, rule_set: str,
     assert data["outcome"] == d.outcome
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the lazy explanation keeps a reference to the "
-                   "caller's facts dict (Engine._typed_facts returns it uncopied when every value "
-                   "is already a bool), so changing that dict after decide() changes the "
-                   "explanation: matched == ['alleen_a'] but the explanation then says "
-                   "'false: alleen_a — Alleen A  [bron: proef, punt 1]'")
 def test_explanation_describes_the_facts_of_the_decision(engine: zorgflow.Engine) -> None:
     facts: dict[str, Any] = {"a": True}
     d = engine.decide("proef", "afsluiten", facts, at=AT)

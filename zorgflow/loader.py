@@ -186,9 +186,25 @@ class _Builder:
         line, column = self.doc.where(path)
         if line and line <= len(self.lines):
             text = self.lines[line - 1]
-            quoted = column - 1 < len(text) and text[column - 1] in "'\""
-            column += exc.offset + (1 if quoted else 0)
+            indicator = text[column - 1] if column - 1 < len(text) else ""
+            if indicator in (">", "|"):
+                line, column = self._in_block(line, exc.offset)
+            else:
+                column += exc.offset + (1 if indicator in "'\"" and indicator else 0)
         self.problems.append(Problem(self.doc.file, line, column, exc.message))
+
+    def _in_block(self, line: int, offset: int) -> tuple[int, int]:
+        """Map an offset in a block scalar's lines, joined by spaces, to a file position."""
+        remaining = offset
+        for number in range(line + 1, len(self.lines) + 1):
+            raw = self.lines[number - 1]
+            content = raw.strip()
+            if not content:
+                continue
+            if remaining <= len(content):
+                return number, len(raw) - len(raw.lstrip()) + remaining + 1
+            remaining -= len(content) + 1
+        return line, 1
 
     def check_name(self, path: Path, name: str, known: Iterable[str], what: str) -> bool:
         known = list(known)

@@ -377,7 +377,9 @@ class Engine:
             if clean is not value:
                 converted = converted if converted is not None else dict(facts)
                 converted[name] = clean
-        return converted if converted is not None else facts
+        # a copy: the lazy explanation must describe these facts even if the caller's dict
+        # changes afterwards
+        return converted if converted is not None else dict(facts)
 
     def due(self, case: Case, at: datetime | None = None) -> list[Signal]:
         """Signals of the current state whose time has come (``due_at <= at``)."""

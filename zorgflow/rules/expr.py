@@ -180,6 +180,8 @@ _CMP = {
 }
 _FUNCTIONS = {"known": 1, "today": 0, "days_since": 1, "months_since": 1, "len": 1}
 _LITERAL_NAMES = {"true": True, "false": False}
+_NO_NONE = ("there is no 'none': a fact that is not set is unknown; test it with known(x) or "
+            "not known(x)")
 _NUMERIC = ("integer", "number")
 
 
@@ -224,6 +226,8 @@ class _Compiler:
             return _const(value), NUM
         if isinstance(value, str):
             return _const(value), STR
+        if value is None:
+            raise self.fail(node, _NO_NONE)
         raise self.fail(node, f"the literal {value!r} is not allowed")
 
     def c_List(self, node: ast.List | ast.Tuple, depth: int) -> tuple[Fn, FactType | None]:
@@ -241,6 +245,8 @@ class _Compiler:
     c_Tuple = c_List
 
     def c_Name(self, node: ast.Name, depth: int) -> tuple[Fn, FactType | None]:
+        if node.id in ("none", "null"):
+            raise self.fail(node, _NO_NONE)
         if node.id in _LITERAL_NAMES:
             return _const(_LITERAL_NAMES[node.id]), BOOL
         if node.id in ("facts", "data", "rules", self.scope.item_name):
@@ -381,7 +387,7 @@ class _Compiler:
         left, lt = self.compile(node.left, depth)
         right, rt = self.compile(node.right, depth)
         if not (_is_num(lt) and _is_num(rt)):
-            raise self.fail(node, f"'{ast.unparse(node)}': '+' and '-' need numbers")
+            raise self.fail(node, f"`{ast.unparse(node)}`: '+' and '-' need numbers")
         sign = 1 if isinstance(node.op, ast.Add) else -1
 
         def arithmetic(env: Env) -> Any:
@@ -418,7 +424,13 @@ class _Compiler:
             raise self.fail(node, f"{name}() takes {_FUNCTIONS[name]} argument(s)")
         if name == "today":
             return (lambda env: env.today()), DATE
-        arg, t = self.compile(node.args[0], depth)
+        argument = node.args[0]
+        if (name in ("days_since", "months_since") and isinstance(argument, ast.Constant)
+                and isinstance(argument.value, str)):
+            day = self.literal_for(node, DATE, argument.value, ast.unparse(node))
+            arg, t = _const(day), DATE
+        else:
+            arg, t = self.compile(argument, depth)
         if name == "known":
             return (lambda env: arg(env) is not UNKNOWN), BOOL
         if name == "len":
@@ -426,7 +438,7 @@ class _Compiler:
                 raise self.fail(node, "len() needs a list")
             return (lambda env: UNKNOWN if (v := arg(env)) is UNKNOWN else len(v)), INT
         if not _is_date(t):
-            raise self.fail(node, f"{name}() needs a date, and '{ast.unparse(node.args[0])}' is "
+            raise self.fail(node, f"{name}() needs a date, and `{ast.unparse(node.args[0])}` is "
                                   f"{t.describe() if t else 'not one'}")
         between = days_between if name == "days_since" else months_between
 
@@ -441,7 +453,7 @@ class _Compiler:
     # -- type checks ---------------------------------------------------------------------
     def expect_bool(self, node: ast.AST, t: FactType | None, where: str) -> None:
         if t is not None and t.name != "boolean":
-            raise self.fail(node, f"{where} needs true/false, but '{ast.unparse(node)}' is "
+            raise self.fail(node, f"{where} needs true/false, but `{ast.unparse(node)}` is "
                                   f"{t.describe()}")
 
     def check_compare(
@@ -452,9 +464,11 @@ class _Compiler:
         text = ast.unparse(node)
         if symbol in ("in", "not in"):
             if rt is not None and rt.name != "list":
-                raise self.fail(node, f"'{text}': the right side of '{symbol}' must be a list")
+                raise self.fail(node, f"`{text}`: the right side of '{symbol}' must be a list")
             item = rt.items if rt is not None else None
-            if isinstance(rnode, ast.List | ast.Tuple) and lt is not None:
+            if isinstance(lnode, ast.Constant) and item is not None:
+                lf = _const(self.literal_for(node, item, lnode.value, text))
+            elif isinstance(rnode, ast.List | ast.Tuple) and lt is not None:
                 values = rf(None)  # type: ignore[arg-type]
                 converted = tuple(self.literal_for(node, lt, v, text) for v in values)
                 rf = _const(converted)
@@ -473,38 +487,38 @@ class _Compiler:
         if symbol not in ("==", "!=") and not (
             (_is_num(lt) and _is_num(rt)) or (_is_date(lt) and _is_date(rt))
         ):
-            raise self.fail(node, f"'{text}': '{symbol}' compares numbers or dates only")
+            raise self.fail(node, f"`{text}`: '{symbol}' compares numbers or dates only")
         return lf, rf
 
     def compatible(self, node: ast.AST, a: FactType, b: FactType, text: str) -> None:
         names = {a.name, b.name}
         if names <= {"integer", "number"} or names <= {"string", "enum"} or a.name == b.name:
             if a.name == b.name == "enum" and not set(a.values) & set(b.values):
-                raise self.fail(node, f"'{text}': the two sides have no value in common")
+                raise self.fail(node, f"`{text}`: the two sides have no value in common")
             return
-        raise self.fail(node, f"'{text}' compares {a.describe()} with {b.describe()}")
+        raise self.fail(node, f"`{text}` compares {a.describe()} with {b.describe()}")
 
     def literal_for(self, node: ast.AST, t: FactType, value: Any, text: str) -> Any:
         """Check a literal against a type; convert ISO text to a date for date types."""
         kind = t.name
         if kind == "enum":
             if not isinstance(value, str) or value not in t.values:
-                raise self.fail(node, f"'{text}': {value!r} is not one of {', '.join(t.values)}"
+                raise self.fail(node, f"`{text}`: {value!r} is not one of {', '.join(t.values)}"
                                       + (suggest(value, t.values) if isinstance(value, str)
                                          else ""))
             return value
         if kind == "boolean" and not isinstance(value, bool):
-            raise self.fail(node, f"'{text}' compares true/false with {value!r}; "
+            raise self.fail(node, f"`{text}` compares true/false with {value!r}; "
                                   "use the fact alone or 'not fact'")
         if kind in _NUMERIC and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise self.fail(node, f"'{text}' compares a number with {value!r}")
+            raise self.fail(node, f"`{text}` compares a number with {value!r}")
         if kind == "string" and not isinstance(value, str):
-            raise self.fail(node, f"'{text}' compares text with {value!r}")
+            raise self.fail(node, f"`{text}` compares text with {value!r}")
         if kind == "date":
             try:
                 return date.fromisoformat(value) if isinstance(value, str) else _not_date()
             except ValueError:
-                raise self.fail(node, f"'{text}': {value!r} is not a date (YYYY-MM-DD)") from None
+                raise self.fail(node, f"`{text}`: {value!r} is not a date (YYYY-MM-DD)") from None
         if kind == "list":
             if t.items is not None and not t.fields:
                 return self.literal_for(node, t.items, value, text)

@@ -276,13 +276,17 @@ def _sample_values(t: FactType, cells: list[Cell], salt: int) -> list[Any]:
         return [*points, *t.values]
     literals = [v for c in cells if c.op not in ("any", "absent") for v in c.values]
     if t.name in ("integer", "number"):
-        step = 1 if t.name == "integer" else 0.5
         bounds = sorted({float(v) for v in literals} | {0.0})
-        nums: set[float] = set()
-        for b in bounds:
-            nums.update((b - step, b, b + step))
-        nums.update((bounds[0] - 1000, bounds[-1] + 1000))
-        return [*points, *sorted(int(n) if t.name == "integer" else n for n in nums)]
+        nums: set[float] = {bounds[0] - 1000, bounds[-1] + 1000}
+        if t.name == "integer":
+            for b in bounds:
+                nums.update((b - 1, b, b + 1))
+            return [*points, *sorted(int(n) for n in nums)]
+        # every bound, and a point strictly between each two neighbouring bounds
+        nums.update(bounds)
+        nums.update((a + b) / 2 for a, b in zip(bounds, bounds[1:], strict=False))
+        nums.update((bounds[0] - 1, bounds[-1] + 1))
+        return [*points, *sorted(nums)]
     return [*points, *dict.fromkeys(literals), f"<anders {salt}>"]
 
 
