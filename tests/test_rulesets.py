@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import zorgflow
-from zorgflow import UNKNOWN, Decision, RuleError, WorkflowError
+from zorgflow import UNKNOWN, Decision, WorkflowError
 from zorgflow.loader import load_workflow_text
 from zorgflow.rules.rulesets import CompiledCriteria, CompiledRanking, CompiledTable
 

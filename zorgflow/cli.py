@@ -105,13 +105,9 @@ def cmd_test(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     """Validate, verify and test."""
     workflows, failures = _load_all(args.paths, out)
-    bad = 0
-    try:
-        from .verify import report_verification
-    except ImportError:  # verification lands with the verify module
-        report_verification = None
-    if report_verification is not None:
-        bad += report_verification(workflows, out)
+    from .verify import report_verification
+
+    bad = report_verification(workflows, out)
     failed = _run_examples(workflows, out, verbose=False)
     return EXIT_FAILED if failures or failed or bad else EXIT_OK
 

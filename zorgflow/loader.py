@@ -91,7 +91,8 @@ def load_workflow_text(text: str, file: str = "<text>") -> Workflow:
     """Load a workflow from YAML text; ``file`` is used in error messages."""
     doc, problems = read_yaml(text, file)
     if doc.data is None:
-        raise WorkflowError(problems)
+        raise WorkflowError(problems or [Problem(file, 1, 1, "the file holds no workflow "
+                                                 "(it is empty or only null)")])
     if not isinstance(doc.data, dict):
         raise WorkflowError([*problems, doc.problem((), "a workflow file must be a mapping "
                                                         "(id:, version:, states:, …)")])
@@ -178,6 +179,8 @@ class _Builder:
         self.data: dict[str, Any] = doc.data
         self.lines = text.splitlines()
         self.problems: list[Problem] = []
+        #: (table, row) with mistakes: left out of the overlap analysis (only noise there)
+        self.broken_rows: set[tuple[str, str]] = set()
 
     def error(self, path: Path, message: str, *, key: bool = False) -> None:
         self.problems.append(self.doc.problem(path, message, key=key))
@@ -241,8 +244,9 @@ class _Builder:
         examples = tuple(self.example(n, e) for n, e in enumerate(d.get("examples", [])))
         return Workflow(
             id=d["id"], version=d["version"], label=d["label"], start_by=tuple(d["start_by"]),
-            roles=roles, facts=facts, states=states, transitions=transitions, rules=rules,
-            cycles=cycles, invariants=invariants, examples=examples,
+            roles=_frozen(roles), facts=_frozen(facts), states=_frozen(states),
+            transitions=transitions, rules=_frozen(rules), cycles=_frozen(cycles),
+            invariants=invariants, examples=examples,
             source=d.get("source", ""), description=d.get("description", ""),
             file=self.doc.file,
         )
@@ -261,6 +265,12 @@ class _Builder:
         fields: dict[str, FactType] = {}
         if name == "list":
             if isinstance(items, str):
+                scalars = ("boolean", "string", "integer", "number", "date", "datetime")
+                if items not in scalars:
+                    self.error((*path, "items"), f"unknown item type '{items}'"
+                                                 f"{suggest(items, scalars)} (one of "
+                                                 f"{', '.join(scalars)}, or record fields)")
+                    items = "string"
                 item_type = FactType(items)  # type: ignore[arg-type]
             elif isinstance(items, dict):
                 fields = {k: self.fact_type((*path, "items", k), v) for k, v in items.items()}
@@ -321,11 +331,10 @@ class _Builder:
         timers = []
         for n, t in enumerate(spec.get("timers", [])):
             tpath: Path = (*path, "timers", n)
-            after = tuple(
-                d for part in t["after"].split("|")
-                if (d := self.duration((*tpath, "after"), part, allow_fact=True)) is not None
-            )
-            if after and after[-1].fact is not None:
+            parts = [part.strip() for part in t["after"].split("|")]
+            parsed = [self.duration((*tpath, "after"), part, allow_fact=True) for part in parts]
+            after = tuple(d for d in parsed if d is not None)
+            if len(after) == len(parts) and after[-1].fact is not None:
                 self.error((*tpath, "after"), "the last duration after '|' must be fixed "
                                               "(e.g. '| 1 month'), so the timer always runs")
             for m, event in enumerate(t.get("reset_by", [])):
@@ -358,7 +367,7 @@ class _Builder:
             if "type" in spec:
                 self.error(path, "give either 'type' or 'enum_from', not both")
             rid = enum_from.split(".", 1)[1]
-            values: tuple[str, ...] = ("_",)
+            values: tuple[str, ...] = ()
             if self.check_name((*path, "enum_from"), rid, rules, "rule set"):
                 rs = rules[rid]
                 if rs.kind == "criteria":
@@ -368,7 +377,9 @@ class _Builder:
                 else:
                     self.error((*path, "enum_from"), f"rule set '{rid}' is a ranking; "
                                                      "enum_from needs criteria or a table")
-            ftype = FactType("enum", values)
+                    values = ()
+            # unknown rule set: typed as text, so the guard does not add follow-on errors
+            ftype = FactType("enum", values) if values else FactType("string")
         elif "type" not in spec:
             self.error(path, f"data field '{fid}' needs 'type:' (or 'enum_from:')", key=True)
             ftype = FactType("string")
@@ -418,9 +429,9 @@ class _Builder:
                             "escalation path (a criterion of a rule set)")
         return Transition(
             event=spec["event"], label=spec.get("label", spec["event"]), sources=tuple(sources),
-            target=spec["to"], by=tuple(spec["by"]), data=data, when=when,
-            assigns={k: str(v) for k, v in spec.get("assigns", {}).items()},
-            sets={k: _expr_text(v) for k, v in spec.get("sets", {}).items()},
+            target=spec["to"], by=tuple(spec["by"]), data=_frozen(data), when=when,
+            assigns=_frozen({k: str(v) for k, v in spec.get("assigns", {}).items()}),
+            sets=_frozen({k: _expr_text(v) for k, v in spec.get("sets", {}).items()}),
             sends=spec.get("sends"), escalation=bool(spec.get("escalation", False)),
             escalation_paths=paths, source=spec.get("source", ""),
             description=spec.get("description", ""),
@@ -430,6 +441,15 @@ class _Builder:
         if compiled is None or compiled.type is None:
             return
         target = self.facts[fact].type
+        literal = _literal(compiled.source)
+        if literal is not _NOT_LITERAL:
+            from .engine.values import ValueProblem, coerce
+
+            try:
+                coerce(target, literal)
+            except ValueProblem as exc:
+                self.error(path, f"'{fact}' cannot be set to {literal!r}: {exc}")
+            return
         got = compiled.type
         ok = (got.name == target.name or {got.name, target.name} <= {"string", "enum"}
               or {got.name, target.name} <= {"integer", "number"})
@@ -532,6 +552,7 @@ class _Builder:
         seen: set[str] = set()
         for n, r in enumerate(spec["rows"]):
             rpath: Path = (*path, "rows", n)
+            before = len(self.problems)
             if r["id"] in seen:
                 self.error((*rpath, "id"), f"row id '{r['id']}' is used twice")
             seen.add(r["id"])
@@ -543,6 +564,8 @@ class _Builder:
                 self.check_name((*rpath, "then", out), out, outputs, "output")
             rows.append(TableRow(r["id"], cells, dict(r["then"]), r.get("source", ""),
                                  r.get("label", "")))
+            if len(self.problems) > before:
+                self.broken_rows.add((rid, r["id"]))
         return TableRuleSet(rid, spec["label"], spec["hit_policy"], tuple(inputs), outputs,
                             tuple(rows), spec.get("source", ""), spec.get("description", ""))
 
@@ -635,6 +658,8 @@ class _Builder:
                 assert isinstance(table, CompiledTable)
                 index = {r.id: n for n, r in enumerate(rs.rows)}
                 for overlap in table.overlaps():
+                    if {(rid, overlap.first), (rid, overlap.second)} & self.broken_rows:
+                        continue
                     witness = ", ".join(f"{k} = {_show(v)}" for k, v in overlap.witness.items())
                     self.error((*path, "rows", index[overlap.second]),
                                f"rows '{overlap.first}' and '{overlap.second}' of unique table "
@@ -696,6 +721,30 @@ class _Builder:
             known_actors((*spath, "by"), step.get("by"))
         line, _ = self.doc.where(path)
         return Example(spec["name"], actors, start, tuple(spec["steps"]), line)
+
+
+_NOT_LITERAL = object()
+
+
+def _literal(source: str) -> Any:
+    """The value of a literal expression (``'middel'``, ``5``, ``true``), else a marker."""
+    import ast
+
+    try:
+        node = ast.parse(source, mode="eval").body
+    except SyntaxError:
+        return _NOT_LITERAL
+    if isinstance(node, ast.Constant) and isinstance(node.value, str | int | float | bool):
+        return node.value
+    if isinstance(node, ast.Name) and node.id in ("true", "false"):
+        return node.id == "true"
+    return _NOT_LITERAL
+
+
+def _frozen(mapping: dict[str, Any]) -> Mapping[str, Any]:
+    from types import MappingProxyType
+
+    return MappingProxyType(mapping)
 
 
 def _expr_text(value: Any) -> str:

@@ -18,6 +18,8 @@ Requires hypothesis (in the ``dev`` extra).
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -136,6 +138,22 @@ def _per_event(workflow: Workflow, source: str, events: set[str]) -> dict[str, E
             for t in workflow.transitions if t.event in events}
 
 
+def _passing_choices(compiled: Any, case: Case, event: str, at: datetime
+                     ) -> list[dict[str, Any]]:
+    """Values of the enum/boolean data fields a guard reads that make it true now."""
+    ct = compiled.table.get((case.state, event))
+    if ct is None or ct.guard is None or not ct.enum_choices:
+        return []
+    decide = compiled.decider(case._facts, at)
+    names = [name for name, _ in ct.enum_choices]
+    result = []
+    for combo in itertools.islice(itertools.product(*(v for _, v in ct.enum_choices)), 256):
+        chosen = dict(zip(names, combo, strict=True))
+        if ct.guard.fn(Env(case._facts, at, chosen, decide)) is True:
+            result.append(chosen)
+    return result
+
+
 def _fact_groups(workflow: Workflow, compiled: Any) -> list[tuple[str, ...]]:
     """The facts each criterion, table and guard reads, as groups to set together."""
     groups: dict[tuple[str, ...], None] = {}
@@ -161,13 +179,12 @@ def _states(value: Any) -> set[str]:
 def state_machine_for(workflow: Workflow, engine: Engine | None = None
                       ) -> type[RuleBasedStateMachine]:
     """A hypothesis `RuleBasedStateMachine` exploring ``workflow`` (see the module doc)."""
-    engine = engine or Engine([workflow])
+    engine = engine if engine is not None else Engine([workflow])
+    runner: Engine = engine
     actors = {a.id: a for a in actors_for(workflow)}
     starters = [a for a in actors.values() if a.roles & set(workflow.start_by)]
     checks = _Checks(workflow)
     ids = sorted(actors)
-    simple_facts = sorted(f.id for f in workflow.facts.values()
-                          if f.type.name in ("boolean", "enum") and not f.set_by)
     compiled = engine._get(workflow.id, workflow.version)
     groups = _fact_groups(workflow, compiled)
 
@@ -175,7 +192,7 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
         def __init__(self) -> None:
             super().__init__()
             self.at = START
-            self.case: Case = engine.start(workflow.id, actor=starters[0], at=self.at,
+            self.case: Case = runner.start(workflow.id, actor=starters[0], at=self.at,
                                            version=workflow.version)
 
         def _tick(self, days: int) -> datetime:
@@ -191,16 +208,20 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
         def fire_allowed(self, data: st.DataObject, days: int) -> None:
             """An event the engine says this actor may fire now."""
             at = self._tick(days)
-            actor = data.draw(st.sampled_from(sorted(actors)))
-            allowed = engine.allowed(self.case, actors[actor], at)
+            allowed = [(actor, event) for actor in ids
+                       for event in runner.allowed(self.case, actors[actor], at)]
             if allowed:
-                event = data.draw(st.sampled_from(allowed))
-                self._fire(event, actor, data.draw(_data_for(workflow, event, ids)), at)
+                actor, event = data.draw(st.sampled_from(allowed))
+                values = data.draw(_data_for(workflow, event, ids))
+                passing = _passing_choices(compiled, self.case, event, at)
+                if passing:
+                    values = {**values, **data.draw(st.sampled_from(passing))}
+                self._fire(event, actor, values, at)
 
         def _fire(self, event: str, who: str, data: dict[str, Any], at: datetime) -> None:
             before = json.dumps(self.case.to_dict(), sort_keys=True)
             try:
-                new = engine.fire(self.case, event, actor=actors[who], data=data, at=at)
+                new = runner.fire(self.case, event, actor=actors[who], data=data, at=at)
             except TransitionRejected as refused:
                 assert refused.reasons, "a refusal must say why"
                 assert json.dumps(self.case.to_dict(), sort_keys=True) == before, \
@@ -209,34 +230,15 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
             self._check_step(self.case, new, event, new.history[-1].data, at)
             self.case = new
 
-        @rule(fact=st.sampled_from(simple_facts) if simple_facts else st.nothing(),
-              data=st.data())
-        def set_one_fact(self, fact: str, data: st.DataObject) -> None:
-            if workflow.states[self.case.state].final:
-                return
-            value = data.draw(values_of(workflow.facts[fact].type))
-            self.case = engine.set_facts(self.case, {fact: value}, actor=actors["actor_all"],
-                                         at=self.at)
-
-        @rule(facts=facts_for(workflow), days=st.integers(0, 40))
-        def set_facts(self, facts: dict[str, Any], days: int) -> None:
-            at = self._tick(days)
-            try:
-                self.case = engine.set_facts(self.case, facts, actor=actors["actor_all"], at=at)
-            except TransitionRejected:
-                pass
-
         @rule(group=st.sampled_from(groups) if groups else st.nothing(), data=st.data())
         def set_facts_of_a_rule(self, group: tuple[str, ...], data: st.DataObject) -> None:
             """Set together the facts one criterion, row input or guard reads."""
             if workflow.states[self.case.state].final:
                 return
             values = {fact: data.draw(values_of(workflow.facts[fact].type)) for fact in group}
-            try:
-                self.case = engine.set_facts(self.case, values, actor=actors["actor_all"],
+            with contextlib.suppress(TransitionRejected):
+                self.case = runner.set_facts(self.case, values, actor=actors["actor_all"],
                                              at=self.at)
-            except TransitionRejected:
-                pass
 
         def _check_step(self, old: Case, new: Case, event: str, data: Any,
                         at: datetime) -> None:
@@ -247,8 +249,8 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
                                          f"'{exprs[event].source}' holds; facts before: "
                                          f"{_facts_text(old)}; data: {dict(data)}")
             for iid, states, exprs in checks.implies:
-                if new.state in states and old.state not in states and event in exprs:
-                    if exprs[event].fn(env) is False:
+                entering = new.state in states and old.state not in states
+                if entering and event in exprs and exprs[event].fn(env) is False:
                         raise AssertionError(f"invariant {iid}: entered '{new.state}' by "
                                              f"'{event}' while '{exprs[event].source}' is "
                                              f"false; facts before: {_facts_text(old)}")

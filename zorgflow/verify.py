@@ -425,9 +425,8 @@ class Verifier:
                 guard = ct.guard
                 exprs = [expr] + ([guard] if guard is not None else [])
                 types = {f.id: (f.type, f.required) for f in ct.model.data.values()}
-                witness = self.search.find(
-                    exprs, lambda env, e=expr, g=guard: k_and(
-                        True if g is None else g.fn(env), k_not(e.fn(env))), data_types=types)
+                witness = self.search.find(exprs, _entering_breaks(expr, guard),
+                                           data_types=types)
                 if witness is not None:
                     self.finding(f"invariant {iid}", f"{label}: entering '{target[0]}' by "
                                  f"'{ct.event}' while '{source}' is false",
@@ -464,14 +463,28 @@ class Verifier:
                 guard = ct.guard
                 exprs = [expr] + ([guard] if guard is not None else [])
                 types = {f.id: (f.type, f.required) for f in ct.model.data.values()}
-                witness = self.search.find(
-                    exprs, lambda env, e=expr, g=guard: k_and(
-                        True if g is None else g.fn(env), e.fn(env)), data_types=types)
+                witness = self.search.find(exprs, _fires_while(expr, guard), data_types=types)
                 if witness is not None:
                     self.finding(f"invariant {iid}", f"{label}: '{event}' can fire from "
                                  f"'{node[0]}' while '{spec.get('when')}'",
                                  [*self.path_to(parents, node), event], witness)
                     return
+
+
+def _entering_breaks(expr: Expr, guard: Expr | None) -> Callable[[Env], Any]:
+    """True when the guard passes and the implied condition is false."""
+    def predicate(env: Env) -> Any:
+        return k_and(True if guard is None else guard.fn(env), k_not(expr.fn(env)))
+
+    return predicate
+
+
+def _fires_while(expr: Expr, guard: Expr | None) -> Callable[[Env], Any]:
+    """True when the guard passes and the forbidden condition holds."""
+    def predicate(env: Env) -> Any:
+        return k_and(True if guard is None else guard.fn(env), expr.fn(env))
+
+    return predicate
 
 
 def _states(value: Any) -> set[str]:

@@ -39,7 +39,7 @@ class DataCheck:
         result: dict[str, Any] = {}
         for name, required, ftype, personal in self.fields:
             value = data.get(name)
-            if value is None:
+            if value is None or (value.__class__ is str and not value.strip()):
                 if required:
                     problems.append(f"missing data '{name}' ({ftype.describe()})")
                 continue

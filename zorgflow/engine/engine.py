@@ -224,8 +224,13 @@ class Engine:
                 value = expr.fn(env)
                 if value is UNKNOWN:
                     facts.pop(name, None)
-                else:
+                    continue
+                try:
                     facts[name] = coerce(ftype, value)
+                except ValueProblem as exc:
+                    raise TransitionRejected(ct.event, [
+                        f"the event would set fact '{name}' to a value it cannot hold: "
+                        f"{exc if name not in cw.personal else ftype.describe()}"]) from None
         roles = case._roles
         if ct.assigns:
             assert env is not None

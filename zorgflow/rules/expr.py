@@ -425,6 +425,7 @@ class _Compiler:
         if name == "today":
             return (lambda env: env.today()), DATE
         argument = node.args[0]
+        t: FactType | None
         if (name in ("days_since", "months_since") and isinstance(argument, ast.Constant)
                 and isinstance(argument.value, str)):
             day = self.literal_for(node, DATE, argument.value, ast.unparse(node))
@@ -474,6 +475,9 @@ class _Compiler:
                 rf = _const(converted)
             elif lt is not None and item is not None:
                 self.compatible(node, lt, item, text)
+            elif lt is not None and rt is not None and rt.fields:
+                raise self.fail(node, f"`{text}`: {rt.describe()} holds records, not "
+                                      f"{lt.describe()}")
             return lf, rf
         # a literal on one side is checked (and converted) against the other side's type
         if isinstance(rnode, ast.Constant) and lt is not None:
@@ -491,6 +495,10 @@ class _Compiler:
         return lf, rf
 
     def compatible(self, node: ast.AST, a: FactType, b: FactType, text: str) -> None:
+        if a.fields or b.fields:
+            if a != b:
+                raise self.fail(node, f"`{text}` compares {a.describe()} with {b.describe()}")
+            return
         names = {a.name, b.name}
         if names <= {"integer", "number"} or names <= {"string", "enum"} or a.name == b.name:
             if a.name == b.name == "enum" and not set(a.values) & set(b.values):
@@ -522,7 +530,7 @@ class _Compiler:
         if kind == "list":
             if t.items is not None and not t.fields:
                 return self.literal_for(node, t.items, value, text)
-            return value
+            raise self.fail(node, f"`{text}` compares {t.describe()} with {value!r}")
         return value
 
 

@@ -6,6 +6,7 @@ the same closures again with the same environment.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -276,7 +277,8 @@ def _sample_values(t: FactType, cells: list[Cell], salt: int) -> list[Any]:
         return [*points, *t.values]
     literals = [v for c in cells if c.op not in ("any", "absent") for v in c.values]
     if t.name in ("integer", "number"):
-        bounds = sorted({float(v) for v in literals} | {0.0})
+        bounds = sorted({float(v) for v in literals
+                         if isinstance(v, int | float) and not isinstance(v, bool)} | {0.0})
         nums: set[float] = {bounds[0] - 1000, bounds[-1] + 1000}
         if t.name == "integer":
             for b in bounds:
@@ -284,7 +286,7 @@ def _sample_values(t: FactType, cells: list[Cell], salt: int) -> list[Any]:
             return [*points, *sorted(int(n) for n in nums)]
         # every bound, and a point strictly between each two neighbouring bounds
         nums.update(bounds)
-        nums.update((a + b) / 2 for a, b in zip(bounds, bounds[1:], strict=False))
+        nums.update((a + b) / 2 for a, b in itertools.pairwise(bounds))
         nums.update((bounds[0] - 1, bounds[-1] + 1))
         return [*points, *sorted(nums)]
     return [*points, *dict.fromkeys(literals), f"<anders {salt}>"]
