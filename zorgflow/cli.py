@@ -102,12 +102,21 @@ def cmd_test(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_FAILED if failures or failed else EXIT_OK
 
 
+def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
+    """Prove the process rules over the abstract state space."""
+    from .verify import report_verification
+
+    workflows, failures = _load_all(args.paths, out, quiet_ok=True)
+    bad = report_verification(workflows, out, budget=args.budget)
+    return EXIT_FAILED if failures or bad else EXIT_OK
+
+
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     """Validate, verify and test."""
     workflows, failures = _load_all(args.paths, out)
     from .verify import report_verification
 
-    bad = report_verification(workflows, out)
+    bad = report_verification(workflows, out, budget=args.budget)
     failed = _run_examples(workflows, out, verbose=False)
     return EXIT_FAILED if failures or failed or bad else EXIT_OK
 
@@ -129,10 +138,14 @@ def _parser() -> argparse.ArgumentParser:
     for name, func, help_text in (
         ("validate", cmd_validate, "check workflow files (structure and meaning)"),
         ("test", cmd_test, "run the examples in workflow files"),
+        ("verify", cmd_verify, "prove invariants; find dead ends, unreachable states, gaps"),
         ("check", cmd_check, "validate + verify + test: the main job"),
     ):
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("paths", nargs="+", metavar="PATH", help="workflow files or folders")
+        if name in ("verify", "check"):
+            p.add_argument("--budget", type=int, default=None, metavar="N",
+                           help="evaluations one witness search may spend (default 200000)")
         if name == "test":
             p.add_argument("-q", "--quiet", action="store_true", help="only print failures")
         p.set_defaults(func=func)

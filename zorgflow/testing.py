@@ -154,6 +154,74 @@ def _passing_choices(compiled: Any, case: Case, event: str, at: datetime
     return result
 
 
+def _criterion_witnesses(workflow: Workflow, compiled: Any) -> dict[str, list[dict[str, Any]]]:
+    """For each criterion of each criteria rule set, facts under which it holds (found by the
+    verifier's witness search), without facts only narrower roles may set."""
+    from .verify import _Search
+
+    search = _Search(compiled, budget=20_000)
+    free = _settable(workflow)
+    found: dict[str, list[dict[str, Any]]] = {}
+    for rid, rs in compiled.rules.items():
+        if rs.kind != "criteria":
+            continue
+        for (_, test), (_, _, exprs) in zip(rs.tests, rs.clauses, strict=True):
+            witness = search.find(list(exprs), test, data_types={})
+            if witness:
+                facts = {k: v for k, v in witness.items() if k in free}
+                if facts:
+                    found.setdefault(rid, []).append(facts)
+    return found
+
+
+def _never_witnesses(workflow: Workflow, compiled: Any, checks: _Checks
+                     ) -> list[tuple[str, dict[str, Any]]]:
+    """For each ``never:`` invariant, its event and facts/data under which its ``when``
+    holds (whether the guard then lets the event through is what the machine tests)."""
+    from .verify import _Search
+
+    search = _Search(compiled, budget=20_000)
+    free = _settable(workflow)
+    found = []
+    for _, event, exprs in checks.never:
+        expr = exprs[event]
+        transition = next(t for t in workflow.transitions if t.event == event)
+        types = {f.id: (f.type, f.required) for f in transition.data.values()}
+        witness = search.find([expr], expr.fn, data_types=types)
+        if witness is not None:
+            found.append((event, {k: v for k, v in witness.items()
+                                  if k.startswith("data.") or k in free}))
+    return found
+
+
+def _guard_witnesses(workflow: Workflow, compiled: Any
+                     ) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """For each guarded transition, facts and data under which its guard is true: one per
+    choice of its enum/boolean data fields (so each closure reason, say, gets its turn)."""
+    from .verify import _Search
+
+    search = _Search(compiled, budget=20_000)
+    free = _settable(workflow)
+    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for ct in compiled.table.values():
+        guard = ct.guard
+        if guard is None:
+            continue
+        types = {f.id: (f.type, f.required) for f in ct.model.data.values()}
+        choices = [dict(zip([n for n, _ in ct.enum_choices], combo, strict=True))
+                   for combo in itertools.islice(itertools.product(
+                       *(v for _, v in ct.enum_choices)), 64)] or [{}]
+        for chosen in choices:
+            def fixed(env: Env, chosen: dict[str, Any] = chosen, guard: Expr = guard) -> Any:
+                return guard.fn(Env(env.facts, env.at, {**env.data, **chosen}, env.decide))
+
+            witness = search.find([guard], fixed, data_types=types)
+            if witness is not None and all(k in free for k in witness if "." not in k):
+                data = {f"data.{k}": v for k, v in chosen.items()}
+                found.setdefault((ct.source, ct.event), []).append({**witness, **data})
+    return found
+
+
 def _fact_groups(workflow: Workflow, compiled: Any) -> list[tuple[str, ...]]:
     """The facts each criterion, table and guard reads, as groups to set together."""
     groups: dict[tuple[str, ...], None] = {}
@@ -166,8 +234,14 @@ def _fact_groups(workflow: Workflow, compiled: Any) -> list[tuple[str, ...]]:
     for ct in compiled.table.values():
         if ct.guard is not None and ct.guard.facts_read:
             groups[tuple(ct.guard.facts_read)] = None
-    free = {f.id for f in workflow.facts.values() if not f.set_by}
+    free = _settable(workflow)
     return [g for g in (tuple(n for n in group if n in free) for group in groups) if g]
+
+
+def _settable(workflow: Workflow) -> set[str]:
+    """Facts the all-organisational-roles actor may set (not those only case roles may)."""
+    org = {r.id for r in workflow.roles.values() if not r.case_role}
+    return {f.id for f in workflow.facts.values() if not f.set_by or set(f.set_by) & org}
 
 
 def _states(value: Any) -> set[str]:
@@ -187,6 +261,10 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
     ids = sorted(actors)
     compiled = engine._get(workflow.id, workflow.version)
     groups = _fact_groups(workflow, compiled)
+    holding = [w for ws in _criterion_witnesses(workflow, compiled).values() for w in ws]
+    guard_witnesses = _guard_witnesses(workflow, compiled)
+    attacks = _never_witnesses(workflow, compiled, checks)
+    closes = {key: workflow.states[ct.target].final for key, ct in compiled.table.items()}
 
     class WorkflowMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -210,6 +288,11 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
             at = self._tick(days)
             allowed = [(actor, event) for actor in ids
                        for event in runner.allowed(self.case, actors[actor], at)]
+            # mostly stay in the process: explore deeper before closing the case
+            open_ = [(a, e) for a, e in allowed if not closes[(self.case.state, e)]]
+            stay: int = data.draw(st.integers(0, 3))
+            if open_ and stay:
+                allowed = open_
             if allowed:
                 actor, event = data.draw(st.sampled_from(allowed))
                 values = data.draw(_data_for(workflow, event, ids))
@@ -217,6 +300,52 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
                 if passing:
                     values = {**values, **data.draw(st.sampled_from(passing))}
                 self._fire(event, actor, values, at)
+
+        @rule(attack=st.sampled_from(attacks) if attacks else st.nothing(), data=st.data())
+        def try_what_a_never_rule_forbids(self, attack: tuple[str, dict[str, Any]],
+                                          data: st.DataObject) -> None:
+            """Set up the situation a ``never:`` invariant forbids, then try the event."""
+            event, witness = attack
+            if workflow.states[self.case.state].final:
+                return
+            facts = {k: v for k, v in witness.items() if not k.startswith("data.")}
+            values = {k[5:]: v for k, v in witness.items() if k.startswith("data.")}
+            if facts:  # they stay set: a later step may still fire the event
+                with contextlib.suppress(TransitionRejected):
+                    self.case = runner.set_facts(self.case, facts, actor=actors["actor_all"],
+                                                 at=self.at)
+            ct = compiled.table.get((self.case.state, event))
+            if ct is None:
+                return
+            firing = [a for a in ids
+                      if ct.role_for(a, actors[a].roles, self.case._roles) is not None]
+            if firing:
+                extra = data.draw(_data_for(workflow, event, ids))
+                self._fire(event, data.draw(st.sampled_from(firing)), {**extra, **values},
+                           self.at)
+
+        @rule(data=st.data(), days=st.integers(0, 40))
+        def fire_guarded_when_it_may(self, data: st.DataObject, days: int) -> None:
+            """Guided: set facts under which a guarded event of this state may fire (found by
+            the verifier's witness search), then fire it with matching data."""
+            options = [(ct, w) for ct in compiled.by_state[self.case.state]
+                       for w in guard_witnesses.get((ct.source, ct.event), [])]
+            if not options or workflow.states[self.case.state].final:
+                return
+            ct, witness = data.draw(st.sampled_from(options))
+            at = self._tick(days)
+            facts = {k: v for k, v in witness.items() if not k.startswith("data.")}
+            values = {k[5:]: v for k, v in witness.items() if k.startswith("data.")}
+            if facts:
+                with contextlib.suppress(TransitionRejected):
+                    self.case = runner.set_facts(self.case, facts, actor=actors["actor_all"],
+                                                 at=at)
+            firing = [a for a in ids
+                      if ct.role_for(a, actors[a].roles, self.case._roles) is not None]
+            if firing:
+                extra = data.draw(_data_for(workflow, ct.event, ids))
+                self._fire(ct.event, data.draw(st.sampled_from(firing)), {**extra, **values},
+                           at)
 
         def _fire(self, event: str, who: str, data: dict[str, Any], at: datetime) -> None:
             before = json.dumps(self.case.to_dict(), sort_keys=True)
@@ -238,6 +367,15 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
             values = {fact: data.draw(values_of(workflow.facts[fact].type)) for fact in group}
             with contextlib.suppress(TransitionRejected):
                 self.case = runner.set_facts(self.case, values, actor=actors["actor_all"],
+                                             at=self.at)
+
+        @rule(facts=st.sampled_from(holding) if holding else st.nothing())
+        def make_a_criterion_hold(self, facts: dict[str, Any]) -> None:
+            """Set facts under which one criterion holds: where process rules are tested."""
+            if workflow.states[self.case.state].final:
+                return
+            with contextlib.suppress(TransitionRejected):
+                self.case = runner.set_facts(self.case, facts, actor=actors["actor_all"],
                                              at=self.at)
 
         def _check_step(self, old: Case, new: Case, event: str, data: Any,

@@ -18,10 +18,10 @@ import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TextIO
 
-from .calendar import AMSTERDAM
+from .calendar import AMSTERDAM, add_months
 from .engine.compiled import CompiledTransition, CompiledWorkflow
 from .model import FactType, Workflow
 from .rules.expr import Env, Expr, ExprError, Scope, compile_expr, show
@@ -246,8 +246,17 @@ def _domain(ftype: FactType, constants: list[Any]) -> list[Any]:
         points = sorted({p for c in numbers for p in (c - 1, c, c + 1)} | {0, 1})
         return [UNKNOWN, *points]
     if kind == "date":
+        # around the day and month counts the conditions mention (days_since(x) >= 14,
+        # months_since(x) >= 3), one day either side
         today = VERIFY_AT.date()
-        return [UNKNOWN, *[today - timedelta(days=d) for d in (0, 1, 14, 31, 92, 366)]]
+        counts = {c for c in constants if isinstance(c, int) and not isinstance(c, bool)
+                  and 0 <= c <= 400}
+        days: set[date] = {today, today - timedelta(days=1), today - timedelta(days=366)}
+        for c in counts:
+            for anchor in (today - timedelta(days=c), add_months(today, -c) if c <= 60 else None):
+                if anchor is not None:
+                    days.update((anchor - timedelta(days=1), anchor, anchor + timedelta(days=1)))
+        return [UNKNOWN, *sorted(days, reverse=True)]
     if kind == "string":
         texts = [c for c in constants if isinstance(c, str)]
         return [UNKNOWN, *dict.fromkeys(texts), "iemand"]
@@ -425,8 +434,7 @@ class Verifier:
                 guard = ct.guard
                 exprs = [expr] + ([guard] if guard is not None else [])
                 types = {f.id: (f.type, f.required) for f in ct.model.data.values()}
-                witness = self.search.find(exprs, _entering_breaks(expr, guard),
-                                           data_types=types)
+                witness = self.search.find(exprs, _entering_breaks(expr, ct), data_types=types)
                 if witness is not None:
                     self.finding(f"invariant {iid}", f"{label}: entering '{target[0]}' by "
                                  f"'{ct.event}' while '{source}' is false",
@@ -471,12 +479,43 @@ class Verifier:
                     return
 
 
-def _entering_breaks(expr: Expr, guard: Expr | None) -> Callable[[Env], Any]:
-    """True when the guard passes and the implied condition is false."""
+def _entering_breaks(expr: Expr, ct: CompiledTransition) -> Callable[[Env], Any]:
+    """True when the guard passes and the implied condition is false once the transition's
+    ``sets:`` took effect."""
+    guard = ct.guard
+
     def predicate(env: Env) -> Any:
-        return k_and(True if guard is None else guard.fn(env), k_not(expr.fn(env)))
+        passes = True if guard is None else guard.fn(env)
+        if passes is False:
+            return False
+        return k_and(passes, k_not(expr.fn(after_effects(ct, env))))
 
     return predicate
+
+
+def after_effects(ct: CompiledTransition, env: Env) -> Env:
+    """The environment as it is once ``ct``'s ``sets:`` took effect."""
+    if not ct.sets:
+        return env
+    facts = _Overlay(env.facts)
+    for name, expr, _ in ct.sets:
+        facts[name] = expr.fn(env)
+    return Env(facts, env.at, env.data, env.decide)
+
+
+class _Overlay(dict[str, Any]):
+    """Facts changed by effects over the facts before; reads of the rest go to the base
+    (so that the witness search still sees which facts were asked for)."""
+
+    def __init__(self, base: Mapping[str, Any]) -> None:
+        super().__init__()
+        self.base = base
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self:
+            value = self[key]
+            return default if value is UNKNOWN else value
+        return self.base.get(key, default)
 
 
 def _fires_while(expr: Expr, guard: Expr | None) -> Callable[[Env], Any]:
@@ -499,14 +538,14 @@ def verify(workflow: Workflow, budget: int = SEARCH_BUDGET) -> Report:
 
 
 def report_verification(workflows: list[Workflow], out: TextIO,
-                        progress: TextIO | None = None) -> int:
+                        progress: TextIO | None = None, budget: int | None = None) -> int:
     """Verify each workflow, print the findings; returns the number of errors."""
     progress = progress if progress is not None else sys.stderr
     errors = 0
     for workflow in workflows:
         if progress.isatty():
             print(f"verifying {workflow.id}…", file=progress, flush=True)
-        report = verify(workflow)
+        report = verify(workflow, budget or SEARCH_BUDGET)
         for finding in report.findings:
             print(str(finding), file=out)
         errors += len(report.errors)

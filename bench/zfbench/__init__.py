@@ -1,0 +1,1 @@
+"""The zorgflow benchmark suite (run it with ``python bench/run.py``; see bench/README.md)."""

@@ -1,0 +1,201 @@
+"""2. Events: the LZN happy path driven for many live cases.
+
+Every case is opened, then the steps are applied step by step across all cases (as events
+arrive for many open cases in an application), keeping all cases alive in a list. Three
+contenders, measured in turns in the same process:
+
+* zorgflow: ``engine.start``, then ``engine.fire``/``engine.set_facts`` (roles, case roles, data
+  validation, the guard on ``afsluiten`` reading rule set ``afsluitcriteria``, one history
+  entry per step);
+* raw `transitions`: ONE shared ``Machine`` with the LZN states and triggers and a condition
+  callback on ``afsluiten`` (same rule, written by hand); each case is a model bound with
+  ``machine.add_model`` (timed separately, as "opening");
+* a plain dict table ``{(state, event): target}`` with the same hand-written guard: the limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from .common import (
+    AT,
+    BenchError,
+    Row,
+    TransitionsModel,
+    actors,
+    afsluitcriteria_by_hand,
+    engine,
+    fmt_pct,
+    fmt_rate,
+    fmt_ratio,
+    fmt_us,
+    interleaved,
+    median,
+    perf_counter,
+    section,
+    spread,
+    transition_table,
+    transitions_machine,
+)
+
+#: steps after opening: (kind, event, actor key, data). 9 events and 1 set_facts.
+STEPS: tuple[tuple[str, str, str, dict[str, Any] | None], ...] = (
+    ("fire", "passend_bevonden", "coord", None),
+    ("fire", "geen_actief_dossier", "coord", None),
+    ("fire", "casusregisseur_benoemd", "coord", {"casusregisseur": "<regisseur>"}),
+    ("fire", "voortgang_teruggekoppeld", "regisseur", None),
+    ("fire", "voortgang_teruggekoppeld", "regisseur", None),
+    ("fire", "voortgang_teruggekoppeld", "regisseur", None),
+    ("fire", "stagnatie_gemeld", "regisseur", None),
+    ("fire", "plan_aangepast", "regisseur", None),
+    ("facts", "set_facts", "coord", {"zorg_ketenpartner_adequaat": True}),
+    ("fire", "afsluiten", "coord", {"afsluitreden": "zorg_bij_ketenpartner"}),
+)
+STEPS_PER_CASE = len(STEPS)
+FINAL = "afgesloten"
+
+
+def _steps(people: dict[str, Any]) -> list[tuple[str, str, Any, dict[str, Any] | None]]:
+    out = []
+    for kind, event, who, data in STEPS:
+        if data is not None and data.get("casusregisseur") == "<regisseur>":
+            data = {"casusregisseur": people["regisseur"].id}
+        out.append((kind, event, people[who], data))
+    return out
+
+
+def zorgflow_runner() -> Callable[[int], tuple[float, float]]:
+    eng = engine()
+    people = actors()
+    steps = _steps(people)
+    scp = people["scp"]
+
+    def run(n: int) -> tuple[float, float]:
+        start, fire, set_facts, at = eng.start, eng.fire, eng.set_facts, AT
+        t0 = perf_counter()
+        cases = [start("lzn", actor=scp, at=at) for _ in range(n)]
+        t1 = perf_counter()
+        for kind, event, actor, data in steps:
+            if kind == "fire":
+                for i, case in enumerate(cases):
+                    cases[i] = fire(case, event, actor=actor, data=data, at=at)
+            else:
+                for i, case in enumerate(cases):
+                    cases[i] = set_facts(case, data, actor=actor, at=at)
+        t2 = perf_counter()
+        for case in cases:
+            if case.state != FINAL or len(case.history) != STEPS_PER_CASE + 1:
+                raise BenchError(f"zorgflow case ended in {case.state} with "
+                                 f"{len(case.history)} history entries")
+        return t1 - t0, t2 - t1
+
+    return run
+
+
+def transitions_runner() -> Callable[[int], tuple[float, float]]:
+    eng = engine()
+    steps = _steps(actors())
+
+    def run(n: int) -> tuple[float, float]:
+        machine = transitions_machine(eng)  # set-up, not timed
+        add_model = machine.add_model
+        t0 = perf_counter()
+        models: list[Any] = []
+        for _ in range(n):
+            model = TransitionsModel()
+            add_model(model)
+            models.append(model)
+        t1 = perf_counter()
+        refused = 0
+        for kind, event, _, data in steps:
+            if kind == "fire":
+                kwargs = data or {}
+                for model in models:
+                    if not getattr(model, event)(**kwargs):
+                        refused += 1
+            else:
+                for model in models:
+                    model.facts.update(data)  # type: ignore[arg-type]
+        t2 = perf_counter()
+        if refused or any(m.state != FINAL for m in models):
+            raise BenchError(f"transitions: {refused} refused events, states "
+                             f"{ {m.state for m in models} }")
+        return t1 - t0, t2 - t1
+
+    return run
+
+
+def dict_runner() -> Callable[[int], tuple[float, float]]:
+    eng = engine()
+    steps = _steps(actors())
+    table = transition_table(eng)
+    initial = eng.workflow("lzn").initial.id
+    by_hand = afsluitcriteria_by_hand
+
+    def fire(case: dict[str, Any], event: str, data: dict[str, Any] | None) -> None:
+        target = table[(case["state"], event)]  # KeyError: the event does not leave the state
+        if event == "afsluiten" and data["afsluitreden"] not in by_hand(case["facts"]):
+            raise ValueError("afsluiten refused")
+        case["state"] = target
+
+    def run(n: int) -> tuple[float, float]:
+        t0 = perf_counter()
+        cases = [{"state": initial, "facts": {}} for _ in range(n)]
+        t1 = perf_counter()
+        for kind, event, _, data in steps:
+            if kind == "fire":
+                for case in cases:
+                    fire(case, event, data)
+            else:
+                for case in cases:
+                    case["facts"].update(data)
+        t2 = perf_counter()
+        if any(c["state"] != FINAL for c in cases):
+            raise BenchError("dict table: a case did not end in afgesloten")
+        return t1 - t0, t2 - t1
+
+    return run
+
+
+def run(n: int, repeats: int) -> list[Row]:
+    runners = {"transitions": transitions_runner(), "dict": dict_runner(),
+               "zorgflow": zorgflow_runner()}
+    for runner in runners.values():  # warm up (and check) each once on a few cases
+        runner(min(n, 500))
+    times = interleaved({name: partial(r, n) for name, r in runners.items()}, repeats)
+    opened = {k: [t[0] for t in v] for k, v in times.items()}
+    driven = {k: [t[1] for t in v] for k, v in times.items()}
+    total = {k: [t[0] + t[1] for t in v] for k, v in times.items()}
+    events = n * STEPS_PER_CASE
+
+    def rate(name: str) -> float:
+        return events / median(driven[name])
+
+    base = rate("transitions")
+    z = rate("zorgflow")
+    rows = [section(f"**2. Events** — LZN happy path, {n:,} live cases × {STEPS_PER_CASE} "
+                    "steps (9 `fire` + 1 `set_facts`); ratio = events/s ÷ raw transitions")]
+    rows.append(Row("raw `transitions`, one shared Machine, condition on `afsluiten` (baseline)",
+                    fmt_rate(base, " ev/s"), "1.00×", fmt_pct(spread(driven["transitions"]))))
+    r = rate("dict")
+    rows.append(Row("plain dict table `{(state, event): target}` + same guard (the limit)",
+                    fmt_rate(r, " ev/s"), fmt_ratio(r / base), fmt_pct(spread(driven["dict"]))))
+    rows.append(Row("`engine.fire` / `set_facts`: roles, data validation, guard, history",
+                    fmt_rate(z, " ev/s"), fmt_ratio(z / base), fmt_pct(spread(driven["zorgflow"])),
+                    "≥ 1.0× (moonshot 3×)", z / base >= 1.0))
+    t_open = median(opened["transitions"]) / n
+    z_open = median(opened["zorgflow"]) / n
+    rows.append(Row("↳ opening a case: `machine.add_model(model)`, growing to "
+                    f"{n:,} models (baseline)", fmt_us(t_open) + "/case", "1.00×",
+                    fmt_pct(spread(opened["transitions"]))))
+    rows.append(Row("↳ opening a case: `engine.start`", fmt_us(z_open) + "/case",
+                    f"{t_open / z_open:.1f}× cheaper" if z_open < t_open
+                    else f"{z_open / t_open:.1f}× dearer", fmt_pct(spread(opened["zorgflow"]))))
+    t_total = n / median(total["transitions"])
+    z_total = n / median(total["zorgflow"])
+    rows.append(Row("↳ whole path incl. opening, zorgflow vs transitions",
+                    fmt_rate(z_total, " cases/s") + f" vs {fmt_rate(t_total, '')}",
+                    fmt_ratio(z_total / t_total), fmt_pct(spread(total["zorgflow"]))))
+    return rows

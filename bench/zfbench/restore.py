@@ -1,0 +1,104 @@
+"""4. Restoring a case: ``Case.from_dict(d)`` + its first ``fire``, against binding one model
+to a shared `transitions` Machine that already has ~1,000 models bound.
+
+``d`` is a case in ``uitvoering`` with 10 facts and a history of 5, as JSON data (``to_dict``
+through ``json.dumps``/``json.loads``, as it comes out of a database). The first fire is
+``voortgang_teruggekoppeld`` by the case's casusregisseur.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .common import (
+    AT,
+    BenchError,
+    Row,
+    TransitionsModel,
+    actors,
+    engine,
+    fmt_pct,
+    fmt_us,
+    interleaved,
+    median,
+    perf_counter,
+    section,
+    spread,
+    transitions_machine,
+)
+from .memory import zorgflow_cases
+
+
+def run(iterations: int, repeats: int, bound: int, batch: int) -> list[Row]:
+    import zorgflow
+
+    eng = engine()
+    regisseur = actors()["regisseur"]
+    d = json.loads(json.dumps(zorgflow_cases(1)[0].to_dict()))
+    from_dict, fire, at = zorgflow.Case.from_dict, eng.fire, AT
+    probe = fire(from_dict(d), "voortgang_teruggekoppeld", actor=regisseur, at=at)
+    if probe.state != "uitvoering" or len(probe.history) != 6 or len(probe.facts) != 10:
+        raise BenchError(f"restore: unexpected case after the first fire: {probe!r}")
+
+    def restore_and_fire() -> float:
+        start = perf_counter()
+        for _ in range(iterations):
+            fire(from_dict(d), "voortgang_teruggekoppeld", actor=regisseur, at=at)
+        return (perf_counter() - start) / iterations
+
+    def restore_only() -> float:
+        start = perf_counter()
+        for _ in range(iterations):
+            from_dict(d)
+        return (perf_counter() - start) / iterations
+
+    def first_fire_only() -> float:
+        restored = [from_dict(d) for _ in range(iterations)]
+        start = perf_counter()
+        for case in restored:
+            fire(case, "voortgang_teruggekoppeld", actor=regisseur, at=at)
+        return (perf_counter() - start) / iterations
+
+    machine = transitions_machine(eng)
+    for _ in range(bound):
+        machine.add_model(TransitionsModel())
+    add_model = machine.add_model
+
+    def bind_one() -> float:
+        """Bind ``batch`` new models one by one (timed), then unbind them (not timed), so the
+        machine stays at ~``bound`` models."""
+        total = 0.0
+        done = 0
+        while done < iterations:
+            models = [TransitionsModel() for _ in range(min(batch, iterations - done))]
+            start = perf_counter()
+            for model in models:
+                add_model(model)
+            total += perf_counter() - start
+            del machine.models[bound:]
+            done += len(models)
+        return total / iterations
+
+    bind_one()  # warm up
+    restore_and_fire()
+    times = interleaved({"bind": bind_one, "restore": restore_and_fire,
+                         "from_dict": restore_only, "fire": first_fire_only}, repeats)
+    if len(machine.models) != bound:
+        raise BenchError("restore: the machine did not stay at its number of models")
+    base = median(times["bind"])
+    ours = median(times["restore"])
+    rows = [section(f"**4. Restore** — `Case.from_dict(d)` + first `fire` vs binding a model to "
+                    f"a shared Machine with ~{bound:,} models; ratio = how many times cheaper")]
+    rows.append(Row(f"`machine.add_model(model)` with ~{bound:,} models bound (baseline)",
+                    fmt_us(base), "1.00×", fmt_pct(spread(times["bind"]))))
+    rows.append(Row("`Case.from_dict(d)` + first `engine.fire` (history of 5, 10 facts)",
+                    fmt_us(ours), f"{base / ours:.1f}× cheaper", fmt_pct(spread(times["restore"])),
+                    "≥ 50× cheaper", base / ours >= 50))
+    f = median(times["from_dict"])
+    rows.append(Row("↳ of which `Case.from_dict(d)` alone", fmt_us(f), f"{base / f:.1f}× cheaper",
+                    fmt_pct(spread(times["from_dict"]))))
+    f = median(times["fire"])
+    rows.append(Row("↳ of which the first `fire` on a restored case (checks its facts, then "
+                    "fires)", fmt_us(f), f"{base / f:.1f}× cheaper",
+                    fmt_pct(spread(times["fire"]))))
+    return rows

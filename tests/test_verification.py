@@ -1,0 +1,180 @@
+"""Proving the process rules: `zorgflow verify` and the generated hypothesis machines, on the
+shipped workflows and on copies with bugs seeded into them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import unittest
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+import zorgflow
+from zorgflow.loader import load_workflow_text
+from zorgflow.testing import state_machine_for
+from zorgflow.verify import verify
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / "workflows"
+LZN_TEXT = (WORKFLOWS / "lzn.yaml").read_text(encoding="utf-8")
+LEVENSLOOP_TEXT = (WORKFLOWS / "levensloop.yaml").read_text(encoding="utf-8")
+
+
+def seeded(text: str, old: str, new: str, name: str) -> zorgflow.Workflow:
+    assert text.count(old) == 1, f"seed point {old!r} must occur once"
+    return load_workflow_text(text.replace(old, new), name)
+
+
+def run_machine(workflow: zorgflow.Workflow, examples: int) -> str | None:
+    """Run the generated machine deterministically; the failure text, or None."""
+    test_case = state_machine_for(workflow).TestCase
+    test_case.settings = settings(
+        max_examples=examples, stateful_step_count=40, deadline=None, derandomize=True,
+        phases=[Phase.generate], database=None, suppress_health_check=list(HealthCheck))
+    result = unittest.TestResult()
+    unittest.defaultTestLoader.loadTestsFromTestCase(test_case).run(result)
+    problems = result.failures + result.errors
+    return problems[0][1] if problems else None
+
+
+# -- the shipped workflows ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["lzn", "levensloop", "stappenplan"])
+def test_shipped_workflows_verify_without_violations(name: str) -> None:
+    workflow = zorgflow.load_workflow(WORKFLOWS / f"{name}.yaml")
+    report = verify(workflow)
+    assert report.errors == [], "\n".join(map(str, report.errors))
+    assert not report.cut_off
+    assert len(workflow.invariants) >= 5
+
+
+def test_the_intended_zorgplicht_gap_is_reported_as_a_warning() -> None:
+    report = verify(zorgflow.load_workflow(WORKFLOWS / "stappenplan.yaml"))
+    (gap,) = [f for f in report.findings if f.kind == "table gap"]
+    assert gap.severity == "warning"
+    assert "zorgplicht" in gap.message
+
+
+@pytest.mark.parametrize("name", ["lzn", "levensloop", "stappenplan"])
+def test_generated_machines_find_nothing_wrong_in_shipped_workflows(name: str) -> None:
+    assert run_machine(zorgflow.load_workflow(WORKFLOWS / f"{name}.yaml"), 40) is None
+
+
+# -- seeded bugs -----------------------------------------------------------------------------------
+
+MISSING_NEGATION = ("- not kinderen_betrokken", "- kinderen_betrokken")
+UNGUARDED_ESCALATION = ("    when: ketenpartner_blokkeert\n", "")
+
+
+def test_verify_finds_a_missing_negation_in_criterion_4() -> None:
+    report = verify(seeded(LZN_TEXT, *MISSING_NEGATION, "lzn-bug1.yaml"))
+    (finding,) = report.errors
+    assert finding.kind == "invariant geen_perspectief_niet_bij_kinderen"
+    assert finding.path[-1] == "afsluiten"
+    assert finding.path[:3] == ("passend_bevonden", "geen_actief_dossier",
+                                "casusregisseur_benoemd")
+    assert finding.witness["kinderen_betrokken"] is True
+    assert finding.witness["data.afsluitreden"] == "geen_perspectief"
+    assert "shortest path: start → passend_bevonden" in str(finding)
+
+
+def test_the_machine_finds_a_missing_negation_in_criterion_4() -> None:
+    failure = run_machine(seeded(LZN_TEXT, *MISSING_NEGATION, "lzn-bug1.yaml"), 300)
+    assert failure is not None
+    assert "geen_perspectief_niet_bij_kinderen" in failure
+
+
+def test_verify_finds_an_escalation_without_its_guard() -> None:
+    report = verify(seeded(LZN_TEXT, *UNGUARDED_ESCALATION, "lzn-bug2.yaml"))
+    (finding,) = report.errors
+    assert finding.kind == "invariant opschalen_alleen_bij_blokkade"
+    assert finding.path[-2:] == ("stagnatie_gemeld", "opgeschaald_teamleider")
+    assert finding.witness == {"ketenpartner_blokkeert": False}
+
+
+def test_the_machine_finds_an_escalation_without_its_guard() -> None:
+    failure = run_machine(seeded(LZN_TEXT, *UNGUARDED_ESCALATION, "lzn-bug2.yaml"), 300)
+    assert failure is not None
+    assert "opschalen_alleen_bij_blokkade" in failure
+
+
+def test_verify_finds_a_state_no_allowed_event_reaches() -> None:
+    workflow = seeded(LZN_TEXT, "    when: ketenpartner_blokkeert\n",
+                      "    when: ketenpartner_blokkeert and not ketenpartner_blokkeert\n",
+                      "lzn-bug3.yaml")
+    kinds = {(f.kind, f.message.split(":")[0]) for f in verify(workflow).errors}
+    assert ("unreachable state", "no sequence of allowed events reaches 'opgeschaald' (its "
+            "incoming guards can never pass, or nobody holds the role)") in kinds
+    assert any(kind == "event never fires" and "'opgeschaald_teamleider'" in message
+               for kind, message in kinds)
+
+
+def test_verify_finds_a_too_early_handover_to_another_region() -> None:
+    workflow = seeded(LEVENSLOOP_TEXT, "months_since(elders_sinds) >= 3",
+                      "months_since(elders_sinds) >= 2", "levensloop-bug.yaml")
+    (finding,) = verify(workflow).errors
+    assert finding.kind == "invariant geen_overdracht_binnen_3_maanden"
+    assert finding.path[-2:] == ("verblijf_elders", "overgedragen_aan_regio")
+
+
+def test_verify_finds_a_dead_end_with_its_path() -> None:
+    text = """
+id: doodlopend
+version: 1
+label: Doodlopend
+start_by: [medewerker]
+roles: {medewerker: {label: Medewerker}}
+facts: {klaar: {type: boolean, label: Klaar}}
+states:
+  begin: {label: Begin, initial: true}
+  midden: {label: Midden}
+  eind: {label: Eind, final: true}
+transitions:
+  - {event: verder, from: begin, to: midden, by: [medewerker]}
+  - {event: afronden, from: midden, to: eind, by: [medewerker], when: klaar and not klaar}
+"""
+    report = verify(load_workflow_text(text, "doodlopend.yaml"))
+    dead = [f for f in report.errors if f.kind == "dead end"]
+    assert len(dead) == 1
+    assert dead[0].path == ("verder",)
+    assert "'midden'" in dead[0].message
+
+
+def test_a_case_role_nobody_is_assigned_makes_events_unfireable() -> None:
+    text = LZN_TEXT.replace("    assigns: {casusregisseur: data.casusregisseur}\n", "")
+    assert text != LZN_TEXT
+    report = verify(load_workflow_text(text, "lzn-noassign.yaml"))
+    kinds = {f.kind for f in report.errors}
+    assert "invariant casusregisseur_tijdens_uitvoering" in kinds
+    assert "event never fires" in kinds  # voortgang_teruggekoppeld: only a casusregisseur
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def zorgflow_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "zorgflow", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=120)
+
+
+def test_cli_verify_shows_the_counterexample(tmp_path: Path) -> None:
+    bad = tmp_path / "lzn.yaml"
+    bad.write_text(LZN_TEXT.replace(*MISSING_NEGATION), encoding="utf-8")
+    result = zorgflow_cli("verify", str(bad))
+    assert result.returncode == 1
+    assert "ERROR lzn: invariant geen_perspectief_niet_bij_kinderen" in result.stdout
+    assert "shortest path: start → passend_bevonden → geen_actief_dossier → " \
+           "casusregisseur_benoemd → afsluiten" in result.stdout
+    assert "kinderen_betrokken = true" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_cli_check_is_clean_on_the_shipped_workflows() -> None:
+    result = zorgflow_cli("check", "workflows")
+    assert result.returncode == 0, result.stdout
+    for name in ("lzn", "levensloop", "stappenplan"):
+        assert f"OK verify {name}:" in result.stdout
+    assert "0 failed" in result.stdout
