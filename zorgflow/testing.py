@@ -308,21 +308,8 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
             event, witness = attack
             if workflow.states[self.case.state].final:
                 return
-            facts = {k: v for k, v in witness.items() if not k.startswith("data.")}
-            values = {k[5:]: v for k, v in witness.items() if k.startswith("data.")}
-            if facts:  # they stay set: a later step may still fire the event
-                with contextlib.suppress(TransitionRejected):
-                    self.case = runner.set_facts(self.case, facts, actor=actors["actor_all"],
-                                                 at=self.at)
-            ct = compiled.table.get((self.case.state, event))
-            if ct is None:
-                return
-            firing = [a for a in ids
-                      if ct.role_for(a, actors[a].roles, self.case._roles) is not None]
-            if firing:
-                extra = data.draw(_data_for(workflow, event, ids))
-                self._fire(event, data.draw(st.sampled_from(firing)), {**extra, **values},
-                           self.at)
+            # the facts stay set even when the event cannot fire here: a later step may
+            self._set_up_and_fire(event, witness, data, self.at)
 
         @rule(data=st.data(), days=st.integers(0, 40))
         def fire_guarded_when_it_may(self, data: st.DataObject, days: int) -> None:
@@ -333,19 +320,26 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
             if not options or workflow.states[self.case.state].final:
                 return
             ct, witness = data.draw(st.sampled_from(options))
-            at = self._tick(days)
+            self._set_up_and_fire(ct.event, witness, data, self._tick(days))
+
+        def _set_up_and_fire(self, event: str, witness: dict[str, Any], data: st.DataObject,
+                             at: datetime) -> None:
+            """Set a witness's facts, then fire ``event`` (if it leaves this state) by an
+            actor who may, with the witness's data over random data."""
             facts = {k: v for k, v in witness.items() if not k.startswith("data.")}
             values = {k[5:]: v for k, v in witness.items() if k.startswith("data.")}
             if facts:
                 with contextlib.suppress(TransitionRejected):
                     self.case = runner.set_facts(self.case, facts, actor=actors["actor_all"],
                                                  at=at)
+            ct = compiled.table.get((self.case.state, event))
+            if ct is None:
+                return
             firing = [a for a in ids
                       if ct.role_for(a, actors[a].roles, self.case._roles) is not None]
             if firing:
-                extra = data.draw(_data_for(workflow, ct.event, ids))
-                self._fire(ct.event, data.draw(st.sampled_from(firing)), {**extra, **values},
-                           at)
+                extra = data.draw(_data_for(workflow, event, ids))
+                self._fire(event, data.draw(st.sampled_from(firing)), {**extra, **values}, at)
 
         def _fire(self, event: str, who: str, data: dict[str, Any], at: datetime) -> None:
             before = json.dumps(self.case.to_dict(), sort_keys=True)

@@ -422,6 +422,13 @@ class Verifier:
             self.finding("invariant", f"cannot compile '{source}': {exc.message}")
             return None
 
+    def witness_on(self, ct: CompiledTransition, expr: Expr,
+                   predicate: Callable[[Env], Any]) -> dict[str, Any] | None:
+        """Facts/data on ``ct`` (its guard and ``expr`` read) making ``predicate`` true."""
+        exprs = [expr] + ([ct.guard] if ct.guard is not None else [])
+        types = {f.id: (f.type, f.required) for f in ct.model.data.values()}
+        return self.search.find(exprs, predicate, data_types=types)
+
     def check_implies(self, iid: str, label: str, states: set[str], source: str,
                       parents: Mapping[Node, tuple[Node | None, str | None]]) -> None:
         for node in parents:
@@ -431,10 +438,7 @@ class Verifier:
                 expr = self.compile(source, ct.model.data)
                 if expr is None:
                     return
-                guard = ct.guard
-                exprs = [expr] + ([guard] if guard is not None else [])
-                types = {f.id: (f.type, f.required) for f in ct.model.data.values()}
-                witness = self.search.find(exprs, _entering_breaks(expr, ct), data_types=types)
+                witness = self.witness_on(ct, expr, _entering_breaks(expr, ct))
                 if witness is not None:
                     self.finding(f"invariant {iid}", f"{label}: entering '{target[0]}' by "
                                  f"'{ct.event}' while '{source}' is false",
@@ -468,10 +472,7 @@ class Verifier:
                 expr = self.compile(spec.get("when", "true"), ct.model.data)
                 if expr is None:
                     return
-                guard = ct.guard
-                exprs = [expr] + ([guard] if guard is not None else [])
-                types = {f.id: (f.type, f.required) for f in ct.model.data.values()}
-                witness = self.search.find(exprs, _fires_while(expr, guard), data_types=types)
+                witness = self.witness_on(ct, expr, _fires_while(expr, ct.guard))
                 if witness is not None:
                     self.finding(f"invariant {iid}", f"{label}: '{event}' can fire from "
                                  f"'{node[0]}' while '{spec.get('when')}'",
@@ -532,6 +533,10 @@ def _states(value: Any) -> set[str]:
     return {value} if isinstance(value, str) else set(value)
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def verify(workflow: Workflow, budget: int = SEARCH_BUDGET) -> Report:
     """Verify one workflow."""
     return Verifier(workflow, budget).run()
@@ -551,6 +556,6 @@ def report_verification(workflows: list[Workflow], out: TextIO,
         errors += len(report.errors)
         status = "OK" if not report.errors else "FAIL"
         print(f"{status} verify {workflow.id}: {report.nodes} abstract states, "
-              f"{len(workflow.invariants)} invariants, {len(report.errors)} violations"
+              f"{len(workflow.invariants)} invariants, {_count(len(report.errors), 'violation')}"
               + (" (search cut off)" if report.cut_off else ""), file=out)
     return errors

@@ -25,6 +25,7 @@ from .compiled import CompiledTransition, CompiledWorkflow, explain_guard
 from .values import ValueProblem, coerce
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+_JUST_BOOL = {bool}
 
 
 class Engine:
@@ -364,6 +365,8 @@ class Engine:
         if not facts:
             return _EMPTY
         booleans = cw.boolean_facts
+        if booleans.issuperset(facts) and set(map(type, facts.values())) == _JUST_BOOL:
+            return dict(facts)  # the common case, checked at C speed
         converted: dict[str, Any] | None = None
         for name, value in facts.items():
             if value.__class__ is bool and name in booleans:
