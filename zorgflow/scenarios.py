@@ -188,12 +188,9 @@ class _Runner:
                                     + "\n    - ".join(exc.reasons))
 
     def touch_guard_rules(self, case: Case, event: str, at: datetime) -> None:
-        transition = next((t for t in self.wf.transitions
-                           if t.event == event and case.state in t.sources), None)
-        if transition is None or not transition.when:
-            return
-        for rid in self.wf.rules:
-            if f"rules.{rid}." in transition.when:
+        ct = self.engine._get(self.wf.id, self.wf.version).table.get((case.state, event))
+        if ct is not None and ct.guard is not None:
+            for rid in ct.guard.rules_read:
                 self.record(rid, case, at)
 
     def record(self, rule_set: str, case: Case, at: datetime) -> None:

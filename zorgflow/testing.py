@@ -31,8 +31,9 @@ from .calendar import AMSTERDAM
 from .engine import Actor, Case, Engine
 from .errors import TransitionRejected
 from .model import FactType, Workflow
-from .rules.expr import Env, Expr, Scope, compile_expr
+from .rules.expr import Env, Expr
 from .rules.logic import UNKNOWN
+from .verify import _Search, compile_invariant, invariant_states
 
 #: When generated scenarios start; every step moves time forward by up to 40 days.
 START = datetime(2026, 1, 5, 9, 0, tzinfo=AMSTERDAM)
@@ -118,7 +119,7 @@ class _Checks:
         self.never: list[tuple[str, str, dict[str, Expr]]] = []
         for inv in workflow.invariants:
             spec = inv.spec
-            states = _states(spec.get("in_state"))
+            states = invariant_states(spec.get("in_state"))
             if "requires_case_role" in spec:
                 self.requires.append((inv.id, states, spec["requires_case_role"]))
             if "implies" in spec:
@@ -132,9 +133,7 @@ class _Checks:
 
 
 def _per_event(workflow: Workflow, source: str, events: set[str]) -> dict[str, Expr]:
-    text = source.replace("history.last.data.", "data.")
-    return {t.event: compile_expr(text, Scope(workflow.facts, data=t.data, rules=workflow.rules),
-                                  expect_bool=True)
+    return {t.event: compile_invariant(workflow, source, t.data)
             for t in workflow.transitions if t.event in events}
 
 
@@ -157,8 +156,6 @@ def _passing_choices(compiled: Any, case: Case, event: str, at: datetime
 def _criterion_witnesses(workflow: Workflow, compiled: Any) -> dict[str, list[dict[str, Any]]]:
     """For each criterion of each criteria rule set, facts under which it holds (found by the
     verifier's witness search), without facts only narrower roles may set."""
-    from .verify import _Search
-
     search = _Search(compiled, budget=20_000)
     free = _settable(workflow)
     found: dict[str, list[dict[str, Any]]] = {}
@@ -178,8 +175,6 @@ def _never_witnesses(workflow: Workflow, compiled: Any, checks: _Checks
                      ) -> list[tuple[str, dict[str, Any]]]:
     """For each ``never:`` invariant, its event and facts/data under which its ``when``
     holds (whether the guard then lets the event through is what the machine tests)."""
-    from .verify import _Search
-
     search = _Search(compiled, budget=20_000)
     free = _settable(workflow)
     found = []
@@ -198,8 +193,6 @@ def _guard_witnesses(workflow: Workflow, compiled: Any
                      ) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """For each guarded transition, facts and data under which its guard is true: one per
     choice of its enum/boolean data fields (so each closure reason, say, gets its turn)."""
-    from .verify import _Search
-
     search = _Search(compiled, budget=20_000)
     free = _settable(workflow)
     found: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -242,12 +235,6 @@ def _settable(workflow: Workflow) -> set[str]:
     """Facts the all-organisational-roles actor may set (not those only case roles may)."""
     org = {r.id for r in workflow.roles.values() if not r.case_role}
     return {f.id for f in workflow.facts.values() if not f.set_by or set(f.set_by) & org}
-
-
-def _states(value: Any) -> set[str]:
-    if value is None:
-        return set()
-    return {value} if isinstance(value, str) else set(value)
 
 
 def state_machine_for(workflow: Workflow, engine: Engine | None = None

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 from .calendar import AMSTERDAM, add_months
 from .engine.compiled import CompiledTransition, CompiledWorkflow
-from .model import FactType, Workflow
+from .model import DataField, FactType, Workflow
 from .rules.expr import Env, Expr, ExprError, Scope, compile_expr, show
 from .rules.logic import UNKNOWN, k_and, k_not
 from .rules.rulesets import CompiledTable
@@ -397,7 +397,7 @@ class Verifier:
     def check_invariants(self, parents: Mapping[Node, tuple[Node | None, str | None]]) -> None:
         for inv in self.wf.invariants:
             spec = inv.spec
-            states = _states(spec.get("in_state"))
+            states = invariant_states(spec.get("in_state"))
             if "requires_case_role" in spec:
                 role = spec["requires_case_role"]
                 for node in parents:
@@ -408,16 +408,14 @@ class Verifier:
             if "implies" in spec:
                 self.check_implies(inv.id, inv.label, states, spec["implies"], parents)
             if "always_reachable" in spec:
-                self.check_reachable(inv.id, inv.label, _states(spec["always_reachable"]),
-                                     parents)
+                goals = invariant_states(spec["always_reachable"])
+                self.check_reachable(inv.id, inv.label, goals, parents)
             if "never" in spec:
                 self.check_never(inv.id, inv.label, spec["never"], parents)
 
-    def compile(self, source: str, data: Mapping[str, Any] | None) -> Expr | None:
-        text = source.replace("history.last.data.", "data.")
+    def compile(self, source: str, data: Mapping[str, DataField]) -> Expr | None:
         try:
-            return compile_expr(text, Scope(self.wf.facts, data=data, rules=self.wf.rules),
-                                expect_bool=True)
+            return compile_invariant(self.wf, source, data)
         except ExprError as exc:
             self.finding("invariant", f"cannot compile '{source}': {exc.message}")
             return None
@@ -527,10 +525,19 @@ def _fires_while(expr: Expr, guard: Expr | None) -> Callable[[Env], Any]:
     return predicate
 
 
-def _states(value: Any) -> set[str]:
+def invariant_states(value: Any) -> set[str]:
+    """The states an invariant names (``in_state``/``always_reachable``: one or a list)."""
     if value is None:
         return set()
     return {value} if isinstance(value, str) else set(value)
+
+
+def compile_invariant(workflow: Workflow, source: str, data: Mapping[str, DataField]) -> Expr:
+    """An invariant's condition, on a transition with ``data``: ``history.last.data.x`` is
+    that transition's ``data.x``. Raises `ExprError`."""
+    text = source.replace("history.last.data.", "data.")
+    return compile_expr(text, Scope(workflow.facts, data=data, rules=workflow.rules),
+                        expect_bool=True)
 
 
 def _count(n: int, word: str) -> str:

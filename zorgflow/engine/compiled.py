@@ -10,7 +10,7 @@ from typing import Any
 from ..model import DataField, Transition, Workflow
 from ..rules.decision import Decision
 from ..rules.expr import Env, Expr, Scope, compile_expr
-from ..rules.logic import UNKNOWN, truth_word
+from ..rules.logic import truth_word
 from ..rules.rulesets import CompiledRuleSet, compile_rule_set, item_scope
 from .values import ValueProblem, coerce
 
@@ -144,10 +144,6 @@ class CompiledWorkflow:
         self.start_roles = frozenset(workflow.start_by)
         self.initial = workflow.initial.id
 
-    def decide(self, rule_set: str, env: Env) -> Decision:
-        """Evaluate one rule set."""
-        return self.rules[rule_set].evaluate(env)
-
     def decider(self, facts: Mapping[str, Any], env_at: Any) -> Callable[[str], Decision]:
         """A per-call cache of rule-set decisions on the same facts."""
         cache: dict[str, Decision] = {}
@@ -175,5 +171,3 @@ def explain_guard(guard: Expr, env: Env) -> list[str]:
             lines.extend("    " + line for line in decision.explanation)
     return lines
 
-
-__all__ = ["UNKNOWN", "CompiledTransition", "CompiledWorkflow", "DataCheck", "explain_guard"]

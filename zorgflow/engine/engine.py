@@ -14,7 +14,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ..calendar import add_duration, duration_amount, local_date, now, require_aware
+from ..calendar import (
+    add_duration,
+    add_months,
+    duration_amount,
+    local_date,
+    now,
+    require_aware,
+)
 from ..errors import CaseFormatError, TransitionRejected, UnknownWorkflow, WorkflowError
 from ..model import Workflow
 from ..rules.decision import Decision
@@ -458,8 +465,6 @@ class Engine:
         while day < today:
             n += 1
             months = (step.amount or 1) * n * (12 if step.unit == "years" else 1)
-            from ..calendar import add_months
-
             day = add_months(spec.first, months)
         return day
 

@@ -524,7 +524,9 @@ class _Compiler:
             raise self.fail(node, f"`{text}` compares text with {value!r}")
         if kind == "date":
             try:
-                return date.fromisoformat(value) if isinstance(value, str) else _not_date()
+                if not isinstance(value, str):
+                    raise ValueError(value)
+                return date.fromisoformat(value)
             except ValueError:
                 raise self.fail(node, f"`{text}`: {value!r} is not a date (YYYY-MM-DD)") from None
         if kind == "list":
@@ -545,10 +547,6 @@ def _plain_fact(node: ast.AST, scope: Scope) -> str | None:
         return None
     fact = scope.facts.get(name)
     return name if fact is not None and fact.default is None else None
-
-
-def _not_date() -> date:
-    raise ValueError
 
 
 def _describe(node: ast.AST) -> str:

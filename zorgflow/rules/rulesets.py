@@ -385,7 +385,3 @@ def item_scope(rule_set: RankingRuleSet, scope: Scope) -> Scope:
     fields: Mapping[str, FactType] = fact.type.fields if fact is not None else {}
     return Scope(scope.facts, item=fields)
 
-
-def collect_truth(values: list[Any]) -> Any:
-    """Kleene 'or' over a list (exported for verification)."""
-    return k_or(*values)
