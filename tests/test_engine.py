@@ -374,6 +374,46 @@ def test_tampered_or_truncated_case_is_refused(engine: Engine, tamper) -> None:
         Case.from_dict(raw)
 
 
+def test_trusted_restore_reads_the_same_case_and_keeps_running(engine: Engine) -> None:
+    case = engine.set_facts(to_uitvoering(engine), {"terugkoppeling_interval_dagen": 14},
+                            actor=coord, at=T0)
+    raw = json.loads(json.dumps(case.to_dict()))
+    trusted = Case.from_dict(raw, verify=False)
+    assert trusted.version == case.version
+    moved = engine.fire(trusted, "voortgang_teruggekoppeld", actor=regisseur, at=T0)
+    expected = engine.fire(case, "voortgang_teruggekoppeld", actor=regisseur, at=T0)
+    assert moved.to_dict() == expected.to_dict()
+    assert [e.seq for e in moved.history] == list(range(1, case.version + 2))
+    assert trusted.to_dict() == case.to_dict()
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda d: d["history"].pop(),
+    lambda d: d.__setitem__("history", []),
+    lambda d: d["history"].pop(0),
+    lambda d: d.pop("facts"),
+    lambda d: d.__setitem__("state", "afgesloten"),
+    lambda d: d.__setitem__("workflow", "lzn"),
+])
+def test_trusted_restore_still_refuses_a_truncated_case(engine: Engine, tamper) -> None:
+    raw = json.loads(json.dumps(to_uitvoering(engine).to_dict()))
+    tamper(raw)
+    with pytest.raises(CaseFormatError):
+        Case.from_dict(raw, verify=False)
+
+
+def test_trusted_restore_reports_a_malformed_entry_when_the_history_is_read(
+        engine: Engine) -> None:
+    raw = json.loads(json.dumps(to_uitvoering(engine).to_dict()))
+    raw["history"][1]["at"] = "gisteren"
+    trusted = Case.from_dict(raw, verify=False)  # the digest is not recomputed
+    moved = engine.fire(trusted, "voortgang_teruggekoppeld", actor=regisseur, at=T0)
+    with pytest.raises(CaseFormatError, match="history entry 2"):
+        moved.to_dict()
+    with pytest.raises(CaseFormatError, match="digest"):
+        Case.from_dict(raw)
+
+
 def test_case_from_a_foreign_workflow_state_is_refused(engine: Engine) -> None:
     case = to_uitvoering(engine)
     raw = case.to_dict()

@@ -154,14 +154,36 @@ class HistoryEntry:
             raise CaseFormatError(f"history entry {raw.get('seq', '?')}: {_why(exc)}") from None
 
 
+class _StoredEntries:
+    """History entries read from stored data, parsed the first time the history is read.
+
+    Shared by every later version of the case, so the parsing happens once.
+    """
+
+    __slots__ = ("_parsed", "_raw")
+
+    def __init__(self, raw: list[Any]) -> None:
+        self._raw: list[Any] | None = raw
+        self._parsed: tuple[HistoryEntry, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self._raw) if self._raw is not None else len(self._parsed)
+
+    def parsed(self) -> tuple[HistoryEntry, ...]:
+        if self._raw is not None:
+            self._parsed = tuple(HistoryEntry.from_dict(e) for e in self._raw)
+            self._raw = None
+        return self._parsed
+
+
 class Case:
     """One case: its workflow version, state, facts, case roles and history.
 
     Treat it as a value: the engine never changes a case, it returns a new one.
     """
 
-    __slots__ = ("_facts", "_history", "_id", "_normalised", "_roles", "_state", "_timers",
-                 "_workflow_id", "_workflow_version")
+    __slots__ = ("_facts", "_history", "_id", "_normalised", "_roles", "_state", "_stored",
+                 "_timers", "_workflow_id", "_workflow_version")
 
     def __init__(
         self,
@@ -175,6 +197,7 @@ class Case:
         timers: dict[str, datetime],
         *,
         normalised: bool = True,
+        stored: _StoredEntries | None = None,
     ) -> None:
         self._id = id
         self._workflow_id = workflow_id
@@ -185,13 +208,23 @@ class Case:
         self._history = history
         self._timers = timers
         self._normalised = normalised
+        # Entries read from storage and not parsed yet; they come before ``_history``.
+        self._stored = stored
 
     id = property(lambda self: self._id, doc="The case id.")
     workflow_id = property(lambda self: self._workflow_id, doc="The workflow's id.")
     workflow_version = property(lambda self: self._workflow_version,
                                 doc="The workflow version this case runs on.")
     state = property(lambda self: self._state, doc="The current state id.")
-    history = property(lambda self: self._history, doc="Every accepted step, oldest first.")
+
+    @property
+    def history(self) -> tuple[HistoryEntry, ...]:
+        """Every accepted step, oldest first."""
+        if self._stored is not None:
+            # Parse the stored entries once and keep the whole tuple; the value is unchanged.
+            self._history = self._stored.parsed() + self._history
+            self._stored = None
+        return self._history
 
     @property
     def facts(self) -> Mapping[str, Any]:
@@ -211,11 +244,17 @@ class Case:
     @property
     def version(self) -> int:
         """Number of history entries; a store uses it for optimistic concurrency."""
-        return len(self._history)
+        stored = self._stored
+        return len(self._history) + (len(stored) if stored is not None else 0)
+
+    def _appended(self, entry: HistoryEntry) -> tuple[tuple[HistoryEntry, ...],
+                                                       _StoredEntries | None]:
+        """The history parts of a next version of this case that adds ``entry``."""
+        return (*self._history, entry), self._stored
 
     def __repr__(self) -> str:
         return (f"<Case {self._id} {self._workflow_id} v{self._workflow_version} "
-                f"state={self._state} history={len(self._history)}>")
+                f"state={self._state} history={self.version}>")
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Case) and self.to_dict() == other.to_dict()
@@ -234,14 +273,22 @@ class Case:
             "facts": to_json(self._facts),
             "case_roles": dict(self._roles),
             "timers": {k: v.isoformat() for k, v in self._timers.items()},
-            "history": [entry.to_dict() for entry in self._history],
+            "history": [entry.to_dict() for entry in self.history],
         }
         body["digest"] = _digest(body)
         return body
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> Case:
+    def from_dict(cls, raw: Mapping[str, Any], *, verify: bool = True) -> Case:
         """Read what `to_dict` wrote; refuses a truncated or altered dict (`CaseFormatError`).
+
+        With ``verify=True`` (the default) the digest is recomputed and every history entry is
+        read and checked now. ``verify=False`` is for data that comes from storage which already
+        guarantees its integrity (a database transaction, a store of your own): the digest is
+        not recomputed, the case's own fields are still checked, the history's length, order and
+        last state are checked, and each entry is read the first time the history is read
+        (a malformed entry then raises `CaseFormatError`). It makes a restore several times
+        cheaper; never use it for data that crossed a trust boundary.
 
         Facts come back as JSON values (dates as text) until an `Engine` first uses the case,
         which checks them against the workflow's declared types.
@@ -253,21 +300,23 @@ class Case:
         if raw.get("format_version") != FORMAT_VERSION:
             raise CaseFormatError(f"case format version {raw.get('format_version')!r} is not "
                                   f"supported (this zorgflow reads version {FORMAT_VERSION})")
-        missing = [k for k in ("id", "workflow", "state", "facts", "case_roles", "timers",
-                               "history", "digest") if k not in raw]
+        missing = [k for k in _CASE_KEYS if k not in raw]
         if missing:
             raise CaseFormatError(f"case is truncated: missing {', '.join(missing)}")
-        body = {k: v for k, v in raw.items() if k != "digest"}
-        try:
-            digest = _digest(body)
-        except (TypeError, ValueError) as exc:
-            raise CaseFormatError(f"case holds values that are not JSON data: {exc}") from None
-        if raw["digest"] != digest:
-            raise CaseFormatError("case digest does not match its content: the case was altered "
-                                  "or truncated after it was written")
+        if verify:
+            body = {k: v for k, v in raw.items() if k != "digest"}
+            try:
+                digest = _digest(body)
+            except (TypeError, ValueError) as exc:
+                raise CaseFormatError(f"case holds values that are not JSON data: {exc}"
+                                      ) from None
+            if raw["digest"] != digest:
+                raise CaseFormatError("case digest does not match its content: the case was "
+                                      "altered or truncated after it was written")
         try:
             workflow = _typed(raw, "workflow", dict)
-            history = tuple(HistoryEntry.from_dict(e) for e in _typed(raw, "history", list))
+            entries = _typed(raw, "history", list)
+            stored = None if verify else _StoredEntries(entries)
             case = cls(
                 id=_typed(raw, "id", str),
                 workflow_id=_typed(workflow, "id", str),
@@ -275,14 +324,36 @@ class Case:
                 state=_typed(raw, "state", str),
                 facts=dict(_typed(raw, "facts", dict)),
                 case_roles={str(k): str(v) for k, v in _typed(raw, "case_roles", dict).items()},
-                history=history,
+                history=tuple(HistoryEntry.from_dict(e) for e in entries) if verify else (),
                 timers={k: parse_datetime(v) for k, v in _typed(raw, "timers", dict).items()},
                 normalised=False,
+                stored=stored,
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise CaseFormatError(f"malformed case: {_why(exc)}") from None
-        _check_history(case)
+        if verify:
+            _check_history(case)
+        else:
+            _check_stored_history(case.state, entries)
         return case
+
+
+_CASE_KEYS = ("id", "workflow", "state", "facts", "case_roles", "timers", "history", "digest")
+
+
+def _check_stored_history(state: str, entries: list[Any]) -> None:
+    """The cheap part of `_check_history`, on raw entries: length, order and last state."""
+    if not entries:
+        raise CaseFormatError("case has no history (every case starts with a 'start' entry)")
+    first, last = entries[0], entries[-1]
+    if not isinstance(first, dict) or first.get("kind") != "start" or first.get("seq") != 1:
+        raise CaseFormatError("history does not begin with 'start'")
+    if not isinstance(last, dict) or last.get("seq") != len(entries):
+        raise CaseFormatError(f"history is not contiguous: it has {len(entries)} entries, the "
+                              f"last has seq {last.get('seq') if isinstance(last, dict) else '?'}")
+    if last.get("to") != state:
+        raise CaseFormatError(f"state '{state}' is not where the history ends "
+                              f"({last.get('to')!r})")
 
 
 def _check_history(case: Case) -> None:

@@ -131,20 +131,21 @@ class Engine:
             raise CaseFormatError(f"state '{case.state}' does not exist in workflow "
                                   f"{wf.id} version {wf.version}")
         facts: dict[str, Any] = {}
+        readers = cw.fact_readers
         for name, value in case._facts.items():
-            ftype = cw.fact_types.get(name)
-            if ftype is None:
+            read = readers.get(name)
+            if read is None:
                 raise CaseFormatError(f"fact '{name}' is not declared in workflow {wf.id} "
                                       f"version {wf.version}")
             try:
-                facts[name] = coerce(ftype, value)
+                facts[name] = read(value)
             except ValueProblem as exc:
                 raise CaseFormatError(f"fact '{name}': {exc}") from None
         for role in case._roles:
             if role not in cw.case_role_ids:
                 raise CaseFormatError(f"'{role}' is not a case role of workflow {wf.id}")
         return Case(case.id, case.workflow_id, case.workflow_version, case.state, facts,
-                    dict(case._roles), case.history, dict(case._timers))
+                    dict(case._roles), case._history, dict(case._timers), stored=case._stored)
 
     # -- the public contract --------------------------------------------------------------------
     def start(
@@ -257,11 +258,12 @@ class Engine:
         dossier = None
         if ct.model.sends == "anonymous_dossier":
             dossier = MappingProxyType({k: v for k, v in facts.items() if k not in cw.personal})
-        entry = HistoryEntry(len(case._history) + 1, at, actor.id, role, "fire", ct.event,
+        entry = HistoryEntry(case.version + 1, at, actor.id, role, "fire", ct.event,
                              case._state, ct.target, MappingProxyType(clean) if clean else _EMPTY,
                              case._workflow_version, explanation, dossier)
+        history, stored = case._appended(entry)
         return Case(case._id, case._workflow_id, case._workflow_version, ct.target, facts,
-                    roles, (*case._history, entry), timers)
+                    roles, history, timers, stored=stored)
 
     def set_facts(
         self,
@@ -289,11 +291,12 @@ class Engine:
         reasons += problems
         if reasons:
             raise TransitionRejected("set_facts", reasons)
-        entry = HistoryEntry(len(case._history) + 1, at, actor.id, role, "set_facts",
+        entry = HistoryEntry(case.version + 1, at, actor.id, role, "set_facts",
                              "set_facts", case._state, case._state,
                              _frozen(_json_facts(facts, new_facts)), case._workflow_version)
+        history, stored = case._appended(entry)
         return Case(case._id, case._workflow_id, case._workflow_version, case._state, new_facts,
-                    case._roles, (*case._history, entry), case._timers)
+                    case._roles, history, case._timers, stored=stored)
 
     def _check_facts(self, cw: CompiledWorkflow, given: Mapping[str, Any], actor: Actor,
                      case_roles: Mapping[str, str], current: Mapping[str, Any]
