@@ -107,8 +107,8 @@ def run(iterations: int, repeats: int, bound: int, batch: int) -> list[Row]:
                     fmt_us(f), f"{base / f:.1f}× cheaper", fmt_pct(spread(times["trusted"])),
                     "≥ 50× cheaper", base / f >= 50))
     f = median(times["from_dict"])
-    rows.append(Row("↳ of which `Case.from_dict(d)` alone (verified)", fmt_us(f), f"{base / f:.1f}× cheaper",
-                    fmt_pct(spread(times["from_dict"]))))
+    rows.append(Row("↳ of which `Case.from_dict(d)` alone (verified)", fmt_us(f),
+                    f"{base / f:.1f}× cheaper", fmt_pct(spread(times["from_dict"]))))
     f = median(times["fire"])
     rows.append(Row("↳ of which the first `fire` on a restored case (checks its facts, then "
                     "fires)", fmt_us(f), f"{base / f:.1f}× cheaper",

@@ -337,6 +337,20 @@ class Case:
             _check_stored_history(case.state, entries)
         return case
 
+    @classmethod
+    def _from_storage(cls, id: str, workflow_id: str, workflow_version: int, state: str,
+                      facts: dict[str, Any], case_roles: dict[str, str],
+                      timers: dict[str, str], history: list[dict[str, Any]]) -> Case:
+        """A case from a store's rows: history entries in `HistoryEntry.to_dict` form, read
+        when the history is first read; facts typed when an engine first uses the case."""
+        try:
+            parsed_timers = {k: parse_datetime(v) for k, v in timers.items()}
+        except (ValueError, TypeError) as exc:
+            raise CaseFormatError(f"case {id}: malformed timer: {exc}") from None
+        _check_stored_history(state, history)
+        return cls(id, workflow_id, workflow_version, state, facts, case_roles, (),
+                   parsed_timers, normalised=False, stored=_StoredEntries(history))
+
 
 _CASE_KEYS = ("id", "workflow", "state", "facts", "case_roles", "timers", "history", "digest")
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..calendar import (
     add_duration,
@@ -30,6 +30,9 @@ from ..rules.logic import UNKNOWN
 from .case import Actor, Case, HistoryEntry, Signal
 from .compiled import CompiledTransition, CompiledWorkflow, explain_guard
 from .values import ValueProblem, coerce
+
+if TYPE_CHECKING:
+    from ..store.base import Store
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _JUST_BOOL = {bool}
@@ -157,8 +160,11 @@ class Engine:
         at: datetime | None = None,
         case_id: str | None = None,
         version: int | None = None,
+        store: Store | None = None,
     ) -> Case:
-        """Open a case in the workflow's initial state. Raises `TransitionRejected`."""
+        """Open a case in the workflow's initial state. Raises `TransitionRejected`.
+
+        With ``store``, the new case is created there in the same step."""
         at = _at(at)
         cw = self._get(workflow_id, version)
         _check_actor(actor)
@@ -176,8 +182,11 @@ class Engine:
         entry = HistoryEntry(1, at, actor.id, role, "start", "start", None, initial,
                              _frozen(_json_facts(facts or {}, new_facts)), cw.model.version)
         timers = {t.signal: at for t in cw.model.states[initial].timers}
-        return Case(case_id or uuid.uuid4().hex, cw.model.id, cw.model.version, initial,
+        case = Case(case_id or uuid.uuid4().hex, cw.model.id, cw.model.version, initial,
                     new_facts, {}, (entry,), timers)
+        if store is not None:
+            store.create(case)
+        return case
 
     def fire(
         self,
@@ -187,9 +196,13 @@ class Engine:
         actor: Actor,
         data: Mapping[str, Any] | None = None,
         at: datetime | None = None,
+        store: Store | None = None,
     ) -> Case:
         """Fire ``event`` on ``case``. Returns the new case; raises `TransitionRejected` with
-        every reason it was refused (the given case is unchanged)."""
+        every reason it was refused (the given case is unchanged).
+
+        With ``store``, the new case is saved there in the same step, based on the version
+        given (`zorgflow.store.ConcurrentUpdate` when someone saved in between)."""
         at = _at(at)
         cw, case = self._for_case(case)
         _check_actor(actor)
@@ -220,7 +233,10 @@ class Engine:
                 explanation = lambda: explain_guard(guard, guard_env)  # noqa: E731
         if reasons:
             raise TransitionRejected(event, reasons)
-        return self._apply(cw, case, ct, actor, role, clean, env, explanation, at)
+        new_case = self._apply(cw, case, ct, actor, role, clean, env, explanation, at)
+        if store is not None:
+            store.save(new_case, case.version)
+        return new_case
 
     def _apply(self, cw: CompiledWorkflow, case: Case, ct: CompiledTransition, actor: Actor,
                role: str | None, clean: Mapping[str, Any], env: Env | None,
@@ -272,8 +288,10 @@ class Engine:
         *,
         actor: Actor,
         at: datetime | None = None,
+        store: Store | None = None,
     ) -> Case:
-        """Set (or, with ``None``, forget) facts. Raises `TransitionRejected`."""
+        """Set (or, with ``None``, forget) facts. Raises `TransitionRejected`. With ``store``,
+        the new case is saved there in the same step (as `fire` does)."""
         at = _at(at)
         cw, case = self._for_case(case)
         _check_actor(actor)
@@ -295,8 +313,11 @@ class Engine:
                              "set_facts", case._state, case._state,
                              _frozen(_json_facts(facts, new_facts)), case._workflow_version)
         history, stored = case._appended(entry)
-        return Case(case._id, case._workflow_id, case._workflow_version, case._state, new_facts,
-                    case._roles, history, case._timers, stored=stored)
+        new_case = Case(case._id, case._workflow_id, case._workflow_version, case._state,
+                        new_facts, case._roles, history, case._timers, stored=stored)
+        if store is not None:
+            store.save(new_case, case.version)
+        return new_case
 
     def _check_facts(self, cw: CompiledWorkflow, given: Mapping[str, Any], actor: Actor,
                      case_roles: Mapping[str, str], current: Mapping[str, Any]
@@ -421,11 +442,13 @@ class Engine:
                     break
         return sorted(result, key=lambda s: s.due_at)
 
-    def record_signals(self, case: Case, at: datetime | None = None) -> Case:
-        """Append a history entry for each due signal not recorded yet (a timer sweep)."""
+    def record_signals(self, case: Case, at: datetime | None = None, *,
+                       store: Store | None = None) -> Case:
+        """Append a history entry for each due signal not recorded yet (a timer sweep). With
+        ``store``, a case that changed is saved there in the same step."""
         at = _at(at)
         _, case = self._for_case(case)
-        recorded = {(e.event, e.data.get("due_at")) for e in case.history if e.kind == "signal"}
+        recorded = _recorded_signals(case)
         history = case.history
         for signal in self.due(case, at):
             key = (signal.name, signal.due_at.isoformat())
@@ -437,8 +460,22 @@ class Engine:
                 case.workflow_version))
         if history is case.history:
             return case
-        return Case(case.id, case.workflow_id, case.workflow_version, case.state, case._facts,
-                    case._roles, history, case._timers)
+        new_case = Case(case.id, case.workflow_id, case.workflow_version, case.state,
+                        case._facts, case._roles, history, case._timers)
+        if store is not None:
+            store.save(new_case, case.version)
+        return new_case
+
+    def next_due(self, case: Case) -> datetime | None:
+        """When the soonest timer signal of the case that is not recorded yet falls due (None
+        when there is none). A store keeps this in an index, so that a timer sweep finds the
+        cases with work without reading every case."""
+        _, case = self._for_case(case)
+        recorded = _recorded_signals(case)
+        for signal in self.timers(case):
+            if (signal.name, signal.due_at.isoformat()) not in recorded:
+                return signal.due_at
+        return None
 
     def next_occurrence(self, target: str | Case, cycle: str | None = None,
                         at: datetime | None = None) -> date:
@@ -500,6 +537,10 @@ class Engine:
                 parts.append(f"'{role}' is a case role: only the actor assigned to this case "
                              f"holds it{'' if holder else ' (nobody is assigned yet)'}")
         return "; ".join(parts)
+
+
+def _recorded_signals(case: Case) -> set[tuple[str, Any]]:
+    return {(e.event, e.data.get("due_at")) for e in case.history if e.kind == "signal"}
 
 
 def _role_in_case(cw: CompiledWorkflow, actor: Actor, case: Case) -> str | None:

@@ -1,0 +1,73 @@
+"""Worker processes for the store concurrency tests (imported by spawned processes)."""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+REGISSEUR_ID = "p.regisseur"
+COORDINATOR_ID = "a.coord"
+
+
+def open_store(spec: tuple[str, str, str]) -> tuple[Any, Any]:
+    import zorgflow
+    from zorgflow.store import PostgresStore, SQLiteStore
+
+    engine = zorgflow.Engine.from_directory(WORKFLOWS)
+    kind, where, schema = spec
+    if kind == "sqlite":
+        return engine, SQLiteStore(where, engine)
+    return engine, PostgresStore(where, engine, schema=schema)
+
+
+def fire_many(spec: tuple[str, str, str], worker: int, case_ids: list[str], fires: int,
+              seed: int) -> list[tuple[str, str, int]]:
+    """Fire ``fires`` times on random cases; return (case id, time, version) of each accepted
+    fire. A fire whose save meets a newer version is reloaded and tried again."""
+    import zorgflow
+    from zorgflow.store import ConcurrentUpdate
+
+    engine, store = open_store(spec)
+    regisseur = zorgflow.Actor(REGISSEUR_ID, roles={"ketenpartner"})
+    coordinator = zorgflow.Actor(COORDINATOR_ID, roles={"lzn_coordinator"})
+    rng = random.Random(seed)
+    accepted = []
+    for n in range(fires):
+        # A time unique to this attempt identifies its history entry.
+        at = T0 + timedelta(seconds=worker, microseconds=n + 1) + timedelta(days=n % 20)
+        case_id = rng.choice(case_ids)
+        while True:
+            case = store.load(case_id)
+            try:
+                if n % 5 == 4:
+                    new = engine.set_facts(case, {"multiproblematiek": bool(n % 2)},
+                                           actor=coordinator, at=at, store=store)
+                else:
+                    new = engine.fire(case, "voortgang_teruggekoppeld", actor=regisseur, at=at,
+                                      store=store)
+            except ConcurrentUpdate:
+                continue
+            accepted.append((case_id, at.isoformat(), new.version))
+            break
+    store.close()
+    return accepted
+
+
+def hold_a_transaction(spec: tuple[str, str, str], case_id: str, ready: Path) -> None:
+    """Save inside a transaction, tell the test, and wait to be killed before committing."""
+    import zorgflow
+
+    engine, store = open_store(spec)
+    regisseur = zorgflow.Actor(REGISSEUR_ID, roles={"ketenpartner"})
+    with store.transaction():
+        case = store.load(case_id)
+        engine.fire(case, "voortgang_teruggekoppeld", actor=regisseur, at=T0, store=store)
+        ready.write_text("saved, not committed")
+        time.sleep(120)
+    sys.exit("the test should have killed this worker")

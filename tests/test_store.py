@@ -1,0 +1,386 @@
+"""The stores, through their public API, against SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import sqlite3
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import Backend
+from store_workers import COORDINATOR_ID, REGISSEUR_ID, T0, fire_many, hold_a_transaction
+
+import zorgflow
+from zorgflow import Actor, Case, Engine
+from zorgflow.store import (
+    CaseExists,
+    CaseNotFound,
+    ConcurrentUpdate,
+    SQLiteStore,
+    Store,
+    StoreError,
+)
+
+WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
+scp = Actor("s.scp", roles={"sociaal_contactpunt"})
+coord = Actor(COORDINATOR_ID, roles={"lzn_coordinator"})
+regisseur = Actor(REGISSEUR_ID, roles={"ketenpartner"})
+PERSONAL = {"naam": "Inwoner Testpersoon", "bsn": "999990019", "geboortedatum": "1961-04-30"}
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine.from_directory(WORKFLOWS)
+
+
+def in_uitvoering(engine: Engine, store: Store, at: datetime = T0, **start) -> Case:
+    case = engine.start("lzn", actor=scp, at=at, facts={**PERSONAL, "multiproblematiek": True},
+                        store=store, **start)
+    for event, data in [("passend_bevonden", None), ("geen_actief_dossier", None),
+                        ("casusregisseur_benoemd", {"casusregisseur": REGISSEUR_ID})]:
+        case = engine.fire(case, event, actor=coord, data=data, at=at, store=store)
+    return case
+
+
+class Rot13Cipher:
+    """A stand-in for ``cryptography.fernet.Fernet``: reversible, keyed, checks its key."""
+
+    def __init__(self, key: int) -> None:
+        self.key = key
+
+    def encrypt(self, data: bytes) -> bytes:
+        return bytes([self.key]) + bytes((b + self.key) % 256 for b in data)
+
+    def decrypt(self, token: bytes) -> bytes:
+        if token[0] != self.key:
+            raise ValueError("wrong key")
+        return bytes((b - self.key) % 256 for b in token[1:])
+
+
+# -- the basic contract ------------------------------------------------------------------------
+
+
+def test_a_store_is_a_store(backend: Backend, engine: Engine) -> None:
+    assert isinstance(backend.open(engine), Store)
+
+
+def test_created_case_loads_back_equal(backend: Backend, engine: Engine) -> None:
+    store = backend.open(engine)
+    case = in_uitvoering(engine, store)
+    loaded = store.load(case.id)
+    assert loaded.to_dict() == case.to_dict()
+    assert [e.to_dict() for e in store.history(case.id)] == [e.to_dict() for e in case.history]
+    assert loaded.case_roles == {"casusregisseur": REGISSEUR_ID}
+    # The loaded case runs on: the casusregisseur may report progress.
+    moved = engine.fire(loaded, "voortgang_teruggekoppeld", actor=regisseur, at=T0, store=store)
+    assert store.load(case.id).version == moved.version == case.version + 1
+
+
+def test_a_case_survives_reopening_the_store(backend: Backend, engine: Engine) -> None:
+    store = backend.open(engine)
+    case = in_uitvoering(engine, store)
+    store.close()
+    again = backend.open(engine)
+    assert again.load(case.id).to_dict() == case.to_dict()
+
+
+def test_time_zones_of_the_history_read_back_exactly(backend: Backend, engine: Engine) -> None:
+    from zoneinfo import ZoneInfo
+
+    store = backend.open(engine)
+    summer = datetime(2026, 7, 1, 23, 30, 0, 123456, tzinfo=ZoneInfo("Europe/Amsterdam"))
+    case = in_uitvoering(engine, store, at=summer)
+    entry = store.load(case.id).history[0]
+    assert entry.at == summer and entry.at.utcoffset() == timedelta(hours=2)
+
+
+def test_stale_save_raises_and_writes_nothing(backend: Backend, engine: Engine) -> None:
+    store = backend.open(engine)
+    case = in_uitvoering(engine, store)
+    first = engine.fire(case, "voortgang_teruggekoppeld", actor=regisseur, at=T0, store=store)
+    before = store.load(case.id).to_dict()
+    with pytest.raises(ConcurrentUpdate) as caught:
+        engine.fire(case, "stagnatie_gemeld", actor=regisseur, at=T0, store=store)
+    assert (caught.value.expected, caught.value.actual) == (case.version, first.version)
+    assert "load it again" in str(caught.value)
+    assert store.load(case.id).to_dict() == before
+
+
+def test_each_save_bumps_the_version_by_its_new_entries(backend: Backend,
+                                                       engine: Engine) -> None:
+    store = backend.open(engine)
+    case = in_uitvoering(engine, store)
+    two = engine.set_facts(engine.fire(case, "voortgang_teruggekoppeld", actor=regisseur,
+                                       at=T0), {"kinderen_betrokken": True}, actor=coord, at=T0)
+    store.save(two, case.version)
+    loaded = store.load(case.id)
+    assert loaded.version == case.version + 2
+    assert [e.seq for e in loaded.history] == list(range(1, loaded.version + 1))
+    with pytest.raises(StoreError, match="nothing to save"):
+        store.save(loaded, loaded.version)
+
+
+def test_errors_for_missing_and_duplicate_cases(backend: Backend, engine: Engine) -> None:
+    store = backend.open(engine)
+    case = engine.start("lzn", actor=scp, at=T0, store=store)
+    with pytest.raises(CaseExists, match=case.id):
+        store.create(case)
+    with pytest.raises(CaseNotFound, match="no case nergens is stored"):
+        store.load("nergens")
+    other = engine.start("lzn", actor=scp, at=T0)
+    moved = engine.fire(other, "passend_bevonden", actor=coord, at=T0)
+    with pytest.raises(CaseNotFound, match="create it first"):
+        store.save(moved, other.version)
+    assert store.find() == [ref for ref in store.find() if ref.id == case.id]
+
+
+def test_find_by_workflow_state_and_role_holder(backend: Backend, engine: Engine) -> None:
+    store = backend.open(engine)
+    a = in_uitvoering(engine, store)
+    b = engine.start("lzn", actor=scp, at=T0, store=store)
+    c = engine.start("stappenplan", actor=Actor("c.steun", roles={"clientondersteuner"}),
+                     at=T0, store=store)
+    assert {r.id for r in store.find(workflow_id="lzn")} == {a.id, b.id}
+    assert [r.id for r in store.find(state="uitvoering")] == [a.id]
+    assert [r.id for r in store.find(role_holder=REGISSEUR_ID)] == [a.id]
+    assert store.find(role_holder="iemand.anders") == []
+    ref = store.find(workflow_id="lzn", state="aangemeld")[0]
+    assert (ref.id, ref.workflow_id, ref.state, ref.version) == (b.id, "lzn", "aangemeld", 1)
+    assert [r.id for r in store.find(workflow_id="stappenplan")] == [c.id]
+
+
+# -- timers ------------------------------------------------------------------------------------
+
+
+def test_due_lists_cases_whose_timer_has_come(backend: Backend, engine: Engine) -> None:
+    store = backend.open(engine)
+    early = in_uitvoering(engine, store, at=T0)
+    late = in_uitvoering(engine, store, at=T0 + timedelta(days=10))
+    engine.start("lzn", actor=scp, at=T0, store=store)  # no timer in 'aangemeld'
+    month = engine.next_due(early)
+    assert month == datetime(2026, 4, 2, 8, 0, tzinfo=UTC)  # 10:00 in Amsterdam, now CEST
+    assert store.due(month - timedelta(microseconds=1)) == []
+    assert [r.id for r in store.due(month)] == [early.id]
+    both = store.due(T0 + timedelta(days=60))
+    assert [r.id for r in both] == [early.id, late.id]
+    assert both[0].next_due_at == month
+    assert [r.id for r in store.due(T0 + timedelta(days=60), limit=1)] == [early.id]
+
+
+def test_a_recorded_signal_is_not_due_again(backend: Backend, engine: Engine) -> None:
+    store = backend.open(engine)
+    case = in_uitvoering(engine, store)
+    sweep = T0 + timedelta(days=40)
+    with store.transaction() as tx:
+        for ref in tx.due(sweep):
+            engine.record_signals(tx.load(ref.id), sweep, store=tx)
+    assert store.due(sweep) == []
+    assert store.load(case.id).history[-1].kind == "signal"
+    # Reporting progress restarts the timer: the case is due again a month later.
+    reported = engine.fire(store.load(case.id), "voortgang_teruggekoppeld", actor=regisseur,
+                           at=sweep, store=store)
+    assert store.due(sweep + timedelta(days=31))[0].id == reported.id
+
+
+def test_sqlite_due_is_an_index_scan(tmp_path: Path, engine: Engine) -> None:
+    SQLiteStore(tmp_path / "cases.db", engine).close()
+    conn = sqlite3.connect(tmp_path / "cases.db")
+    plan = " ".join(str(row) for row in conn.execute(
+        "EXPLAIN QUERY PLAN SELECT id FROM cases WHERE next_due_at IS NOT NULL "
+        "AND next_due_at <= ? ORDER BY next_due_at", ("2026",)))
+    assert "USING INDEX cases_next_due_at" in plan, plan
+
+
+def test_due_needs_an_aware_time(backend: Backend, engine: Engine) -> None:
+    with pytest.raises(StoreError, match="aware"):
+        backend.open(engine).due(datetime(2026, 1, 1))
+
+
+# -- transactions ------------------------------------------------------------------------------
+
+
+def test_a_failed_transaction_writes_nothing(backend: Backend, engine: Engine) -> None:
+    store = backend.open(engine)
+    case = in_uitvoering(engine, store)
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        engine.fire(tx.load(case.id), "voortgang_teruggekoppeld", actor=regisseur, at=T0,
+                    store=tx)
+        raise RuntimeError("the application fails after the save")
+    assert store.load(case.id).to_dict() == case.to_dict()
+
+
+def test_transactions_do_not_nest(backend: Backend, engine: Engine) -> None:
+    store = backend.open(engine)
+    with pytest.raises(StoreError, match="already open"), store.transaction(), \
+            store.transaction():
+        pass
+
+
+def test_postgres_due_hands_each_case_to_one_worker(tmp_path: Path, engine: Engine) -> None:
+    import threading
+
+    backend = Backend("postgres", tmp_path)
+    try:
+        store = backend.open(engine)
+        ids = {in_uitvoering(engine, store).id for _ in range(3)}
+        sweep = T0 + timedelta(days=40)
+        taken: list[set[str]] = []
+        holding = threading.Barrier(3)
+
+        def worker() -> None:
+            with store.transaction() as tx:
+                mine = {ref.id for ref in tx.due(sweep, limit=1)}
+                taken.append(mine)
+                holding.wait(timeout=30)  # all three hold their locks at the same time
+
+        threads = [threading.Thread(target=worker) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(len(t) for t in taken) == [1, 1, 1]
+        assert set().union(*taken) == ids
+    finally:
+        backend.cleanup()
+
+
+# -- schema ------------------------------------------------------------------------------------
+
+
+def test_a_newer_schema_is_refused(backend: Backend, engine: Engine) -> None:
+    backend.open(engine).close()
+    if backend.name == "sqlite":
+        with sqlite3.connect(backend.path) as conn:
+            conn.execute("UPDATE zorgflow_schema SET version = 99")
+    else:
+        import psycopg
+
+        with psycopg.connect(backend.dsn, autocommit=True) as conn:
+            conn.execute(f"UPDATE {backend.schema}.schema_version SET version = 99")
+    with pytest.raises(StoreError, match=r"schema version 99.*upgrade zorgflow"):
+        backend.open(engine)
+
+
+# -- personal data -----------------------------------------------------------------------------
+
+
+def _columns(backend: Backend, sql: str) -> list[str]:
+    if backend.name == "sqlite":
+        with sqlite3.connect(backend.path) as conn:
+            return [json.dumps(row, default=str) for row in conn.execute(sql)]
+    import psycopg
+
+    with psycopg.connect(backend.dsn, autocommit=True,
+                         options=f"-c search_path={backend.schema}") as conn:
+        return [json.dumps(row, default=str) for row in conn.execute(sql)]
+
+
+def test_personal_data_stays_out_of_the_case_and_history_tables(backend: Backend,
+                                                                engine: Engine) -> None:
+    store = backend.open(engine)
+    case = in_uitvoering(engine, store)
+    shared = _columns(backend, "SELECT facts, timers FROM cases") + _columns(
+        backend, "SELECT data, explanation, dossier FROM history")
+    for value in PERSONAL.values():
+        assert not any(value in row for row in shared)
+    personal = _columns(backend, "SELECT name, value FROM personal_data ORDER BY seq, name")
+    assert any(PERSONAL["bsn"] in row for row in personal)
+    assert store.load(case.id).facts["bsn"] == PERSONAL["bsn"]
+
+
+def test_personal_data_can_be_encrypted(backend: Backend, engine: Engine) -> None:
+    store = backend.open(engine, cipher=Rot13Cipher(7))
+    case = in_uitvoering(engine, store)
+    stored = _columns(backend, "SELECT name, value, secret FROM personal_data")
+    assert stored and not any(PERSONAL["naam"] in row for row in stored)
+    assert store.load(case.id).to_dict() == case.to_dict()
+    with pytest.raises(StoreError, match="cannot be decrypted"):
+        backend.open(engine, cipher=Rot13Cipher(8)).load(case.id)
+    with pytest.raises(StoreError, match="encrypted personal data"):
+        backend.open(engine).load(case.id)
+
+
+def test_a_store_needs_the_engine(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="Engine"):
+        SQLiteStore(tmp_path / "cases.db", "workflows")  # type: ignore[arg-type]
+
+
+def test_postgres_store_does_not_show_its_password(tmp_path: Path, engine: Engine) -> None:
+    zorgflow_store = pytest.importorskip("zorgflow.store.postgres")
+    with pytest.raises(StoreError) as caught:
+        zorgflow_store.PostgresStore("postgresql://u:geheim-wachtwoord@127.0.0.1:1/db", engine,
+                                     connect_timeout=2)
+    assert "geheim-wachtwoord" not in str(caught.value)
+    assert "connect" in str(caught.value)
+
+
+# -- many processes ----------------------------------------------------------------------------
+
+WORKERS, FIRES, CASES = 8, 500, 50
+
+
+def test_many_processes_lose_no_update(backend: Backend, engine: Engine) -> None:
+    store = backend.open(engine)
+    ids = [in_uitvoering(engine, store, case_id=f"casus-{n:02}").id for n in range(CASES)]
+    start_versions = {case_id: store.load(case_id).version for case_id in ids}
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(WORKERS) as pool:
+        results = pool.starmap(fire_many, [(backend.spec(), w, ids, FIRES, w)
+                                           for w in range(WORKERS)])
+    accepted = [fire for worker in results for fire in worker]
+    assert len(accepted) == WORKERS * FIRES
+    workflow = engine.workflow("lzn")
+    moves = {(s, t.event, t.target) for t in workflow.transitions for s in t.sources}
+    seen: dict[tuple[str, str], int] = {}
+    for case_id in ids:
+        case = store.load(case_id)
+        history = case.history
+        # Versions are gapless: every save added exactly its own entries.
+        assert [e.seq for e in history] == list(range(1, len(history) + 1))
+        assert case.version == len(history)
+        # The state is what the history explains, step by step.
+        state = None
+        for entry in history:
+            assert entry.from_state == state
+            if entry.kind == "fire":
+                assert (entry.from_state, entry.event, entry.to_state) in moves
+            state = entry.to_state
+        assert state == case.state
+        for entry in history[start_versions[case_id]:]:
+            key = (case_id, entry.at.isoformat())
+            seen[key] = seen.get(key, 0) + 1
+    # Every accepted fire is in the history exactly once, and nothing else is.
+    assert sorted(seen.values()) == [1] * len(accepted)
+    assert set(seen) == {(case_id, at) for case_id, at, _ in accepted}
+    for case_id, at, version in accepted:
+        assert store.load(case_id).history[version - 1].at.isoformat() == at
+
+
+def test_a_killed_worker_leaves_nothing_half_written(backend: Backend, engine: Engine,
+                                                     tmp_path: Path) -> None:
+    store = backend.open(engine)
+    case = in_uitvoering(engine, store)
+    before = store.load(case.id).to_dict()
+    ready = tmp_path / "ready"
+    context = multiprocessing.get_context("spawn")
+    worker = context.Process(target=hold_a_transaction, args=(backend.spec(), case.id, ready))
+    worker.start()
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        assert worker.is_alive() and time.monotonic() < deadline, "worker did not get ready"
+        time.sleep(0.05)
+    assert worker.pid is not None
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.join(timeout=30)
+    assert worker.exitcode == -signal.SIGKILL
+    assert store.load(case.id).to_dict() == before
+    # The store is not left locked: the next step goes through.
+    moved = engine.fire(store.load(case.id), "voortgang_teruggekoppeld", actor=regisseur,
+                        at=T0, store=store)
+    assert store.load(case.id).version == moved.version == case.version + 1
+    assert zorgflow.Case.from_dict(store.load(case.id).to_dict()).version == moved.version

@@ -1,0 +1,101 @@
+"""What every store offers (`Store`), what it reports (`CaseRef`) and how it fails."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from ..engine import Case, HistoryEntry
+from ..errors import ZorgflowError
+
+
+class StoreError(ZorgflowError):
+    """The store cannot do what was asked (bad use, a schema it cannot read, no engine)."""
+
+
+class CaseNotFound(StoreError, KeyError):
+    """No case with that id is stored."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else "case not found"
+
+
+class CaseExists(StoreError):
+    """`create` was given a case whose id is already stored."""
+
+
+class ConcurrentUpdate(StoreError):
+    """A save was based on an older version than the stored one; nothing was written.
+
+    Load the case again and repeat the step (``expected`` is what the caller based its change
+    on, ``actual`` what is stored now).
+    """
+
+    def __init__(self, case_id: str, expected: int, actual: int) -> None:
+        self.case_id, self.expected, self.actual = case_id, expected, actual
+        super().__init__(f"case {case_id} was changed by someone else: the save expected "
+                         f"version {expected}, the store holds version {actual}; load it "
+                         "again and repeat the step")
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRef:
+    """A stored case as `find` and `due` list it, without its facts and history."""
+
+    id: str
+    workflow_id: str
+    workflow_version: int
+    state: str
+    version: int
+    next_due_at: datetime | None
+
+
+class Cipher(Protocol):
+    """Encrypts personal data at rest; ``cryptography.fernet.Fernet(key)`` fits as it is."""
+
+    def encrypt(self, data: bytes) -> bytes:
+        """A token for ``data``."""
+        ...
+
+    def decrypt(self, token: bytes) -> bytes:
+        """The data of ``token``; raises when the token was made with another key."""
+        ...
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Cases and their history, kept safe across restarts and app servers.
+
+    Every save names the version it was based on (``expected_version``, the ``case.version``
+    that was loaded); a save based on an older version raises `ConcurrentUpdate` and writes
+    nothing. ``transaction()`` groups several calls into one atomic step and, where the back
+    end can, locks what it loads so that no other transaction changes it meanwhile.
+    """
+
+    def create(self, case: Case) -> None:
+        """Store a new case (raises `CaseExists` if its id is taken)."""
+
+    def load(self, case_id: str) -> Case:
+        """The stored case (raises `CaseNotFound`)."""
+
+    def save(self, case: Case, expected_version: int) -> None:
+        """Write ``case``, which was made from version ``expected_version`` of it."""
+
+    def history(self, case_id: str) -> list[HistoryEntry]:
+        """The case's history, oldest first (raises `CaseNotFound`)."""
+
+    def find(self, *, workflow_id: str | None = None, state: str | None = None,
+             role_holder: str | None = None) -> list[CaseRef]:
+        """Cases that match every criterion given (``role_holder``: holds a case role)."""
+
+    def due(self, before: datetime, *, limit: int | None = None) -> list[CaseRef]:
+        """Cases with a timer signal due at or before ``before`` that is not recorded yet,
+        soonest first."""
+
+    def transaction(self) -> AbstractContextManager[Store]:
+        """A context in which every call is one atomic step; it commits on success."""
+
+    def close(self) -> None:
+        """Release the store's connections."""

@@ -1,0 +1,340 @@
+"""`PostgresStore`: the same store on PostgreSQL, for several app servers and timer workers.
+
+Needs psycopg 3 (``pip install "zorgflow[postgres]"``).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from ..engine import Case, Engine, HistoryEntry
+from .base import CaseExists, CaseNotFound, CaseRef, Cipher, ConcurrentUpdate, StoreError
+from .rows import CURRENT_FACTS, CaseCodec, CaseRow, HistoryRow, PersonalRow
+from .sqlite import _check_newer
+
+try:
+    import psycopg
+    from psycopg import errors as pg_errors
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise ImportError("PostgresStore needs psycopg 3: pip install 'zorgflow[postgres]'"
+                      ) from exc
+
+#: The schema this code writes; `_MIGRATIONS[n]` brings version n to n + 1.
+SCHEMA_VERSION = 1
+_MIGRATIONS = [
+    """
+    CREATE TABLE {s}.cases (
+        id               text PRIMARY KEY,
+        workflow_id      text NOT NULL,
+        workflow_version integer NOT NULL,
+        state            text NOT NULL,
+        version          integer NOT NULL CHECK (version >= 1),
+        facts            jsonb NOT NULL,
+        timers           jsonb NOT NULL,
+        next_due_at      timestamptz,
+        updated_at       timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE INDEX cases_next_due_at ON {s}.cases (next_due_at) WHERE next_due_at IS NOT NULL;
+    CREATE INDEX cases_workflow_state ON {s}.cases (workflow_id, state);
+    CREATE TABLE {s}.case_roles (
+        case_id  text NOT NULL REFERENCES {s}.cases (id) ON DELETE CASCADE,
+        role     text NOT NULL,
+        actor_id text NOT NULL,
+        PRIMARY KEY (case_id, role)
+    );
+    CREATE INDEX case_roles_actor ON {s}.case_roles (actor_id);
+    CREATE TABLE {s}.history (
+        case_id          text NOT NULL REFERENCES {s}.cases (id) ON DELETE CASCADE,
+        seq              integer NOT NULL CHECK (seq >= 1),
+        at               timestamptz NOT NULL,
+        at_offset        integer NOT NULL,
+        actor            text NOT NULL,
+        role             text,
+        kind             text NOT NULL,
+        event            text NOT NULL,
+        from_state       text,
+        to_state         text NOT NULL,
+        data             jsonb NOT NULL,
+        workflow_version integer NOT NULL,
+        explanation      jsonb,
+        dossier          jsonb,
+        PRIMARY KEY (case_id, seq)
+    );
+    CREATE TABLE {s}.personal_data (
+        case_id text NOT NULL REFERENCES {s}.cases (id) ON DELETE CASCADE,
+        seq     integer NOT NULL,
+        name    text NOT NULL,
+        value   jsonb,
+        secret  bytea,
+        PRIMARY KEY (case_id, seq, name),
+        CHECK ((value IS NULL) <> (secret IS NULL))
+    );
+    COMMENT ON COLUMN {s}.history.at_offset IS
+        'UTC offset in seconds the time was recorded in, so it reads back exactly';
+    COMMENT ON COLUMN {s}.personal_data.seq IS '0: the current facts, n: history entry n';
+    """,
+]
+
+_CASE_COLUMNS = ("id, workflow_id, workflow_version, state, version, facts::text, "
+                 "timers::text, next_due_at")
+_REF_COLUMNS = "id, workflow_id, workflow_version, state, version, next_due_at"
+_HISTORY_COLUMNS = ("seq, at, at_offset, actor, role, kind, event, from_state, to_state, "
+                    "data::text, workflow_version, explanation::text, dossier::text")
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+class PostgresStore:
+    """Cases in PostgreSQL: the same semantics as `SQLiteStore`, safe with many processes.
+
+    ``PostgresStore("postgresql://user:pw@host/db", engine)`` creates (or migrates) its tables
+    in the PostgreSQL schema ``schema`` (default ``zorgflow``); facts, history data and
+    explanations are JSONB. Inside `transaction`, `load` locks the case's row until the
+    transaction ends, and `due` hands out cases with ``FOR UPDATE SKIP LOCKED``, so several
+    workers sweeping timers never take the same case.
+    """
+
+    def __init__(self, dsn: str, engine: Engine, *, schema: str = "zorgflow",
+                 cipher: Cipher | None = None, connect_timeout: int = 10) -> None:
+        if not _IDENTIFIER.fullmatch(schema):
+            raise ValueError(f"schema must be a lower-case SQL identifier, not {schema!r}")
+        self._dsn = dsn
+        self.schema = schema
+        self._codec = CaseCodec(engine, cipher)
+        self._connect_timeout = connect_timeout
+        self._local = threading.local()
+        self._connections: list[psycopg.Connection[Any]] = []
+        self._lock = threading.Lock()
+        self._migrate()
+
+    def __repr__(self) -> str:  # never the DSN: it may hold a password
+        return f"PostgresStore(schema={self.schema!r})"
+
+    # -- connections and transactions ------------------------------------------------------
+    def _connection(self) -> psycopg.Connection[Any]:
+        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            try:
+                conn = psycopg.connect(self._dsn, autocommit=True,
+                                       connect_timeout=self._connect_timeout)
+            except psycopg.Error as exc:
+                raise StoreError("cannot connect to the PostgreSQL case store: "
+                                 f"{type(exc).__name__}: {str(exc).strip()}") from None
+            self._local.conn = conn
+            self._local.depth = 0
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def _step(self, write: bool) -> Iterator[psycopg.Cursor[Any]]:
+        conn = self._connection()
+        if self._local.depth:
+            yield conn.cursor()
+            return
+        self._local.depth = 1
+        try:
+            with conn.transaction():
+                cur = conn.cursor()
+                if not write:
+                    cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                yield cur
+        finally:
+            self._local.depth = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresStore]:
+        """Group calls into one atomic step; `load` and `due` inside it lock the rows they
+        return until it ends."""
+        if self._local.__dict__.get("depth"):
+            raise StoreError("a transaction is already open in this thread")
+        conn = self._connection()
+        self._local.depth = 1
+        self._local.locking = True
+        try:
+            with conn.transaction():
+                yield self
+        finally:
+            self._local.depth = 0
+            self._local.locking = False
+
+    def close(self) -> None:
+        """Close every connection the store opened."""
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def _sql(self, text: str) -> str:
+        return text.replace("{s}", self.schema)
+
+    def _migrate(self) -> None:
+        with self._step(write=True) as cur:
+            # One migrating process at a time; the others wait, then find the work done.
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"zorgflow.{self.schema}",))
+            cur.execute(self._sql("CREATE SCHEMA IF NOT EXISTS {s}"))
+            cur.execute(self._sql("CREATE TABLE IF NOT EXISTS {s}.schema_version "
+                                  "(version integer NOT NULL)"))
+            row = cur.execute(self._sql("SELECT version FROM {s}.schema_version")).fetchone()
+            current = row[0] if row else 0
+            if current > SCHEMA_VERSION:
+                raise StoreError(f"PostgreSQL schema {self.schema} has store schema version "
+                                 f"{current}; this zorgflow reads up to version "
+                                 f"{SCHEMA_VERSION}: upgrade zorgflow")
+            for script in _MIGRATIONS[current:]:
+                cur.execute(self._sql(script))
+            if row is None:
+                cur.execute(self._sql("INSERT INTO {s}.schema_version VALUES (%s)"),
+                            (SCHEMA_VERSION,))
+            elif current < SCHEMA_VERSION:
+                cur.execute(self._sql("UPDATE {s}.schema_version SET version = %s"),
+                            (SCHEMA_VERSION,))
+
+    # -- the Store protocol ----------------------------------------------------------------
+    def create(self, case: Case) -> None:
+        """Store a new case with its whole history; `CaseExists` if the id is taken."""
+        row = self._codec.case_row(case)
+        history, personal = self._codec.history_rows(case, 0)
+        with self._step(write=True) as cur:
+            try:
+                with cur.connection.transaction():  # a savepoint: the error leaves no trace
+                    cur.execute(self._sql(
+                        "INSERT INTO {s}.cases (id, workflow_id, workflow_version, state, "
+                        "version, facts, timers, next_due_at) "
+                        "VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)"),
+                        (row.id, row.workflow_id, row.workflow_version, row.state, row.version,
+                         row.facts, row.timers, row.next_due_at))
+            except pg_errors.UniqueViolation:
+                raise CaseExists(f"a case with id {case.id} is already stored") from None
+            self._write_rest(cur, case, history, personal)
+
+    def save(self, case: Case, expected_version: int) -> None:
+        """Write the case's new history entries and its new state, facts, roles and timers.
+
+        Raises `ConcurrentUpdate` (writing nothing) when the stored version is not
+        ``expected_version``, `CaseNotFound` when the case was never created."""
+        _check_newer(case, expected_version)
+        row = self._codec.case_row(case)
+        history, personal = self._codec.history_rows(case, expected_version)
+        with self._step(write=True) as cur:
+            cur.execute(self._sql(
+                "UPDATE {s}.cases SET workflow_version = %s, state = %s, version = %s, "
+                "facts = %s::jsonb, timers = %s::jsonb, next_due_at = %s, updated_at = now() "
+                "WHERE id = %s AND version = %s"),
+                (row.workflow_version, row.state, row.version, row.facts, row.timers,
+                 row.next_due_at, row.id, expected_version))
+            if cur.rowcount != 1:
+                found = cur.execute(self._sql("SELECT version FROM {s}.cases WHERE id = %s"),
+                                    (case.id,)).fetchone()
+                if found is None:
+                    raise CaseNotFound(f"no case {case.id} is stored: create it first")
+                raise ConcurrentUpdate(case.id, expected_version, found[0])
+            cur.execute(self._sql("DELETE FROM {s}.case_roles WHERE case_id = %s"), (case.id,))
+            cur.execute(self._sql("DELETE FROM {s}.personal_data WHERE case_id = %s AND seq = %s"),
+                        (case.id, CURRENT_FACTS))
+            self._write_rest(cur, case, history, personal)
+
+    def load(self, case_id: str) -> Case:
+        """The stored case; `CaseNotFound` if there is none. Inside `transaction`, the case
+        stays locked against other transactions until it ends."""
+        lock = " FOR UPDATE" if self._locking() else ""
+        with self._step(write=False) as cur:
+            found = cur.execute(self._sql(f"SELECT {_CASE_COLUMNS} FROM {{s}}.cases "
+                                          f"WHERE id = %s{lock}"), (case_id,)).fetchone()
+            if found is None:
+                raise CaseNotFound(f"no case {case_id} is stored")
+            roles = dict(cur.execute(self._sql(
+                "SELECT role, actor_id FROM {s}.case_roles WHERE case_id = %s"),
+                (case_id,)).fetchall())
+            history = [_history_row(r) for r in cur.execute(self._sql(
+                f"SELECT {_HISTORY_COLUMNS} FROM {{s}}.history WHERE case_id = %s "
+                "ORDER BY seq"), (case_id,))]
+            personal = [PersonalRow(r[0], r[1], r[2], r[3]) for r in cur.execute(self._sql(
+                "SELECT seq, name, value::text, secret FROM {s}.personal_data "
+                "WHERE case_id = %s"), (case_id,))]
+        return self._codec.build(CaseRow(*found), roles, history, personal)
+
+    def history(self, case_id: str) -> list[HistoryEntry]:
+        """The case's history, oldest first, with its personal data."""
+        return list(self.load(case_id).history)
+
+    def find(self, *, workflow_id: str | None = None, state: str | None = None,
+             role_holder: str | None = None) -> list[CaseRef]:
+        """Cases matching every criterion given, by id."""
+        where, params = [], []
+        if workflow_id is not None:
+            where.append("workflow_id = %s")
+            params.append(workflow_id)
+        if state is not None:
+            where.append("state = %s")
+            params.append(state)
+        if role_holder is not None:
+            where.append("id IN (SELECT case_id FROM {s}.case_roles WHERE actor_id = %s)")
+            params.append(role_holder)
+        sql = f"SELECT {_REF_COLUMNS} FROM {{s}}.cases"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        with self._step(write=False) as cur:
+            return [CaseRef(*r) for r in cur.execute(self._sql(sql + " ORDER BY id"), params)]
+
+    def due(self, before: datetime, *, limit: int | None = None) -> list[CaseRef]:
+        """Cases whose next unrecorded timer signal is due at or before ``before``, soonest
+        first, by an index scan. Inside `transaction` the cases are locked and skipped by
+        other workers' `due` (``FOR UPDATE SKIP LOCKED``) until the transaction ends."""
+        if not isinstance(before, datetime) or before.tzinfo is None:
+            raise StoreError("due() needs an aware datetime (with a time zone)")
+        sql = (f"SELECT {_REF_COLUMNS} FROM {{s}}.cases WHERE next_due_at IS NOT NULL "
+               "AND next_due_at <= %s ORDER BY next_due_at")
+        params: list[Any] = [before]
+        if limit is not None:
+            sql += " LIMIT %s"
+            params.append(limit)
+        if self._locking():
+            sql += " FOR UPDATE SKIP LOCKED"
+        with self._step(write=False) as cur:
+            return [CaseRef(*r) for r in cur.execute(self._sql(sql), params)]
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _locking(self) -> bool:
+        return bool(self._local.__dict__.get("locking"))
+
+    def _write_rest(self, cur: psycopg.Cursor[Any], case: Case, history: list[HistoryRow],
+                    personal: list[PersonalRow]) -> None:
+        try:
+            with cur.connection.transaction():
+                cur.executemany(self._sql(
+                    "INSERT INTO {s}.history (case_id, seq, at, at_offset, actor, role, kind, "
+                    "event, from_state, to_state, data, workflow_version, explanation, dossier) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::jsonb, "
+                    "%s::jsonb)"),
+                    [(case.id, h.seq, h.at, _offset(h.at), h.actor, h.role, h.kind, h.event,
+                      h.from_state, h.to_state, h.data, h.workflow_version, h.explanation,
+                      h.dossier) for h in history])
+        except pg_errors.UniqueViolation:
+            raise StoreError(f"case {case.id}: history entries {history[0].seq}.. are stored "
+                             "already; was the case saved with a wrong expected_version?"
+                             ) from None
+        if case.case_roles:
+            cur.executemany(self._sql(
+                "INSERT INTO {s}.case_roles (case_id, role, actor_id) VALUES (%s, %s, %s)"),
+                [(case.id, role, actor) for role, actor in case.case_roles.items()])
+        if personal:
+            cur.executemany(self._sql(
+                "INSERT INTO {s}.personal_data (case_id, seq, name, value, secret) "
+                "VALUES (%s, %s, %s, %s::jsonb, %s)"),
+                [(case.id, p.seq, p.name, p.value, p.secret) for p in personal])
+
+
+def _offset(moment: datetime) -> int:
+    offset = moment.utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+def _history_row(r: tuple[Any, ...]) -> HistoryRow:
+    at = r[1].astimezone(UTC if not r[2] else timezone(timedelta(seconds=r[2])))
+    return HistoryRow(r[0], at, *r[3:])

@@ -1,0 +1,194 @@
+"""Cases as the rows a store writes, and back: one row per case, per case role, per history
+entry and per personal-data value. Shared by every back end."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ..engine import Case, Engine
+from ..engine.values import to_json
+from .base import Cipher, StoreError
+
+#: Sequence number under which a case's current personal facts are kept (entries start at 1).
+CURRENT_FACTS = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    """The ``cases`` row: everything but the roles, the history and the personal data."""
+
+    id: str
+    workflow_id: str
+    workflow_version: int
+    state: str
+    version: int
+    facts: str  # JSON, without personal data
+    timers: str  # JSON: signal -> ISO time the timer started
+    next_due_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """One ``history`` row; ``data`` is JSON without personal data."""
+
+    seq: int
+    at: datetime
+    actor: str
+    role: str | None
+    kind: str
+    event: str
+    from_state: str | None
+    to_state: str
+    data: str
+    workflow_version: int
+    explanation: str | None  # JSON list of lines
+    dossier: str | None  # JSON
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalRow:
+    """One personal value: of the current facts (``seq`` 0) or of history entry ``seq``.
+    Exactly one of ``value`` (JSON) and ``secret`` (the cipher's token of that JSON) is set."""
+
+    seq: int
+    name: str
+    value: str | None
+    secret: bytes | None
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, the way every JSON column is written."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class CaseCodec:
+    """Knows, through the engine, which values of a case are personal data and when its next
+    timer falls due, and turns cases into rows and rows into cases."""
+
+    def __init__(self, engine: Engine, cipher: Cipher | None = None) -> None:
+        if not isinstance(engine, Engine):
+            raise TypeError(f"a store needs the zorgflow Engine that runs its cases, got "
+                            f"{type(engine).__name__}")
+        self.engine = engine
+        self.cipher = cipher
+        self._personal: dict[tuple[str, int], tuple[frozenset[str], dict[str, frozenset[str]]]]
+        self._personal = {}
+
+    # -- cases to rows ---------------------------------------------------------------------
+    def case_row(self, case: Case) -> CaseRow:
+        """The ``cases`` row of ``case`` (checks the case against its workflow first)."""
+        facts, _ = self._split(to_json(dict(case.facts)), self._personal_names(case)[0])
+        return CaseRow(
+            id=case.id, workflow_id=case.workflow_id, workflow_version=case.workflow_version,
+            state=case.state, version=case.version, facts=dumps(facts),
+            timers=dumps({k: v.isoformat() for k, v in case.timers.items()}),
+            next_due_at=self.engine.next_due(case))
+
+    def history_rows(self, case: Case, after: int) -> tuple[list[HistoryRow], list[PersonalRow]]:
+        """Rows for the history entries after sequence number ``after``, and the personal
+        values: those of these entries and the case's current personal facts."""
+        fact_names, event_fields = self._personal_names(case)
+        personal = [self._personal_row(CURRENT_FACTS, name, value)
+                    for name, value in to_json(dict(case.facts)).items() if name in fact_names]
+        rows = []
+        for entry in case.history[after:]:
+            raw = entry.to_dict()
+            names = (event_fields.get(entry.event, frozenset()) if entry.kind == "fire"
+                     else fact_names if entry.kind in ("start", "set_facts") else frozenset())
+            data, hidden = self._split(raw["data"], names)
+            personal.extend(self._personal_row(entry.seq, k, v) for k, v in hidden.items())
+            rows.append(HistoryRow(
+                seq=entry.seq, at=entry.at, actor=entry.actor, role=entry.role, kind=entry.kind,
+                event=entry.event, from_state=entry.from_state, to_state=entry.to_state,
+                data=dumps(data), workflow_version=entry.workflow_version,
+                explanation=dumps(raw["explanation"]) if "explanation" in raw else None,
+                dossier=dumps(raw["dossier"]) if "dossier" in raw else None))
+        return rows, personal
+
+    # -- rows to cases ---------------------------------------------------------------------
+    def build(self, row: CaseRow, roles: Mapping[str, str], history: Iterable[HistoryRow],
+              personal: Iterable[PersonalRow]) -> Case:
+        """The case the rows hold."""
+        values: dict[int, dict[str, Any]] = {}
+        for p in personal:
+            values.setdefault(p.seq, {})[p.name] = self._personal_value(row.id, p)
+        facts = json.loads(row.facts)
+        facts.update(values.get(CURRENT_FACTS, {}))
+        entries = [entry_dict(h, values.get(h.seq)) for h in history]
+        return Case._from_storage(row.id, row.workflow_id, row.workflow_version, row.state,
+                                  facts, dict(roles), json.loads(row.timers), entries)
+
+    # -- personal data ---------------------------------------------------------------------
+    def _personal_names(self, case: Case) -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+        key = (case.workflow_id, case.workflow_version)
+        names = self._personal.get(key)
+        if names is None:
+            workflow = self.engine.workflow(*key)
+            facts = frozenset(f.id for f in workflow.facts.values() if f.personal_data)
+            fields: dict[str, set[str]] = {}
+            for transition in workflow.transitions:
+                fields.setdefault(transition.event, set()).update(
+                    d.id for d in transition.data.values() if d.personal_data)
+            names = facts, {event: frozenset(f) for event, f in fields.items()}
+            self._personal[key] = names
+        return names
+
+    @staticmethod
+    def _split(values: Mapping[str, Any], personal: frozenset[str]
+               ) -> tuple[dict[str, Any], dict[str, Any]]:
+        plain: dict[str, Any] = {}
+        hidden: dict[str, Any] = {}
+        for name, value in values.items():
+            (hidden if name in personal else plain)[name] = value
+        return plain, hidden
+
+    def _personal_row(self, seq: int, name: str, value: Any) -> PersonalRow:
+        text = dumps(value)
+        if self.cipher is None:
+            return PersonalRow(seq, name, text, None)
+        return PersonalRow(seq, name, None, self.cipher.encrypt(text.encode("utf-8")))
+
+    def _personal_value(self, case_id: str, row: PersonalRow) -> Any:
+        if row.secret is None:
+            return json.loads(row.value or "null")
+        if self.cipher is None:
+            raise StoreError(f"case {case_id} holds encrypted personal data: open the store "
+                             "with the cipher it was written with (cipher=...)")
+        try:
+            return json.loads(self.cipher.decrypt(bytes(row.secret)).decode("utf-8"))
+        except Exception as exc:  # the cipher's own error type is unknown to us
+            raise StoreError(f"case {case_id}: personal value '{row.name}' of entry {row.seq} "
+                             f"cannot be decrypted with this cipher ({type(exc).__name__}); "
+                             "is it the key the store was written with?") from None
+
+
+def entry_dict(row: HistoryRow, personal: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A history row in `HistoryEntry.to_dict` form."""
+    data = json.loads(row.data)
+    if personal:
+        data.update(personal)
+    entry: dict[str, Any] = {
+        "seq": row.seq, "at": row.at.isoformat(), "actor": row.actor, "role": row.role,
+        "kind": row.kind, "event": row.event, "from": row.from_state, "to": row.to_state,
+        "data": data, "workflow_version": row.workflow_version,
+    }
+    if row.explanation is not None:
+        entry["explanation"] = json.loads(row.explanation)
+    if row.dossier is not None:
+        entry["dossier"] = json.loads(row.dossier)
+    return entry
+
+
+def utc_text(moment: datetime) -> str:
+    """``moment`` as fixed-width UTC text, which sorts as time does (SQLite keeps time as
+    text)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_utc_text(text: str) -> datetime:
+    """The reverse of `utc_text`."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
