@@ -79,6 +79,20 @@ def test_created_case_loads_back_equal(backend: Backend, engine: Engine) -> None
     # The loaded case runs on: the casusregisseur may report progress.
     moved = engine.fire(loaded, "voortgang_teruggekoppeld", actor=regisseur, at=T0, store=store)
     assert store.load(case.id).version == moved.version == case.version + 1
+    assert store.load(case.id).to_dict() == moved.to_dict()
+
+
+def test_personal_facts_changed_and_forgotten_read_back(backend: Backend,
+                                                        engine: Engine) -> None:
+    store = backend.open(engine)
+    case = in_uitvoering(engine, store)
+    case = engine.set_facts(case, {"bsn": None, "adres": "Kerkstraat 1"}, actor=coord, at=T0,
+                            store=store)
+    case = engine.fire(case, "voortgang_teruggekoppeld", actor=regisseur, at=T0, store=store)
+    loaded = store.load(case.id)
+    assert "bsn" not in loaded.facts and loaded.facts["adres"] == "Kerkstraat 1"
+    assert loaded.history[-2].data == {"bsn": None, "adres": "Kerkstraat 1"}
+    assert loaded.to_dict() == case.to_dict()
 
 
 def test_a_case_survives_reopening_the_store(backend: Backend, engine: Engine) -> None:

@@ -169,6 +169,12 @@ class _StoredEntries:
     def __len__(self) -> int:
         return len(self._raw) if self._raw is not None else len(self._parsed)
 
+    def signal_keys(self) -> list[tuple[str, Any]]:
+        if self._raw is None:
+            return [(e.event, e.data.get("due_at")) for e in self._parsed if e.kind == "signal"]
+        return [(e.get("event"), (e.get("data") or {}).get("due_at")) for e in self._raw
+                if e.get("kind") == "signal"]
+
     def parsed(self) -> tuple[HistoryEntry, ...]:
         if self._raw is not None:
             self._parsed = tuple(HistoryEntry.from_dict(e) for e in self._raw)
@@ -246,6 +252,21 @@ class Case:
         """Number of history entries; a store uses it for optimistic concurrency."""
         stored = self._stored
         return len(self._history) + (len(stored) if stored is not None else 0)
+
+    def _entries_after(self, seq: int) -> tuple[HistoryEntry, ...]:
+        """The entries after sequence number ``seq``, without reading stored ones before it."""
+        stored = self._stored
+        if stored is not None and seq >= len(stored):
+            return self._history[seq - len(stored):]
+        return self.history[seq:]
+
+    def _signals_recorded(self) -> set[tuple[str, Any]]:
+        """(signal, due_at) of every signal entry; reads stored entries only for their kind."""
+        found = {(e.event, e.data.get("due_at")) for e in self._history if e.kind == "signal"}
+        stored = self._stored
+        if stored is not None:
+            found.update(stored.signal_keys())
+        return found
 
     def _appended(self, entry: HistoryEntry) -> tuple[tuple[HistoryEntry, ...],
                                                        _StoredEntries | None]:

@@ -540,7 +540,7 @@ class Engine:
 
 
 def _recorded_signals(case: Case) -> set[tuple[str, Any]]:
-    return {(e.event, e.data.get("due_at")) for e in case.history if e.kind == "signal"}
+    return case._signals_recorded()
 
 
 def _role_in_case(cw: CompiledWorkflow, actor: Actor, case: Case) -> str | None:

@@ -199,7 +199,7 @@ class PostgresStore:
     def create(self, case: Case) -> None:
         """Store a new case with its whole history; `CaseExists` if the id is taken."""
         row = self._codec.case_row(case)
-        history, personal = self._codec.history_rows(case, 0)
+        history, personal, _ = self._codec.history_rows(case, 0)
         with self._step(write=True) as cur:
             try:
                 with cur.connection.transaction():  # a savepoint: the error leaves no trace
@@ -220,7 +220,7 @@ class PostgresStore:
         ``expected_version``, `CaseNotFound` when the case was never created."""
         _check_newer(case, expected_version)
         row = self._codec.case_row(case)
-        history, personal = self._codec.history_rows(case, expected_version)
+        history, personal, facts_changed = self._codec.history_rows(case, expected_version)
         with self._step(write=True) as cur:
             cur.execute(self._sql(
                 "UPDATE {s}.cases SET workflow_version = %s, state = %s, version = %s, "
@@ -234,9 +234,10 @@ class PostgresStore:
                 if found is None:
                     raise CaseNotFound(f"no case {case.id} is stored: create it first")
                 raise ConcurrentUpdate(case.id, expected_version, found[0])
-            cur.execute(self._sql("DELETE FROM {s}.case_roles WHERE case_id = %s"), (case.id,))
-            cur.execute(self._sql("DELETE FROM {s}.personal_data WHERE case_id = %s AND seq = %s"),
-                        (case.id, CURRENT_FACTS))
+            if facts_changed:
+                cur.execute(self._sql(
+                    "DELETE FROM {s}.personal_data WHERE case_id = %s AND seq = %s"),
+                    (case.id, CURRENT_FACTS))
             self._write_rest(cur, case, history, personal)
 
     def load(self, case_id: str) -> Case:
@@ -319,9 +320,10 @@ class PostgresStore:
             raise StoreError(f"case {case.id}: history entries {history[0].seq}.. are stored "
                              "already; was the case saved with a wrong expected_version?"
                              ) from None
-        if case.case_roles:
+        if case.case_roles:  # the engine assigns case roles, it never takes them away
             cur.executemany(self._sql(
-                "INSERT INTO {s}.case_roles (case_id, role, actor_id) VALUES (%s, %s, %s)"),
+                "INSERT INTO {s}.case_roles (case_id, role, actor_id) VALUES (%s, %s, %s) "
+                "ON CONFLICT (case_id, role) DO UPDATE SET actor_id = excluded.actor_id"),
                 [(case.id, role, actor) for role, actor in case.case_roles.items()])
         if personal:
             cur.executemany(self._sql(

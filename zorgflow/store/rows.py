@@ -13,6 +13,8 @@ from ..engine import Case, Engine
 from ..engine.values import to_json
 from .base import Cipher, StoreError
 
+_PersonalNames = tuple[frozenset[str], dict[str, frozenset[str]], frozenset[str]]
+
 #: Sequence number under which a case's current personal facts are kept (entries start at 1).
 CURRENT_FACTS = 0
 
@@ -75,8 +77,7 @@ class CaseCodec:
                             f"{type(engine).__name__}")
         self.engine = engine
         self.cipher = cipher
-        self._personal: dict[tuple[str, int], tuple[frozenset[str], dict[str, frozenset[str]]]]
-        self._personal = {}
+        self._personal: dict[tuple[str, int], _PersonalNames] = {}
 
     # -- cases to rows ---------------------------------------------------------------------
     def case_row(self, case: Case) -> CaseRow:
@@ -88,14 +89,20 @@ class CaseCodec:
             timers=dumps({k: v.isoformat() for k, v in case.timers.items()}),
             next_due_at=self.engine.next_due(case))
 
-    def history_rows(self, case: Case, after: int) -> tuple[list[HistoryRow], list[PersonalRow]]:
-        """Rows for the history entries after sequence number ``after``, and the personal
-        values: those of these entries and the case's current personal facts."""
-        fact_names, event_fields = self._personal_names(case)
+    def history_rows(self, case: Case, after: int
+                     ) -> tuple[list[HistoryRow], list[PersonalRow], bool]:
+        """Rows for the history entries after sequence number ``after``; the personal values
+        of these entries and, when these entries may have changed them, of the case's current
+        facts; and whether they may have (then the stored current ones are to be replaced)."""
+        fact_names, event_fields, setting_events = self._personal_names(case)
+        entries = case._entries_after(after)
+        facts_changed = any(e.kind in ("start", "set_facts") or e.event in setting_events
+                            for e in entries)
         personal = [self._personal_row(CURRENT_FACTS, name, value)
-                    for name, value in to_json(dict(case.facts)).items() if name in fact_names]
+                    for name, value in to_json(dict(case.facts)).items()
+                    if name in fact_names] if facts_changed else []
         rows = []
-        for entry in case.history[after:]:
+        for entry in entries:
             raw = entry.to_dict()
             names = (event_fields.get(entry.event, frozenset()) if entry.kind == "fire"
                      else fact_names if entry.kind in ("start", "set_facts") else frozenset())
@@ -107,7 +114,7 @@ class CaseCodec:
                 data=dumps(data), workflow_version=entry.workflow_version,
                 explanation=dumps(raw["explanation"]) if "explanation" in raw else None,
                 dossier=dumps(raw["dossier"]) if "dossier" in raw else None))
-        return rows, personal
+        return rows, personal, facts_changed
 
     # -- rows to cases ---------------------------------------------------------------------
     def build(self, row: CaseRow, roles: Mapping[str, str], history: Iterable[HistoryRow],
@@ -123,7 +130,9 @@ class CaseCodec:
                                   facts, dict(roles), json.loads(row.timers), entries)
 
     # -- personal data ---------------------------------------------------------------------
-    def _personal_names(self, case: Case) -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+    def _personal_names(self, case: Case) -> _PersonalNames:
+        """Personal facts, personal data fields per event, and the events that set a
+        personal fact."""
         key = (case.workflow_id, case.workflow_version)
         names = self._personal.get(key)
         if names is None:
@@ -133,7 +142,8 @@ class CaseCodec:
             for transition in workflow.transitions:
                 fields.setdefault(transition.event, set()).update(
                     d.id for d in transition.data.values() if d.personal_data)
-            names = facts, {event: frozenset(f) for event, f in fields.items()}
+            setting = frozenset(t.event for t in workflow.transitions if facts & set(t.sets))
+            names = facts, {event: frozenset(f) for event, f in fields.items()}, setting
             self._personal[key] = names
         return names
 
@@ -186,9 +196,9 @@ def entry_dict(row: HistoryRow, personal: Mapping[str, Any] | None) -> dict[str,
 def utc_text(moment: datetime) -> str:
     """``moment`` as fixed-width UTC text, which sorts as time does (SQLite keeps time as
     text)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def from_utc_text(text: str) -> datetime:
     """The reverse of `utc_text`."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)

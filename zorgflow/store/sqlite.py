@@ -187,7 +187,7 @@ class SQLiteStore:
     def create(self, case: Case) -> None:
         """Store a new case with its whole history; `CaseExists` if the id is taken."""
         row = self._codec.case_row(case)
-        history, personal = self._codec.history_rows(case, 0)
+        history, personal, _ = self._codec.history_rows(case, 0)
         with self._step(write=True) as conn:
             try:
                 conn.execute(f"INSERT INTO cases ({_CASE_COLUMNS}, updated_at) "
@@ -203,7 +203,7 @@ class SQLiteStore:
         ``expected_version``, `CaseNotFound` when the case was never created."""
         _check_newer(case, expected_version)
         row = self._codec.case_row(case)
-        history, personal = self._codec.history_rows(case, expected_version)
+        history, personal, facts_changed = self._codec.history_rows(case, expected_version)
         with self._step(write=True) as conn:
             updated = conn.execute(
                 "UPDATE cases SET workflow_version = ?, state = ?, version = ?, facts = ?, "
@@ -217,9 +217,9 @@ class SQLiteStore:
                 if found is None:
                     raise CaseNotFound(f"no case {case.id} is stored: create it first")
                 raise ConcurrentUpdate(case.id, expected_version, found[0])
-            conn.execute("DELETE FROM case_roles WHERE case_id = ?", (case.id,))
-            conn.execute("DELETE FROM personal_data WHERE case_id = ? AND seq = ?",
-                         (case.id, CURRENT_FACTS))
+            if facts_changed:
+                conn.execute("DELETE FROM personal_data WHERE case_id = ? AND seq = ?",
+                             (case.id, CURRENT_FACTS))
             self._write_rest(conn, case, history, personal)
 
     def load(self, case_id: str) -> Case:
@@ -289,12 +289,16 @@ class SQLiteStore:
             raise StoreError(f"case {case.id}: history entries {history[0].seq}.. are stored "
                              "already; was the case saved with a wrong expected_version?"
                              ) from None
-        conn.executemany("INSERT INTO case_roles (case_id, role, actor_id) VALUES (?, ?, ?)",
-                         [(case.id, role, actor) for role, actor in case.case_roles.items()])
-        conn.executemany(
-            "INSERT INTO personal_data (case_id, seq, name, value, secret) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(case.id, p.seq, p.name, p.value, p.secret) for p in personal])
+        if case.case_roles:  # the engine assigns case roles, it never takes them away
+            conn.executemany(
+                "INSERT INTO case_roles (case_id, role, actor_id) VALUES (?, ?, ?) "
+                "ON CONFLICT (case_id, role) DO UPDATE SET actor_id = excluded.actor_id",
+                [(case.id, role, actor) for role, actor in case.case_roles.items()])
+        if personal:
+            conn.executemany(
+                "INSERT INTO personal_data (case_id, seq, name, value, secret) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(case.id, p.seq, p.name, p.value, p.secret) for p in personal])
 
     @staticmethod
     def _history_rows(conn: sqlite3.Connection, case_id: str) -> list[HistoryRow]:
