@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from zfbench import common, decisions, events, importtime, memory, restore
+from zfbench import common, decisions, events, importtime, memory, restore, stores
 from zfbench.common import Row
 
 SIZES: dict[str, dict[str, Any]] = {
@@ -34,6 +34,7 @@ SIZES: dict[str, dict[str, Any]] = {
         "memory": 5_000, "memory_models": 1_000, "memory_closed": 1_000,
         "restore": 2_000, "bound": 1_000, "batch": 200,
         "import_runs": 10, "import_diagnostic": True,
+        "stores": 100_000, "store_fires": 2_000,
     },
     "quick": {
         "decisions": 10_000, "peer_budget": 0.03, "peer_verify": 200, "min_time": 0.02,
@@ -42,9 +43,10 @@ SIZES: dict[str, dict[str, Any]] = {
         "memory": 400, "memory_models": 60, "memory_closed": 100,
         "restore": 300, "bound": 1_000, "batch": 100,
         "import_runs": 5, "import_diagnostic": False,
+        "stores": 3_000, "store_fires": 200,
     },
 }
-MEASUREMENTS = ("decisions", "events", "memory", "restore", "import")
+MEASUREMENTS = ("decisions", "events", "memory", "restore", "import", "stores")
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
 
 
@@ -99,20 +101,20 @@ def main(argv: list[str] | None = None) -> int:
     notes: list[str] = []
     common.engine()  # load the workflows once, outside every measurement
     if "decisions" in wanted:
-        progress(f"1/5 decisions: {size['decisions']:,} fact sets …")
+        progress(f"1/6 decisions: {size['decisions']:,} fact sets …")
         rows += decisions.run(size["decisions"], repeats, size["peer_budget"],
                               size["peer_verify"], size["min_time"], size["floor"])
     if "events" in wanted:
-        progress(f"2/5 events: {size['events']:,} live cases …")
+        progress(f"2/6 events: {size['events']:,} live cases …")
         rows += events.run(size["events"], repeats)
     if "memory" in wanted:
-        progress(f"3/5 memory: {size['memory']:,} cases under tracemalloc …")
+        progress(f"3/6 memory: {size['memory']:,} cases under tracemalloc …")
         rows += memory.run(size["memory"], repeats, size["memory_models"], size["memory_closed"])
     if "restore" in wanted:
-        progress(f"4/5 restore: {size['restore']:,} restores …")
+        progress(f"4/6 restore: {size['restore']:,} restores …")
         rows += restore.run(size["restore"], repeats, size["bound"], size["batch"])
     if "import" in wanted:
-        progress(f"5/5 import: {size['import_runs']} subprocess runs each …")
+        progress(f"5/6 import: {size['import_runs']} subprocess runs each …")
         import_rows, top = importtime.run(size["import_runs"],
                                            size["import_diagnostic"])
         rows += import_rows
@@ -120,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
             notes.append("Costliest modules `import zorgflow` adds (self time, one `-X importtime` "
                          "run): " + ", ".join(f"`{name}` {own:.1f} ms" for name, own, _ in top)
                          + ".")
+    if "stores" in wanted:
+        progress(f"6/6 stores: {size['stores']:,} stored cases per back end …")
+        rows += stores.run(size["stores"], size["store_fires"], repeats, progress)
     elapsed = time.perf_counter() - began
 
     header = [
