@@ -319,6 +319,15 @@ def test_personal_data_can_be_encrypted(backend: Backend, engine: Engine) -> Non
         backend.open(engine).load(case.id)
 
 
+def test_fernet_fits_the_cipher_protocol(tmp_path: Path, engine: Engine) -> None:
+    fernet = pytest.importorskip("cryptography.fernet")
+    key = fernet.Fernet.generate_key()
+    store = SQLiteStore(tmp_path / "cases.db", engine, cipher=fernet.Fernet(key))
+    case = in_uitvoering(engine, store)
+    assert SQLiteStore(tmp_path / "cases.db", engine, cipher=fernet.Fernet(key)).load(
+        case.id).facts["naam"] == PERSONAL["naam"]
+
+
 def test_a_store_needs_the_engine(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="Engine"):
         SQLiteStore(tmp_path / "cases.db", "workflows")  # type: ignore[arg-type]
