@@ -149,7 +149,8 @@ def test_hard_labels_survive_graphviz(lastig: Path) -> None:
     assert code == 0
     groups = svg_nodes(svg)
     assert texts(groups["begin"]) == ['Begin "hier"', "en <script>alert(1)</script>"]
-    assert words(" ".join(texts(groups["pijp"]))) == r"a | b #quot; c \ d `code` {x} [y] %% end &amp;"
+    assert words(" ".join(texts(groups["pijp"]))) == \
+        r"a | b #quot; c \ d `code` {x} [y] %% end &amp;"
     assert texts(groups["end"]) == ["Einde & > klaar"]
     assert texts(groups["begin->pijp"]) == ['Ga "door" <nu>', r"regel twee \N",
                                             'door Melder <"baas">']

@@ -63,6 +63,12 @@ class WorkflowServer(ThreadingHTTPServer):
         shown = f"[{name}]" if ":" in name else name
         return f"http://{shown}:{port}/"
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A page closed mid-request is not an error worth a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
     def allowed_hosts(self) -> set[str]:
         """``Host`` header values this server answers to (empty: any)."""
         host, port = self.server_address[:2]
