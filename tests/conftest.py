@@ -1,9 +1,13 @@
-"""Shared fixtures: the store back ends the store tests run against."""
+"""Shared test helpers: tools some tests need (Graphviz, Chromium, PostgreSQL), the store back
+ends the store tests run against, and a tiny PNG reader."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import struct
 import uuid
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +19,18 @@ POSTGRES_DSN_VARIABLE = "ZORGFLOW_TEST_POSTGRES_DSN"
 def in_ci() -> bool:
     """CI must prove what a developer's machine may skip."""
     return os.environ.get("CI", "").lower() == "true"
+
+
+def require_tool(name: str, install: str) -> str:
+    """The path of the program ``name``; skip the test when it is missing, except under
+    ``CI=true``, where a missing tool fails the test (CI must prove these tests)."""
+    path = shutil.which(name)
+    if path is None:
+        reason = f"'{name}' is not installed ({install})"
+        if in_ci():
+            pytest.fail(f"{reason}; CI=true, so this test must run")
+        pytest.skip(reason)
+    return path
 
 
 def postgres_dsn() -> str:
@@ -69,3 +85,45 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     chosen = Backend(request.param, tmp_path)
     yield chosen
     chosen.cleanup()
+
+
+def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
+    """Width, height and the rows of pixels (RGB or RGBA, 8 bit, not interlaced) of a PNG."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat, header = 8, b"", b""
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    assert depth == 8 and colour in (2, 6) and interlace == 0, "unexpected PNG kind"
+    bpp = 3 if colour == 2 else 4
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    rows: list[bytes] = []
+    prev = bytearray(stride)
+    for y in range(height):
+        kind = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + b) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 0xFF
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pred = a if pa <= pb and pa <= pc else b if pb <= pc else c
+                line[i] = (line[i] + pred) & 0xFF
+        rows.append(bytes(line))
+        prev = line
+    return width, height, rows

@@ -1,0 +1,366 @@
+"""The process document: a workflow as HTML or Markdown, for policy staff.
+
+`document_context` gathers what the document says (labels, sources, conditions in plain
+Dutch, rule sets as tables, invariants, examples); the Jinja2 templates in
+``zorgflow/render/templates`` lay it out. HTML is autoescaped; Markdown escapes every value
+through a ``finalize`` hook, so user text never turns into markup in either.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from ..model import (
+    Cell,
+    CriteriaRuleSet,
+    Duration,
+    Example,
+    Invariant,
+    RankingRuleSet,
+    TableRuleSet,
+    Transition,
+    Workflow,
+)
+from .dutch import Dutch, quoted
+
+DocFormat = Literal["html", "md"]
+
+PERSONAL = "‹persoonsgegeven›"
+_MODES = {"when": "voorwaarde", "all": "alle voorwaarden gelden", "any": "één voorwaarde is genoeg"}
+_HIT = {
+    "unique": "unique: hooguit één rij past bij elke situatie",
+    "first": "first: de eerste rij die past, geldt",
+    "collect": "collect: alle rijen die passen, gelden",
+}
+_CELL = {"any": "–", "absent": "onbekend"}
+
+
+class TemplatesMissing(RuntimeError):
+    """Jinja2 is not installed."""
+
+
+def document_context(workflow: Workflow) -> dict[str, Any]:
+    """Everything the process document shows, as plain data for the templates."""
+    from .. import __version__
+
+    dutch = Dutch(workflow)
+    return {
+        "workflow": workflow,
+        "file": Path(workflow.file).name if workflow.file else "",
+        "version": __version__,
+        "roles": [{"id": r.id, "label": r.label, "case_role": r.case_role,
+                   "description": r.description} for r in workflow.roles.values()],
+        "states": [_state(workflow, s) for s in workflow.states],
+        "events": [_event(workflow, t) for t in workflow.transitions],
+        "facts": [{"id": f.id, "label": f.label, "type": f.type.describe(),
+                   "personal": f.personal_data, "set_by": _roles(workflow, f.set_by),
+                   "source": f.source} for f in workflow.facts.values()],
+        "rules": [_rule_set(workflow, dutch, r) for r in workflow.rules.values()],
+        "invariants": [_invariant(workflow, i) for i in workflow.invariants],
+        "examples": [_example(workflow, e) for e in workflow.examples],
+    }
+
+
+def render_document(workflow: Workflow, fmt: DocFormat, *, diagram: str | None = None) -> str:
+    """The document as text. ``diagram`` is inline SVG (HTML) or Mermaid source (Markdown).
+
+    Raises `TemplatesMissing` when Jinja2 is not installed.
+    """
+    try:
+        import jinja2
+        from markupsafe import Markup
+    except ImportError:
+        raise TemplatesMissing('Jinja2 is not installed: pip install "zorgflow[diagram]"') \
+            from None
+    context = document_context(workflow)
+    context["diagram"] = Markup(diagram) if diagram else None
+    context["br"] = Markup("<br>")
+    loader = jinja2.PackageLoader("zorgflow.render", "templates")
+    if fmt == "html":
+        env = jinja2.Environment(loader=loader, autoescape=True, trim_blocks=True,
+                                 lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    else:
+        def finalize(value: Any) -> Any:
+            return value if isinstance(value, Markup) else md_escape(value)
+
+        env = jinja2.Environment(loader=loader, autoescape=False, finalize=finalize,
+                                 trim_blocks=True, lstrip_blocks=True,
+                                 undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+        env.filters["code"] = lambda text: Markup(md_code(str(text)))
+    return env.get_template(f"process.{fmt}.j2").render(context)
+
+
+# -- Markdown escaping ---------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md_escape(value: Any) -> str:
+    """A value as literal Markdown text on one line (safe inside a table cell)."""
+    text = " ".join(str(value).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    # a value that starts a line must not start a heading or a list
+    return "\\" + text if text[:1] in ("#", "-", "+") else text
+
+
+def md_code(text: str) -> str:
+    """``text`` as a Markdown code span, safe inside a table cell."""
+    text = " ".join(text.split()).replace("|", "\\|")
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+# -- parts ---------------------------------------------------------------------------------
+
+
+def _roles(workflow: Workflow, ids: tuple[str, ...]) -> list[str]:
+    return [workflow.roles[r].label if r in workflow.roles else r for r in ids]
+
+
+def _state_label(workflow: Workflow, state: str) -> str:
+    return workflow.states[state].label if state in workflow.states else state
+
+
+def _state(workflow: Workflow, state_id: str) -> dict[str, Any]:
+    state = workflow.states[state_id]
+    cycle = workflow.cycles.get(state.shows_cycle) if state.shows_cycle else None
+    return {
+        "id": state.id, "label": state.label, "source": state.source,
+        "description": state.description, "initial": state.initial, "final": state.final,
+        "cycle": f"{cycle.label} (elke {_duration(workflow, cycle.every)}, vanaf "
+                 f"{cycle.first.isoformat()})"
+        if cycle else "",
+        "timers": [{"signal": t.signal, "label": t.label,
+                    "after": ", anders ".join(_duration(workflow, d) for d in t.after),
+                    "reset_by": list(t.reset_by)} for t in state.timers],
+        "next": [{"event": t.event, "label": t.label} for t in workflow.transitions_from(state.id)],
+    }
+
+
+_UNITS = {"days": "dagen", "weeks": "weken", "months": "maanden", "years": "jaar"}
+_UNIT = {"days": "dag", "weeks": "week", "months": "maand", "years": "jaar"}
+
+
+def _duration(workflow: Workflow, duration: Duration) -> str:
+    unit = _UNITS[duration.unit]
+    if duration.fact:
+        fact = workflow.facts.get(duration.fact)
+        return f"{quoted(fact.label if fact else duration.fact)} {unit}"
+    return f"{duration.amount} {_UNIT[duration.unit] if duration.amount == 1 else unit}"
+
+
+def _escalation_paths(workflow: Workflow, paths: tuple[str, ...]) -> list[str]:
+    labels = []
+    for path in paths:
+        label = path
+        for rule_set in workflow.rules.values():
+            if rule_set.kind == "criteria":
+                found = next((c.label for c in rule_set.criteria if c.id == path), None)
+                if found:
+                    label = found
+                    break
+        labels.append(label)
+    return labels
+
+
+def _event(workflow: Workflow, t: Transition) -> dict[str, Any]:
+    dutch = Dutch(workflow, t.data)
+    return {
+        "event": t.event, "label": t.label, "source": t.source, "description": t.description,
+        "from": [{"id": s, "label": _state_label(workflow, s)} for s in t.sources],
+        "to": {"id": t.target, "label": _state_label(workflow, t.target)},
+        "by": _roles(workflow, t.by),
+        "when": dutch.say(t.when), "when_source": " ".join(t.when.split()) if t.when else "",
+        "data": [{"id": d.id, "label": d.label, "required": d.required,
+                  "type": (f"een criterium van {quoted(workflow.rules[d.enum_from].label)}"
+                           if d.enum_from and d.enum_from in workflow.rules
+                           else d.type.describe()),
+                  "personal": d.personal_data} for d in t.data.values()],
+        "sets": [{"fact": workflow.facts[f].label if f in workflow.facts else f,
+                  "value": dutch.say(expr)} for f, expr in t.sets.items()],
+        "assigns": [{"role": workflow.roles[r].label if r in workflow.roles else r,
+                     "value": dutch.say(expr)} for r, expr in t.assigns.items()],
+        "escalation": t.escalation,
+        "escalation_paths": _escalation_paths(workflow, t.escalation_paths),
+        "sends": "een anoniem dossier (zonder persoonsgegevens)"
+        if t.sends == "anonymous_dossier" else (t.sends or ""),
+    }
+
+
+def _cell(cell: Cell | None) -> str:
+    if cell is None or cell.op in _CELL:
+        return _CELL[cell.op if cell else "any"]
+    if cell.op == "eq" and cell.values:
+        return _value(cell.values[0])
+    if cell.op == "in" and cell.values:
+        items = [_value(v) for v in cell.values]
+        return ", ".join(items[:-1]) + " of " + items[-1] if len(items) > 1 else items[0]
+    if cell.op == "ne" and cell.values:
+        return f"niet {_value(cell.values[0])}"
+    return cell.text
+
+
+def _rule_set(workflow: Workflow, dutch: Dutch,
+              rule_set: CriteriaRuleSet | TableRuleSet | RankingRuleSet) -> dict[str, Any]:
+    base: dict[str, Any] = {"id": rule_set.id, "label": rule_set.label, "kind": rule_set.kind,
+            "source": rule_set.source, "description": rule_set.description}
+    if isinstance(rule_set, CriteriaRuleSet):
+        base["criteria"] = [
+            {"id": c.id, "label": c.label, "source": c.source, "mode": _MODES[c.mode],
+             "clauses": [{"text": dutch.say(clause), "source": " ".join(clause.split())}
+                         for clause in c.clauses]}
+            for c in rule_set.criteria]
+    elif isinstance(rule_set, TableRuleSet):
+        base["hit_policy"] = _HIT[rule_set.hit_policy]
+        base["inputs"] = [{"id": i.id, "label": i.label, "from": dutch.say(i.expr)}
+                          for i in rule_set.inputs]
+        base["outputs"] = list(rule_set.outputs)
+        base["rows"] = [
+            {"id": r.id, "label": r.label, "source": r.source,
+             "cells": [_cell(r.cells.get(i.id)) for i in rule_set.inputs],
+             "outputs": [_value(r.outputs.get(o, "")) for o in rule_set.outputs]}
+            for r in rule_set.rows]
+    else:
+        item = Dutch(workflow)
+        candidates = workflow.facts.get(rule_set.candidates)
+        base["candidates"] = candidates.label if candidates else rule_set.candidates
+        base["criteria"] = [
+            {"id": c.id, "label": c.label, "source": c.source, "weight": _number(c.weight),
+             "required": c.required,
+             "rule": (f"{_number(c.weight)} punt{'' if c.weight == 1 else 'en'} als "
+                      f"{item.say(c.when)}" if c.when else
+                      f"{_number(c.weight)} × {item.say(c.points)}"),
+             "rule_source": c.when or c.points or ""}
+            for c in rule_set.criteria]
+    return base
+
+
+def _invariant(workflow: Workflow, invariant: Invariant) -> dict[str, Any]:
+    spec = invariant.spec
+    text = ""
+    if "never" in spec:
+        never = spec["never"]
+        event = str(never.get("event", ""))
+        transition = next((t for t in workflow.transitions if t.event == event), None)
+        dutch = Dutch(workflow, transition.data if transition else None)
+        label = quoted(transition.label) if transition else event
+        text = f"Nooit {label}"
+        if never.get("when"):
+            text += f" als {dutch.say(str(never['when']))}"
+    elif "always_reachable" in spec:
+        states = spec["always_reachable"]
+        states = [states] if isinstance(states, str) else list(states)
+        text = ("Vanuit elke niet-afgeronde toestand is altijd nog bereikbaar: "
+                + ", ".join(quoted(_state_label(workflow, s)) for s in states))
+    elif "in_state" in spec:
+        states = spec["in_state"]
+        states = [states] if isinstance(states, str) else list(states)
+        where = " of ".join(quoted(_state_label(workflow, s)) for s in states)
+        if "implies" in spec:
+            text = f"In {where} geldt altijd: {Dutch(workflow).say(str(spec['implies']))}"
+        elif "requires_case_role" in spec:
+            role = str(spec["requires_case_role"])
+            label = workflow.roles[role].label if role in workflow.roles else role
+            text = f"In {where} is altijd een {quoted(label)} benoemd"
+    return {"id": invariant.id, "label": invariant.label, "source": invariant.source,
+            "text": text}
+
+
+def _example(workflow: Workflow, example: Example) -> dict[str, Any]:
+    start = example.start
+    return {
+        "name": example.name,
+        "actors": [{"id": a, "roles": _roles(workflow, roles)}
+                   for a, roles in example.actors.items()],
+        "start": _start_text(workflow, start),
+        "steps": [_step_text(workflow, step) for step in example.steps],
+    }
+
+
+def _facts_text(workflow: Workflow, facts: Mapping[str, Any]) -> str:
+    parts = []
+    for name, value in facts.items():
+        fact = workflow.facts.get(name)
+        shown = PERSONAL if fact is not None and fact.personal_data else _value(value)
+        parts.append(f"{fact.label if fact else name} = {shown}")
+    return "; ".join(parts)
+
+
+def _start_text(workflow: Workflow, start: Mapping[str, Any]) -> str:
+    text = f"geopend door {start.get('by', '?')}"
+    if start.get("at"):
+        text += f" op {start['at']}"
+    facts = start.get("facts") or {}
+    if facts:
+        text += f", met {_facts_text(workflow, facts)}"
+    return text
+
+
+def _step_text(workflow: Workflow, step: Mapping[str, Any]) -> str:
+    by = f" door {step['by']}" if step.get("by") else ""
+    at = f" op {step['at']}" if step.get("at") else ""
+    if "event" in step:
+        event = str(step["event"])
+        transition = next((t for t in workflow.transitions if t.event == event), None)
+        text = f"{quoted(transition.label) if transition else event} ({event}){by}{at}"
+        data = step.get("data") or {}
+        if data:
+            fields = transition.data if transition else {}
+            shown = [f"{fields[k].label if k in fields else k} = "
+                     f"{PERSONAL if k in fields and fields[k].personal_data else _value(v)}"
+                     for k, v in data.items()]
+            text += ", met " + "; ".join(shown)
+    elif "set_facts" in step:
+        text = f"feiten vastgelegd{by}{at}: {_facts_text(workflow, step['set_facts'] or {})}"
+    elif "decide" in step:
+        rid = str(step["decide"])
+        rule_set = workflow.rules.get(rid)
+        text = f"beslissing {quoted(rule_set.label) if rule_set else rid}{at}"
+    elif "due" in step:
+        text = f"signalen die openstaan{at}"
+    elif "allowed" in step:
+        text = f"gebeurtenissen die{by.replace(' door', '')} nu mag afvuren{at}"
+    else:
+        text = ", ".join(f"{k} = {_value(v)}" for k, v in step.items())
+    expect = step.get("expect") or {}
+    if expect:
+        text += " — verwacht: " + _expect_text(workflow, expect)
+    return text
+
+
+def _expect_text(workflow: Workflow, expect: Mapping[str, Any]) -> str:
+    parts = []
+    for key, value in expect.items():
+        if key == "state":
+            parts.append(f"toestand {quoted(_state_label(workflow, str(value)))}")
+        elif key == "rejected":
+            parts.append("geweigerd" if value is True else f"geweigerd ({_value(value)})")
+        elif key == "facts":
+            parts.append(f"feiten {_facts_text(workflow, value or {})}")
+        else:
+            word = {"matched": "gelden", "outcome": "uitkomst", "signals": "signalen",
+                    "events": "gebeurtenissen"}.get(key, key)
+            parts.append(f"{word} {_value(value)}")
+    return "; ".join(parts)
+
+
+def _value(value: Any) -> str:
+    if value is True:
+        return "waar"
+    if value is False:
+        return "onwaar"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {_value(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)

@@ -1,0 +1,149 @@
+"""A workflow as a drawing-neutral graph: labelled nodes and edges, with a case's path.
+
+`build_graph` decides *what* a diagram shows (labels, roles, guard summaries, escalation,
+the path a case took); `zorgflow.render.mermaid` and `zorgflow.render.dot` decide *how*.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..model import Transition, Workflow
+
+if TYPE_CHECKING:
+    from ..engine import Case
+
+#: edge labels and node labels are wrapped at this many characters
+WRAP = 34
+#: a guard longer than this is cut with an ellipsis in the diagram (the document has it whole)
+GUARD_LIMIT = 60
+
+
+class CaseMismatch(ValueError):
+    """A case does not belong to the workflow drawn (other workflow, or steps it lacks)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CasePath:
+    """What one case went through: the states it visited and the steps it took."""
+
+    visited: frozenset[str]
+    #: (from state, event) of every accepted event, in order
+    steps: tuple[tuple[str, str], ...]
+    current: str
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A state as drawn."""
+
+    id: str
+    label: str
+    initial: bool = False
+    final: bool = False
+    visited: bool = False
+    current: bool = False
+
+    @property
+    def lines(self) -> list[str]:
+        """The label wrapped for drawing."""
+        return wrap(self.label)
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """One transition from one source state, as drawn."""
+
+    source: str
+    target: str
+    event: str
+    #: event label, then ``door …`` (roles), then ``als …`` (the guard, shortened)
+    lines: tuple[str, ...]
+    escalation: bool = False
+    taken: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    """Everything a diagram shows."""
+
+    id: str
+    label: str
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+    path: CasePath | None = field(default=None)
+
+
+def wrap(text: str, width: int = WRAP) -> list[str]:
+    """``text`` in lines of at most ``width`` characters; user line breaks are kept."""
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        lines.extend(textwrap.wrap(paragraph, width, break_long_words=False,
+                                   break_on_hyphens=False) or [""])
+    return lines
+
+
+def guard_summary(when: str | None, limit: int = GUARD_LIMIT) -> str:
+    """The guard as written, on one line, cut at ``limit`` characters (``""`` without one)."""
+    if not when:
+        return ""
+    text = " ".join(when.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def edge_lines(workflow: Workflow, transition: Transition) -> tuple[str, ...]:
+    """Event label, the roles that may fire it, and the guard summary."""
+    lines = [*wrap(transition.label)]
+    roles = [workflow.roles[r].label if r in workflow.roles else r for r in transition.by]
+    if roles:
+        lines.extend(wrap("door " + ", ".join(roles)))
+    guard = guard_summary(transition.when)
+    if guard:
+        lines.extend(wrap("als " + guard))
+    return tuple(lines)
+
+
+def case_path(workflow: Workflow, case: Case) -> CasePath:
+    """The path ``case`` took through ``workflow``, from its history.
+
+    Raises `CaseMismatch` when the case belongs to another workflow or its history holds a
+    step this workflow does not have.
+    """
+    if case.workflow_id != workflow.id:
+        raise CaseMismatch(f"the case belongs to workflow '{case.workflow_id}', "
+                           f"not to '{workflow.id}'")
+    visited: set[str] = set()
+    steps: list[tuple[str, str]] = []
+    known = {(s, t.event) for t in workflow.transitions for s in t.sources}
+    for entry in case.history:
+        if entry.to_state not in workflow.states:
+            raise CaseMismatch(f"history step {entry.seq} goes to state '{entry.to_state}', "
+                               f"which workflow '{workflow.id}' version {workflow.version} "
+                               f"does not have (the case is of version "
+                               f"{case.workflow_version})")
+        visited.add(entry.to_state)
+        if entry.kind == "fire" and entry.from_state is not None:
+            if (entry.from_state, entry.event) not in known:
+                raise CaseMismatch(f"history step {entry.seq}: event '{entry.event}' from "
+                                   f"'{entry.from_state}' is not in workflow '{workflow.id}' "
+                                   f"version {workflow.version}")
+            visited.add(entry.from_state)
+            steps.append((entry.from_state, entry.event))
+    return CasePath(frozenset(visited), tuple(steps), case.state)
+
+
+def build_graph(workflow: Workflow, path: CasePath | None = None) -> Graph:
+    """The nodes and edges of ``workflow``; with ``path``, the case's way through it marked."""
+    taken = set(path.steps) if path else set()
+    nodes = tuple(
+        Node(s.id, s.label, s.initial, s.final,
+             visited=bool(path and s.id in path.visited),
+             current=bool(path and s.id == path.current))
+        for s in workflow.states.values())
+    edges = tuple(
+        Edge(source, t.target, t.event, edge_lines(workflow, t), t.escalation,
+             taken=(source, t.event) in taken)
+        for t in workflow.transitions for source in t.sources)
+    return Graph(workflow.id, workflow.label, nodes, edges, path)
