@@ -132,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}: Python {platform.python_version()} "
         f"on {platform.system()} {platform.machine()}; transitions {_version('transitions')}, "
         f"simpleeval {_version('simpleeval')}, cel-python {_version('cel-python')}, "
-        f"zen-engine {_version('zen-engine')}. Command: `python bench/run.py"
+        f"zen-engine {_version('zen-engine')}, durable-rules {_version('durable-rules')}. "
+        f"Command: `python bench/run.py"
         f"{' --quick' if args.quick else ''}`.",
     ]
     notes[:0] = [

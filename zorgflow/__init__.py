@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING
 from .engine import Actor, Case, Engine, HistoryEntry, Signal
 from .errors import (
     CaseFormatError,
+    MissingDependency,
     Problem,
     RuleError,
+    RulesBackendError,
     TransitionRejected,
     UnknownWorkflow,
     WorkflowError,
@@ -48,8 +50,10 @@ __all__ = [
     "Decision",
     "Engine",
     "HistoryEntry",
+    "MissingDependency",
     "Problem",
     "RuleError",
+    "RulesBackendError",
     "Signal",
     "TransitionRejected",
     "UnknownWorkflow",

@@ -60,3 +60,16 @@ class UnknownWorkflow(ZorgflowError):
 
 class RuleError(ZorgflowError):
     """A rule set could not be evaluated on the facts given (e.g. overlapping rows at run time)."""
+
+
+class RulesBackendError(WorkflowError):
+    """The selected rules back end cannot express some rule sets of a workflow.
+
+    ``.errors`` lists every criterion it cannot express, each with the file, line and column
+    of the clause and the reason. Raised when the engine is built (or a workflow added), never
+    halfway through a decision.
+    """
+
+
+class MissingDependency(ZorgflowError, ImportError):
+    """An optional dependency (an extra such as ``zorgflow[durable]``) is not installed."""

@@ -173,6 +173,33 @@ def _json_type(value: Any) -> str:
 # -- meaning ----------------------------------------------------------------------------------
 
 
+def expr_position(doc: Document, lines: list[str], path: Path, offset: int) -> tuple[int, int]:
+    """The file position (1-based line, column) of ``offset`` inside the expression at
+    ``path``: plain, quoted and block scalars (``>``/``|``) alike; (0, 0) when unknown."""
+    line, column = doc.where(path)
+    if line and line <= len(lines):
+        text = lines[line - 1]
+        indicator = text[column - 1] if column - 1 < len(text) else ""
+        if indicator in (">", "|"):
+            return _in_block(lines, line, offset)
+        column += offset + (1 if indicator in "'\"" and indicator else 0)
+    return line, column
+
+
+def _in_block(lines: list[str], line: int, offset: int) -> tuple[int, int]:
+    """Map an offset in a block scalar's lines, joined by spaces, to a file position."""
+    remaining = offset
+    for number in range(line + 1, len(lines) + 1):
+        raw = lines[number - 1]
+        content = raw.strip()
+        if not content:
+            continue
+        if remaining <= len(content):
+            return number, len(raw) - len(raw.lstrip()) + remaining + 1
+        remaining -= len(content) + 1
+    return line, 1
+
+
 class _Builder:
     def __init__(self, doc: Document, text: str) -> None:
         self.doc = doc
@@ -186,28 +213,8 @@ class _Builder:
         self.problems.append(self.doc.problem(path, message, key=key))
 
     def expr_error(self, path: Path, exc: ExprError) -> None:
-        line, column = self.doc.where(path)
-        if line and line <= len(self.lines):
-            text = self.lines[line - 1]
-            indicator = text[column - 1] if column - 1 < len(text) else ""
-            if indicator in (">", "|"):
-                line, column = self._in_block(line, exc.offset)
-            else:
-                column += exc.offset + (1 if indicator in "'\"" and indicator else 0)
+        line, column = expr_position(self.doc, self.lines, path, exc.offset)
         self.problems.append(Problem(self.doc.file, line, column, exc.message))
-
-    def _in_block(self, line: int, offset: int) -> tuple[int, int]:
-        """Map an offset in a block scalar's lines, joined by spaces, to a file position."""
-        remaining = offset
-        for number in range(line + 1, len(self.lines) + 1):
-            raw = self.lines[number - 1]
-            content = raw.strip()
-            if not content:
-                continue
-            if remaining <= len(content):
-                return number, len(raw) - len(raw.lstrip()) + remaining + 1
-            remaining -= len(content) + 1
-        return line, 1
 
     def check_name(self, path: Path, name: str, known: Iterable[str], what: str) -> bool:
         known = list(known)

@@ -20,6 +20,7 @@ from .common import (
     BOOLEAN_FACTS,
     NETWORK_FACT,
     NETWORK_VALUES,
+    WORKFLOWS,
     BenchError,
     Row,
     afsluitcriteria_by_hand,
@@ -216,6 +217,10 @@ def run(n: int, repeats: int, peer_budget: float, peer_verify: int = VERIFY,
     if cold is not None:
         contenders["cold"] = (cold, peer_budget)
 
+    durable = _durable_runner(at, inputs[:peer_verify])
+    if durable is not None:
+        contenders["durable"] = (durable, peer_budget)
+
     versions: dict[str, str] = {}
     missing = []
     for label, package, make in PEERS:
@@ -265,6 +270,16 @@ def run(n: int, repeats: int, peer_budget: float, peer_verify: int = VERIFY,
         rows.append(Row("↳ diagnostic: reading `.explanation` with the explanation memo off"
                         + sample("cold"), fmt_rate(r), fmt_ratio(r / base),
                         fmt_pct(spread(times["cold"]))))
+    native = rate("matched")
+    if "durable" in times:
+        r = rate("durable")
+        rows.append(Row(f"`engine.decide` on `rules_backend=\"durable\"` (durable-rules "
+                        f"{metadata.version('durable-rules')}), `.matched` only: "
+                        f"{fmt_ratio(r / native)} the native back end" + sample("durable"),
+                        fmt_rate(r), fmt_ratio(r / base), fmt_pct(spread(times["durable"]))))
+    else:
+        rows.append(not_installed("`rules_backend=\"durable\"`: durable-rules back end",
+                                  '-e ".[durable]"'))
     for label, _, _ in PEERS:
         if label in versions:
             r = rate(label)
@@ -302,3 +317,29 @@ def _memo_off_runner(at: Any) -> Callable[[list[dict[str, Any]]], float] | None:
             expr._MEMO_LIMIT, rulesets._CRITERION_MEMO = saved
 
     return cold
+
+
+def _durable_runner(at: Any, check: list[dict[str, Any]]
+                    ) -> Callable[[list[dict[str, Any]]], float] | None:
+    """``engine.decide`` on an engine with the durable-rules back end (None when durable-rules
+    is not installed). It must agree with the hand-written function on ``check`` first."""
+    import zorgflow
+
+    try:
+        eng = zorgflow.Engine.from_directory(WORKFLOWS, rules_backend="durable")
+    except zorgflow.MissingDependency:
+        return None
+    decide = eng.decide
+    for i, facts in enumerate(check):
+        ours = decide("lzn", "afsluitcriteria", facts, at).matched
+        if list(ours) != afsluitcriteria_by_hand(facts):
+            raise BenchError(f"the durable back end and the hand-written function disagree on "
+                             f"input {i}: {facts}: {ours}")
+
+    def durable(inputs: list[dict[str, Any]]) -> float:
+        start = perf_counter()
+        for facts in inputs:
+            decide("lzn", "afsluitcriteria", facts, at).matched  # noqa: B018
+        return perf_counter() - start
+
+    return durable

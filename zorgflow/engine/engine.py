@@ -22,7 +22,13 @@ from ..calendar import (
     now,
     require_aware,
 )
-from ..errors import CaseFormatError, TransitionRejected, UnknownWorkflow, WorkflowError
+from ..errors import (
+    CaseFormatError,
+    RulesBackendError,
+    TransitionRejected,
+    UnknownWorkflow,
+    WorkflowError,
+)
 from ..model import Workflow
 from ..rules.decision import Decision
 from ..rules.expr import Env, suggest
@@ -47,19 +53,39 @@ class Engine:
 
     def __init__(self, workflows: Iterable[Workflow] = (), *, rules_backend: str = "native"
                  ) -> None:
-        if rules_backend != "native":
-            raise ValueError(f"unknown rules_backend {rules_backend!r}; available: 'native'")
+        """``rules_backend``: ``"native"`` (the default: our compiled closures) or
+        ``"durable"`` (durable-rules answers the ``criteria`` rule sets, as an independent
+        oracle; extra ``zorgflow[durable]``, Python < 3.13). With ``"durable"``, every criteria
+        rule set of every workflow must be expressible in durable-rules, else
+        `RulesBackendError` lists each clause that is not, with its position and why;
+        ``table`` and ``ranking`` rule sets are always evaluated natively, and explanations
+        always come from the native evaluator. `MissingDependency` if durable-rules is not
+        installed."""
+        if rules_backend not in ("native", "durable"):
+            raise ValueError(f"unknown rules_backend {rules_backend!r}; available: 'native', "
+                             "'durable'")
         self._compiled: dict[tuple[str, int], CompiledWorkflow] = {}
         self._latest: dict[str, int] = {}
         self._latest_compiled: dict[str, CompiledWorkflow] = {}
         self._lock = threading.Lock()
+        self._durable: Any = None
+        self.rules_backend = rules_backend
+        workflows = list(workflows)
+        if rules_backend == "durable":
+            from ..rules.durable import DurableRules, check
+
+            problems = [p for workflow in workflows for p in check(workflow)]
+            if problems:
+                raise RulesBackendError(problems)
+            self._durable = DurableRules()
         for workflow in workflows:
             self.add(workflow)
 
     @classmethod
     def from_directory(cls, path: str | Path, *, rules_backend: str = "native") -> Engine:
         """Load every ``*.yaml``/``*.yml`` workflow in a folder. Raises `WorkflowError` with
-        the problems of all files together."""
+        the problems of all files together (`RulesBackendError` when they load but the
+        chosen ``rules_backend`` cannot express them)."""
         from ..loader import load_workflow
 
         folder = Path(path)
@@ -80,8 +106,11 @@ class Engine:
 
     # -- workflows -----------------------------------------------------------------------------
     def add(self, workflow: Workflow) -> None:
-        """Add a workflow version. Adding an id/version that is already loaded is an error."""
+        """Add a workflow version. Adding an id/version that is already loaded is an error
+        (so is, with ``rules_backend="durable"``, a criteria rule set it cannot express)."""
         compiled = CompiledWorkflow(workflow)
+        if self._durable is not None:
+            self._durable.adopt(workflow, compiled.rules)
         key = (workflow.id, workflow.version)
         with self._lock:
             if key in self._compiled:
@@ -372,7 +401,11 @@ class Engine:
         *,
         version: int | None = None,
     ) -> Decision:
-        """Evaluate a rule set on a case's facts, or on given facts for a workflow id."""
+        """Evaluate a rule set on a case's facts, or on given facts for a workflow id.
+
+        With ``rules_backend="durable"``, a criteria rule set's ``matched``, ``undecided``
+        and ``holds`` come from durable-rules; its ``explanation`` from the native evaluator.
+        """
         at = _at(at)
         if isinstance(target, Case):
             cw, case = self._for_case(target)
