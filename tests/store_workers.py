@@ -28,8 +28,9 @@ def open_store(spec: tuple[str, str, str]) -> tuple[Any, Any]:
 
 def fire_many(spec: tuple[str, str, str], worker: int, case_ids: list[str], fires: int,
               seed: int) -> list[tuple[str, str, int]]:
-    """Fire ``fires`` times on random cases; return (case id, time, version) of each accepted
-    fire. A fire whose save meets a newer version is reloaded and tried again."""
+    """Fire ``fires`` times on random cases, moving them between uitvoering and stagnatie and
+    setting a fact now and then; return (case id, time, version) of each accepted step. A step
+    whose save meets a newer version is reloaded and tried again."""
     import zorgflow
     from zorgflow.store import ConcurrentUpdate
 
@@ -48,9 +49,12 @@ def fire_many(spec: tuple[str, str, str], worker: int, case_ids: list[str], fire
                 if n % 5 == 4:
                     new = engine.set_facts(case, {"multiproblematiek": bool(n % 2)},
                                            actor=coordinator, at=at, store=store)
-                else:
-                    new = engine.fire(case, "voortgang_teruggekoppeld", actor=regisseur, at=at,
+                elif case.state == "stagnatie":
+                    new = engine.fire(case, "plan_aangepast", actor=coordinator, at=at,
                                       store=store)
+                else:  # in uitvoering: report progress, or now and then a stagnation
+                    event = "stagnatie_gemeld" if n % 3 == 0 else "voortgang_teruggekoppeld"
+                    new = engine.fire(case, event, actor=regisseur, at=at, store=store)
             except ConcurrentUpdate:
                 continue
             accepted.append((case_id, at.isoformat(), new.version))
@@ -71,3 +75,20 @@ def hold_a_transaction(spec: tuple[str, str, str], case_id: str, ready: Path) ->
         ready.write_text("saved, not committed")
         time.sleep(120)
     sys.exit("the test should have killed this worker")
+
+
+def open_and_set_facts(spec: tuple[str, str, str], case_id: str, worker: int) -> int:
+    """Open the store (several processes at once), set a fact, return the new version."""
+    import zorgflow
+    from zorgflow.store import ConcurrentUpdate
+
+    engine, store = open_store(spec)
+    coordinator = zorgflow.Actor(COORDINATOR_ID, roles={"lzn_coordinator"})
+    while True:
+        try:
+            case = engine.set_facts(store.load(case_id), {"multiproblematiek": bool(worker % 2)},
+                                    actor=coordinator, at=T0, store=store)
+        except ConcurrentUpdate:
+            continue
+        store.close()
+        return case.version

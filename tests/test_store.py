@@ -377,7 +377,13 @@ def test_many_processes_lose_no_update(backend: Backend, engine: Engine) -> None
         for entry in history[start_versions[case_id]:]:
             key = (case_id, entry.at.isoformat())
             seen[key] = seen.get(key, 0) + 1
-    # Every accepted fire is in the history exactly once, and nothing else is.
+        # The facts are what the last fact change in the history set.
+        last = [e for e in history if e.kind == "set_facts" and "multiproblematiek" in e.data]
+        if last:
+            assert case.facts["multiproblematiek"] == last[-1].data["multiproblematiek"]
+    assert {store.load(i).state for i in ids} <= {"uitvoering", "stagnatie"}
+    assert any(e.event == "plan_aangepast" for i in ids for e in store.load(i).history)
+    # Every accepted step is in the history exactly once, and nothing else is.
     assert sorted(seen.values()) == [1] * len(accepted)
     assert set(seen) == {(case_id, at) for case_id, at, _ in accepted}
     for case_id, at, version in accepted:
@@ -407,3 +413,180 @@ def test_a_killed_worker_leaves_nothing_half_written(backend: Backend, engine: E
                         at=T0, store=store)
     assert store.load(case.id).version == moved.version == case.version + 1
     assert zorgflow.Case.from_dict(store.load(case.id).to_dict()).version == moved.version
+
+
+# -- regressions found in review ---------------------------------------------------------------
+
+
+def test_a_failed_call_caught_inside_a_transaction_writes_nothing(
+        backend: Backend, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = backend.open(engine)
+    kept = in_uitvoering(engine, store)
+    failing = in_uitvoering(engine, store)
+
+    def fail_after_the_update(*args: object) -> None:
+        raise StoreError("the disk gave up halfway")
+
+    with store.transaction() as tx:
+        created = engine.start("lzn", actor=scp, at=T0, store=tx)
+        monkeypatch.setattr(store, "_write_rest", fail_after_the_update)
+        with pytest.raises(StoreError, match="halfway"):
+            engine.fire(tx.load(failing.id), "voortgang_teruggekoppeld", actor=regisseur,
+                        at=T0, store=tx)
+        monkeypatch.undo()
+        engine.fire(tx.load(kept.id), "voortgang_teruggekoppeld", actor=regisseur, at=T0,
+                    store=tx)
+    assert store.load(failing.id).to_dict() == failing.to_dict()
+    assert store.load(created.id).version == 1
+    assert store.load(kept.id).version == kept.version + 1
+
+
+def test_a_nul_character_is_refused_by_name_and_nothing_written(backend: Backend,
+                                                                engine: Engine) -> None:
+    store = backend.open(engine)
+    case = in_uitvoering(engine, store)
+    for facts in ({"naam": "Jan\x00Jansen"}, {"bovenliggende_problematiek": "a\x00"}):
+        with pytest.raises(StoreError, match=f"'{next(iter(facts))}' holds a NUL") as caught:
+            engine.set_facts(case, facts, actor=coord, at=T0, store=store)
+        assert "Jan" not in str(caught.value)
+    assert store.load(case.id).to_dict() == case.to_dict()
+
+
+def test_personal_event_data_is_masked_in_stored_explanations(backend: Backend,
+                                                              tmp_path: Path) -> None:
+    text = (WORKFLOWS / "lzn.yaml").read_text(encoding="utf-8").replace(
+        "      afsluitreden: {enum_from: rules.afsluitcriteria, label: Afsluitreden "
+        "(afsluitcriterium dat geldt)}",
+        "      afsluitreden: {enum_from: rules.afsluitcriteria, label: Afsluitreden "
+        "(afsluitcriterium dat geldt)}\n"
+        "      bsn_melder: {type: string, personal_data: true, label: BSN van de melder}")
+    text = text.replace("    when: data.afsluitreden in rules.afsluitcriteria.matched",
+                        "    when: data.afsluitreden in rules.afsluitcriteria.matched and "
+                        "known(data.bsn_melder)")
+    assert "known(data.bsn_melder)" in text
+    (tmp_path / "lzn.yaml").write_text(text, encoding="utf-8")
+    engine = Engine([zorgflow.load_workflow(tmp_path / "lzn.yaml")])
+    store = backend.open(engine)
+    case = engine.set_facts(in_uitvoering(engine, store), {"zorg_ketenpartner_adequaat": True},
+                            actor=coord, at=T0, store=store)
+    data = {"afsluitreden": "zorg_bij_ketenpartner", "bsn_melder": "999990020"}
+    closed = engine.fire(case, "afsluiten", actor=coord, data=data, at=T0, store=store)
+    assert "<persoonsgegeven>" in " ".join(closed.history[-1].explanation)
+    stored = _columns(backend, "SELECT data, explanation FROM history")
+    assert stored and not any("999990020" in row for row in stored)
+    assert store.load(case.id).history[-1].data["bsn_melder"] == "999990020"
+
+
+def test_a_signal_is_recorded_once_across_a_dst_change(backend: Backend,
+                                                       engine: Engine) -> None:
+    from zoneinfo import ZoneInfo
+
+    store = backend.open(engine)
+    october = datetime(2026, 10, 10, 12, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
+    case = in_uitvoering(engine, store, at=october)  # due a month later, after the DST change
+    sweep = october + timedelta(days=40)
+    engine.record_signals(case, sweep, store=store)
+    again = engine.record_signals(store.load(case.id), sweep, store=store)
+    assert [e.kind for e in again.history].count("signal") == 1
+    assert store.due(sweep) == [] and engine.next_due(store.load(case.id)) is None
+
+
+def test_forked_workers_use_their_own_connections(backend: Backend, engine: Engine) -> None:
+    store = backend.open(engine)
+    case = in_uitvoering(engine, store)  # the parent has a connection open now
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    workers = [context.Process(target=_set_facts_in_forked_child,
+                               args=(store, engine, case.id, w, results)) for w in range(4)]
+    for worker in workers:
+        worker.start()
+    versions = sorted(results.get(timeout=120) for _ in workers)
+    for worker in workers:
+        worker.join(timeout=30)
+    assert versions == [case.version + k for k in range(1, 5)]
+    # The parent's connection still works after its children went away.
+    assert store.load(case.id).version == case.version + 4
+
+
+def _set_facts_in_forked_child(store: Store, engine: Engine, case_id: str, worker: int,
+                               results: multiprocessing.Queue) -> None:
+    while True:
+        try:
+            results.put(engine.set_facts(store.load(case_id),
+                                         {"multiproblematiek": bool(worker % 2)},
+                                         actor=coord, at=T0, store=store).version)
+            return
+        except ConcurrentUpdate:
+            continue
+
+
+def test_processes_opening_a_new_store_at_once(backend: Backend, engine: Engine) -> None:
+    from store_workers import open_and_set_facts
+
+    case = in_uitvoering(engine, backend.open(engine))
+    for store in backend.stores:
+        store.close()
+    if backend.name == "sqlite":
+        backend.path.unlink()
+        for suffix in ("-wal", "-shm"):
+            backend.path.with_name(backend.path.name + suffix).unlink(missing_ok=True)
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(8) as pool:
+            done = pool.starmap(_open_new_sqlite, [(str(backend.path), w) for w in range(8)])
+        assert done == [True] * 8
+        return
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(4) as pool:
+        versions = pool.starmap(open_and_set_facts, [(backend.spec(), case.id, w)
+                                                     for w in range(4)])
+    assert sorted(versions) == [case.version + k for k in range(1, 5)]
+
+
+def _open_new_sqlite(path: str, worker: int) -> bool:
+    engine = Engine.from_directory(WORKFLOWS)
+    store = SQLiteStore(path, engine)
+    engine.start("lzn", actor=scp, at=T0, store=store)
+    store.close()
+    return True
+
+
+def test_short_lived_threads_do_not_pile_up_connections(tmp_path: Path, engine: Engine) -> None:
+    import gc
+    import threading
+
+    import psycopg
+
+    backend = Backend("postgres", tmp_path)
+    try:
+        store = backend.open(engine)
+        case = in_uitvoering(engine, store)
+
+        def backends() -> int:
+            with psycopg.connect(backend.dsn, autocommit=True) as conn:
+                row = conn.execute("SELECT count(*) FROM pg_stat_activity "
+                                   "WHERE datname = current_database()").fetchone()
+                return int(row[0]) - 1 if row else 0
+
+        before = backends()
+        for _ in range(3):
+            threads = [threading.Thread(target=store.load, args=(case.id,)) for _ in range(10)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        gc.collect()
+        assert backends() <= before + 1
+    finally:
+        backend.cleanup()
+
+
+def test_sqlite_store_refuses_an_in_memory_database(engine: Engine) -> None:
+    with pytest.raises(ValueError, match="memory"):
+        SQLiteStore(":memory:", engine)
+
+
+@pytest.mark.parametrize("schema", ["Zorg", "pg_zorg", "a-b", "x; DROP TABLE cases"])
+def test_postgres_schema_names_are_checked(schema: str, engine: Engine) -> None:
+    zorgflow_store = pytest.importorskip("zorgflow.store.postgres")
+    with pytest.raises(ValueError, match="identifier"):
+        zorgflow_store.PostgresStore("postgresql://nowhere/db", engine, schema=schema)

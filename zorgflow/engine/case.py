@@ -261,11 +261,18 @@ class Case:
         return self.history[seq:]
 
     def _signals_recorded(self) -> set[tuple[str, Any]]:
-        """(signal, due_at) of every signal entry; reads stored entries only for their kind."""
-        found = {(e.event, e.data.get("due_at")) for e in self._history if e.kind == "signal"}
+        """(signal, due time) of every signal entry, due times as aware datetimes (which
+        compare as instants); reads stored entries only for their kind."""
+        keys = [(e.event, e.data.get("due_at")) for e in self._history if e.kind == "signal"]
         stored = self._stored
         if stored is not None:
-            found.update(stored.signal_keys())
+            keys += stored.signal_keys()
+        found = set()
+        for name, due_at in keys:
+            try:
+                found.add((name, parse_datetime(due_at)))
+            except (ValueError, TypeError):
+                continue  # not a due time this engine wrote; it matches no timer
         return found
 
     def _appended(self, entry: HistoryEntry) -> tuple[tuple[HistoryEntry, ...],
@@ -306,8 +313,8 @@ class Case:
         With ``verify=True`` (the default) the digest is recomputed and every history entry is
         read and checked now. ``verify=False`` is for data that comes from storage which already
         guarantees its integrity (a database transaction, a store of your own): the digest is
-        not recomputed, the case's own fields are still checked, the history's length, order and
-        last state are checked, and each entry is read the first time the history is read
+        not recomputed, the case's own fields are still checked, the history's length and its first
+        and last entries are checked, and each entry is read the first time the history is read
         (a malformed entry then raises `CaseFormatError`). It makes a restore several times
         cheaper; never use it for data that crossed a trust boundary.
 

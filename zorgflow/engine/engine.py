@@ -172,7 +172,9 @@ class Engine:
             try:
                 facts[name] = read(value)
             except ValueProblem as exc:
-                raise CaseFormatError(f"fact '{name}': {exc}") from None
+                detail = (f"expected {cw.fact_types[name].describe()}" if name in cw.personal
+                          else str(exc))
+                raise CaseFormatError(f"fact '{name}': {detail}") from None
         for role in case._roles:
             if role not in cw.case_role_ids:
                 raise CaseFormatError(f"'{role}' is not a case role of workflow {wf.id}")
@@ -482,19 +484,19 @@ class Engine:
         at = _at(at)
         _, case = self._for_case(case)
         recorded = _recorded_signals(case)
-        history = case.history
+        history, stored = case._history, case._stored
+        seq = case.version
         for signal in self.due(case, at):
-            key = (signal.name, signal.due_at.isoformat())
-            if key in recorded:
+            if (signal.name, signal.due_at) in recorded:
                 continue
+            seq += 1
             history = (*history, HistoryEntry(
-                len(history) + 1, at, "zorgflow", None, "signal", signal.name, case.state,
-                case.state, MappingProxyType({"due_at": signal.due_at.isoformat()}),
-                case.workflow_version))
-        if history is case.history:
+                seq, at, "zorgflow", None, "signal", signal.name, case.state, case.state,
+                MappingProxyType({"due_at": signal.due_at.isoformat()}), case.workflow_version))
+        if seq == case.version:
             return case
         new_case = Case(case.id, case.workflow_id, case.workflow_version, case.state,
-                        case._facts, case._roles, history, case._timers)
+                        case._facts, case._roles, history, case._timers, stored=stored)
         if store is not None:
             store.save(new_case, case.version)
         return new_case
@@ -506,7 +508,7 @@ class Engine:
         _, case = self._for_case(case)
         recorded = _recorded_signals(case)
         for signal in self.timers(case):
-            if (signal.name, signal.due_at.isoformat()) not in recorded:
+            if (signal.name, signal.due_at) not in recorded:
                 return signal.due_at
         return None
 
@@ -573,6 +575,9 @@ class Engine:
 
 
 def _recorded_signals(case: Case) -> set[tuple[str, Any]]:
+    """(signal, due time) of every recorded signal. Due times are compared as instants: a
+    case read back from storage has fixed UTC offsets where the engine computes with
+    Europe/Amsterdam, so the same moment may be written differently."""
     return case._signals_recorded()
 
 

@@ -108,6 +108,8 @@ class Expr:
     plan: tuple[tuple[str, str, bool], ...] = ()
     #: true when the value depends on the facts read only (no data, time or rule sets)
     pure: bool = False
+    #: event data fields read that are personal data (masked in explanations)
+    personal_data_read: frozenset[str] = field(default_factory=frozenset)
     _lines: dict[Any, tuple[Any, str]] = field(default_factory=dict, compare=False, repr=False)
 
     def __call__(self, env: Env) -> Any:
@@ -146,7 +148,9 @@ class Expr:
         if not self.data_read and not self.item_read:
             return ", ".join(parts)
         for name in self.data_read:
-            parts.append(f"data.{name} = {show(env.data.get(name, UNKNOWN))}")
+            value = ("<persoonsgegeven>" if name in self.personal_data_read
+                     else show(env.data.get(name, UNKNOWN)))
+            parts.append(f"data.{name} = {value}")
         if env.item is not None:
             for name in self.item_read:
                 parts.append(f"{name} = {show(env.item.get(name, UNKNOWN))}")
@@ -707,5 +711,7 @@ def compile_expr(source: str, scope: Scope, *, expect_bool: bool = False) -> Exp
     plan = tuple((n, f"{n} = ", n in personal) for n in compiler.facts)
     pure = not (compiler.data or compiler.item or compiler.rules or compiler.uses_time
                 or any(scope.facts[n].default is not None for n in compiler.facts))
+    data = scope.data or {}
+    personal_data = frozenset(n for n in compiler.data if n in data and data[n].personal_data)
     return Expr(" ".join(source.split()), fn, t, tuple(compiler.facts), tuple(compiler.data),
-                tuple(compiler.item), tuple(compiler.rules), personal, plan, pure)
+                tuple(compiler.item), tuple(compiler.rules), personal, plan, pure, personal_data)

@@ -13,14 +13,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import CaseExists, CaseNotFound, CaseRef, Cipher, ConcurrentUpdate, Store, StoreError
+from .base import (
+    CaseExists,
+    CaseNotFound,
+    CaseRef,
+    Cipher,
+    ConcurrentUpdate,
+    Store,
+    StoreError,
+    StoreUnavailable,
+)
 from .sqlite import SQLiteStore
 
 if TYPE_CHECKING:
-    from .postgres import PostgresStore
+    from .postgres import PostgresStore as PostgresStore
 
+# PostgresStore is not in __all__: a star import must work without psycopg installed.
 __all__ = ["CaseExists", "CaseNotFound", "CaseRef", "Cipher", "ConcurrentUpdate",
-           "PostgresStore", "SQLiteStore", "Store", "StoreError"]
+           "SQLiteStore", "Store", "StoreError", "StoreUnavailable"]
 
 
 def __getattr__(name: str) -> object:

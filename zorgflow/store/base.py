@@ -22,6 +22,11 @@ class CaseNotFound(StoreError, KeyError):
         return str(self.args[0]) if self.args else "case not found"
 
 
+class StoreUnavailable(StoreError):
+    """The database could not do the step (busy, unreachable, restarted, a deadlock); nothing
+    was written. The step may be tried again."""
+
+
 class CaseExists(StoreError):
     """`create` was given a case whose id is already stored."""
 

@@ -6,20 +6,29 @@ Needs psycopg 3 (``pip install "zorgflow[postgres]"``).
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from ..engine import Case, Engine, HistoryEntry
-from .base import CaseExists, CaseNotFound, CaseRef, Cipher, ConcurrentUpdate, StoreError
+from .base import (
+    CaseExists,
+    CaseNotFound,
+    CaseRef,
+    Cipher,
+    ConcurrentUpdate,
+    StoreError,
+    StoreUnavailable,
+)
+from .connections import Slot, ThreadConnections
 from .rows import CURRENT_FACTS, CaseCodec, CaseRow, HistoryRow, PersonalRow
 from .sqlite import _check_newer
 
 try:
     import psycopg
     from psycopg import errors as pg_errors
+    from psycopg.pq import TransactionStatus
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError("PostgresStore needs psycopg 3: pip install 'zorgflow[postgres]'"
                       ) from exc
@@ -100,80 +109,89 @@ class PostgresStore:
 
     def __init__(self, dsn: str, engine: Engine, *, schema: str = "zorgflow",
                  cipher: Cipher | None = None, connect_timeout: int = 10) -> None:
-        if not _IDENTIFIER.fullmatch(schema):
-            raise ValueError(f"schema must be a lower-case SQL identifier, not {schema!r}")
+        if not _IDENTIFIER.fullmatch(schema) or schema.startswith("pg_"):
+            raise ValueError("schema must be a lower-case SQL identifier not starting with "
+                             f"'pg_', not {schema!r}")
         self._dsn = dsn
         self.schema = schema
         self._codec = CaseCodec(engine, cipher)
         self._connect_timeout = connect_timeout
-        self._local = threading.local()
-        self._connections: list[psycopg.Connection[Any]] = []
-        self._lock = threading.Lock()
+        self._connections = ThreadConnections(self._connect)
         self._migrate()
 
     def __repr__(self) -> str:  # never the DSN: it may hold a password
         return f"PostgresStore(schema={self.schema!r})"
 
     # -- connections and transactions ------------------------------------------------------
-    def _connection(self) -> psycopg.Connection[Any]:
-        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
-            try:
-                conn = psycopg.connect(self._dsn, autocommit=True,
-                                       connect_timeout=self._connect_timeout)
-            except psycopg.Error as exc:
-                raise StoreError("cannot connect to the PostgreSQL case store: "
-                                 f"{type(exc).__name__}: {str(exc).strip()}") from None
-            self._local.conn = conn
-            self._local.depth = 0
-            with self._lock:
-                self._connections.append(conn)
-        return conn
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            return psycopg.connect(self._dsn, autocommit=True,
+                                   connect_timeout=self._connect_timeout)
+        except psycopg.Error as exc:
+            raise StoreUnavailable("cannot connect to the PostgreSQL case store: "
+                                   f"{type(exc).__name__}: {str(exc).strip()}") from None
+
+    def _slot(self) -> Slot[psycopg.Connection[Any]]:
+        slot = self._connections.slot()
+        if slot.conn.closed and not slot.depth:  # the server went away: connect again
+            slot = self._connections.replace()
+        return slot
 
     @contextmanager
     def _step(self, write: bool) -> Iterator[psycopg.Cursor[Any]]:
-        conn = self._connection()
-        if self._local.depth:
-            yield conn.cursor()
+        """One atomic step: its own transaction, or a savepoint inside `transaction`, so that
+        a failed step writes nothing and leaves the transaction usable."""
+        slot = self._slot()
+        conn = slot.conn
+        if slot.depth:
+            with conn.transaction():  # a savepoint
+                yield conn.cursor()
             return
-        self._local.depth = 1
+        slot.depth = 1
         try:
-            with conn.transaction():
+            with _translated(), conn.transaction():
                 cur = conn.cursor()
                 if not write:
                     cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 yield cur
         finally:
-            self._local.depth = 0
+            slot.depth = 0
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresStore]:
         """Group calls into one atomic step; `load` and `due` inside it lock the rows they
-        return until it ends."""
-        if self._local.__dict__.get("depth"):
+        return until it ends. A call that fails inside it writes nothing, even when its error
+        is caught; an error that leaves the block undoes the whole transaction."""
+        slot = self._slot()
+        if slot.depth:
             raise StoreError("a transaction is already open in this thread")
-        conn = self._connection()
-        self._local.depth = 1
-        self._local.locking = True
+        conn = slot.conn
+        slot.depth, slot.locking = 1, True
         try:
-            with conn.transaction():
+            with _translated(), conn.transaction():
                 yield self
+                if conn.info.transaction_status == TransactionStatus.INERROR:
+                    raise StoreError("a statement failed inside the transaction and its error "
+                                     "was caught; the transaction was undone, nothing written")
         finally:
-            self._local.depth = 0
-            self._local.locking = False
+            slot.depth, slot.locking = 0, False
 
     def close(self) -> None:
-        """Close every connection the store opened."""
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+        """Close every connection the store opened in this process."""
+        self._connections.close_all()
 
     def _sql(self, text: str) -> str:
-        return text.replace("{s}", self.schema)
+        return text.replace("{s}", f'"{self.schema}"')
 
     def _migrate(self) -> None:
+        with self._step(write=False) as cur:
+            # Up to date already: no lock and no DDL, so a role with data rights only can open it.
+            found = cur.execute("SELECT to_regclass(%s)",
+                                (f'"{self.schema}".schema_version',)).fetchone()
+            if found and found[0] is not None:
+                row = cur.execute(self._sql("SELECT version FROM {s}.schema_version")).fetchone()
+                if row is not None and row[0] == SCHEMA_VERSION:
+                    return
         with self._step(write=True) as cur:
             # One migrating process at a time; the others wait, then find the work done.
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"zorgflow.{self.schema}",))
@@ -302,7 +320,8 @@ class PostgresStore:
 
     # -- helpers ---------------------------------------------------------------------------
     def _locking(self) -> bool:
-        return bool(self._local.__dict__.get("locking"))
+        slot = self._connections.current()
+        return slot is not None and slot.locking
 
     def _write_rest(self, cur: psycopg.Cursor[Any], case: Case, history: list[HistoryRow],
                     personal: list[PersonalRow]) -> None:
@@ -330,6 +349,18 @@ class PostgresStore:
                 "INSERT INTO {s}.personal_data (case_id, seq, name, value, secret) "
                 "VALUES (%s, %s, %s, %s::jsonb, %s)"),
                 [(case.id, p.seq, p.name, p.value, p.secret) for p in personal])
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """The server's operational errors (gone, restarted, a deadlock, a serialisation
+    failure) as `StoreUnavailable`: the step was not done."""
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        raise StoreUnavailable("the PostgreSQL case store could not do the step "
+                               f"({type(exc).__name__}); nothing was written, try again"
+                               ) from None
 
 
 def _offset(moment: datetime) -> int:

@@ -4,6 +4,7 @@ entry and per personal-data value. Shared by every back end."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,8 +64,19 @@ class PersonalRow:
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON, the way every JSON column is written."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON, the way every JSON column is written. Refuses text with a NUL character
+    (PostgreSQL cannot store it; refused on every back end alike), naming the field only."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if "\\u0000" in text and _NUL.search(text):
+        where = [k for k, v in value.items() if _NUL.search(json.dumps(v))] if isinstance(
+            value, dict) else []
+        raise StoreError(f"{', '.join(map(repr, where)) or 'a value'} holds a NUL character "
+                         "(\\x00), which the store refuses: remove it and try again")
+    return text
+
+
+# JSON's escape of NUL, not preceded by an escaped backslash (text that spells "\u0000").
+_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 class CaseCodec:
@@ -96,6 +108,10 @@ class CaseCodec:
         facts; and whether they may have (then the stored current ones are to be replaced)."""
         fact_names, event_fields, setting_events = self._personal_names(case)
         entries = case._entries_after(after)
+        if [e.seq for e in entries] != list(range(after + 1, case.version + 1)):
+            raise StoreError(f"case {case.id}: its history entries after {after} are not "
+                             f"numbered {after + 1}..{case.version}; was the case changed "
+                             "outside the engine?")
         facts_changed = any(e.kind in ("start", "set_facts") or e.event in setting_events
                             for e in entries)
         personal = [self._personal_row(CURRENT_FACTS, name, value)
@@ -157,7 +173,11 @@ class CaseCodec:
         return plain, hidden
 
     def _personal_row(self, seq: int, name: str, value: Any) -> PersonalRow:
-        text = dumps(value)
+        try:
+            text = dumps(value)
+        except StoreError:
+            raise StoreError(f"'{name}' holds a NUL character (\\x00), which the store refuses: "
+                             "remove it and try again") from None
         if self.cipher is None:
             return PersonalRow(seq, name, text, None)
         return PersonalRow(seq, name, None, self.cipher.encrypt(text.encode("utf-8")))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..engine import Case, Engine, HistoryEntry
-from .base import CaseExists, CaseNotFound, CaseRef, Cipher, ConcurrentUpdate, StoreError
+from .base import (
+    CaseExists,
+    CaseNotFound,
+    CaseRef,
+    Cipher,
+    ConcurrentUpdate,
+    StoreError,
+    StoreUnavailable,
+)
+from .connections import ThreadConnections
 from .rows import (
     CURRENT_FACTS,
     CaseCodec,
@@ -98,71 +107,90 @@ class SQLiteStore:
                  durability: Literal["full", "normal"] = "full", timeout: float = 30.0) -> None:
         if durability not in ("full", "normal"):
             raise ValueError(f"durability must be 'full' or 'normal', not {durability!r}")
+        if str(path) == ":memory:" or str(path).startswith("file:"):
+            raise ValueError("SQLiteStore needs the path of a database file (each thread "
+                             "opens its own connection, so ':memory:' would give each its own "
+                             "empty database)")
         self.path = Path(path)
         self._codec = CaseCodec(engine, cipher)
         self._durability = durability
         self._timeout = timeout
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._connections = ThreadConnections(self._connect)
         self._migrate()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
 
     # -- connections and transactions ------------------------------------------------------
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            try:
-                conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None,
-                                       check_same_thread=False)
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot open the case store {self.path}: {exc}") from None
-            conn.execute("PRAGMA journal_mode=WAL")
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None,
+                                   check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the case store {self.path}: {exc}") from None
+        try:
+            # Switching to WAL does not wait for the busy timeout: retry while another
+            # process holds the new file.
+            deadline = time.monotonic() + self._timeout
+            while True:
+                try:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.02)
             conn.execute(f"PRAGMA synchronous={self._durability.upper()}")
             conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
-            self._local.depth = 0
-            with self._lock:
-                self._connections.append(conn)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StoreUnavailable(f"cannot open the case store {self.path}: {exc}") from None
         return conn
 
     @contextmanager
     def _step(self, write: bool) -> Iterator[sqlite3.Connection]:
-        """One atomic step, or part of the surrounding `transaction`."""
-        conn = self._connection()
-        if self._local.depth:
-            yield conn
+        """One atomic step: its own transaction, or a savepoint inside `transaction`, so that
+        a failed step writes nothing even when the caller catches its error."""
+        slot = self._connections.slot()
+        conn = slot.conn
+        if slot.depth:
+            conn.execute("SAVEPOINT zorgflow_step")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK TO zorgflow_step")
+                conn.execute("RELEASE zorgflow_step")
+                raise
+            conn.execute("RELEASE zorgflow_step")
             return
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        self._local.depth = 1
+        slot.depth = 1
         try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
+            with _translated(self.path):
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                finally:
+                    if conn.in_transaction:
+                        conn.rollback()
         finally:
-            self._local.depth = 0
+            slot.depth = 0
 
     @contextmanager
     def transaction(self) -> Iterator[SQLiteStore]:
-        """Group calls into one atomic step. It takes SQLite's write lock at once, so nothing
-        another process saves can come between a `load` and a `save` inside it."""
-        if self._local.__dict__.get("depth"):
+        """Group calls into one atomic step. It takes SQLite's write lock (for the whole
+        database) at once, so nothing another process saves can come between a `load` and a
+        `save` inside it; keep it short. A call that fails inside it writes nothing, even when
+        its error is caught; an error that leaves the block undoes the whole transaction."""
+        slot = self._connections.current()
+        if slot is not None and slot.depth:
             raise StoreError("a transaction is already open in this thread")
         with self._step(write=True):
             yield self
 
     def close(self) -> None:
-        """Close every connection the store opened."""
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+        """Close every connection the store opened in this process."""
+        self._connections.close_all()
 
     def _migrate(self) -> None:
         with self._step(write=True) as conn:
@@ -308,6 +336,17 @@ class SQLiteStore:
 
 
 _REF_COLUMNS = "id, workflow_id, workflow_version, state, version, next_due_at"
+
+
+@contextmanager
+def _translated(path: Path) -> Iterator[None]:
+    """SQLite's own operational errors (busy past the timeout, disk full, I/O) as
+    `StoreUnavailable`: the step was not done."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        raise StoreUnavailable(f"the case store {path} could not do the step ({exc}); nothing "
+                               "was written, try again") from None
 
 
 def _ref(r: tuple[Any, ...]) -> CaseRef:
