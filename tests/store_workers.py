@@ -92,3 +92,21 @@ def open_and_set_facts(spec: tuple[str, str, str], case_id: str, worker: int) ->
             continue
         store.close()
         return case.version
+
+
+def stop_in_the_middle_of_a_save(spec: tuple[str, str, str], case_id: str, ready: Path) -> None:
+    """Fire with ``store=`` (no transaction of our own) and stop after the save has updated
+    the case row but before it wrote the history, to be killed there."""
+    import zorgflow
+
+    engine, store = open_store(spec)
+    regisseur = zorgflow.Actor(REGISSEUR_ID, roles={"ketenpartner"})
+
+    def stop_here(*args: object) -> None:
+        ready.write_text("case row updated, history not written")
+        time.sleep(120)
+
+    store._write_rest = stop_here  # the step between the two halves of a save
+    engine.fire(store.load(case_id), "voortgang_teruggekoppeld", actor=regisseur, at=T0,
+                store=store)
+    sys.exit("the test should have killed this worker")

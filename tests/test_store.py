@@ -13,7 +13,14 @@ from pathlib import Path
 
 import pytest
 from conftest import Backend
-from store_workers import COORDINATOR_ID, REGISSEUR_ID, T0, fire_many, hold_a_transaction
+from store_workers import (
+    COORDINATOR_ID,
+    REGISSEUR_ID,
+    T0,
+    fire_many,
+    hold_a_transaction,
+    stop_in_the_middle_of_a_save,
+)
 
 import zorgflow
 from zorgflow import Actor, Case, Engine
@@ -204,10 +211,11 @@ def test_a_recorded_signal_is_not_due_again(backend: Backend, engine: Engine) ->
 def test_sqlite_due_is_an_index_scan(tmp_path: Path, engine: Engine) -> None:
     SQLiteStore(tmp_path / "cases.db", engine).close()
     conn = sqlite3.connect(tmp_path / "cases.db")
-    plan = " ".join(str(row) for row in conn.execute(
-        "EXPLAIN QUERY PLAN SELECT id FROM cases WHERE next_due_at IS NOT NULL "
-        "AND next_due_at <= ? ORDER BY next_due_at", ("2026",)))
+    from zorgflow.store.sqlite import DUE_SQL
+
+    plan = " ".join(str(row) for row in conn.execute(f"EXPLAIN QUERY PLAN {DUE_SQL}", ("2026",)))
     assert "USING INDEX cases_next_due_at" in plan, plan
+    assert "SCAN" not in plan and "TEMP B-TREE" not in plan, plan
 
 
 def test_due_needs_an_aware_time(backend: Backend, engine: Engine) -> None:
@@ -388,6 +396,30 @@ def test_many_processes_lose_no_update(backend: Backend, engine: Engine) -> None
     assert set(seen) == {(case_id, at) for case_id, at, _ in accepted}
     for case_id, at, version in accepted:
         assert store.load(case_id).history[version - 1].at.isoformat() == at
+
+
+def test_a_worker_killed_in_the_middle_of_a_save_leaves_nothing(backend: Backend,
+                                                                 engine: Engine,
+                                                                 tmp_path: Path) -> None:
+    store = backend.open(engine)
+    case = in_uitvoering(engine, store)
+    before = store.load(case.id).to_dict()
+    ready = tmp_path / "ready"
+    context = multiprocessing.get_context("spawn")
+    worker = context.Process(target=stop_in_the_middle_of_a_save,
+                             args=(backend.spec(), case.id, ready))
+    worker.start()
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        assert worker.is_alive() and time.monotonic() < deadline, "worker did not get ready"
+        time.sleep(0.05)
+    assert worker.pid is not None
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.join(timeout=30)
+    assert store.load(case.id).to_dict() == before
+    moved = engine.fire(store.load(case.id), "voortgang_teruggekoppeld", actor=regisseur,
+                        at=T0, store=store)
+    assert store.load(case.id).version == moved.version
 
 
 def test_a_killed_worker_leaves_nothing_half_written(backend: Backend, engine: Engine,

@@ -294,8 +294,7 @@ class SQLiteStore:
         """Cases whose next unrecorded timer signal is due at or before ``before``, soonest
         first: an index range scan, however many cases are stored. Inside `transaction`, no
         other process can sweep the same cases until it ends."""
-        sql = (f"SELECT {_REF_COLUMNS} FROM cases WHERE next_due_at IS NOT NULL "
-               "AND next_due_at <= ? ORDER BY next_due_at")
+        sql = DUE_SQL
         params: list[Any] = [utc_text(_aware(before))]
         if limit is not None:
             sql += " LIMIT ?"
@@ -347,6 +346,11 @@ def _translated(path: Path) -> Iterator[None]:
     except sqlite3.OperationalError as exc:
         raise StoreUnavailable(f"the case store {path} could not do the step ({exc}); nothing "
                                "was written, try again") from None
+
+
+#: The query behind `SQLiteStore.due` (a range scan of the partial index on next_due_at).
+DUE_SQL = (f"SELECT {_REF_COLUMNS} FROM cases WHERE next_due_at IS NOT NULL "
+           "AND next_due_at <= ? ORDER BY next_due_at")
 
 
 def _ref(r: tuple[Any, ...]) -> CaseRef:
