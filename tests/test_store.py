@@ -355,6 +355,19 @@ def test_postgres_store_does_not_show_its_password(tmp_path: Path, engine: Engin
 WORKERS, FIRES, CASES = 8, 500, 50
 
 
+def kill_when_ready(worker: multiprocessing.process.BaseProcess, ready: Path) -> None:
+    """Start ``worker``, wait until it writes ``ready``, and SIGKILL it there."""
+    worker.start()
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        assert worker.is_alive() and time.monotonic() < deadline, "worker did not get ready"
+        time.sleep(0.05)
+    assert worker.pid is not None
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.join(timeout=30)
+    assert worker.exitcode == -signal.SIGKILL
+
+
 def test_many_processes_lose_no_update(backend: Backend, engine: Engine) -> None:
     store = backend.open(engine)
     ids = [in_uitvoering(engine, store, case_id=f"casus-{n:02}").id for n in range(CASES)]
@@ -408,14 +421,7 @@ def test_a_worker_killed_in_the_middle_of_a_save_leaves_nothing(backend: Backend
     context = multiprocessing.get_context("spawn")
     worker = context.Process(target=stop_in_the_middle_of_a_save,
                              args=(backend.spec(), case.id, ready))
-    worker.start()
-    deadline = time.monotonic() + 60
-    while not ready.exists():
-        assert worker.is_alive() and time.monotonic() < deadline, "worker did not get ready"
-        time.sleep(0.05)
-    assert worker.pid is not None
-    os.kill(worker.pid, signal.SIGKILL)
-    worker.join(timeout=30)
+    kill_when_ready(worker, ready)
     assert store.load(case.id).to_dict() == before
     moved = engine.fire(store.load(case.id), "voortgang_teruggekoppeld", actor=regisseur,
                         at=T0, store=store)
@@ -430,15 +436,7 @@ def test_a_killed_worker_leaves_nothing_half_written(backend: Backend, engine: E
     ready = tmp_path / "ready"
     context = multiprocessing.get_context("spawn")
     worker = context.Process(target=hold_a_transaction, args=(backend.spec(), case.id, ready))
-    worker.start()
-    deadline = time.monotonic() + 60
-    while not ready.exists():
-        assert worker.is_alive() and time.monotonic() < deadline, "worker did not get ready"
-        time.sleep(0.05)
-    assert worker.pid is not None
-    os.kill(worker.pid, signal.SIGKILL)
-    worker.join(timeout=30)
-    assert worker.exitcode == -signal.SIGKILL
+    kill_when_ready(worker, ready)
     assert store.load(case.id).to_dict() == before
     # The store is not left locked: the next step goes through.
     moved = engine.fire(store.load(case.id), "voortgang_teruggekoppeld", actor=regisseur,

@@ -22,7 +22,7 @@ from .base import (
     StoreUnavailable,
 )
 from .connections import Slot, ThreadConnections
-from .rows import CURRENT_FACTS, CaseCodec, CaseRow, HistoryRow, PersonalRow
+from .rows import CURRENT_FACTS, CaseCodec, CaseRow, HistoryRow, PersonalRow, find_filter
 from .sqlite import _check_newer
 
 try:
@@ -285,21 +285,11 @@ class PostgresStore:
     def find(self, *, workflow_id: str | None = None, state: str | None = None,
              role_holder: str | None = None) -> list[CaseRef]:
         """Cases matching every criterion given, by id."""
-        where, params = [], []
-        if workflow_id is not None:
-            where.append("workflow_id = %s")
-            params.append(workflow_id)
-        if state is not None:
-            where.append("state = %s")
-            params.append(state)
-        if role_holder is not None:
-            where.append("id IN (SELECT case_id FROM {s}.case_roles WHERE actor_id = %s)")
-            params.append(role_holder)
-        sql = f"SELECT {_REF_COLUMNS} FROM {{s}}.cases"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        where, params = find_filter(workflow_id, state, role_holder, mark="%s",
+                                    roles_table="{s}.case_roles")
         with self._step(write=False) as cur:
-            return [CaseRef(*r) for r in cur.execute(self._sql(sql + " ORDER BY id"), params)]
+            return [CaseRef(*r) for r in cur.execute(
+                self._sql(f"SELECT {_REF_COLUMNS} FROM {{s}}.cases{where} ORDER BY id"), params)]
 
     def due(self, before: datetime, *, limit: int | None = None) -> list[CaseRef]:
         """Cases whose next unrecorded timer signal is due at or before ``before``, soonest

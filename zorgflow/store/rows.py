@@ -222,3 +222,18 @@ def utc_text(moment: datetime) -> str:
 def from_utc_text(text: str) -> datetime:
     """The reverse of `utc_text`."""
     return datetime.fromisoformat(text)
+
+
+def find_filter(workflow_id: str | None, state: str | None, role_holder: str | None, *,
+                mark: str, roles_table: str) -> tuple[str, list[str]]:
+    """The ``WHERE`` clause (or "") and its parameters behind ``Store.find``; ``mark`` is the
+    back end's parameter mark (``?`` or ``%s``)."""
+    where, params = [], []
+    for column, value in (("workflow_id", workflow_id), ("state", state)):
+        if value is not None:
+            where.append(f"{column} = {mark}")
+            params.append(value)
+    if role_holder is not None:
+        where.append(f"id IN (SELECT case_id FROM {roles_table} WHERE actor_id = {mark})")
+        params.append(role_holder)
+    return (" WHERE " + " AND ".join(where)) if where else "", params

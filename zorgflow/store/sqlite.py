@@ -27,6 +27,7 @@ from .rows import (
     CaseRow,
     HistoryRow,
     PersonalRow,
+    find_filter,
     from_utc_text,
     utc_text,
 )
@@ -274,21 +275,11 @@ class SQLiteStore:
     def find(self, *, workflow_id: str | None = None, state: str | None = None,
              role_holder: str | None = None) -> list[CaseRef]:
         """Cases matching every criterion given, by id."""
-        where, params = [], []
-        if workflow_id is not None:
-            where.append("workflow_id = ?")
-            params.append(workflow_id)
-        if state is not None:
-            where.append("state = ?")
-            params.append(state)
-        if role_holder is not None:
-            where.append("id IN (SELECT case_id FROM case_roles WHERE actor_id = ?)")
-            params.append(role_holder)
-        sql = f"SELECT {_REF_COLUMNS} FROM cases"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        where, params = find_filter(workflow_id, state, role_holder, mark="?",
+                                    roles_table="case_roles")
         with self._step(write=False) as conn:
-            return [_ref(r) for r in conn.execute(sql + " ORDER BY id", params)]
+            return [_ref(r) for r in conn.execute(
+                f"SELECT {_REF_COLUMNS} FROM cases{where} ORDER BY id", params)]
 
     def due(self, before: datetime, *, limit: int | None = None) -> list[CaseRef]:
         """Cases whose next unrecorded timer signal is due at or before ``before``, soonest
