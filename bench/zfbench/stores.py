@@ -84,10 +84,15 @@ class _Contender:
         self.fire = eng.fire
         self.regisseur = regisseur
         self.before = engine().next_due(cases[DUE_WANTED - 1])
+        # Fires happen a year later, on other cases than the first 1,000, so the timers they
+        # restart fall due after ``before``: due() finds the same 1,000 cases every time.
+        self.at = AT + timedelta(days=365)
 
     def _take(self) -> list[int]:
-        picked = [(self.next + k) % len(self.cases) for k in range(self.fires)]
-        self.next = (self.next + self.fires) % len(self.cases)
+        """The next ``fires`` cases, never one of the 1,000 that due() is to find."""
+        pool = len(self.cases) - DUE_WANTED
+        picked = [DUE_WANTED + (self.next + k) % pool for k in range(self.fires)]
+        self.next = (self.next + self.fires) % pool
         return picked
 
     def fire_save(self) -> float:
@@ -95,7 +100,7 @@ class _Contender:
         cases, fire, store, who = self.cases, self.fire, self.store, self.regisseur
         start = perf_counter()
         for k in picked:
-            cases[k] = fire(cases[k], "voortgang_teruggekoppeld", actor=who, at=AT,
+            cases[k] = fire(cases[k], "voortgang_teruggekoppeld", actor=who, at=self.at,
                             store=store)
         return self.fires / (perf_counter() - start)
 
@@ -105,17 +110,16 @@ class _Contender:
         ids = [cases[k].id for k in picked]
         start = perf_counter()
         for k, case_id in zip(picked, ids, strict=True):
-            cases[k] = fire(store.load(case_id), "voortgang_teruggekoppeld", actor=who, at=AT,
-                            store=store)
+            cases[k] = fire(store.load(case_id), "voortgang_teruggekoppeld", actor=who,
+                            at=self.at, store=store)
         return self.fires / (perf_counter() - start)
 
     def due(self) -> float:
         start = perf_counter()
         found = self.store.due(self.before)
         took = perf_counter() - start
-        if len(found) < DUE_WANTED:
-            raise BenchError(f"stores: due() found {len(found)} cases, expected at least "
-                             f"{DUE_WANTED}")
+        if len(found) != DUE_WANTED:
+            raise BenchError(f"stores: due() found {len(found)} cases, expected {DUE_WANTED}")
         return took
 
 
