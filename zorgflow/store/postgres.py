@@ -23,7 +23,6 @@ from .base import (
 )
 from .connections import Slot, ThreadConnections
 from .rows import CURRENT_FACTS, CaseCodec, CaseRow, HistoryRow, PersonalRow, find_filter
-from .sqlite import _check_newer
 
 try:
     import psycopg
@@ -216,8 +215,8 @@ class PostgresStore:
     # -- the Store protocol ----------------------------------------------------------------
     def create(self, case: Case) -> None:
         """Store a new case with its whole history; `CaseExists` if the id is taken."""
-        row = self._codec.case_row(case)
-        history, personal, _ = self._codec.history_rows(case, 0)
+        write = self._codec.write(case, 0)
+        row, history, personal = write.row, write.history, write.personal
         with self._step(write=True) as cur:
             try:
                 with cur.connection.transaction():  # a savepoint: the error leaves no trace
@@ -236,9 +235,8 @@ class PostgresStore:
 
         Raises `ConcurrentUpdate` (writing nothing) when the stored version is not
         ``expected_version``, `CaseNotFound` when the case was never created."""
-        _check_newer(case, expected_version)
-        row = self._codec.case_row(case)
-        history, personal, facts_changed = self._codec.history_rows(case, expected_version)
+        write = self._codec.write(case, expected_version)
+        row, history, personal = write.row, write.history, write.personal
         with self._step(write=True) as cur:
             cur.execute(self._sql(
                 "UPDATE {s}.cases SET workflow_version = %s, state = %s, version = %s, "
@@ -252,7 +250,7 @@ class PostgresStore:
                 if found is None:
                     raise CaseNotFound(f"no case {case.id} is stored: create it first")
                 raise ConcurrentUpdate(case.id, expected_version, found[0])
-            if facts_changed:
+            if write.facts_changed:
                 cur.execute(self._sql(
                     "DELETE FROM {s}.personal_data WHERE case_id = %s AND seq = %s"),
                     (case.id, CURRENT_FACTS))

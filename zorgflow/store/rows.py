@@ -63,6 +63,16 @@ class PersonalRow:
     secret: bytes | None
 
 
+@dataclass(frozen=True, slots=True)
+class CaseWrite:
+    """Everything one save (or create) writes; made by `CaseCodec.write`."""
+
+    row: CaseRow
+    history: list[HistoryRow]
+    personal: list[PersonalRow]
+    facts_changed: bool
+
+
 def dumps(value: Any) -> str:
     """Compact JSON, the way every JSON column is written. Refuses text with a NUL character
     (PostgreSQL cannot store it; refused on every back end alike), naming the field only."""
@@ -92,31 +102,35 @@ class CaseCodec:
         self._personal: dict[tuple[str, int], _PersonalNames] = {}
 
     # -- cases to rows ---------------------------------------------------------------------
-    def case_row(self, case: Case) -> CaseRow:
-        """The ``cases`` row of ``case`` (checks the case against its workflow first)."""
-        facts, _ = self._split(to_json(dict(case.facts)), self._personal_names(case)[0])
-        return CaseRow(
-            id=case.id, workflow_id=case.workflow_id, workflow_version=case.workflow_version,
-            state=case.state, version=case.version, facts=dumps(facts),
-            timers=dumps({k: v.isoformat() for k, v in case.timers.items()}),
-            next_due_at=self.engine.next_due(case))
-
-    def history_rows(self, case: Case, after: int
-                     ) -> tuple[list[HistoryRow], list[PersonalRow], bool]:
-        """Rows for the history entries after sequence number ``after``; the personal values
-        of these entries and, when these entries may have changed them, of the case's current
-        facts; and whether they may have (then the stored current ones are to be replaced)."""
+    def write(self, case: Case, after: int) -> CaseWrite:
+        """What saving ``case`` writes, when the store holds its version ``after`` (0 for a
+        new case): its ``cases`` row, the history entries after ``after``, and the personal
+        values of these entries and, when these entries may have changed them, of the case's
+        current facts (``facts_changed``: then the stored current ones are replaced)."""
+        if not isinstance(case, Case):
+            raise TypeError(f"expected a Case, got {type(case).__name__}")
+        if isinstance(after, bool) or not isinstance(after, int):
+            raise TypeError("expected_version must be the int version of the case that was "
+                            "loaded")
+        if case.version <= after:
+            raise StoreError(f"case {case.id} has no history after version {after} (it is at "
+                             f"version {case.version}): nothing to save")
         fact_names, event_fields, setting_events = self._personal_names(case)
         entries = case._entries_after(after)
         if [e.seq for e in entries] != list(range(after + 1, case.version + 1)):
             raise StoreError(f"case {case.id}: its history entries after {after} are not "
                              f"numbered {after + 1}..{case.version}; was the case changed "
                              "outside the engine?")
+        facts, current = self._split(to_json(dict(case.facts)), fact_names)
+        row = CaseRow(
+            id=case.id, workflow_id=case.workflow_id, workflow_version=case.workflow_version,
+            state=case.state, version=case.version, facts=dumps(facts),
+            timers=dumps({k: v.isoformat() for k, v in case.timers.items()}),
+            next_due_at=self.engine.next_due(case))
         facts_changed = any(e.kind in ("start", "set_facts") or e.event in setting_events
                             for e in entries)
         personal = [self._personal_row(CURRENT_FACTS, name, value)
-                    for name, value in to_json(dict(case.facts)).items()
-                    if name in fact_names] if facts_changed else []
+                    for name, value in current.items()] if facts_changed else []
         rows = []
         for entry in entries:
             raw = entry.to_dict()
@@ -130,7 +144,7 @@ class CaseCodec:
                 data=dumps(data), workflow_version=entry.workflow_version,
                 explanation=dumps(raw["explanation"]) if "explanation" in raw else None,
                 dossier=dumps(raw["dossier"]) if "dossier" in raw else None))
-        return rows, personal, facts_changed
+        return CaseWrite(row, rows, personal, facts_changed)
 
     # -- rows to cases ---------------------------------------------------------------------
     def build(self, row: CaseRow, roles: Mapping[str, str], history: Iterable[HistoryRow],

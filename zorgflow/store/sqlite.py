@@ -215,8 +215,8 @@ class SQLiteStore:
     # -- the Store protocol ----------------------------------------------------------------
     def create(self, case: Case) -> None:
         """Store a new case with its whole history; `CaseExists` if the id is taken."""
-        row = self._codec.case_row(case)
-        history, personal, _ = self._codec.history_rows(case, 0)
+        write = self._codec.write(case, 0)
+        row, history, personal = write.row, write.history, write.personal
         with self._step(write=True) as conn:
             try:
                 conn.execute(f"INSERT INTO cases ({_CASE_COLUMNS}, updated_at) "
@@ -230,9 +230,8 @@ class SQLiteStore:
 
         Raises `ConcurrentUpdate` (writing nothing) when the stored version is not
         ``expected_version``, `CaseNotFound` when the case was never created."""
-        _check_newer(case, expected_version)
-        row = self._codec.case_row(case)
-        history, personal, facts_changed = self._codec.history_rows(case, expected_version)
+        write = self._codec.write(case, expected_version)
+        row, history, personal = write.row, write.history, write.personal
         with self._step(write=True) as conn:
             updated = conn.execute(
                 "UPDATE cases SET workflow_version = ?, state = ?, version = ?, facts = ?, "
@@ -246,7 +245,7 @@ class SQLiteStore:
                 if found is None:
                     raise CaseNotFound(f"no case {case.id} is stored: create it first")
                 raise ConcurrentUpdate(case.id, expected_version, found[0])
-            if facts_changed:
+            if write.facts_changed:
                 conn.execute("DELETE FROM personal_data WHERE case_id = ? AND seq = ?",
                              (case.id, CURRENT_FACTS))
             self._write_rest(conn, case, history, personal)
@@ -366,14 +365,3 @@ def _aware(moment: datetime) -> datetime:
         raise StoreError("due() needs an aware datetime (with a time zone), e.g. "
                          "datetime.now(ZoneInfo('Europe/Amsterdam'))")
     return moment
-
-
-def _check_newer(case: Case, expected_version: int) -> None:
-    if not isinstance(case, Case):
-        raise TypeError(f"expected a Case, got {type(case).__name__}")
-    if isinstance(expected_version, bool) or not isinstance(expected_version, int):
-        raise TypeError("expected_version must be the int version of the case that was loaded")
-    if case.version <= expected_version:
-        raise StoreError(f"case {case.id} has no history after version {expected_version} "
-                         f"(it is at version {case.version}): nothing to save")
-
