@@ -12,7 +12,7 @@ from ..rules.decision import Decision
 from ..rules.expr import Env, Expr, Scope, compile_expr
 from ..rules.logic import truth_word
 from ..rules.rulesets import CompiledRuleSet, compile_rule_set, item_scope
-from .values import ValueProblem, coerce, reader
+from .values import ValueProblem, coerce, exact_form, reader
 
 _NO_DATA: Mapping[str, Any] = MappingProxyType({})
 _NO_PROBLEMS: list[str] = []
@@ -137,6 +137,10 @@ class CompiledWorkflow:
         self.events = frozenset(workflow.events)
         self.fact_types = {f.id: f.type for f in workflow.facts.values()}
         self.fact_readers = {name: reader(t) for name, t in self.fact_types.items()}
+        forms = {name: exact_form(t) for name, t in self.fact_types.items()}
+        self.fact_classes = {name: cls for name, (cls, _) in forms.items() if cls is not None}
+        self.fact_enums = {name: values for name, (_, values) in forms.items()
+                           if values is not None}
         self.boolean_facts = frozenset(f for f, t in self.fact_types.items()
                                        if t.name == "boolean")
         self.personal = frozenset(f.id for f in workflow.facts.values() if f.personal_data)

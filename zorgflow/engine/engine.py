@@ -159,27 +159,41 @@ class Engine:
     def _normalise(self, cw: CompiledWorkflow, case: Case) -> Case:
         """Check a case read from outside against its workflow and type its facts."""
         wf = cw.model
-        if case.state not in wf.states:
-            raise CaseFormatError(f"state '{case.state}' does not exist in workflow "
+        if case._state not in wf.states:
+            raise CaseFormatError(f"state '{case._state}' does not exist in workflow "
                                   f"{wf.id} version {wf.version}")
-        facts: dict[str, Any] = {}
-        readers = cw.fact_readers
-        for name, value in case._facts.items():
-            read = readers.get(name)
-            if read is None:
-                raise CaseFormatError(f"fact '{name}' is not declared in workflow {wf.id} "
-                                      f"version {wf.version}")
-            try:
-                facts[name] = read(value)
-            except ValueProblem as exc:
-                detail = (f"expected {cw.fact_types[name].describe()}" if name in cw.personal
-                          else str(exc))
-                raise CaseFormatError(f"fact '{name}': {detail}") from None
-        for role in case._roles:
-            if role not in cw.case_role_ids:
-                raise CaseFormatError(f"'{role}' is not a case role of workflow {wf.id}")
-        return Case(case.id, case.workflow_id, case.workflow_version, case.state, facts,
-                    dict(case._roles), case._history, dict(case._timers), stored=case._stored)
+        facts = case._facts
+        typed: dict[str, Any] | None = None
+        classes, enums = cw.fact_classes, cw.fact_enums
+        for name, value in facts.items():
+            # most stored values are already what the fact holds: no call for those
+            if value.__class__ is classes.get(name) and (name not in enums
+                                                         or value in enums[name]):
+                continue
+            if typed is None:
+                typed = dict(facts)
+            typed[name] = self._read_fact(cw, name, value)
+        if not cw.case_role_ids.issuperset(case._roles):
+            role = next(r for r in case._roles if r not in cw.case_role_ids)
+            raise CaseFormatError(f"'{role}' is not a case role of workflow {wf.id}")
+        # the case read from outside owns its dicts (from_dict copied them); share them
+        return Case(case._id, case._workflow_id, case._workflow_version, case._state,
+                    facts if typed is None else typed, case._roles, case._history,
+                    case._timers, stored=case._stored)
+
+    @staticmethod
+    def _read_fact(cw: CompiledWorkflow, name: str, value: Any) -> Any:
+        wf = cw.model
+        read = cw.fact_readers.get(name)
+        if read is None:
+            raise CaseFormatError(f"fact '{name}' is not declared in workflow {wf.id} "
+                                  f"version {wf.version}")
+        try:
+            return read(value)
+        except ValueProblem as exc:
+            detail = (f"expected {cw.fact_types[name].describe()}" if name in cw.personal
+                      else str(exc))
+            raise CaseFormatError(f"fact '{name}': {detail}") from None
 
     # -- the public contract --------------------------------------------------------------------
     def start(

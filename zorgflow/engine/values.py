@@ -14,32 +14,48 @@ class ValueProblem(ValueError):
     """A value does not fit its declared type; the message says what would."""
 
 
-def reader(t: FactType) -> Callable[[Any], Any]:
-    """A function that does what ``coerce(t, value)`` does, with a shortcut for the values
-    that are already right (restoring a case checks every fact, so this is on its path)."""
+def exact_form(t: FactType) -> tuple[type | None, frozenset[Any] | None]:
+    """The class (and, for an enum, the values) of a value that ``coerce(t, value)`` would
+    return unchanged; ``(None, None)`` where every value needs `coerce` (dates, bounds, lists).
+    Restoring a case checks each fact against this without a call."""
     kind = t.name
     if kind == "boolean":
-        exact: type = bool
-    elif kind == "string":
-        exact = str
-    elif kind == "integer" and t.minimum is None and t.maximum is None:
-        exact = int
-    elif kind == "enum":
-        values = frozenset(t.values)
+        return bool, None
+    if kind == "string":
+        return str, None
+    if kind == "integer" and t.minimum is None and t.maximum is None:
+        return int, None
+    if kind == "enum":
+        return str, frozenset(t.values)
+    return None, None
 
-        def read_enum(value: Any) -> Any:
-            if value.__class__ is str and value in values:
+
+def reader(t: FactType) -> Callable[[Any], Any]:
+    """A function that does what ``coerce(t, value)`` does, with a shortcut for stored values
+    that are already right (restoring a case checks every fact that `exact_form` cannot)."""
+    kind = t.name
+    if kind == "integer":
+        low, high = t.minimum, t.maximum
+
+        def read_integer(value: Any) -> Any:
+            if (value.__class__ is int and (low is None or value >= low)
+                    and (high is None or value <= high)):
                 return value
             return coerce(t, value)
 
-        return read_enum
-    else:
-        return lambda value: coerce(t, value)
+        return read_integer
+    if kind == "date":
 
-    def read(value: Any) -> Any:
-        return value if value.__class__ is exact else coerce(t, value)
+        def read_date(value: Any) -> Any:
+            if value.__class__ is str and len(value) == 10:  # YYYY-MM-DD, as to_json writes
+                try:
+                    return date.fromisoformat(value)
+                except ValueError:
+                    pass  # coerce says what is wrong
+            return coerce(t, value)
 
-    return read
+        return read_date
+    return lambda value: coerce(t, value)
 
 
 def coerce(t: FactType, value: Any) -> Any:
