@@ -152,6 +152,30 @@ def test_a_case_role_nobody_is_assigned_makes_events_unfireable() -> None:
     assert "event never fires" in kinds  # voortgang_teruggekoppeld: only a casusregisseur
 
 
+WITH_PERSONAL_FIELD = LZN_TEXT.replace(
+    "        label: Netwerk dat de casus overneemt\n",
+    "        label: Netwerk dat de casus overneemt\n"
+    "      contactpersoon: {type: string, required: false, personal_data: true,"
+    " label: Contactpersoon}\n")
+
+
+@pytest.mark.parametrize(("source", "named"), [
+    ("data.contactpersoon", "data 'contactpersoon'"),
+    ("naam", "fact 'naam'"),
+])
+def test_a_sets_that_copies_personal_data_into_a_plain_fact_is_a_warning(source: str,
+                                                                         named: str) -> None:
+    workflow = seeded(WITH_PERSONAL_FIELD, "sets: {overgedragen_aan_netwerk: data.netwerk}",
+                      "sets: {overgedragen_aan_netwerk: data.netwerk, "
+                      f"bovenliggende_problematiek: {source}}}", "lzn")
+    report = verify(workflow)
+    (flow,) = [f for f in report.findings if f.kind == "personal data flow"]
+    assert flow.severity == "warning" and report.errors == []
+    assert ("'overgedragen_ander_netwerk' sets fact 'bovenliggende_problematiek' from "
+            f"personal data ({named})") in flow.message
+    assert "personal_data: true" in flow.message
+
+
 # -- command line ------------------------------------------------------------------------------
 
 

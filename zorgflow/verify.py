@@ -8,7 +8,8 @@ logic is monotone in knowledge (an expression that is false with some facts unkn
 false whatever they turn out to be), so a branch is cut as soon as it evaluates to false.
 
 Findings: unreachable states, dead ends, events that can never fire, gaps in ``unique``
-tables, and invariant violations — each with the shortest event sequence that shows it.
+tables, and invariant violations — each with the shortest event sequence that shows it; and,
+as warnings, ``sets:`` that copy personal data into a fact not marked ``personal_data``.
 """
 
 from __future__ import annotations
@@ -371,6 +372,7 @@ class Verifier:
                        else "nobody can hold a role that may fire it")
                 self.finding("event never fires", f"'{ct.event}' from '{ct.source}': {why}")
         self.check_tables()
+        self.check_personal_flows()
         self.check_invariants(parents)
         self.report.cut_off = self.search.cut_off
         if self.search.cut_off:
@@ -391,6 +393,27 @@ class Verifier:
                     sample = ", ".join(f"{k} = {show(v)}" for k, v in gaps[0].items())
                     self.finding("table gap", f"{len(gaps)} combinations of known inputs of "
                                  f"'{rid}' match no row and give no outcome, e.g. {sample}",
+                                 severity="warning")
+
+    def check_personal_flows(self) -> None:
+        """A ``sets:`` that puts personal data into a fact not marked ``personal_data``: that
+        fact is stored unencrypted, shown in explanations and sent in anonymous dossiers."""
+        seen: set[tuple[str, str]] = set()
+        for ct in self.cw.table.values():
+            for fact, expr, _ in ct.sets:
+                if (ct.event, fact) in seen or self.wf.facts[fact].personal_data:
+                    continue
+                seen.add((ct.event, fact))
+                sources = [f"fact '{f}'" for f in expr.facts_read
+                           if f in self.wf.facts and self.wf.facts[f].personal_data]
+                sources += [f"data '{d}'" for d in expr.data_read
+                            if d in ct.model.data and ct.model.data[d].personal_data]
+                if sources:
+                    self.finding("personal data flow", f"'{ct.event}' sets fact '{fact}' from "
+                                 f"personal data ({', '.join(sources)}), but '{fact}' is not "
+                                 "marked personal_data, so it is stored unencrypted, shown in "
+                                 "explanations and sent in anonymous dossiers: mark it "
+                                 "`personal_data: true`, or set it from other values",
                                  severity="warning")
 
     # -- invariants -------------------------------------------------------------------------------
