@@ -38,27 +38,38 @@ def _version() -> str:
     return max(os.listdir("/usr/lib/postgresql"), key=numeric)
 
 
+def _start(cluster: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`.ci/postgres` exactly as .ci/run calls it: in a command substitution, which ends only
+    when every writer of its pipe has closed it."""
+    env = dict(os.environ, ZORGFLOW_PG_CLUSTER=cluster)
+    return subprocess.run(["bash", "-c", 'set -e; dsn=$(.ci/postgres); echo "$dsn"'],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _answers(dsn: str) -> bool:
+    psycopg = pytest.importorskip("psycopg")
+    with psycopg.connect(dsn, connect_timeout=10) as connection:
+        return connection.execute("SELECT 1").fetchone() == (1,)
+
+
 def test_ci_postgres_starts_a_stopped_server_and_returns_its_dsn() -> None:
     _needs_debian_postgres()
-    psycopg = pytest.importorskip("psycopg")
     cluster = "zf_probe_" + uuid.uuid4().hex[:8]
-    env = dict(os.environ, ZORGFLOW_PG_CLUSTER=cluster)
     try:
-        # exactly how .ci/run calls it: a command substitution, which ends only when every
-        # writer of its pipe has closed it
-        done = subprocess.run(["bash", "-c", 'set -e; dsn=$(.ci/postgres); echo "$dsn"'],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        done = _start(cluster)
         assert done.returncode == 0, done.stderr
         dsn = done.stdout.strip()
         assert dsn.startswith("postgresql://zorgflow_test:")
-        with psycopg.connect(dsn, connect_timeout=10) as connection:
-            assert connection.execute("SELECT 1").fetchone() == (1,)
+        assert _answers(dsn)
 
         # a second call finds the server running and only prints the DSN
-        again = subprocess.run(["bash", "-c", "set -e; dsn=$(.ci/postgres); echo \"$dsn\""],
-                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        again = _start(cluster, timeout=60)
         assert again.returncode == 0, again.stderr
         assert again.stdout.strip() == dsn
     finally:
-        subprocess.run(["pg_dropcluster", "--stop", _version(), cluster],
-                       capture_output=True, timeout=120)
+        _drop(cluster)
+
+
+def _drop(cluster: str) -> None:
+    subprocess.run(["pg_dropcluster", "--stop", _version(), cluster],
+                   capture_output=True, timeout=120)
