@@ -7,22 +7,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from ..engine import Case, Engine, HistoryEntry
-from .base import (
-    CaseExists,
-    CaseNotFound,
-    CaseRef,
-    Cipher,
-    ConcurrentUpdate,
-    StoreError,
-    StoreUnavailable,
-)
+from ..engine import Engine
+from .base import Cipher, StoreError, StoreUnavailable
 from .connections import Slot, ThreadConnections
-from .rows import CURRENT_FACTS, CaseCodec, CaseRow, HistoryRow, PersonalRow, find_filter
+from .rows import CaseCodec, HistoryRow
+from .sql import SQLStore, Statements
 
 try:
     import psycopg
@@ -96,7 +89,7 @@ _HISTORY_COLUMNS = ("seq, at, at_offset, actor, role, kind, event, from_state, t
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
-class PostgresStore:
+class PostgresStore(SQLStore):
     """Cases in PostgreSQL: the same semantics as `SQLiteStore`, safe with many processes.
 
     ``PostgresStore("postgresql://user:pw@host/db", engine)`` creates (or migrates) its tables
@@ -114,6 +107,7 @@ class PostgresStore:
         self._dsn = dsn
         self.schema = schema
         self._codec = CaseCodec(engine, cipher)
+        self._statements = self._dialect()
         self._connect_timeout = connect_timeout
         self._connections = ThreadConnections(self._connect)
         self._migrate()
@@ -212,131 +206,52 @@ class PostgresStore:
                 cur.execute(self._sql("UPDATE {s}.schema_version SET version = %s"),
                             (SCHEMA_VERSION,))
 
-    # -- the Store protocol ----------------------------------------------------------------
-    def create(self, case: Case) -> None:
-        """Store a new case with its whole history; `CaseExists` if the id is taken."""
-        write = self._codec.write(case, 0)
-        row, history, personal = write.row, write.history, write.personal
-        with self._step(write=True) as cur:
-            try:
-                with cur.connection.transaction():  # a savepoint: the error leaves no trace
-                    cur.execute(self._sql(
-                        "INSERT INTO {s}.cases (id, workflow_id, workflow_version, state, "
-                        "version, facts, timers, next_due_at) "
-                        "VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)"),
-                        (row.id, row.workflow_id, row.workflow_version, row.state, row.version,
-                         row.facts, row.timers, row.next_due_at))
-            except pg_errors.UniqueViolation:
-                raise CaseExists(f"a case with id {case.id} is already stored") from None
-            self._write_rest(cur, case, history, personal)
+    # -- the dialect -----------------------------------------------------------------------
+    _duplicate = pg_errors.UniqueViolation
 
-    def save(self, case: Case, expected_version: int) -> None:
-        """Write the case's new history entries and its new state, facts, roles and timers.
+    def _dialect(self) -> Statements:
+        def sql(text: str) -> str:
+            return self._sql(text)
 
-        Raises `ConcurrentUpdate` (writing nothing) when the stored version is not
-        ``expected_version``, `CaseNotFound` when the case was never created."""
-        write = self._codec.write(case, expected_version)
-        row, history, personal = write.row, write.history, write.personal
-        with self._step(write=True) as cur:
-            cur.execute(self._sql(
-                "UPDATE {s}.cases SET workflow_version = %s, state = %s, version = %s, "
-                "facts = %s::jsonb, timers = %s::jsonb, next_due_at = %s, updated_at = now() "
-                "WHERE id = %s AND version = %s"),
-                (row.workflow_version, row.state, row.version, row.facts, row.timers,
-                 row.next_due_at, row.id, expected_version))
-            if cur.rowcount != 1:
-                found = cur.execute(self._sql("SELECT version FROM {s}.cases WHERE id = %s"),
-                                    (case.id,)).fetchone()
-                if found is None:
-                    raise CaseNotFound(f"no case {case.id} is stored: create it first")
-                raise ConcurrentUpdate(case.id, expected_version, found[0])
-            if write.facts_changed:
-                cur.execute(self._sql(
-                    "DELETE FROM {s}.personal_data WHERE case_id = %s AND seq = %s"),
-                    (case.id, CURRENT_FACTS))
-            self._write_rest(cur, case, history, personal)
+        return Statements(
+            mark="%s", tables=sql("{s}."),
+            insert_case=sql("INSERT INTO {s}.cases (id, workflow_id, workflow_version, state, "
+                            "version, facts, timers, next_due_at) "
+                            "VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)"),
+            update_case=sql("UPDATE {s}.cases SET workflow_version = %s, state = %s, "
+                            "version = %s, facts = %s::jsonb, timers = %s::jsonb, "
+                            "next_due_at = %s, updated_at = now() "
+                            "WHERE id = %s AND version = %s"),
+            select_case=sql(f"SELECT {_CASE_COLUMNS} FROM {{s}}.cases WHERE id = %s"),
+            upsert_role=sql("INSERT INTO {s}.case_roles (case_id, role, actor_id) "
+                            "VALUES (%s, %s, %s) ON CONFLICT (case_id, role) "
+                            "DO UPDATE SET actor_id = excluded.actor_id"),
+            insert_history=sql("INSERT INTO {s}.history (case_id, seq, at, at_offset, actor, "
+                               "role, kind, event, from_state, to_state, data, "
+                               "workflow_version, explanation, dossier) VALUES (%s, %s, %s, "
+                               "%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::jsonb, "
+                               "%s::jsonb)"),
+            insert_personal=sql("INSERT INTO {s}.personal_data (case_id, seq, name, value, "
+                                "secret) VALUES (%s, %s, %s, %s::jsonb, %s)"),
+            due=sql(f"SELECT {_REF_COLUMNS} FROM {{s}}.cases WHERE next_due_at IS NOT NULL "
+                    "AND next_due_at <= %s ORDER BY next_due_at"),
+            ref_columns=_REF_COLUMNS, history_columns=_HISTORY_COLUMNS,
+            personal_columns="seq, name, value::text, secret",
+        )
 
-    def load(self, case_id: str) -> Case:
-        """The stored case; `CaseNotFound` if there is none. Inside `transaction`, the case
-        stays locked against other transactions until it ends."""
-        lock = " FOR UPDATE" if self._locking() else ""
-        with self._step(write=False) as cur:
-            found = cur.execute(self._sql(f"SELECT {_CASE_COLUMNS} FROM {{s}}.cases "
-                                          f"WHERE id = %s{lock}"), (case_id,)).fetchone()
-            if found is None:
-                raise CaseNotFound(f"no case {case_id} is stored")
-            roles = dict(cur.execute(self._sql(
-                "SELECT role, actor_id FROM {s}.case_roles WHERE case_id = %s"),
-                (case_id,)).fetchall())
-            history = [_history_row(r) for r in cur.execute(self._sql(
-                f"SELECT {_HISTORY_COLUMNS} FROM {{s}}.history WHERE case_id = %s "
-                "ORDER BY seq"), (case_id,))]
-            personal = [PersonalRow(r[0], r[1], r[2], r[3]) for r in cur.execute(self._sql(
-                "SELECT seq, name, value::text, secret FROM {s}.personal_data "
-                "WHERE case_id = %s"), (case_id,))]
-        return self._codec.build(CaseRow(*found), roles, history, personal)
+    def _isolated(self, cursor: Any) -> AbstractContextManager[Any]:
+        return cursor.connection.transaction()  # type: ignore[no-any-return]
 
-    def history(self, case_id: str) -> list[HistoryEntry]:
-        """The case's history, oldest first, with its personal data."""
-        return list(self.load(case_id).history)
-
-    def find(self, *, workflow_id: str | None = None, state: str | None = None,
-             role_holder: str | None = None) -> list[CaseRef]:
-        """Cases matching every criterion given, by id."""
-        where, params = find_filter(workflow_id, state, role_holder, mark="%s",
-                                    roles_table="{s}.case_roles")
-        with self._step(write=False) as cur:
-            return [CaseRef(*r) for r in cur.execute(
-                self._sql(f"SELECT {_REF_COLUMNS} FROM {{s}}.cases{where} ORDER BY id"), params)]
-
-    def due(self, before: datetime, *, limit: int | None = None) -> list[CaseRef]:
-        """Cases whose next unrecorded timer signal is due at or before ``before``, soonest
-        first, by an index scan. Inside `transaction` the cases are locked and skipped by
-        other workers' `due` (``FOR UPDATE SKIP LOCKED``) until the transaction ends."""
-        if not isinstance(before, datetime) or before.tzinfo is None:
-            raise StoreError("due() needs an aware datetime (with a time zone)")
-        sql = (f"SELECT {_REF_COLUMNS} FROM {{s}}.cases WHERE next_due_at IS NOT NULL "
-               "AND next_due_at <= %s ORDER BY next_due_at")
-        params: list[Any] = [before]
-        if limit is not None:
-            sql += " LIMIT %s"
-            params.append(limit)
-        if self._locking():
-            sql += " FOR UPDATE SKIP LOCKED"
-        with self._step(write=False) as cur:
-            return [CaseRef(*r) for r in cur.execute(self._sql(sql), params)]
-
-    # -- helpers ---------------------------------------------------------------------------
     def _locking(self) -> bool:
         slot = self._connections.current()
         return slot is not None and slot.locking
 
-    def _write_rest(self, cur: psycopg.Cursor[Any], case: Case, history: list[HistoryRow],
-                    personal: list[PersonalRow]) -> None:
-        try:
-            with cur.connection.transaction():
-                cur.executemany(self._sql(
-                    "INSERT INTO {s}.history (case_id, seq, at, at_offset, actor, role, kind, "
-                    "event, from_state, to_state, data, workflow_version, explanation, dossier) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::jsonb, "
-                    "%s::jsonb)"),
-                    [(case.id, h.seq, h.at, _offset(h.at), h.actor, h.role, h.kind, h.event,
-                      h.from_state, h.to_state, h.data, h.workflow_version, h.explanation,
-                      h.dossier) for h in history])
-        except pg_errors.UniqueViolation:
-            raise StoreError(f"case {case.id}: history entries {history[0].seq}.. are stored "
-                             "already; was the case saved with a wrong expected_version?"
-                             ) from None
-        if case.case_roles:  # the engine assigns case roles, it never takes them away
-            cur.executemany(self._sql(
-                "INSERT INTO {s}.case_roles (case_id, role, actor_id) VALUES (%s, %s, %s) "
-                "ON CONFLICT (case_id, role) DO UPDATE SET actor_id = excluded.actor_id"),
-                [(case.id, role, actor) for role, actor in case.case_roles.items()])
-        if personal:
-            cur.executemany(self._sql(
-                "INSERT INTO {s}.personal_data (case_id, seq, name, value, secret) "
-                "VALUES (%s, %s, %s, %s::jsonb, %s)"),
-                [(case.id, p.seq, p.name, p.value, p.secret) for p in personal])
+    def _history_values(self, h: HistoryRow) -> tuple[Any, ...]:
+        return (h.seq, h.at, _offset(h.at), h.actor, h.role, h.kind, h.event, h.from_state,
+                h.to_state, h.data, h.workflow_version, h.explanation, h.dossier)
+
+    def _history_read(self, r: tuple[Any, ...]) -> HistoryRow:
+        return _history_row(r)
 
 
 @contextmanager

@@ -10,27 +10,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from ..engine import Case, Engine, HistoryEntry
-from .base import (
-    CaseExists,
-    CaseNotFound,
-    CaseRef,
-    Cipher,
-    ConcurrentUpdate,
-    StoreError,
-    StoreUnavailable,
-)
+from ..engine import Engine
+from .base import Cipher, StoreError, StoreUnavailable
 from .connections import ThreadConnections
-from .rows import (
-    CURRENT_FACTS,
-    CaseCodec,
-    CaseRow,
-    HistoryRow,
-    PersonalRow,
-    find_filter,
-    from_utc_text,
-    utc_text,
-)
+from .rows import CaseCodec, HistoryRow, from_utc_text, utc_text
+from .sql import SQLStore, Statements
 
 #: The schema this code writes; `_MIGRATIONS[n]` brings version n to n + 1.
 SCHEMA_VERSION = 1
@@ -88,9 +72,14 @@ _CASE_COLUMNS = ("id, workflow_id, workflow_version, state, version, facts, time
                  "next_due_at")
 _HISTORY_COLUMNS = ("seq, at, actor, role, kind, event, from_state, to_state, data, "
                     "workflow_version, explanation, dossier")
+_REF_COLUMNS = "id, workflow_id, workflow_version, state, version, next_due_at"
+
+#: The query behind `SQLiteStore.due` (a range scan of the partial index on next_due_at).
+DUE_SQL = (f"SELECT {_REF_COLUMNS} FROM cases WHERE next_due_at IS NOT NULL "
+           "AND next_due_at <= ? ORDER BY next_due_at")
 
 
-class SQLiteStore:
+class SQLiteStore(SQLStore):
     """Cases in one SQLite file: the embedded default, with no set-up.
 
     ``SQLiteStore("cases.db", engine)`` creates the file and its tables if needed. The engine
@@ -212,119 +201,38 @@ class SQLiteStore:
             elif current < SCHEMA_VERSION:
                 conn.execute("UPDATE zorgflow_schema SET version = ?", (SCHEMA_VERSION,))
 
-    # -- the Store protocol ----------------------------------------------------------------
-    def create(self, case: Case) -> None:
-        """Store a new case with its whole history; `CaseExists` if the id is taken."""
-        write = self._codec.write(case, 0)
-        row, history, personal = write.row, write.history, write.personal
-        with self._step(write=True) as conn:
-            try:
-                conn.execute(f"INSERT INTO cases ({_CASE_COLUMNS}, updated_at) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, datetime('now'))", _case_values(row))
-            except sqlite3.IntegrityError:
-                raise CaseExists(f"a case with id {case.id} is already stored") from None
-            self._write_rest(conn, case, history, personal)
+    # -- the dialect -----------------------------------------------------------------------
+    _duplicate = sqlite3.IntegrityError
+    _statements = Statements(
+        mark="?", tables="",
+        insert_case=f"INSERT INTO cases ({_CASE_COLUMNS}, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, datetime('now'))",
+        update_case="UPDATE cases SET workflow_version = ?, state = ?, version = ?, facts = ?, "
+                    "timers = ?, next_due_at = ?, updated_at = datetime('now') "
+                    "WHERE id = ? AND version = ?",
+        select_case=f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ?",
+        upsert_role="INSERT INTO case_roles (case_id, role, actor_id) VALUES (?, ?, ?) "
+                    "ON CONFLICT (case_id, role) DO UPDATE SET actor_id = excluded.actor_id",
+        insert_history=f"INSERT INTO history (case_id, {_HISTORY_COLUMNS}) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        insert_personal="INSERT INTO personal_data (case_id, seq, name, value, secret) "
+                        "VALUES (?, ?, ?, ?, ?)",
+        due=DUE_SQL, ref_columns=_REF_COLUMNS, history_columns=_HISTORY_COLUMNS,
+        personal_columns="seq, name, value, secret",
+    )
 
-    def save(self, case: Case, expected_version: int) -> None:
-        """Write the case's new history entries and its new state, facts, roles and timers.
+    def _time_value(self, moment: datetime) -> str:
+        return utc_text(moment)
 
-        Raises `ConcurrentUpdate` (writing nothing) when the stored version is not
-        ``expected_version``, `CaseNotFound` when the case was never created."""
-        write = self._codec.write(case, expected_version)
-        row, history, personal = write.row, write.history, write.personal
-        with self._step(write=True) as conn:
-            updated = conn.execute(
-                "UPDATE cases SET workflow_version = ?, state = ?, version = ?, facts = ?, "
-                "timers = ?, next_due_at = ?, updated_at = datetime('now') "
-                "WHERE id = ? AND version = ?",
-                (row.workflow_version, row.state, row.version, row.facts, row.timers,
-                 _due_text(row.next_due_at), row.id, expected_version)).rowcount
-            if updated != 1:
-                found = conn.execute("SELECT version FROM cases WHERE id = ?",
-                                     (case.id,)).fetchone()
-                if found is None:
-                    raise CaseNotFound(f"no case {case.id} is stored: create it first")
-                raise ConcurrentUpdate(case.id, expected_version, found[0])
-            if write.facts_changed:
-                conn.execute("DELETE FROM personal_data WHERE case_id = ? AND seq = ?",
-                             (case.id, CURRENT_FACTS))
-            self._write_rest(conn, case, history, personal)
+    def _time_read(self, value: Any) -> datetime:
+        return from_utc_text(value)
 
-    def load(self, case_id: str) -> Case:
-        """The stored case; `CaseNotFound` if there is none."""
-        with self._step(write=False) as conn:
-            found = conn.execute(f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ?",
-                                 (case_id,)).fetchone()
-            if found is None:
-                raise CaseNotFound(f"no case {case_id} is stored")
-            roles = dict(conn.execute("SELECT role, actor_id FROM case_roles WHERE case_id = ?",
-                                      (case_id,)).fetchall())
-            history = self._history_rows(conn, case_id)
-            personal = [PersonalRow(*r) for r in conn.execute(
-                "SELECT seq, name, value, secret FROM personal_data WHERE case_id = ?",
-                (case_id,))]
-        row = CaseRow(found[0], found[1], found[2], found[3], found[4], found[5], found[6],
-                      _due_time(found[7]))
-        return self._codec.build(row, roles, history, personal)
+    def _history_values(self, h: HistoryRow) -> tuple[Any, ...]:
+        return (h.seq, h.at.isoformat(), h.actor, h.role, h.kind, h.event, h.from_state,
+                h.to_state, h.data, h.workflow_version, h.explanation, h.dossier)
 
-    def history(self, case_id: str) -> list[HistoryEntry]:
-        """The case's history, oldest first, with its personal data."""
-        return list(self.load(case_id).history)
-
-    def find(self, *, workflow_id: str | None = None, state: str | None = None,
-             role_holder: str | None = None) -> list[CaseRef]:
-        """Cases matching every criterion given, by id."""
-        where, params = find_filter(workflow_id, state, role_holder, mark="?",
-                                    roles_table="case_roles")
-        with self._step(write=False) as conn:
-            return [_ref(r) for r in conn.execute(
-                f"SELECT {_REF_COLUMNS} FROM cases{where} ORDER BY id", params)]
-
-    def due(self, before: datetime, *, limit: int | None = None) -> list[CaseRef]:
-        """Cases whose next unrecorded timer signal is due at or before ``before``, soonest
-        first: an index range scan, however many cases are stored. Inside `transaction`, no
-        other process can sweep the same cases until it ends."""
-        sql = DUE_SQL
-        params: list[Any] = [utc_text(_aware(before))]
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-        with self._step(write=False) as conn:
-            return [_ref(r) for r in conn.execute(sql, params)]
-
-    # -- helpers ---------------------------------------------------------------------------
-    def _write_rest(self, conn: sqlite3.Connection, case: Case, history: list[HistoryRow],
-                    personal: list[PersonalRow]) -> None:
-        try:
-            conn.executemany(
-                f"INSERT INTO history (case_id, {_HISTORY_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(case.id, h.seq, h.at.isoformat(), h.actor, h.role, h.kind, h.event,
-                  h.from_state, h.to_state, h.data, h.workflow_version, h.explanation,
-                  h.dossier) for h in history])
-        except sqlite3.IntegrityError:
-            raise StoreError(f"case {case.id}: history entries {history[0].seq}.. are stored "
-                             "already; was the case saved with a wrong expected_version?"
-                             ) from None
-        if case.case_roles:  # the engine assigns case roles, it never takes them away
-            conn.executemany(
-                "INSERT INTO case_roles (case_id, role, actor_id) VALUES (?, ?, ?) "
-                "ON CONFLICT (case_id, role) DO UPDATE SET actor_id = excluded.actor_id",
-                [(case.id, role, actor) for role, actor in case.case_roles.items()])
-        if personal:
-            conn.executemany(
-                "INSERT INTO personal_data (case_id, seq, name, value, secret) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(case.id, p.seq, p.name, p.value, p.secret) for p in personal])
-
-    @staticmethod
-    def _history_rows(conn: sqlite3.Connection, case_id: str) -> list[HistoryRow]:
-        return [HistoryRow(r[0], datetime.fromisoformat(r[1]), *r[2:]) for r in conn.execute(
-            f"SELECT {_HISTORY_COLUMNS} FROM history WHERE case_id = ? ORDER BY seq",
-            (case_id,))]
-
-
-_REF_COLUMNS = "id, workflow_id, workflow_version, state, version, next_due_at"
+    def _history_read(self, r: tuple[Any, ...]) -> HistoryRow:
+        return HistoryRow(r[0], datetime.fromisoformat(r[1]), *r[2:])
 
 
 @contextmanager
@@ -336,32 +244,3 @@ def _translated(path: Path) -> Iterator[None]:
     except sqlite3.OperationalError as exc:
         raise StoreUnavailable(f"the case store {path} could not do the step ({exc}); nothing "
                                "was written, try again") from None
-
-
-#: The query behind `SQLiteStore.due` (a range scan of the partial index on next_due_at).
-DUE_SQL = (f"SELECT {_REF_COLUMNS} FROM cases WHERE next_due_at IS NOT NULL "
-           "AND next_due_at <= ? ORDER BY next_due_at")
-
-
-def _ref(r: tuple[Any, ...]) -> CaseRef:
-    return CaseRef(r[0], r[1], r[2], r[3], r[4], _due_time(r[5]))
-
-
-def _case_values(row: CaseRow) -> tuple[Any, ...]:
-    return (row.id, row.workflow_id, row.workflow_version, row.state, row.version, row.facts,
-            row.timers, _due_text(row.next_due_at))
-
-
-def _due_text(moment: datetime | None) -> str | None:
-    return None if moment is None else utc_text(moment)
-
-
-def _due_time(text: str | None) -> datetime | None:
-    return None if text is None else from_utc_text(text)
-
-
-def _aware(moment: datetime) -> datetime:
-    if not isinstance(moment, datetime) or moment.tzinfo is None:
-        raise StoreError("due() needs an aware datetime (with a time zone), e.g. "
-                         "datetime.now(ZoneInfo('Europe/Amsterdam'))")
-    return moment
