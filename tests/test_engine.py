@@ -69,6 +69,29 @@ def test_lzn_happy_path_records_one_entry_per_step(engine: Engine) -> None:
     assert case.history[4].role == "casusregisseur"
 
 
+def test_a_guard_explanation_read_later_tells_the_facts_of_its_moment(engine: Engine) -> None:
+    case = engine.fire(to_uitvoering(engine), "stagnatie_gemeld", actor=regisseur, at=T0)
+    case = engine.set_facts(case, {"ketenpartner_blokkeert": True}, actor=coord, at=T0)
+    case = engine.fire(case, "opgeschaald_teamleider", actor=coord, at=T0)
+    case = engine.fire(case, "knelpunt_opgelost", actor=teamleider, at=T0)
+    case = engine.set_facts(case, {"ketenpartner_blokkeert": None}, actor=coord, at=T0)
+    later = engine.set_facts(case, {"ketenpartner_blokkeert": False}, actor=coord, at=T0)
+    escalated = next(e for e in later.history if e.event == "opgeschaald_teamleider")
+    assert escalated.explanation[0].startswith("true: ketenpartner_blokkeert")
+    restored = Case.from_dict(json.loads(json.dumps(later.to_dict())))
+    assert restored.history[escalated.seq - 1].explanation == escalated.explanation
+    assert "explanation" not in later.to_dict()["history"][escalated.seq]  # unguarded
+
+
+def test_entry_data_is_read_only(engine: Engine) -> None:
+    case = to_uitvoering(engine)
+    entry = case.history[-1]
+    assert entry.data == {"casusregisseur": regisseur.id}
+    with pytest.raises(TypeError):
+        entry.data["casusregisseur"] = "iemand.anders"  # type: ignore[index]
+    assert case.history[-1].data["casusregisseur"] == regisseur.id
+
+
 def test_start_needs_a_start_role(engine: Engine) -> None:
     with pytest.raises(TransitionRejected) as info:
         engine.start("lzn", actor=regisseur, at=T0)

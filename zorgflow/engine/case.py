@@ -21,6 +21,8 @@ from .values import to_json
 FORMAT = "zorgflow.case"
 FORMAT_VERSION = 1
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+#: the data of every entry without data; entries never change their dicts
+_NO_VALUES: dict[str, Any] = {}
 
 
 class Actor:
@@ -89,10 +91,10 @@ class HistoryEntry:
         self._event = event
         self._from = from_state
         self._to = to_state
-        self._data = data
+        self._data = data if data.__class__ is dict else dict(data)
         self._version = workflow_version
         self._explanation = explanation
-        self._dossier = dossier
+        self._dossier = dossier if dossier is None or dossier.__class__ is dict else dict(dossier)
 
     seq = property(lambda self: self._seq, doc="1-based position in the history.")
     at = property(lambda self: self._at, doc="When it happened (aware datetime).")
@@ -102,10 +104,19 @@ class HistoryEntry:
     event = property(lambda self: self._event, doc="The event (or signal) name.")
     from_state = property(lambda self: self._from, doc="State before (None for start).")
     to_state = property(lambda self: self._to, doc="State after.")
-    data = property(lambda self: self._data, doc="Event data, facts set, or signal details.")
     workflow_version = property(lambda self: self._version, doc="Workflow version used.")
-    dossier = property(lambda self: self._dossier,
-                       doc="What an event with ``sends: anonymous_dossier`` sent on.")
+
+    # Entries keep plain dicts (a dict of plain values is invisible to the garbage collector,
+    # a long-lived case holds many entries) and hand out read-only views.
+    @property
+    def data(self) -> Mapping[str, Any]:
+        """Event data, facts set, or signal details (read-only)."""
+        return MappingProxyType(self._data)
+
+    @property
+    def dossier(self) -> Mapping[str, Any] | None:
+        """What an event with ``sends: anonymous_dossier`` sent on (read-only)."""
+        return None if self._dossier is None else MappingProxyType(self._dossier)
 
     @property
     def explanation(self) -> tuple[str, ...]:
@@ -145,20 +156,25 @@ class HistoryEntry:
             seq, at, actor, role = get("seq"), get("at"), get("actor"), get("role")
             kind, event, source, target = get("kind"), get("event"), get("from"), get("to")
             data, version = get("data"), get("workflow_version")
+            explanation, dossier = get("explanation"), get("dossier")
             if (seq.__class__ is int and at.__class__ is str and actor.__class__ is str
                     and kind.__class__ is str and event.__class__ is str
                     and target.__class__ is str and data.__class__ is dict
                     and version.__class__ is int and (role is None or role.__class__ is str)
-                    and (source is None or source.__class__ is str)):
+                    and (source is None or source.__class__ is str)
+                    and (explanation is None or explanation.__class__ is list)
+                    and (dossier is None or dossier.__class__ is dict)):
                 try:
                     moment = datetime.fromisoformat(at)
                 except ValueError:
                     moment = None
-                if moment is not None and moment.tzinfo is not None:
-                    explanation = get("explanation")
+                if (moment is not None and moment.tzinfo is not None
+                        and (not explanation or all(line.__class__ is str
+                                                    for line in explanation))):
                     return cls(seq, moment, actor, role, kind, event, source, target,
-                               MappingProxyType(dict(data)) if data else _EMPTY, version,
-                               tuple(explanation) if explanation else (), get("dossier"))
+                               dict(data) if data else _NO_VALUES, version,
+                               tuple(explanation) if explanation else (),
+                               None if dossier is None else dict(dossier))
         if not isinstance(raw, Mapping):
             raise CaseFormatError(f"history entry: expected a mapping, got {type(raw).__name__}")
         try:
@@ -167,10 +183,10 @@ class HistoryEntry:
                 actor=_typed(raw, "actor", str), role=_optional(raw, "role", str),
                 kind=_typed(raw, "kind", str), event=_typed(raw, "event", str),
                 from_state=_optional(raw, "from", str), to_state=_typed(raw, "to", str),
-                data=MappingProxyType(dict(_typed(raw, "data", dict))),
+                data=dict(_typed(raw, "data", dict)),
                 workflow_version=_typed(raw, "workflow_version", int),
-                explanation=tuple(raw.get("explanation", ())),
-                dossier=raw.get("dossier"),
+                explanation=_lines(raw.get("explanation")),
+                dossier=_optional(raw, "dossier", dict),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise CaseFormatError(f"history entry {raw.get('seq', '?')}: {_why(exc)}") from None
@@ -496,6 +512,14 @@ def _case_roles(raw: Mapping[Any, Any]) -> dict[str, str]:
             raise TypeError(f"case role {role!r} should name an actor id (text), "
                             f"holds {type(holder).__name__}")
     return dict(raw)
+
+
+def _lines(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(line, str) for line in value):
+        raise TypeError("'explanation' should be a list of text lines")
+    return tuple(value)
 
 
 def _typed(raw: Mapping[str, Any], key: str, kind: type) -> Any:

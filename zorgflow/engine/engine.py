@@ -31,9 +31,9 @@ from ..errors import (
 )
 from ..model import Workflow
 from ..rules.decision import Decision
-from ..rules.expr import Env, suggest
+from ..rules.expr import Env, Expr, suggest
 from ..rules.logic import UNKNOWN
-from .case import Actor, Case, HistoryEntry, Signal
+from .case import _NO_VALUES, Actor, Case, HistoryEntry, Signal
 from .compiled import CompiledTransition, CompiledWorkflow, explain_guard
 from .values import ValueProblem, coerce
 
@@ -274,8 +274,8 @@ class Engine:
                 reasons.append(f"condition is {word}: {guard.source}\n    "
                                + "\n    ".join(explain_guard(guard, env)))
             else:
-                guard_env = env
-                explanation = lambda: explain_guard(guard, guard_env)  # noqa: E731
+                # read later, if ever: one small object, not the evaluation's environment
+                explanation = _GuardExplanation(cw, guard, case._facts, at, clean)
         if reasons:
             raise TransitionRejected(event, reasons)
         new_case = self._apply(cw, case, ct, actor, role, clean, env, explanation, at)
@@ -318,9 +318,9 @@ class Engine:
                 timers[signal] = at
         dossier = None
         if ct.model.sends == "anonymous_dossier":
-            dossier = MappingProxyType({k: v for k, v in facts.items() if k not in cw.personal})
+            dossier = {k: v for k, v in facts.items() if k not in cw.personal}
         entry = HistoryEntry(case.version + 1, at, actor.id, role, "fire", ct.event,
-                             case._state, ct.target, MappingProxyType(clean) if clean else _EMPTY,
+                             case._state, ct.target, clean if clean else _NO_VALUES,
                              case._workflow_version, explanation, dossier)
         history, stored = case._appended(entry)
         return Case(case._id, case._workflow_id, case._workflow_version, ct.target, facts,
@@ -506,7 +506,7 @@ class Engine:
             seq += 1
             history = (*history, HistoryEntry(
                 seq, at, "zorgflow", None, "signal", signal.name, case.state, case.state,
-                MappingProxyType({"due_at": signal.due_at.isoformat()}), case.workflow_version))
+                {"due_at": signal.due_at.isoformat()}, case.workflow_version))
         if seq == case.version:
             return case
         new_case = Case(case.id, case.workflow_id, case.workflow_version, case.state,
@@ -627,8 +627,24 @@ def _json_facts(given: Mapping[str, Any], typed: Mapping[str, Any]) -> dict[str,
     return {k: (typed.get(k) if v is not None else None) for k, v in given.items()}
 
 
-def _frozen(values: dict[str, Any]) -> Mapping[str, Any]:
-    return MappingProxyType(values) if values else _EMPTY
+def _frozen(values: dict[str, Any]) -> dict[str, Any]:
+    return values if values else _NO_VALUES
+
+
+class _GuardExplanation:
+    """The explanation of a guard that passed, worked out when a history entry's
+    ``explanation`` is first read (from the same facts, time and data, so the same lines)."""
+
+    __slots__ = ("_at", "_cw", "_data", "_facts", "_guard")
+
+    def __init__(self, cw: CompiledWorkflow, guard: Expr, facts: Mapping[str, Any],
+                 at: datetime, data: Mapping[str, Any]) -> None:
+        self._cw, self._guard, self._facts, self._at, self._data = cw, guard, facts, at, data
+
+    def __call__(self) -> list[str]:
+        facts, at = self._facts, self._at
+        env = Env(facts, at, self._data, self._cw.decider(facts, at))
+        return explain_guard(self._guard, env)
 
 
 def _problem(file: str, message: str) -> Any:
