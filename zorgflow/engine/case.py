@@ -58,15 +58,21 @@ class Signal:
     label: str = ""
 
 
+#: A history entry as the engine keeps it: a plain tuple of seq, at, actor, role, kind,
+#: event, from_state, to_state, data, workflow_version, explanation (lines, or a callable that
+#: works them out once) and dossier. A case holds many for a long time, and a tuple of plain
+#: values is invisible to the garbage collector; `HistoryEntry` is the view users read.
+Record = tuple[Any, ...]
+
+
 class HistoryEntry:
     """One accepted step of a case. ``kind`` is start, fire, set_facts or signal.
 
-    Read-only by convention (attributes are properties). ``explanation`` (the guard's
-    explanation for guarded events) is produced the first time it is read.
+    Read-only (attributes are properties). ``explanation`` (the guard's explanation for
+    guarded events) is produced the first time it is read.
     """
 
-    __slots__ = ("_actor", "_at", "_data", "_dossier", "_event", "_explanation", "_from",
-                 "_kind", "_role", "_seq", "_to", "_version")
+    __slots__ = ("_r",)
 
     def __init__(
         self,
@@ -80,50 +86,46 @@ class HistoryEntry:
         to_state: str,
         data: Mapping[str, Any],
         workflow_version: int,
-        explanation: tuple[str, ...] | Callable[[], list[str]] = (),
+        explanation: tuple[str, ...] | Callable[[], Iterable[str]] = (),
         dossier: Mapping[str, Any] | None = None,
     ) -> None:
-        self._seq = seq
-        self._at = at
-        self._actor = actor
-        self._role = role
-        self._kind = kind
-        self._event = event
-        self._from = from_state
-        self._to = to_state
-        self._data = data if data.__class__ is dict else dict(data)
-        self._version = workflow_version
-        self._explanation = explanation
-        self._dossier = dossier if dossier is None or dossier.__class__ is dict else dict(dossier)
+        self._r: Record = (
+            seq, at, actor, role, kind, event, from_state, to_state,
+            data if data.__class__ is dict else dict(data), workflow_version, explanation,
+            dossier if dossier is None or dossier.__class__ is dict else dict(dossier))
 
-    seq = property(lambda self: self._seq, doc="1-based position in the history.")
-    at = property(lambda self: self._at, doc="When it happened (aware datetime).")
-    actor = property(lambda self: self._actor, doc="Id of the actor (``zorgflow`` for signals).")
-    role = property(lambda self: self._role, doc="The role the actor acted under.")
-    kind = property(lambda self: self._kind, doc="start, fire, set_facts or signal.")
-    event = property(lambda self: self._event, doc="The event (or signal) name.")
-    from_state = property(lambda self: self._from, doc="State before (None for start).")
-    to_state = property(lambda self: self._to, doc="State after.")
-    workflow_version = property(lambda self: self._version, doc="Workflow version used.")
+    @classmethod
+    def _view(cls, record: Record) -> HistoryEntry:
+        entry = cls.__new__(cls)
+        entry._r = record
+        return entry
 
-    # Entries keep plain dicts (a dict of plain values is invisible to the garbage collector,
-    # a long-lived case holds many entries) and hand out read-only views.
+    seq = property(lambda self: self._r[0], doc="1-based position in the history.")
+    at = property(lambda self: self._r[1], doc="When it happened (aware datetime).")
+    actor = property(lambda self: self._r[2], doc="Id of the actor (``zorgflow`` for signals).")
+    role = property(lambda self: self._r[3], doc="The role the actor acted under.")
+    kind = property(lambda self: self._r[4], doc="start, fire, set_facts or signal.")
+    event = property(lambda self: self._r[5], doc="The event (or signal) name.")
+    from_state = property(lambda self: self._r[6], doc="State before (None for start).")
+    to_state = property(lambda self: self._r[7], doc="State after.")
+    workflow_version = property(lambda self: self._r[9], doc="Workflow version used.")
+
     @property
     def data(self) -> Mapping[str, Any]:
         """Event data, facts set, or signal details (read-only)."""
-        return MappingProxyType(self._data)
+        return MappingProxyType(self._r[8])
 
     @property
     def dossier(self) -> Mapping[str, Any] | None:
         """What an event with ``sends: anonymous_dossier`` sent on (read-only)."""
-        return None if self._dossier is None else MappingProxyType(self._dossier)
+        dossier = self._r[11]
+        return None if dossier is None else MappingProxyType(dossier)
 
     @property
     def explanation(self) -> tuple[str, ...]:
         """The guard's explanation (empty for unguarded steps)."""
-        if callable(self._explanation):
-            self._explanation = tuple(self._explanation())
-        return self._explanation
+        lines = self._r[10]
+        return tuple(lines()) if callable(lines) else lines
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, HistoryEntry) and self.to_dict() == other.to_dict()
@@ -131,98 +133,100 @@ class HistoryEntry:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return (f"HistoryEntry(seq={self._seq}, kind={self._kind!r}, event={self._event!r}, "
-                f"{self._from} -> {self._to}, actor={self._actor!r})")
+        r = self._r
+        return (f"HistoryEntry(seq={r[0]}, kind={r[4]!r}, event={r[5]!r}, "
+                f"{r[6]} -> {r[7]}, actor={r[2]!r})")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
+        r = self._r
         result: dict[str, Any] = {
-            "seq": self._seq, "at": self._at.isoformat(), "actor": self._actor,
-            "role": self._role, "kind": self._kind, "event": self._event, "from": self._from,
-            "to": self._to, "data": to_json(self._data), "workflow_version": self._version,
+            "seq": r[0], "at": r[1].isoformat(), "actor": r[2], "role": r[3], "kind": r[4],
+            "event": r[5], "from": r[6], "to": r[7], "data": to_json(r[8]),
+            "workflow_version": r[9],
         }
-        if self.explanation:
-            result["explanation"] = list(self.explanation)
-        if self._dossier is not None:
-            result["dossier"] = to_json(self._dossier)
+        explanation = self.explanation
+        if explanation:
+            result["explanation"] = list(explanation)
+        if r[11] is not None:
+            result["dossier"] = to_json(r[11])
         return result
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> HistoryEntry:
         """Read what `to_dict` wrote. Raises `CaseFormatError`."""
-        if raw.__class__ is dict:
-            # the common case without a call per field; anything irregular is read below
-            get = raw.get
-            seq, at, actor, role = get("seq"), get("at"), get("actor"), get("role")
-            kind, event, source, target = get("kind"), get("event"), get("from"), get("to")
-            data, version = get("data"), get("workflow_version")
-            explanation, dossier = get("explanation"), get("dossier")
-            if (seq.__class__ is int and at.__class__ is str and actor.__class__ is str
-                    and kind.__class__ is str and event.__class__ is str
-                    and target.__class__ is str and data.__class__ is dict
-                    and version.__class__ is int and (role is None or role.__class__ is str)
-                    and (source is None or source.__class__ is str)
-                    and (explanation is None or explanation.__class__ is list)
-                    and (dossier is None or dossier.__class__ is dict)):
-                try:
-                    moment = datetime.fromisoformat(at)
-                except ValueError:
-                    moment = None
-                if (moment is not None and moment.tzinfo is not None
-                        and (not explanation or all(line.__class__ is str
-                                                    for line in explanation))):
-                    return cls(seq, moment, actor, role, kind, event, source, target,
-                               dict(data) if data else _NO_VALUES, version,
-                               tuple(explanation) if explanation else (),
-                               None if dossier is None else dict(dossier))
-        if not isinstance(raw, Mapping):
-            raise CaseFormatError(f"history entry: expected a mapping, got {type(raw).__name__}")
-        try:
-            return cls(
-                seq=_typed(raw, "seq", int), at=parse_datetime(raw["at"]),
-                actor=_typed(raw, "actor", str), role=_optional(raw, "role", str),
-                kind=_typed(raw, "kind", str), event=_typed(raw, "event", str),
-                from_state=_optional(raw, "from", str), to_state=_typed(raw, "to", str),
-                data=dict(_typed(raw, "data", dict)),
-                workflow_version=_typed(raw, "workflow_version", int),
-                explanation=_lines(raw.get("explanation")),
-                dossier=_optional(raw, "dossier", dict),
-            )
-        except (KeyError, ValueError, TypeError) as exc:
-            raise CaseFormatError(f"history entry {raw.get('seq', '?')}: {_why(exc)}") from None
+        return cls._view(_record(raw))
+
+
+def _record(raw: Mapping[str, Any]) -> Record:
+    """A history record from `HistoryEntry.to_dict` form; `CaseFormatError` if malformed."""
+    if raw.__class__ is dict:
+        # the common case without a call per field; anything irregular is read below
+        get = raw.get
+        seq, at, actor, role = get("seq"), get("at"), get("actor"), get("role")
+        kind, event, source, target = get("kind"), get("event"), get("from"), get("to")
+        data, version = get("data"), get("workflow_version")
+        explanation, dossier = get("explanation"), get("dossier")
+        if (seq.__class__ is int and at.__class__ is str and actor.__class__ is str
+                and kind.__class__ is str and event.__class__ is str
+                and target.__class__ is str and data.__class__ is dict
+                and version.__class__ is int and (role is None or role.__class__ is str)
+                and (source is None or source.__class__ is str)
+                and (explanation is None or explanation.__class__ is list)
+                and (dossier is None or dossier.__class__ is dict)):
+            try:
+                moment = datetime.fromisoformat(at)
+            except ValueError:
+                moment = None
+            if (moment is not None and moment.tzinfo is not None
+                    and (not explanation or all(line.__class__ is str
+                                                for line in explanation))):
+                return (seq, moment, actor, role, kind, event, source, target,
+                        dict(data) if data else _NO_VALUES, version,
+                        tuple(explanation) if explanation else (),
+                        None if dossier is None else dict(dossier))
+    if not isinstance(raw, Mapping):
+        raise CaseFormatError(f"history entry: expected a mapping, got {type(raw).__name__}")
+    try:
+        return (_typed(raw, "seq", int), parse_datetime(raw["at"]), _typed(raw, "actor", str),
+                _optional(raw, "role", str), _typed(raw, "kind", str),
+                _typed(raw, "event", str), _optional(raw, "from", str), _typed(raw, "to", str),
+                dict(_typed(raw, "data", dict)), _typed(raw, "workflow_version", int),
+                _lines(raw.get("explanation")),
+                None if raw.get("dossier") is None else dict(_typed(raw, "dossier", dict)))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise CaseFormatError(f"history entry {raw.get('seq', '?')}: {_why(exc)}") from None
 
 
 class _StoredEntries:
-    """History entries read from stored data, parsed the first time the history is read.
-
-    Shared by every later version of the case, so the parsing happens once.
-    """
+    """History entries read from stored data, turned into records the first time the history
+    is read. Shared by every later version of the case, so that happens once."""
 
     __slots__ = ("_parsed", "_raw")
 
     def __init__(self, raw: list[Any]) -> None:
         self._raw: list[Any] | None = raw
-        self._parsed: tuple[HistoryEntry, ...] = ()
+        self._parsed: tuple[Record, ...] = ()
 
     def __len__(self) -> int:
         return len(self._raw) if self._raw is not None else len(self._parsed)
 
     def signal_keys(self) -> list[tuple[Any, Any]]:
         if self._raw is None:
-            return [(e.event, e.data.get("due_at")) for e in self._parsed if e.kind == "signal"]
+            return [(r[5], r[8].get("due_at")) for r in self._parsed if r[4] == "signal"]
         # an entry that is not a signal as this engine writes it matches no timer; reading
         # the history reports what is wrong with it
         return [(e.get("event"), e["data"].get("due_at")) for e in self._raw
                 if isinstance(e, dict) and e.get("kind") == "signal"
                 and isinstance(e.get("data"), dict)]
 
-    def parsed(self) -> tuple[HistoryEntry, ...]:
+    def parsed(self) -> tuple[Record, ...]:
         if self._raw is not None:
-            parsed = tuple(HistoryEntry.from_dict(e) for e in self._raw)
-            for n, entry in enumerate(parsed, start=1):
-                if entry.seq != n:
+            parsed = tuple(_record(e) for e in self._raw)
+            for n, record in enumerate(parsed, start=1):
+                if record[0] != n:
                     raise CaseFormatError(f"history is not contiguous: entry {n} has seq "
-                                          f"{entry.seq}")
+                                          f"{record[0]}")
             self._parsed = parsed
             self._raw = None
         return self._parsed
@@ -234,8 +238,8 @@ class Case:
     Treat it as a value: the engine never changes a case, it returns a new one.
     """
 
-    __slots__ = ("_facts", "_history", "_id", "_normalised", "_roles", "_state", "_stored",
-                 "_timers", "_workflow_id", "_workflow_version")
+    __slots__ = ("_entries", "_facts", "_history", "_id", "_normalised", "_roles", "_state",
+                 "_stored", "_timers", "_workflow_id", "_workflow_version")
 
     def __init__(
         self,
@@ -245,7 +249,7 @@ class Case:
         state: str,
         facts: dict[str, Any],
         case_roles: dict[str, str],
-        history: tuple[HistoryEntry, ...],
+        history: tuple[Record, ...],
         timers: dict[str, datetime],
         *,
         normalised: bool = True,
@@ -262,6 +266,7 @@ class Case:
         self._normalised = normalised
         # Entries read from storage and not parsed yet; they come before ``_history``.
         self._stored = stored
+        self._entries: tuple[HistoryEntry, ...] | None = None  # the views, once read
 
     id = property(lambda self: self._id, doc="The case id.")
     workflow_id = property(lambda self: self._workflow_id, doc="The workflow's id.")
@@ -272,6 +277,13 @@ class Case:
     @property
     def history(self) -> tuple[HistoryEntry, ...]:
         """Every accepted step, oldest first."""
+        entries = self._entries
+        if entries is None:
+            view = HistoryEntry._view
+            entries = self._entries = tuple(view(r) for r in self._records())
+        return entries
+
+    def _records(self) -> tuple[Record, ...]:
         if self._stored is not None:
             # Parse the stored entries once and keep the whole tuple; the value is unchanged.
             self._history = self._stored.parsed() + self._history
@@ -303,13 +315,15 @@ class Case:
         """The entries after sequence number ``seq``, without reading stored ones before it."""
         stored = self._stored
         if stored is not None and seq >= len(stored):
-            return self._history[seq - len(stored):]
-        return self.history[seq:]
+            records = self._history[seq - len(stored):]
+        else:
+            records = self._records()[seq:]
+        return tuple(HistoryEntry._view(r) for r in records)
 
     def _signals_recorded(self) -> set[tuple[str, Any]]:
         """(signal, due time) of every signal entry, due times as aware datetimes (which
         compare as instants); reads stored entries only for their kind."""
-        keys = [(e.event, e.data.get("due_at")) for e in self._history if e.kind == "signal"]
+        keys = [(r[5], r[8].get("due_at")) for r in self._history if r[4] == "signal"]
         stored = self._stored
         if stored is not None:
             keys += stored.signal_keys()
@@ -321,10 +335,9 @@ class Case:
                 continue  # not a due time this engine wrote; it matches no timer
         return found
 
-    def _appended(self, entry: HistoryEntry) -> tuple[tuple[HistoryEntry, ...],
-                                                       _StoredEntries | None]:
-        """The history parts of a next version of this case that adds ``entry``."""
-        return (*self._history, entry), self._stored
+    def _appended(self, record: Record) -> tuple[tuple[Record, ...], _StoredEntries | None]:
+        """The history parts of a next version of this case that adds ``record``."""
+        return (*self._history, record), self._stored
 
     def __repr__(self) -> str:
         return (f"<Case {self._id} {self._workflow_id} v{self._workflow_version} "
@@ -347,7 +360,7 @@ class Case:
             "facts": to_json(self._facts),
             "case_roles": dict(self._roles),
             "timers": {k: v.isoformat() for k, v in self._timers.items()},
-            "history": [entry.to_dict() for entry in self.history],
+            "history": [HistoryEntry._view(r).to_dict() for r in self._records()],
         }
         body["digest"] = _digest(body)
         return body
@@ -403,7 +416,7 @@ class Case:
                 state=_typed(raw, "state", str),
                 facts=dict(_typed(raw, "facts", dict)),
                 case_roles=_case_roles(_typed(raw, "case_roles", dict)),
-                history=tuple(HistoryEntry.from_dict(e) for e in entries) if verify else (),
+                history=tuple(_record(e) for e in entries) if verify else (),
                 timers={k: parse_datetime(v) for k, v in _typed(raw, "timers", dict).items()},
                 normalised=False,
                 stored=stored,
@@ -488,17 +501,17 @@ def _check_stored_history(state: str, entries: list[Any]) -> None:
 
 
 def _check_history(case: Case) -> None:
-    history = case.history
-    if not history:
+    records = case._records()
+    if not records:
         raise CaseFormatError("case has no history (every case starts with a 'start' entry)")
-    for n, entry in enumerate(history, start=1):
-        if entry.seq != n:
-            raise CaseFormatError(f"history is not contiguous: entry {n} has seq {entry.seq}")
-    if history[0].kind != "start":
+    for n, record in enumerate(records, start=1):
+        if record[0] != n:
+            raise CaseFormatError(f"history is not contiguous: entry {n} has seq {record[0]}")
+    if records[0][4] != "start":
         raise CaseFormatError("history does not begin with 'start'")
-    if history[-1].to_state != case.state:
+    if records[-1][7] != case.state:
         raise CaseFormatError(f"state '{case.state}' is not where the history ends "
-                              f"('{history[-1].to_state}')")
+                              f"('{records[-1][7]}')")
 
 
 def _digest(body: Mapping[str, Any]) -> str:

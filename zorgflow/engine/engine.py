@@ -33,7 +33,7 @@ from ..model import Workflow
 from ..rules.decision import Decision
 from ..rules.expr import Env, Expr, suggest
 from ..rules.logic import UNKNOWN
-from .case import _NO_VALUES, Actor, Case, HistoryEntry, Signal
+from .case import _NO_VALUES, Actor, Case, Signal
 from .compiled import CompiledTransition, CompiledWorkflow, explain_guard
 from .values import ValueProblem, coerce
 
@@ -224,8 +224,8 @@ class Engine:
         if reasons:
             raise TransitionRejected("start", reasons)
         initial = cw.initial
-        entry = HistoryEntry(1, at, actor.id, role, "start", "start", None, initial,
-                             _frozen(_json_facts(facts or {}, new_facts)), cw.model.version)
+        entry = (1, at, actor.id, role, "start", "start", None, initial,
+                 _frozen(_json_facts(facts or {}, new_facts)), cw.model.version, (), None)
         timers = {t.signal: at for t in cw.model.states[initial].timers}
         case = Case(case_id or uuid.uuid4().hex, cw.model.id, cw.model.version, initial,
                     new_facts, {}, (entry,), timers)
@@ -319,9 +319,8 @@ class Engine:
         dossier = None
         if ct.model.sends == "anonymous_dossier":
             dossier = {k: v for k, v in facts.items() if k not in cw.personal}
-        entry = HistoryEntry(case.version + 1, at, actor.id, role, "fire", ct.event,
-                             case._state, ct.target, clean if clean else _NO_VALUES,
-                             case._workflow_version, explanation, dossier)
+        entry = (case.version + 1, at, actor.id, role, "fire", ct.event, case._state, ct.target,
+                 clean if clean else _NO_VALUES, case._workflow_version, explanation, dossier)
         history, stored = case._appended(entry)
         return Case(case._id, case._workflow_id, case._workflow_version, ct.target, facts,
                     roles, history, timers, stored=stored)
@@ -354,9 +353,9 @@ class Engine:
         reasons += problems
         if reasons:
             raise TransitionRejected("set_facts", reasons)
-        entry = HistoryEntry(case.version + 1, at, actor.id, role, "set_facts",
-                             "set_facts", case._state, case._state,
-                             _frozen(_json_facts(facts, new_facts)), case._workflow_version)
+        entry = (case.version + 1, at, actor.id, role, "set_facts", "set_facts", case._state,
+                 case._state, _frozen(_json_facts(facts, new_facts)), case._workflow_version,
+                 (), None)
         history, stored = case._appended(entry)
         new_case = Case(case._id, case._workflow_id, case._workflow_version, case._state,
                         new_facts, case._roles, history, case._timers, stored=stored)
@@ -504,9 +503,9 @@ class Engine:
             if (signal.name, signal.due_at) in recorded:
                 continue
             seq += 1
-            history = (*history, HistoryEntry(
+            history = (*history, (
                 seq, at, "zorgflow", None, "signal", signal.name, case.state, case.state,
-                {"due_at": signal.due_at.isoformat()}, case.workflow_version))
+                {"due_at": signal.due_at.isoformat()}, case.workflow_version, (), None))
         if seq == case.version:
             return case
         new_case = Case(case.id, case.workflow_id, case.workflow_version, case.state,
@@ -635,16 +634,19 @@ class _GuardExplanation:
     """The explanation of a guard that passed, worked out when a history entry's
     ``explanation`` is first read (from the same facts, time and data, so the same lines)."""
 
-    __slots__ = ("_at", "_cw", "_data", "_facts", "_guard")
+    __slots__ = ("_at", "_cw", "_data", "_facts", "_guard", "_lines")
 
     def __init__(self, cw: CompiledWorkflow, guard: Expr, facts: Mapping[str, Any],
                  at: datetime, data: Mapping[str, Any]) -> None:
         self._cw, self._guard, self._facts, self._at, self._data = cw, guard, facts, at, data
+        self._lines: tuple[str, ...] | None = None
 
-    def __call__(self) -> list[str]:
-        facts, at = self._facts, self._at
-        env = Env(facts, at, self._data, self._cw.decider(facts, at))
-        return explain_guard(self._guard, env)
+    def __call__(self) -> tuple[str, ...]:
+        if self._lines is None:
+            facts, at = self._facts, self._at
+            env = Env(facts, at, self._data, self._cw.decider(facts, at))
+            self._lines = tuple(explain_guard(self._guard, env))
+        return self._lines
 
 
 def _problem(file: str, message: str) -> Any:
