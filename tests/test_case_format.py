@@ -171,3 +171,36 @@ def test_restored_facts_come_back_typed(stored) -> None:
                            actor=regisseur, at=T0)
         assert case.facts["geboortedatum"] == datetime(1950, 1, 1).date()
         assert case.facts["terugkoppeling_interval_dagen"] == 14
+
+
+def test_threads_reading_a_restored_history_at_once_see_it_whole(stored) -> None:
+    import sys
+    import threading
+
+    engine = Engine.from_directory(WORKFLOWS)
+    expected = [e.to_dict() for e in Case.from_dict(stored).history]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: find the races
+    try:
+        for _ in range(300):
+            case = engine.fire(Case.from_dict(stored, verify=False),
+                               "voortgang_teruggekoppeld", actor=regisseur, at=T0)
+            start = threading.Barrier(6)
+            seen: list[Any] = []
+
+            def read(case: Case = case, start: threading.Barrier = start,
+                     seen: list[Any] = seen) -> None:
+                start.wait()
+                try:
+                    seen.append([e.to_dict() for e in case.history][:-1])
+                except Exception as exc:  # the assertion below shows it
+                    seen.append(exc)
+
+            threads = [threading.Thread(target=read) for _ in range(6)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert seen == [expected] * 6
+    finally:
+        sys.setswitchinterval(interval)

@@ -209,20 +209,23 @@ class _StoredEntries:
         self._parsed: tuple[Record, ...] = ()
 
     def __len__(self) -> int:
-        return len(self._raw) if self._raw is not None else len(self._parsed)
+        raw = self._raw
+        return len(raw) if raw is not None else len(self._parsed)
 
     def signal_keys(self) -> list[tuple[Any, Any]]:
-        if self._raw is None:
+        raw = self._raw
+        if raw is None:
             return [(r[5], r[8].get("due_at")) for r in self._parsed if r[4] == "signal"]
         # an entry that is not a signal as this engine writes it matches no timer; reading
         # the history reports what is wrong with it
-        return [(e.get("event"), e["data"].get("due_at")) for e in self._raw
+        return [(e.get("event"), e["data"].get("due_at")) for e in raw
                 if isinstance(e, dict) and e.get("kind") == "signal"
                 and isinstance(e.get("data"), dict)]
 
     def parsed(self) -> tuple[Record, ...]:
-        if self._raw is not None:
-            parsed = tuple(_record(e) for e in self._raw)
+        raw = self._raw  # once: another thread may finish parsing meanwhile
+        if raw is not None:
+            parsed = tuple(_record(e) for e in raw)
             for n, record in enumerate(parsed, start=1):
                 if record[0] != n:
                     raise CaseFormatError(f"history is not contiguous: entry {n} has seq "
@@ -284,11 +287,9 @@ class Case:
         return entries
 
     def _records(self) -> tuple[Record, ...]:
-        if self._stored is not None:
-            # Parse the stored entries once and keep the whole tuple; the value is unchanged.
-            self._history = self._stored.parsed() + self._history
-            self._stored = None
-        return self._history
+        # Never rewrites the case's own fields: threads may share a case.
+        stored = self._stored
+        return self._history if stored is None else stored.parsed() + self._history
 
     @property
     def facts(self) -> Mapping[str, Any]:
