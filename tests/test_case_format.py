@@ -204,3 +204,28 @@ def test_threads_reading_a_restored_history_at_once_see_it_whole(stored) -> None
             assert seen == [expected] * 6
     finally:
         sys.setswitchinterval(interval)
+
+
+def test_a_workflow_field_that_is_not_a_dict_is_refused_both_ways(stored) -> None:
+    from types import MappingProxyType
+
+    raw = dict(stored, workflow=MappingProxyType(stored["workflow"]))
+    with pytest.raises(CaseFormatError, match="not JSON data"):
+        Case.from_dict(raw)
+    with pytest.raises(CaseFormatError, match="'workflow' should be dict, is mappingproxy"):
+        Case.from_dict(raw, verify=False)
+
+
+def test_a_callable_explanation_is_worked_out_once() -> None:
+    from zorgflow import HistoryEntry
+
+    calls = []
+
+    def work() -> list[str]:
+        calls.append(1)
+        return ["true: iets"]
+
+    entry = HistoryEntry(1, T0, "a", None, "fire", "e", "x", "y", {}, 1, work)
+    assert entry.explanation == entry.explanation == ("true: iets",)
+    assert entry.to_dict()["explanation"] == ["true: iets"]
+    assert len(calls) == 1

@@ -283,6 +283,20 @@ def test_feedback_interval_from_fact_and_reset(engine: Engine) -> None:
     assert len(engine.due(case, later + timedelta(days=14))) == 1
 
 
+def test_a_restored_signal_is_known_whatever_mapping_holds_it(engine: Engine) -> None:
+    from types import MappingProxyType
+
+    late = T0 + timedelta(days=40)
+    swept = engine.record_signals(to_uitvoering(engine), late)
+    swept = engine.set_facts(swept, {"kinderen_betrokken": False}, actor=coord, at=late)
+    raw = json.loads(json.dumps(swept.to_dict()))
+    # a custom store's driver may hand back read-only mappings
+    raw["history"][-2] = MappingProxyType(raw["history"][-2])
+    restored = Case.from_dict(raw, verify=False)
+    again = engine.record_signals(restored, late + timedelta(days=1))
+    assert [e.kind for e in again.history].count("signal") == 1
+
+
 def test_timer_keeps_wall_clock_time_across_dst(engine: Engine) -> None:
     entered = datetime(2026, 3, 20, 9, 0, tzinfo=AMS)  # CET; due date is in CEST
     case = to_uitvoering(engine, entered)

@@ -176,6 +176,25 @@ def test_a_sets_that_copies_personal_data_into_a_plain_fact_is_a_warning(source:
     assert "personal_data: true" in flow.message
 
 
+def test_the_personal_data_warning_looks_at_every_transition_of_an_event() -> None:
+    second = (LZN_TEXT.split("  - event: overgedragen_ander_netwerk\n", 1)[1]
+              .split("\n\n", 1)[0])
+    second = ("  - event: overgedragen_ander_netwerk\n"
+              + second.replace("from: stagnatie", "from: uitvoering")
+              .replace("sets: {overgedragen_aan_netwerk: data.netwerk}",
+                       "sets: {overgedragen_aan_netwerk: data.netwerk, "
+                       "bovenliggende_problematiek: naam}") + "\n\n")
+    text = LZN_TEXT.replace("sets: {overgedragen_aan_netwerk: data.netwerk}",
+                            "sets: {overgedragen_aan_netwerk: data.netwerk, "
+                            "bovenliggende_problematiek: \"'onbekend'\"}")
+    text = text.replace("  - event: opgeschaald_teamleider\n",
+                        second + "  - event: opgeschaald_teamleider\n", 1)
+    workflow = load_workflow_text(text, "lzn")
+    assert sum(1 for t in workflow.transitions if t.event == "overgedragen_ander_netwerk") == 2
+    flows = [f for f in verify(workflow).findings if f.kind == "personal data flow"]
+    assert len(flows) == 1 and "fact 'naam'" in flows[0].message
+
+
 # -- command line ------------------------------------------------------------------------------
 
 

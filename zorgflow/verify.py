@@ -398,12 +398,12 @@ class Verifier:
     def check_personal_flows(self) -> None:
         """A ``sets:`` that puts personal data into a fact not marked ``personal_data``: that
         fact is stored unencrypted, shown in explanations and sent in anonymous dossiers."""
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple[int, str]] = set()  # per transition (one per source state in table)
         for ct in self.cw.table.values():
             for fact, expr, _ in ct.sets:
-                if (ct.event, fact) in seen or self.wf.facts[fact].personal_data:
+                if (id(ct.model), fact) in seen or self.wf.facts[fact].personal_data:
                     continue
-                seen.add((ct.event, fact))
+                seen.add((id(ct.model), fact))
                 sources = [f"fact '{f}'" for f in expr.facts_read
                            if f in self.wf.facts and self.wf.facts[f].personal_data]
                 sources += [f"data '{d}'" for d in expr.data_read

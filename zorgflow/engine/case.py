@@ -89,6 +89,8 @@ class HistoryEntry:
         explanation: tuple[str, ...] | Callable[[], Iterable[str]] = (),
         dossier: Mapping[str, Any] | None = None,
     ) -> None:
+        if callable(explanation):
+            explanation = _Once(explanation)
         self._r: Record = (
             seq, at, actor, role, kind, event, from_state, to_state,
             data if data.__class__ is dict else dict(data), workflow_version, explanation,
@@ -158,6 +160,21 @@ class HistoryEntry:
         return cls._view(_record(raw))
 
 
+class _Once:
+    """Explanation lines worked out the first time they are read, then kept."""
+
+    __slots__ = ("_lines", "_work")
+
+    def __init__(self, work: Callable[[], Iterable[str]]) -> None:
+        self._work = work
+        self._lines: tuple[str, ...] | None = None
+
+    def __call__(self) -> tuple[str, ...]:
+        if self._lines is None:
+            self._lines = tuple(self._work())
+        return self._lines
+
+
 def _record(raw: Mapping[str, Any]) -> Record:
     """A history record from `HistoryEntry.to_dict` form; `CaseFormatError` if malformed."""
     if raw.__class__ is dict:
@@ -219,8 +236,8 @@ class _StoredEntries:
         # an entry that is not a signal as this engine writes it matches no timer; reading
         # the history reports what is wrong with it
         return [(e.get("event"), e["data"].get("due_at")) for e in raw
-                if isinstance(e, dict) and e.get("kind") == "signal"
-                and isinstance(e.get("data"), dict)]
+                if isinstance(e, Mapping) and e.get("kind") == "signal"
+                and isinstance(e.get("data"), Mapping)]
 
     def parsed(self) -> tuple[Record, ...]:
         raw = self._raw  # once: another thread may finish parsing meanwhile
@@ -442,7 +459,8 @@ class Case:
         except (KeyError, TypeError):
             return None
         if (id.__class__ is not str or state.__class__ is not str
-                or workflow_id.__class__ is not str or workflow_version.__class__ is not int
+                or workflow.__class__ is not dict or workflow_id.__class__ is not str
+                or workflow_version.__class__ is not int
                 or facts.__class__ is not dict or roles.__class__ is not dict
                 or timers.__class__ is not dict or entries.__class__ is not list or not entries):
             return None
@@ -522,9 +540,13 @@ def _digest(body: Mapping[str, Any]) -> str:
 
 def _case_roles(raw: Mapping[Any, Any]) -> dict[str, str]:
     for role, holder in raw.items():
-        if not isinstance(role, str) or not isinstance(holder, str) or not holder:
-            raise TypeError(f"case role {role!r} should name an actor id (text), "
-                            f"holds {type(holder).__name__}")
+        if not isinstance(role, str):
+            raise TypeError(f"case role names should be text, not {type(role).__name__}")
+        if not isinstance(holder, str):
+            raise TypeError(f"case role '{role}' should hold an actor id (text), not "
+                            f"{type(holder).__name__}")
+        if not holder:
+            raise ValueError(f"case role '{role}' holds an empty actor id")
     return dict(raw)
 
 
