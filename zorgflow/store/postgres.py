@@ -210,9 +210,7 @@ class PostgresStore(SQLStore):
     _duplicate = pg_errors.UniqueViolation
 
     def _dialect(self) -> Statements:
-        def sql(text: str) -> str:
-            return self._sql(text)
-
+        sql = self._sql
         return Statements(
             mark="%s", tables=sql("{s}."),
             insert_case=sql("INSERT INTO {s}.cases (id, workflow_id, workflow_version, state, "
