@@ -111,6 +111,8 @@ def test_states_ranking_invariants_and_examples(lzn_html: str) -> None:
         row = words(rows[f"toestand-{state.id}"])
         assert row.startswith(words(state.label)) and state.source in row
         assert ("einde" in row.split()) == state.final
+    for role in workflow.roles.values():
+        assert role.source and words(role.source) in words(rows[f"rol-{role.id}"])
     assert "expertise_leidend 3 3 punten als “Bovenliggende problematiek" \
         in words(rows["regiecriteria-expertise_leidend"])
     assert "voorkeur_overleg 1 1 × “voorkeur overleg” van de kandidaat" \
@@ -177,6 +179,9 @@ def test_markdown_document(tmp_path: Path) -> None:
         line = next(ln for ln in text.splitlines() if f"`{criterion.id}` |" in ln)
         for clause in criterion.clauses:
             assert f"`{words(clause)}`" in line
+    assert ("| Teamleider Team Jeugd en Gezin `teamleider_tjg` | Neemt een opgeschaalde casus "
+            "over als een ketenpartner een goede aanpak blokkeert. | 000, Stagnatie en "
+            "opschaling, punt 4 |") in text
 
 
 def test_markdown_escapes_user_text(tmp_path: Path) -> None:

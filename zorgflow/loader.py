@@ -227,7 +227,8 @@ class _Builder:
     def build(self) -> Workflow:
         d = self.data
         roles = {rid: Role(rid, r["label"], bool(r.get("case_role", False)),
-                           r.get("description", "")) for rid, r in d["roles"].items()}
+                           r.get("description", ""), r.get("source", ""))
+                 for rid, r in d["roles"].items()}
         self.roles = roles
         facts = {fid: self.fact(fid, f) for fid, f in d.get("facts", {}).items()}
         self.facts = facts

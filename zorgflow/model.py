@@ -52,6 +52,7 @@ class Role:
     label: str
     case_role: bool = False
     description: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,7 +52,8 @@ def document_context(workflow: Workflow) -> dict[str, Any]:
         "file": Path(workflow.file).name if workflow.file else "",
         "version": __version__,
         "roles": [{"id": r.id, "label": r.label, "case_role": r.case_role,
-                   "description": r.description} for r in workflow.roles.values()],
+                   "description": r.description, "source": r.source}
+                  for r in workflow.roles.values()],
         "states": [_state(workflow, s) for s in workflow.states],
         "events": [_event(workflow, t) for t in workflow.transitions],
         "facts": [{"id": f.id, "label": f.label, "type": f.type.describe(),
