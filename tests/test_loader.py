@@ -323,6 +323,25 @@ def test_deep_nesting_is_refused() -> None:
     assert "nesting deeper than 64 levels" in problem.message
 
 
+@pytest.mark.parametrize("libyaml", [True, False])
+@pytest.mark.parametrize(("nested", "where"), [
+    ("label: " + "[" * 100_000 + "]" * 100_000, (2, 72)),  # crashed libyaml's composer
+    ("label:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 600)), (67, 66)),
+], ids=["flow", "block"])
+def test_nesting_deep_enough_to_exhaust_a_parser_is_refused(
+        nested: str, where: tuple[int, int], libyaml: bool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from zorgflow import _yaml
+
+    if not libyaml:
+        monkeypatch.setattr(_yaml, "_CComposingLoader", None)
+    text = "id: proef\n" + nested + "\n"
+    doc, found = _yaml.read_yaml(text, FILE)
+    assert doc.data is None
+    assert [(p.line, p.column, p.message) for p in found] == [
+        (*where, "nesting deeper than 64 levels; flatten the document")]
+
+
 def test_a_huge_file_is_refused_before_parsing() -> None:
     text = VALID + "#" + "x" * (4 * 1024 * 1024) + "\n"
     (problem,) = problems(text)

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 from yaml.composer import Composer
+from yaml.events import CollectionEndEvent, CollectionStartEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
@@ -35,6 +36,7 @@ MAX_DEPTH = 64
 #: Larger files are refused before parsing.
 MAX_BYTES = 4 * 1024 * 1024
 
+_DEEP = f"nesting deeper than {MAX_DEPTH} levels; flatten the document"
 _CORE = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL = (_CORE + t for t in ("str", "int", "float", "bool", "null"))
 _SEQ, _MAP = _CORE + "seq", _CORE + "map"
@@ -86,24 +88,60 @@ else:
             _StrictResolver.__init__(self)
 
 
+#: Both composers recurse once per level of nesting: PyYAML's hits Python's recursion limit
+#: after a few hundred levels, libyaml's crashed the process at 100,000 (a 200 KB line of
+#: brackets). A text that could nest that deep has its depth measured from the parser's events
+#: (which need no recursion) before it is composed.
+_BRACKETS_TRUSTED = 1_000
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int, column: int) -> None:
+        self.line, self.column = line, column
+
+
 def _compose(text: str) -> Node | None:
-    """The document's node tree. Raises `yaml.YAMLError` for a syntax error."""
+    """The document's node tree. Raises `yaml.YAMLError` for a syntax error and `_TooDeep`
+    for nesting deeper than `MAX_DEPTH`."""
     # libyaml accepts tabs where PyYAML's own scanner refuses them ("id:<tab>1"), and counts a
     # byte-order mark inside a line as a column: such texts go to PyYAML, so that a file reads
     # the same (positions included) whether PyYAML was built with libyaml or not
     if _CComposingLoader is not None and "\t" not in text and "\ufeff" not in text[1:]:
-        fast = _CComposingLoader(text)
         try:
-            return fast.get_single_node()  # type: ignore[no-any-return]
+            if text.count("[") + text.count("{") > _BRACKETS_TRUSTED:
+                _refuse_deep(_CComposingLoader(text))
+            fast = _CComposingLoader(text)
+            try:
+                return fast.get_single_node()  # type: ignore[no-any-return]
+            finally:
+                fast.dispose()
         except yaml.YAMLError:
             pass  # the pure-Python parser below words the error and its position as always
-        finally:
-            fast.dispose()
     loader = _ComposingLoader(text)
     try:
         return loader.get_single_node()
+    except RecursionError:
+        _refuse_deep(_ComposingLoader(text))
+        raise _TooDeep(1, 1) from None
     finally:
         loader.dispose()
+
+
+def _refuse_deep(parser: Any) -> None:
+    """Raise `_TooDeep` at the first collection nested deeper than `MAX_DEPTH`."""
+    depth = 0
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH + 1:  # the root collection is level 0
+                    mark = event.start_mark
+                    raise _TooDeep(*((mark.line + 1, mark.column + 1) if mark else (1, 1)))
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    finally:
+        parser.dispose()
 
 
 @dataclass(slots=True)
@@ -160,7 +198,7 @@ class _Builder:
                 " exponentially?); write the content out or split the file",
             )
         if depth > MAX_DEPTH:
-            raise _TooLarge(node, f"nesting deeper than {MAX_DEPTH} levels; flatten the document")
+            raise _TooLarge(node, _DEEP)
         self.doc.marks[path] = self.at(node)
         if node.tag not in _ALLOWED_TAGS:
             self.report(
@@ -235,6 +273,8 @@ def read_yaml(text: str, file: str) -> tuple[Document, list[Problem]]:
         return doc, [Problem(file, line, column, f"YAML syntax error: {what}")]
     except yaml.YAMLError as exc:
         return doc, [Problem(file, 0, 0, f"YAML error: {exc}")]
+    except _TooDeep as exc:
+        return doc, [Problem(file, exc.line, exc.column, _DEEP)]
     if node is None:
         return doc, [Problem(file, 1, 1, "the file is empty")]
     builder = _Builder(doc)
