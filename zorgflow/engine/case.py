@@ -22,7 +22,7 @@ FORMAT = "zorgflow.case"
 FORMAT_VERSION = 1
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 #: the data of every entry without data; entries never change their dicts
-_NO_VALUES: dict[str, Any] = {}
+_NO_VALUES: tuple[Any, ...] = ()
 
 
 class Actor:
@@ -60,9 +60,20 @@ class Signal:
 
 #: A history entry as the engine keeps it: a plain tuple of seq, at, actor, role, kind,
 #: event, from_state, to_state, data, workflow_version, explanation (lines, or a callable that
-#: works them out once) and dossier. A case holds many for a long time, and a tuple of plain
-#: values is invisible to the garbage collector; `HistoryEntry` is the view users read.
+#: works them out once) and dossier, with data and dossier as `flat` tuples. A case holds many
+#: for a long time, and the collector stops tracking a tuple of plain values (not one holding a
+#: dict); `HistoryEntry` is the view users read.
 Record = tuple[Any, ...]
+
+
+def flat(values: Mapping[str, Any]) -> tuple[Any, ...]:
+    """``{"a": 1, "b": 2}`` as ``("a", 1, "b", 2)``: smaller than the dict, and untracked."""
+    return tuple([item for pair in values.items() for item in pair])
+
+
+def unflat(values: tuple[Any, ...]) -> dict[str, Any]:
+    """The dict `flat` was made from."""
+    return dict(zip(values[::2], values[1::2], strict=True))
 
 
 class HistoryEntry:
@@ -92,9 +103,8 @@ class HistoryEntry:
         if callable(explanation):
             explanation = _Once(explanation)
         self._r: Record = (
-            seq, at, actor, role, kind, event, from_state, to_state,
-            data if data.__class__ is dict else dict(data), workflow_version, explanation,
-            dossier if dossier is None or dossier.__class__ is dict else dict(dossier))
+            seq, at, actor, role, kind, event, from_state, to_state, flat(data),
+            workflow_version, explanation, None if dossier is None else flat(dossier))
 
     @classmethod
     def _view(cls, record: Record) -> HistoryEntry:
@@ -115,13 +125,13 @@ class HistoryEntry:
     @property
     def data(self) -> Mapping[str, Any]:
         """Event data, facts set, or signal details (read-only)."""
-        return MappingProxyType(self._r[8])
+        return MappingProxyType(unflat(self._r[8]))
 
     @property
     def dossier(self) -> Mapping[str, Any] | None:
         """What an event with ``sends: anonymous_dossier`` sent on (read-only)."""
         dossier = self._r[11]
-        return None if dossier is None else MappingProxyType(dossier)
+        return None if dossier is None else MappingProxyType(unflat(dossier))
 
     @property
     def explanation(self) -> tuple[str, ...]:
@@ -144,14 +154,14 @@ class HistoryEntry:
         r = self._r
         result: dict[str, Any] = {
             "seq": r[0], "at": r[1].isoformat(), "actor": r[2], "role": r[3], "kind": r[4],
-            "event": r[5], "from": r[6], "to": r[7], "data": to_json(r[8]),
+            "event": r[5], "from": r[6], "to": r[7], "data": to_json(unflat(r[8])),
             "workflow_version": r[9],
         }
         explanation = self.explanation
         if explanation:
             result["explanation"] = list(explanation)
         if r[11] is not None:
-            result["dossier"] = to_json(r[11])
+            result["dossier"] = to_json(unflat(r[11]))
         return result
 
     @classmethod
@@ -199,18 +209,19 @@ def _record(raw: Mapping[str, Any]) -> Record:
                     and (not explanation or all(line.__class__ is str
                                                 for line in explanation))):
                 return (seq, moment, actor, role, kind, event, source, target,
-                        dict(data) if data else _NO_VALUES, version,
+                        flat(data), version,
                         tuple(explanation) if explanation else (),
-                        None if dossier is None else dict(dossier))
+                        None if dossier is None else flat(dossier))
     if not isinstance(raw, Mapping):
         raise CaseFormatError(f"history entry: expected a mapping, got {type(raw).__name__}")
     try:
         return (_typed(raw, "seq", int), parse_datetime(raw["at"]), _typed(raw, "actor", str),
                 _optional(raw, "role", str), _typed(raw, "kind", str),
                 _typed(raw, "event", str), _optional(raw, "from", str), _typed(raw, "to", str),
-                dict(_typed(raw, "data", dict)), _typed(raw, "workflow_version", int),
+                flat(_typed(raw, "data", dict)), _typed(raw, "workflow_version", int),
                 _lines(raw.get("explanation")),
-                None if raw.get("dossier") is None else dict(_typed(raw, "dossier", dict)))
+                None if raw.get("dossier") is None
+                else flat(_typed(raw, "dossier", dict)))
     except (KeyError, ValueError, TypeError) as exc:
         raise CaseFormatError(f"history entry {raw.get('seq', '?')}: {_why(exc)}") from None
 
@@ -232,7 +243,7 @@ class _StoredEntries:
     def signal_keys(self) -> list[tuple[Any, Any]]:
         raw = self._raw
         if raw is None:
-            return [(r[5], r[8].get("due_at")) for r in self._parsed if r[4] == "signal"]
+            return [(r[5], unflat(r[8]).get("due_at")) for r in self._parsed if r[4] == "signal"]
         # an entry that is not a signal as this engine writes it matches no timer; reading
         # the history reports what is wrong with it
         return [(e.get("event"), e["data"].get("due_at")) for e in raw
@@ -341,7 +352,7 @@ class Case:
     def _signals_recorded(self) -> set[tuple[str, Any]]:
         """(signal, due time) of every signal entry, due times as aware datetimes (which
         compare as instants); reads stored entries only for their kind."""
-        keys = [(r[5], r[8].get("due_at")) for r in self._history if r[4] == "signal"]
+        keys = [(r[5], unflat(r[8]).get("due_at")) for r in self._history if r[4] == "signal"]
         stored = self._stored
         if stored is not None:
             keys += stored.signal_keys()

@@ -33,7 +33,7 @@ from ..model import Workflow
 from ..rules.decision import Decision
 from ..rules.expr import Env, Expr, suggest
 from ..rules.logic import UNKNOWN
-from .case import _NO_VALUES, Actor, Case, Signal
+from .case import _NO_VALUES, Actor, Case, Signal, flat
 from .compiled import CompiledTransition, CompiledWorkflow, explain_guard
 from .values import ValueProblem, coerce
 
@@ -225,7 +225,7 @@ class Engine:
             raise TransitionRejected("start", reasons)
         initial = cw.initial
         entry = (1, at, actor.id, role, "start", "start", None, initial,
-                 _frozen(_json_facts(facts or {}, new_facts)), cw.model.version, (), None)
+                 _flat_facts(_json_facts(facts or {}, new_facts)), cw.model.version, (), None)
         timers = {t.signal: at for t in cw.model.states[initial].timers}
         case = Case(case_id or uuid.uuid4().hex, cw.model.id, cw.model.version, initial,
                     new_facts, {}, (entry,), timers)
@@ -318,9 +318,10 @@ class Engine:
                 timers[signal] = at
         dossier = None
         if ct.model.sends == "anonymous_dossier":
-            dossier = {k: v for k, v in facts.items() if k not in cw.personal}
+            dossier = flat({k: v for k, v in facts.items() if k not in cw.personal})
         entry = (case.version + 1, at, actor.id, role, "fire", ct.event, case._state, ct.target,
-                 clean if clean else _NO_VALUES, case._workflow_version, explanation, dossier)
+                 flat(clean) if clean else _NO_VALUES, case._workflow_version,
+                 explanation, dossier)
         history, stored = case._appended(entry)
         return Case(case._id, case._workflow_id, case._workflow_version, ct.target, facts,
                     roles, history, timers, stored=stored)
@@ -354,7 +355,7 @@ class Engine:
         if reasons:
             raise TransitionRejected("set_facts", reasons)
         entry = (case.version + 1, at, actor.id, role, "set_facts", "set_facts", case._state,
-                 case._state, _frozen(_json_facts(facts, new_facts)), case._workflow_version,
+                 case._state, _flat_facts(_json_facts(facts, new_facts)), case._workflow_version,
                  (), None)
         history, stored = case._appended(entry)
         new_case = Case(case._id, case._workflow_id, case._workflow_version, case._state,
@@ -505,7 +506,7 @@ class Engine:
             seq += 1
             history = (*history, (
                 seq, at, "zorgflow", None, "signal", signal.name, case.state, case.state,
-                {"due_at": signal.due_at.isoformat()}, case.workflow_version, (), None))
+                ("due_at", signal.due_at.isoformat()), case.workflow_version, (), None))
         if seq == case.version:
             return case
         new_case = Case(case.id, case.workflow_id, case.workflow_version, case.state,
@@ -626,8 +627,8 @@ def _json_facts(given: Mapping[str, Any], typed: Mapping[str, Any]) -> dict[str,
     return {k: (typed.get(k) if v is not None else None) for k, v in given.items()}
 
 
-def _frozen(values: dict[str, Any]) -> dict[str, Any]:
-    return values if values else _NO_VALUES
+def _flat_facts(values: dict[str, Any]) -> tuple[Any, ...]:
+    return flat(values) if values else _NO_VALUES
 
 
 class _GuardExplanation:
