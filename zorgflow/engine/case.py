@@ -20,9 +20,6 @@ from .values import to_json
 
 FORMAT = "zorgflow.case"
 FORMAT_VERSION = 1
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
-#: the data of every entry without data; entries never change their dicts
-_NO_VALUES: tuple[Any, ...] = ()
 
 
 class Actor:

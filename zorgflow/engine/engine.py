@@ -33,7 +33,7 @@ from ..model import Workflow
 from ..rules.decision import Decision
 from ..rules.expr import Env, Expr, suggest
 from ..rules.logic import UNKNOWN
-from .case import _NO_VALUES, Actor, Case, Signal, flat
+from .case import Actor, Case, Signal, flat
 from .compiled import CompiledTransition, CompiledWorkflow, explain_guard
 from .values import ValueProblem, coerce
 
@@ -225,7 +225,7 @@ class Engine:
             raise TransitionRejected("start", reasons)
         initial = cw.initial
         entry = (1, at, actor.id, role, "start", "start", None, initial,
-                 _flat_facts(_json_facts(facts or {}, new_facts)), cw.model.version, (), None)
+                 flat(_json_facts(facts or {}, new_facts)), cw.model.version, (), None)
         timers = {t.signal: at for t in cw.model.states[initial].timers}
         case = Case(case_id or uuid.uuid4().hex, cw.model.id, cw.model.version, initial,
                     new_facts, {}, (entry,), timers)
@@ -320,7 +320,7 @@ class Engine:
         if ct.model.sends == "anonymous_dossier":
             dossier = flat({k: v for k, v in facts.items() if k not in cw.personal})
         entry = (case.version + 1, at, actor.id, role, "fire", ct.event, case._state, ct.target,
-                 flat(clean) if clean else _NO_VALUES, case._workflow_version,
+                 flat(clean), case._workflow_version,
                  explanation, dossier)
         history, stored = case._appended(entry)
         return Case(case._id, case._workflow_id, case._workflow_version, ct.target, facts,
@@ -355,7 +355,7 @@ class Engine:
         if reasons:
             raise TransitionRejected("set_facts", reasons)
         entry = (case.version + 1, at, actor.id, role, "set_facts", "set_facts", case._state,
-                 case._state, _flat_facts(_json_facts(facts, new_facts)), case._workflow_version,
+                 case._state, flat(_json_facts(facts, new_facts)), case._workflow_version,
                  (), None)
         history, stored = case._appended(entry)
         new_case = Case(case._id, case._workflow_id, case._workflow_version, case._state,
@@ -625,10 +625,6 @@ def _at(at: datetime | None) -> datetime:
 
 def _json_facts(given: Mapping[str, Any], typed: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (typed.get(k) if v is not None else None) for k, v in given.items()}
-
-
-def _flat_facts(values: dict[str, Any]) -> tuple[Any, ...]:
-    return flat(values) if values else _NO_VALUES
 
 
 class _GuardExplanation:
