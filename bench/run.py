@@ -32,7 +32,7 @@ SIZES: dict[str, dict[str, Any]] = {
         "floor": 200,
         "events": 20_000,
         "memory": 5_000, "memory_models": 1_000, "memory_closed": 1_000,
-        "restore": 2_000, "bound": 1_000, "batch": 200,
+        "restore": 2_000, "bound": 20_000, "small_bound": 1_000, "batch": 200,
         "import_runs": 10, "import_diagnostic": True,
         "stores": 100_000, "store_fires": 2_000,
     },
@@ -41,7 +41,7 @@ SIZES: dict[str, dict[str, Any]] = {
         "floor": 30,
         "events": 400,
         "memory": 400, "memory_models": 60, "memory_closed": 100,
-        "restore": 300, "bound": 1_000, "batch": 100,
+        "restore": 300, "bound": 2_000, "small_bound": 200, "batch": 100,
         "import_runs": 5, "import_diagnostic": False,
         "stores": 3_000, "store_fires": 200,
     },
@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += memory.run(size["memory"], repeats, size["memory_models"], size["memory_closed"])
     if "restore" in wanted:
         progress(f"4/6 restore: {size['restore']:,} restores …")
-        rows += restore.run(size["restore"], repeats, size["bound"], size["batch"])
+        rows += restore.run(size["restore"], repeats, size["bound"], size["small_bound"],
+                            size["batch"])
     if "import" in wanted:
         progress(f"5/6 import: {size['import_runs']} subprocess runs each …")
         import_rows, top = importtime.run(size["import_runs"],
