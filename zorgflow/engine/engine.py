@@ -448,8 +448,11 @@ class Engine:
         if booleans.issuperset(facts) and set(map(type, facts.values())) == _JUST_BOOL:
             return dict(facts)  # the common case, checked at C speed
         converted: dict[str, Any] | None = None
+        classes, enums = cw.fact_classes, cw.fact_enums
         for name, value in facts.items():
-            if value.__class__ is bool and name in booleans:
+            # a value that is already what the fact holds needs no call (as in _normalise)
+            if value.__class__ is classes.get(name) and (name not in enums
+                                                         or value in enums[name]):
                 continue
             ftype = cw.fact_types.get(name)
             if ftype is None:
