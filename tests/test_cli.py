@@ -273,6 +273,32 @@ def test_test_command_reports_a_rejected_step_with_its_reasons(tmp_path: Path) -
     assert "1 failed" in out
 
 
+def test_test_command_fails_a_set_facts_step_that_should_be_rejected_but_is_not(
+        tmp_path: Path) -> None:
+    """An example that expects a `set_facts` to be refused must fail when it is accepted (it
+    used to pass silently, so a missing `set_by:` went unnoticed)."""
+    file = tmp_path / "set_by.yaml"
+    file.write_text(MINI + """\
+  - name: de melder mag de urgentie niet zetten
+    actors: {mel: [melder]}
+    start: {by: mel}
+    steps:
+      - {set_facts: {urgentie: hoog}, by: mel, expect: {rejected: coordinator}}
+""", encoding="utf-8")
+    code, out = run("test", str(file))
+    assert code == 1, out
+    assert ("FAIL mini: de melder mag de urgentie niet zetten\n"
+            "  step 1 (set_facts by mel): was accepted, but the example expects it to be "
+            "rejected") in out
+    restricted = file.read_text(encoding="utf-8").replace(
+        "urgentie: {type: enum, values: [laag, hoog], label: Urgentie}",
+        "urgentie: {type: enum, values: [laag, hoog], label: Urgentie, set_by: [coordinator]}")
+    file.write_text(restricted, encoding="utf-8")
+    code, out = run("test", str(file))
+    assert code == 0, out
+    assert out.splitlines()[-1] == "2 passed, 0 failed"
+
+
 def test_test_command_on_a_broken_file(broken: Path) -> None:
     code, out = run("test", str(broken))
     assert code == 1

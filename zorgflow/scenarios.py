@@ -132,11 +132,16 @@ class _Runner:
             where = f"step {n} (set_facts by {step.get('by', '?')})"
             actor = self.actor(step.get("by"), where)
             try:
-                case = self.engine.set_facts(case, step["set_facts"], actor=actor, at=at)
+                new = self.engine.set_facts(case, step["set_facts"], actor=actor, at=at)
             except TransitionRejected as exc:
                 if not expect.get("rejected"):
                     raise ExampleFailed(f"{where}: rejected: " + "; ".join(exc.reasons)) from None
                 self.check_rejection(where, expect["rejected"], exc)
+            else:
+                if expect.get("rejected"):
+                    raise ExampleFailed(f"{where}: was accepted, but the example expects it to "
+                                        "be rejected")
+                case = new
         elif "decide" in step:
             where = f"step {n} (decide {step['decide']})"
             self.decide(where, step["decide"], case, at, expect)
