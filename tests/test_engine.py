@@ -563,3 +563,38 @@ def test_machine_refuses_what_the_definition_does_not_allow() -> None:
     with pytest.raises(MachineError):
         machine.afsluiten()
     assert machine.state == "aangemeld"
+
+
+@pytest.mark.parametrize("on_case", [False, True], ids=["workflow id", "case"])
+def test_decide_refuses_bad_facts_with_a_zorgflow_error_that_hides_personal_values(
+        engine: Engine, on_case: bool) -> None:
+    target: str | Case = engine.start("lzn", actor=scp, at=T0) if on_case else "lzn"
+    with pytest.raises(zorgflow.InvalidFacts) as refused:
+        engine.decide(target, "afsluitcriteria", {"geboortedatum": "Jan Jansen"}, at=T0)
+    assert isinstance(refused.value, zorgflow.ZorgflowError)
+    assert isinstance(refused.value, ValueError)  # what decide raised before, still caught
+    assert str(refused.value) == "fact 'geboortedatum': expected a date (YYYY-MM-DD)"
+    assert "Jan Jansen" not in str(refused.value)
+    with pytest.raises(zorgflow.InvalidFacts, match=r"fact 'naam': expected text$"):
+        engine.decide(target, "afsluitcriteria", {"naam": 1234567}, at=T0)
+    with pytest.raises(zorgflow.InvalidFacts, match="unknown fact 'kinderen' — did you mean"):
+        engine.decide(target, "afsluitcriteria", {"kinderen": True}, at=T0)
+    # a fact that is not personal still says what was given, which helps to find the mistake
+    with pytest.raises(zorgflow.InvalidFacts, match=r"'overgedragen_aan_netwerk': .* got 'lthgg'"):
+        engine.decide(target, "afsluitcriteria", {"overgedragen_aan_netwerk": "lthgg"}, at=T0)
+
+
+def test_decide_on_a_case_with_what_if_facts(engine: Engine) -> None:
+    """Facts given with a case are a what-if: the case keeps its own, ``None`` forgets one,
+    and ``set_by`` (who may *set* a fact) does not stop anyone from asking."""
+    case = engine.start("lzn", actor=scp, facts={"kinderen_betrokken": True}, at=T0)
+    what_if = {"besluit_lzn_overleg_afsluiten": True, "te_weinig_perspectief": True,
+               "ernstig_geweld": False, "inwoners_willen_meewerken": False}
+    assert engine.decide(case, "afsluitcriteria", what_if, at=T0).matched == []
+    assert engine.decide(case, "afsluitcriteria", {**what_if, "kinderen_betrokken": False},
+                         at=T0).matched == ["geen_perspectief"]
+    forgotten = engine.decide(case, "afsluitcriteria", {**what_if, "kinderen_betrokken": None},
+                              at=T0)
+    assert forgotten.matched == [] and "geen_perspectief" in forgotten.undecided
+    assert dict(case.facts) == {"kinderen_betrokken": True}
+    assert len(case.history) == 1

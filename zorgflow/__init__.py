@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from .engine import Actor, Case, Engine, HistoryEntry, Signal
 from .errors import (
     CaseFormatError,
+    InvalidFacts,
     MissingDependency,
     Problem,
     RuleError,
@@ -50,6 +51,7 @@ __all__ = [
     "Decision",
     "Engine",
     "HistoryEntry",
+    "InvalidFacts",
     "MissingDependency",
     "Problem",
     "RuleError",

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 
 class ZorgflowError(Exception):
-    """Base class of every error zorgflow raises on purpose."""
+    """Base class of the errors zorgflow raises about workflows, cases and facts. An argument
+    of the wrong kind (a naive datetime, a role given as one string) raises `TypeError` or
+    `ValueError`, as Python's own functions do."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,11 @@ class TransitionRejected(ZorgflowError):
 
 class CaseFormatError(ZorgflowError):
     """A serialised case is malformed, truncated or tampered with."""
+
+
+class InvalidFacts(ZorgflowError, ValueError):
+    """Facts given to `Engine.decide` are not facts of the workflow, or do not fit their
+    declared types. A `ValueError` too. The message never shows a personal value."""
 
 
 class UnknownWorkflow(ZorgflowError):

@@ -24,6 +24,7 @@ from ..calendar import (
 )
 from ..errors import (
     CaseFormatError,
+    InvalidFacts,
     RulesBackendError,
     TransitionRejected,
     UnknownWorkflow,
@@ -419,17 +420,25 @@ class Engine:
     ) -> Decision:
         """Evaluate a rule set on a case's facts, or on given facts for a workflow id.
 
+        On a case, ``facts`` are a what-if over the case's own facts (``None`` forgets one);
+        the case does not change, so ``set_by`` does not apply. Facts that are not the
+        workflow's, or do not fit their types, raise `InvalidFacts`.
+
         With ``rules_backend="durable"``, a criteria rule set's ``matched``, ``undecided``
         and ``holds`` come from durable-rules; its ``explanation`` from the native evaluator.
         """
         at = _at(at)
+        values: Mapping[str, Any]
         if isinstance(target, Case):
             cw, case = self._for_case(target)
-            values: Mapping[str, Any] = case._facts
-            if facts is not None:
-                values, problems = self._check_facts(cw, facts, Actor("decide"), {}, values)
-                if problems:
-                    raise ValueError("; ".join(problems))
+            values = case._facts
+            if facts:
+                # what-if facts over the case's own: nothing is set, so set_by does not apply
+                values = dict(values)
+                for name, value in facts.items():
+                    if value is None or value is UNKNOWN:
+                        values.pop(name, None)  # as set_facts: None forgets a fact
+                values.update(self._typed_facts(cw, facts))
         else:
             latest = self._latest_compiled.get(target) if version is None else None
             cw = latest if latest is not None else self._get(target, version)
@@ -456,7 +465,7 @@ class Engine:
                 continue
             ftype = cw.fact_types.get(name)
             if ftype is None:
-                raise ValueError(f"unknown fact '{name}'{suggest(str(name), cw.fact_types)}")
+                raise InvalidFacts(f"unknown fact '{name}'{suggest(str(name), cw.fact_types)}")
             if value is None or value is UNKNOWN:
                 converted = converted if converted is not None else dict(facts)
                 converted.pop(name, None)
@@ -464,7 +473,8 @@ class Engine:
             try:
                 clean = coerce(ftype, value)
             except ValueProblem as exc:
-                raise ValueError(f"fact '{name}': {exc}") from None
+                detail = f"expected {ftype.describe()}" if name in cw.personal else str(exc)
+                raise InvalidFacts(f"fact '{name}': {detail}") from None
             if clean is not value:
                 converted = converted if converted is not None else dict(facts)
                 converted[name] = clean
