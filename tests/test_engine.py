@@ -361,10 +361,14 @@ def test_three_months_elsewhere(engine: Engine) -> None:
     after = datetime(2026, 5, 11, 12, 0, tzinfo=AMS)
     assert "overdracht_regio_overwegen" not in [s.name for s in engine.due(case, before)]
     assert "overdracht_regio_overwegen" in [s.name for s in engine.due(case, after)]
-    with pytest.raises(TransitionRejected):
+    with pytest.raises(TransitionRejected) as refused:
         engine.fire(case, "overgedragen_aan_regio", actor=a["co"], at=before)
+    # the reason says what the time function came to, not only the date it started from
+    assert "(elders_sinds = 2026-02-10, geen_zicht_op_terugkeer = true, " \
+        "months_since(elders_sinds) = 2)" in refused.value.reasons[0]
     moved = engine.fire(case, "overgedragen_aan_regio", actor=a["co"], at=after)
     assert moved.state == "overgedragen_regio"
+    assert "months_since(elders_sinds) = 3" in "\n".join(moved.history[-1].explanation)
 
 
 def test_caseload_of_six_is_refused(engine: Engine) -> None:
@@ -598,3 +602,33 @@ def test_decide_on_a_case_with_what_if_facts(engine: Engine) -> None:
     assert forgotten.matched == [] and "geen_perspectief" in forgotten.undecided
     assert dict(case.facts) == {"kinderen_betrokken": True}
     assert len(case.history) == 1
+
+
+def test_explanations_show_time_functions_but_not_from_personal_data() -> None:
+    engine = Engine([load_workflow_text("""\
+id: leeftijd
+version: 1
+label: Leeftijd
+start_by: [m]
+roles: {m: {label: M}}
+facts:
+  geboren: {type: date, label: Geboren, personal_data: true}
+  tot: {type: date, label: Tot}
+states:
+  open: {label: Open, initial: true}
+  dicht: {label: Dicht, final: true}
+transitions:
+  - {event: sluiten, from: open, to: dicht, by: [m],
+     when: "months_since(geboren) >= 216 and tot < today() and days_since('2026-01-01') > 0"}
+""", "leeftijd.yaml")])
+    m = Actor("m.1", roles={"m"})
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=AMS)
+    case = engine.start("leeftijd", actor=m, facts={"geboren": "2010-01-01", "tot": "2026-04-01"},
+                        at=at)
+    with pytest.raises(TransitionRejected) as refused:
+        engine.fire(case, "sluiten", actor=m, at=at)
+    reason = refused.value.reasons[0]
+    assert ("(geboren = <persoonsgegeven>, tot = 2026-04-01, "
+            "months_since(geboren) = <persoonsgegeven>, today() = 2026-03-01, "
+            "days_since('2026-01-01') = 59)") in reason
+    assert "194" not in reason and "2010" not in reason  # the age in months, the birth year

@@ -321,12 +321,20 @@ def test_first_hit_policy(engine: zorgflow.Engine, facts: dict[str, Any], row: s
     assert d.outcome == {"welke": row.removeprefix("rij_")}
 
 
-def test_first_hit_explanation_shows_every_row(engine: zorgflow.Engine) -> None:
+def test_first_hit_explanation_shows_every_row_and_which_one_was_used(
+        engine: zorgflow.Engine) -> None:
     d = decide(engine, "eerste", a=True, b=True, n=20)
     assert d.explanation[0] == "inputs: a = true, b = true, n = 21"
     assert [line.split(" — ")[0] for line in d.explanation[1:]] == [
-        "true: row rij_a", "true: row rij_b", "true: row rij_n", "true: row rest"]
+        "true: row rij_a", "true, not used (row rij_a came first): row rij_b",
+        "true, not used (row rij_a came first): row rij_n",
+        "true, not used (row rij_a came first): row rest"]
     assert "(always)" in d.explanation[-1]
+    d = decide(engine, "eerste", a=False, b=True, n=20)
+    assert [line.split(" — ")[0] for line in d.explanation[1:]] == [
+        "false: row rij_a", "true: row rij_b",
+        "true, not used (row rij_b came first): row rij_n",
+        "true, not used (row rij_b came first): row rest"]
 
 
 @pytest.mark.parametrize(

@@ -110,6 +110,9 @@ class Expr:
     pure: bool = False
     #: event data fields read that are personal data (masked in explanations)
     personal_data_read: frozenset[str] = field(default_factory=frozenset)
+    #: (call, its function, reads personal data?) for each ``today()``, ``days_since(x)`` and
+    #: ``months_since(x)``: explanations show what they came to
+    computed: tuple[tuple[str, Fn, bool], ...] = ()
     _lines: dict[Any, tuple[Any, str]] = field(default_factory=dict, compare=False, repr=False)
 
     def __call__(self, env: Env) -> Any:
@@ -145,6 +148,8 @@ class Expr:
         facts = env.facts
         parts = [prefix + ("<persoonsgegeven>" if personal else show(facts.get(name, UNKNOWN)))
                  for name, prefix, personal in self.plan]
+        for call, fn, personal in self.computed:
+            parts.append(f"{call} = " + ("<persoonsgegeven>" if personal else show(fn(env))))
         if not self.data_read and not self.item_read:
             return ", ".join(parts)
         for name in self.data_read:
@@ -206,6 +211,7 @@ class _Compiler:
         self.item: dict[str, None] = {}
         self.rules: dict[str, None] = {}
         self.uses_time = False
+        self.computed: dict[str, tuple[Fn, bool]] = {}
 
     def fail(self, node: ast.AST, message: str) -> ExprError:
         return ExprError(message, getattr(node, "col_offset", 0))
@@ -427,15 +433,31 @@ class _Compiler:
         if node.keywords or len(node.args) != _FUNCTIONS[name]:
             raise self.fail(node, f"{name}() takes {_FUNCTIONS[name]} argument(s)")
         if name == "today":
-            return (lambda env: env.today()), DATE
+            def today(env: Env) -> Any:
+                return env.today()
+
+            self.computed.setdefault("today()", (today, False))
+            return today, DATE
         argument = node.args[0]
         t: FactType | None
         if (name in ("days_since", "months_since") and isinstance(argument, ast.Constant)
                 and isinstance(argument.value, str)):
             day = self.literal_for(node, DATE, argument.value, ast.unparse(node))
             arg, t = _const(day), DATE
+            personal = False
         else:
-            arg, t = self.compile(argument, depth)
+            # what the argument reads, to know whether its result may be shown
+            outer_facts, outer_data = self.facts, self.data
+            self.facts, self.data = {}, {}
+            try:
+                arg, t = self.compile(argument, depth)
+            finally:
+                read_facts, read_data = self.facts, self.data
+                self.facts = {**outer_facts, **read_facts}
+                self.data = {**outer_data, **read_data}
+            data = self.scope.data or {}
+            personal = (any(self.scope.facts[n].personal_data for n in read_facts)
+                        or any(n in data and data[n].personal_data for n in read_data))
         if name == "known":
             return (lambda env: arg(env) is not UNKNOWN), BOOL
         if name == "len":
@@ -453,6 +475,7 @@ class _Compiler:
                 return UNKNOWN
             return between(value, env.today())
 
+        self.computed.setdefault(ast.unparse(node), (since, personal))
         return since, INT
 
     # -- type checks ---------------------------------------------------------------------
@@ -713,5 +736,7 @@ def compile_expr(source: str, scope: Scope, *, expect_bool: bool = False) -> Exp
                 or any(scope.facts[n].default is not None for n in compiler.facts))
     data = scope.data or {}
     personal_data = frozenset(n for n in compiler.data if n in data and data[n].personal_data)
+    computed = tuple((call, f, hidden) for call, (f, hidden) in compiler.computed.items())
     return Expr(" ".join(source.split()), fn, t, tuple(compiler.facts), tuple(compiler.data),
-                tuple(compiler.item), tuple(compiler.rules), personal, plan, pure, personal_data)
+                tuple(compiler.item), tuple(compiler.rules), personal, plan, pure, personal_data,
+                computed=computed)

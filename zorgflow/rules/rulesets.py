@@ -214,11 +214,17 @@ class CompiledTable:
         lines = ["inputs: " + ", ".join(
             f"{inp.id} = {show(v)}" for inp, v in zip(self.model.inputs, values, strict=True))]
         results = self._row_values(values)
+        used: str | None = None  # under 'first', the row that gives the outcome
         for row, result in zip(self.model.rows, results, strict=True):
             cells = ", ".join(f"{k} {c.text}" for k, c in row.cells.items()) or "(always)"
             out = ", ".join(f"{k} = {show(v)}" for k, v in row.outputs.items())
-            lines.append(f"{truth_word(result)}: row {row.id} — when {cells} then {out}"
-                         f"{_src(row.source)}")
+            word = truth_word(result)
+            if result is True and self.model.hit_policy == "first":
+                if used is None:
+                    used = row.id
+                else:
+                    word = f"true, not used (row {used} came first)"
+            lines.append(f"{word}: row {row.id} — when {cells} then {out}{_src(row.source)}")
         if not any(r is True for r in results):
             unknown = [inp.id for inp, v in zip(self.model.inputs, values, strict=True)
                        if v is UNKNOWN]
