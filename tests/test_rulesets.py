@@ -783,3 +783,62 @@ def test_decide_reads_given_facts_as_set_facts_does(shipped: zorgflow.Engine,
              for name in chosen}
     actor = zorgflow.Actor("a.jansen", roles={"sociaal_contactpunt", "lzn_coordinator"})
     _as_set_facts_reads(shipped, "lzn", "afsluitcriteria", facts, actor)
+
+
+def test_a_table_input_read_from_personal_data_is_masked_in_the_explanation() -> None:
+    engine = zorgflow.Engine([load_workflow_text("""\
+id: leeftijd
+version: 1
+label: Leeftijd
+start_by: [m]
+roles: {m: {label: M}}
+facts:
+  geboren: {type: date, label: Geboren, personal_data: true}
+  naam: {type: string, label: Naam, personal_data: true}
+  wet: {type: enum, values: [wmo, jeugdwet], label: Wet}
+  kandidaten:
+    type: list
+    label: Kandidaten
+    items: {id: {type: string}}
+states:
+  open: {label: Open, initial: true}
+  dicht: {label: Dicht, final: true}
+transitions:
+  - {event: sluiten, from: open, to: dicht, by: [m]}
+rules:
+  t:
+    kind: table
+    label: T
+    hit_policy: first
+    inputs:
+      leeftijd: {type: integer, from: "months_since(geboren)"}
+      naam: {type: string}
+      wet: {type: enum, values: [wmo, jeugdwet]}
+    outputs: [uitkomst]
+    rows:
+      - {id: volwassen, when: {leeftijd: ">= 216"}, then: {uitkomst: wmo}}
+      - {id: anders, when: {wet: jeugdwet}, then: {uitkomst: jeugd}}
+  r:
+    kind: ranking
+    label: R
+    candidates: kandidaten
+    candidate_id: id
+    criteria:
+      jong:
+        label: Jong
+        weight: 1
+        points: months_since(geboren)
+""", "leeftijd.yaml")])
+    d = engine.decide("leeftijd", "t", {"geboren": "2010-01-01", "naam": "Jan Jansen",
+                                         "wet": "jeugdwet"}, at=AT)
+    assert d.matched == ["anders"]
+    assert d.explanation[0] == ("inputs: leeftijd = <persoonsgegeven>, naam = <persoonsgegeven>, "
+                                "wet = 'jeugdwet'")
+    text = "\n".join(d.explanation)
+    assert "Jan" not in text and "194" not in text and "2010" not in text
+    ranked = engine.decide("leeftijd", "r", {"geboren": "2010-01-01", "kandidaten": [{"id": "a"}]},
+                           at=AT)
+    # the value a criterion read is masked; its points are the ranking's outcome, as designed
+    assert ranked.explanation[1].endswith("jong — Jong (weight 1): <persoonsgegeven>  (geboren "
+                                          "= <persoonsgegeven>, months_since(geboren) = "
+                                          "<persoonsgegeven>)")

@@ -212,7 +212,8 @@ class CompiledTable:
     def explain(self, env: Env) -> list[str]:
         values = [fn(env) for fn in self.input_fns]
         lines = ["inputs: " + ", ".join(
-            f"{inp.id} = {show(v)}" for inp, v in zip(self.model.inputs, values, strict=True))]
+            f"{inp.id} = " + ("<persoonsgegeven>" if expr.personal else show(v))
+            for inp, expr, v in zip(self.model.inputs, self.inputs, values, strict=True))]
         results = self._row_values(values)
         used: str | None = None  # under 'first', the row that gives the outcome
         for row, result in zip(self.model.rows, results, strict=True):
@@ -364,7 +365,8 @@ class CompiledRanking:
                          f"{sum(points.values()):g} points")
             for cid, weight, required, expr, is_when in self.criteria:
                 value = expr.fn(ienv)
-                shown = truth_word(value) if is_when else show(value)
+                shown = truth_word(value) if is_when else \
+                    "<persoonsgegeven>" if expr.personal else show(value)
                 used = expr.values_used(ienv)
                 unit = "point" if points[cid] == 1 else "points"
                 lines.append(f"    {points[cid]:g} {unit}: {cid} — {model[cid].label} "
