@@ -1074,3 +1074,21 @@ def test_the_model_mappings_are_read_only() -> None:
     wf = zorgflow.load_workflow(WORKFLOWS / "lzn.yaml")
     with pytest.raises(TypeError):
         wf.states["nieuw"] = wf.initial  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "starts"),
+    [
+        ("id: proef\nlabel: [a, b\nversion: 1\n", (3, 8),
+         "flow sequence that starts at line 2, column 8"),
+        ("id: proef\nlabel: 'Proef\n", (3, 1),
+         "quoted scalar that starts at line 2, column 8"),
+    ],
+)
+def test_a_yaml_syntax_error_says_where_the_unclosed_part_starts(
+        text: str, where: tuple[int, int], starts: str) -> None:
+    """Reading stops after the mistake (at the next line, or the end of the file); the message
+    also names where the unclosed bracket or quote began, which is usually the mistake."""
+    (problem,) = problems(text)
+    assert (problem.line, problem.column) == where, str(problem)
+    assert starts in problem.message

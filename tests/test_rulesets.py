@@ -531,12 +531,20 @@ def test_ranking_explanation_lists_every_candidate_and_criterion(engine: zorgflo
     ])
     heads = [line for line in d.explanation if not line.startswith(" ")]
     assert heads == ["eligible: p — 5.5 points", "not eligible: q — 0 points",
-                     "eligible: r — 1 points"]
+                     "eligible: r — 1 point"]
     assert len(d.explanation) == 3 * (1 + 4)
     assert ("    3 points: expertise — Expertise past (weight 3): true  "
             "(thema = 'ggz', expertise = ['ggz', 'jeugd'])  [bron: proef, criterium 1]"
             ) in d.explanation
     assert "    1.5 points: stemmen — Stemmen (weight 0.5): 3  (stemmen = 3)" in d.explanation
+
+
+def test_a_candidate_without_an_id_is_named_by_its_place(engine: zorgflow.Engine) -> None:
+    without_id = {k: v for k, v in kandidaat("x").items() if k != "id"}
+    d = decide(engine, "rangorde", kandidaten=[kandidaat("p"), without_id])
+    heads = [line for line in d.explanation if not line.startswith(" ")]
+    assert heads[1].startswith("eligible: candidate 2 (no id) — ")
+    assert "None" not in "\n".join(d.explanation)
 
 
 def test_ranking_without_candidates(engine: zorgflow.Engine) -> None:

@@ -270,6 +270,12 @@ def read_yaml(text: str, file: str) -> tuple[Document, list[Problem]]:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         what = " ".join(p for p in (exc.context, exc.problem) if p)
+        opened = exc.context_mark
+        if exc.context and exc.problem and opened is not None and mark is not opened \
+                and (opened.line, opened.column) != (mark.line, mark.column):
+            # the mistake is often where the unclosed thing began, not where reading stopped
+            what = (f"{exc.context} that starts at line {opened.line + 1}, column "
+                    f"{opened.column + 1}, {exc.problem}")
         return doc, [Problem(file, line, column, f"YAML syntax error: {what}")]
     except yaml.YAMLError as exc:
         return doc, [Problem(file, 0, 0, f"YAML error: {exc}")]

@@ -358,11 +358,14 @@ class CompiledRanking:
             return [f"no candidates: fact '{self.model.candidates}' is unknown"]
         lines = []
         model = {c.id: c for c in self.model.criteria}
-        for item in candidates:
+        for n, item in enumerate(candidates, start=1):
             eligible, points, ienv = self._score(env, item)
             head = "eligible" if eligible else "not eligible"
-            lines.append(f"{head}: {item.get(self.model.candidate_id)} — "
-                         f"{sum(points.values()):g} points")
+            name = item.get(self.model.candidate_id)
+            if name is None:
+                name = f"candidate {n} (no {self.model.candidate_id})"
+            total = sum(points.values())
+            lines.append(f"{head}: {name} — {total:g} point{'' if total == 1 else 's'}")
             for cid, weight, required, expr, is_when in self.criteria:
                 value = expr.fn(ienv)
                 shown = truth_word(value) if is_when else \
