@@ -271,7 +271,7 @@ def read_yaml(text: str, file: str) -> tuple[Document, list[Problem]]:
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         what = " ".join(p for p in (exc.context, exc.problem) if p)
         opened = exc.context_mark
-        if exc.context and exc.problem and opened is not None and mark is not opened \
+        if exc.context and exc.problem and opened is not None and mark is not None \
                 and (opened.line, opened.column) != (mark.line, mark.column):
             # the mistake is often where the unclosed thing began, not where reading stopped
             what = (f"{exc.context} that starts at line {opened.line + 1}, column "
