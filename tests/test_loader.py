@@ -1092,3 +1092,22 @@ def test_a_yaml_syntax_error_says_where_the_unclosed_part_starts(
     (problem,) = problems(text)
     assert (problem.line, problem.column) == where, str(problem)
     assert starts in problem.message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("reden: {enum_from: rules.afsluitcriteria,", "reden: {enum_from: regels.afsluitcriteria,",
+         "transitions.2.data.reden.enum_from: 'regels.afsluitcriteria' should name a rule set as "
+         "rules.<id>, e.g. 'rules.afsluitcriteria' — did you mean 'rules.afsluitcriteria'?"),
+        ("    from: aangemeld\n", "    from: {aangemeld: true}\n",
+         "transitions.0.from must be text or a list, not a mapping"),
+        ("states:\n", "cycles:\n  overleg: {label: Overleg, first: '8-1-2026', every: 2 weeks}\n"
+                      "states:\n",
+         "cycles.overleg.first: '8-1-2026' should be a date written YYYY-MM-DD, e.g. '2026-01-08'"),
+    ],
+)
+def test_schema_messages_say_what_is_expected_in_words(old: str, new: str, message: str) -> None:
+    """No raw regular expression and no JSON Schema type names in what a policy writer reads."""
+    (problem,) = problems(variant(old, new))
+    assert problem.message == message

@@ -109,6 +109,9 @@ def load_workflow_text(text: str, file: str = "<text>") -> Workflow:
 # -- structure ---------------------------------------------------------------------------------
 
 
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
+
+
 def _schema_problems(doc: Document) -> list[Problem]:
     problems = []
     for error in _validator().iter_errors(doc.data):
@@ -139,12 +142,22 @@ def _explain_schema_error(doc: Document, path: Path, error: Any) -> list[Problem
         return [doc.problem(path, f"{where}: {got!r} is not one of {', '.join(options)}{hint}")]
     if validator == "type":
         wanted = error.validator_value
-        wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
-        return [doc.problem(path, f"{where} must be {_article(wanted)}, not "
+        wanted = " or ".join(map(_article, wanted)) if isinstance(wanted, list) \
+            else _article(wanted)
+        return [doc.problem(path, f"{where} must be {wanted}, not "
                                   f"{_json_type(error.instance)}")]
     if validator == "pattern" and error.validator_value == "^[a-z][a-z0-9_]*$":
         return [doc.problem(path, f"{where}: {error.instance!r} is not a valid identifier "
                                   "(lowercase letters, digits and _, starting with a letter)")]
+    if validator == "pattern" and error.validator_value == "^rules\\.[a-z][a-z0-9_]*$":
+        got = str(error.instance)
+        name = got.rsplit(".", 1)[-1]
+        guess = f" — did you mean 'rules.{name}'?" if _IDENTIFIER.fullmatch(name) else ""
+        return [doc.problem(path, f"{where}: {got!r} should name a rule set as rules.<id>, "
+                                  f"e.g. 'rules.afsluitcriteria'{guess}")]
+    if validator == "pattern" and error.validator_value == "^\\d{4}-\\d{2}-\\d{2}$":
+        return [doc.problem(path, f"{where}: {error.instance!r} should be a date written "
+                                  "YYYY-MM-DD, e.g. '2026-01-08'")]
     if validator == "propertyNames":
         return [doc.problem((*path, error.instance), f"{where}: {error.instance!r} is not a "
                             "valid identifier (lowercase letters, digits and _)", key=True)]
