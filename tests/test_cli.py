@@ -355,3 +355,54 @@ def test_test_command_never_dies_with_a_traceback(tmp_path: Path) -> None:
     assert run("validate", str(file))[0] == 1  # today: "OK middel.yaml (...)", exit 0
     code, out = run("test", str(file))  # today: ValueProblem escapes from main()
     assert code == 1 and "FAIL" in out
+
+
+DOSSIER = """\
+id: dossier
+version: 1
+label: Dossier
+start_by: [melder]
+roles: {melder: {label: Melder}}
+facts:
+  naam: {type: string, label: Naam, personal_data: true}
+  zorg: {type: boolean, label: Zorg}
+states:
+  open: {label: Open, initial: true}
+  tafel: {label: Tafel}
+  dicht: {label: Dicht, final: true}
+transitions:
+  - {event: voorleggen, from: open, to: tafel, by: [melder], sends: anonymous_dossier}
+  - {event: sluiten, from: tafel, to: dicht, by: [melder]}
+examples:
+  - name: anoniem voorgelegd
+    actors: {mel: [melder]}
+    start: {by: mel, facts: {naam: Jan Jansen, zorg: true}}
+    steps:
+      - {event: voorleggen, by: mel, expect: {dossier: {zorg: true, naam: null}}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("step", "failure"),
+    [
+        ("{event: voorleggen, by: mel, expect: {dossier: {zorg: true, naam: null}}}", None),
+        ("{event: voorleggen, by: mel, expect: {dossier: {naam: Jan Jansen}}}",
+         "step 1 (voorleggen by mel): expected the dossier's naam = 'Jan Jansen', got left out"),
+        ("{event: voorleggen, by: mel, expect: {dossier: {zorg: false}}}",
+         "step 1 (voorleggen by mel): expected the dossier's zorg = false, got true"),
+        ("{set_facts: {zorg: false}, by: mel, expect: {dossier: {zorg: false}}}",
+         "step 1 (set_facts by mel): expected an anonymous dossier, but the step sent none"),
+    ],
+)
+def test_an_example_checks_what_the_anonymous_dossier_holds(
+        tmp_path: Path, step: str, failure: str | None) -> None:
+    file = tmp_path / "dossier.yaml"
+    file.write_text(DOSSIER.replace(
+        "{event: voorleggen, by: mel, expect: {dossier: {zorg: true, naam: null}}}", step),
+        encoding="utf-8")
+    code, out = run("test", str(file))
+    if failure is None:
+        assert code == 0, out
+    else:
+        assert code == 1, out
+        assert failure in out

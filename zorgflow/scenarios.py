@@ -12,7 +12,7 @@ from .engine import Actor, Case, Engine
 from .engine.values import to_json
 from .errors import TransitionRejected, ZorgflowError
 from .model import Example, Workflow
-from .rules.expr import Env
+from .rules.expr import Env, show
 from .rules.logic import UNKNOWN, truth_word
 
 DEFAULT_START = "2026-01-05T09:00:00+01:00"
@@ -161,7 +161,7 @@ class _Runner:
         else:
             raise ExampleFailed(f"step {n}: a step needs one of event, set_facts, decide, due, "
                                 "allowed")
-        self.check_case(f"step {n}", case, expect)
+        self.check_case(where, case, expect)
         return case
 
     def fire(self, where: str, step: Mapping[str, Any], case: Case, at: datetime,
@@ -231,7 +231,20 @@ class _Runner:
             if actual is UNKNOWN:
                 actual = None
             if actual != value:
-                raise ExampleFailed(f"{where}: expected fact {name} = {value!r}, got {actual!r}")
+                raise ExampleFailed(f"{where}: expected fact {name} = {show(value)}, got "
+                                    f"{show(actual)}")
+        if "dossier" in expect:
+            dossier = case.history[-1].dossier
+            if dossier is None:
+                raise ExampleFailed(f"{where}: expected an anonymous dossier, but the step sent "
+                                    "none")
+            for name, value in (expect["dossier"] or {}).items():
+                actual = to_json(dossier.get(name))
+                if actual != value:
+                    shown = "left out" if actual is None else show(actual)
+                    wanted = "left out" if value is None else f"= {show(value)}"
+                    raise ExampleFailed(f"{where}: expected the dossier's {name} {wanted}, got "
+                                        f"{shown}")
 
 
 def _word(value: Any) -> str:

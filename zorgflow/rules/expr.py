@@ -170,10 +170,6 @@ def show(value: Any) -> str:
         return "false"
     if value is UNKNOWN or value is None:
         return "unknown"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, str):
