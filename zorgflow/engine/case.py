@@ -223,6 +223,11 @@ def _record(raw: Mapping[str, Any]) -> Record:
         raise CaseFormatError(f"history entry {raw.get('seq', '?')}: {_why(exc)}") from None
 
 
+def _signal_keys(records: tuple[Record, ...]) -> list[tuple[Any, Any]]:
+    """(signal, due time as written) of each signal record."""
+    return [(r[5], unflat(r[8]).get("due_at")) for r in records if r[4] == "signal"]
+
+
 class _StoredEntries:
     """History entries read from stored data, turned into records the first time the history
     is read. Shared by every later version of the case, so that happens once."""
@@ -240,7 +245,7 @@ class _StoredEntries:
     def signal_keys(self) -> list[tuple[Any, Any]]:
         raw = self._raw
         if raw is None:
-            return [(r[5], unflat(r[8]).get("due_at")) for r in self._parsed if r[4] == "signal"]
+            return _signal_keys(self._parsed)
         # an entry that is not a signal as this engine writes it matches no timer; reading
         # the history reports what is wrong with it
         return [(e.get("event"), e["data"].get("due_at")) for e in raw
@@ -347,9 +352,10 @@ class Case:
         return tuple(HistoryEntry._view(r) for r in records)
 
     def _signals_recorded(self) -> set[tuple[str, Any]]:
-        """(signal, due time) of every signal entry, due times as aware datetimes (which
-        compare as instants); reads stored entries only for their kind."""
-        keys = [(r[5], unflat(r[8]).get("due_at")) for r in self._history if r[4] == "signal"]
+        """(signal, due time) of every signal entry, due times as aware datetimes: compared as
+        instants, since a case read back from storage has fixed UTC offsets where the engine
+        computes with Europe/Amsterdam. Reads stored entries only for their kind."""
+        keys = _signal_keys(self._history)
         stored = self._stored
         if stored is not None:
             keys += stored.signal_keys()

@@ -510,7 +510,7 @@ class Engine:
         ``store``, a case that changed is saved there in the same step."""
         at = _at(at)
         _, case = self._for_case(case)
-        recorded = _recorded_signals(case)
+        recorded = case._signals_recorded()
         history, stored = case._history, case._stored
         seq = case.version
         for signal in self.due(case, at):
@@ -533,7 +533,7 @@ class Engine:
         when there is none). A store keeps this in an index, so that a timer sweep finds the
         cases with work without reading every case."""
         _, case = self._for_case(case)
-        recorded = _recorded_signals(case)
+        recorded = case._signals_recorded()
         for signal in self.timers(case):
             if (signal.name, signal.due_at) not in recorded:
                 return signal.due_at
@@ -599,13 +599,6 @@ class Engine:
                 parts.append(f"'{role}' is a case role: only the actor assigned to this case "
                              f"holds it{'' if holder else ' (nobody is assigned yet)'}")
         return "; ".join(parts)
-
-
-def _recorded_signals(case: Case) -> set[tuple[str, Any]]:
-    """(signal, due time) of every recorded signal. Due times are compared as instants: a
-    case read back from storage has fixed UTC offsets where the engine computes with
-    Europe/Amsterdam, so the same moment may be written differently."""
-    return case._signals_recorded()
 
 
 def _role_in_case(cw: CompiledWorkflow, actor: Actor, case: Case) -> str | None:
