@@ -16,6 +16,30 @@ from typing import Any
 
 from ..calendar import parse_datetime
 from ..errors import CaseFormatError
+from .record import (
+    ACTOR,
+    AT,
+    DATA,
+    DOSSIER,
+    EVENT,
+    FROM_STATE,
+    KIND,
+    ROLE,
+    SEQ,
+    TO_STATE,
+    WORKFLOW_VERSION,
+    Once,
+    Record,
+    explanation_of,
+    from_dict,
+    raw_signal_keys,
+    record,
+    signal_keys,
+    to_dict,
+    typed,
+    unflat,
+    why,
+)
 from .values import to_json
 
 FORMAT = "zorgflow.case"
@@ -55,22 +79,8 @@ class Signal:
     label: str = ""
 
 
-#: A history entry as the engine keeps it: a plain tuple of seq, at, actor, role, kind,
-#: event, from_state, to_state, data, workflow_version, explanation (lines, or a callable that
-#: works them out once) and dossier, with data and dossier as `flat` tuples. A case holds many
-#: for a long time, and the collector stops tracking a tuple of plain values (not one holding a
-#: dict); `HistoryEntry` is the view users read.
-Record = tuple[Any, ...]
-
-
-def flat(values: Mapping[str, Any]) -> tuple[Any, ...]:
-    """``{"a": 1, "b": 2}`` as ``("a", 1, "b", 2)``: smaller than the dict, and untracked."""
-    return tuple([item for pair in values.items() for item in pair])
-
-
-def unflat(values: tuple[Any, ...]) -> dict[str, Any]:
-    """The dict `flat` was made from."""
-    return dict(zip(values[::2], values[1::2], strict=True))
+def _field(index: int, doc: str) -> Any:
+    return property(lambda self: self._r[index], doc=doc)
 
 
 class HistoryEntry:
@@ -97,44 +107,44 @@ class HistoryEntry:
         explanation: tuple[str, ...] | Callable[[], Iterable[str]] = (),
         dossier: Mapping[str, Any] | None = None,
     ) -> None:
-        if callable(explanation):
-            explanation = _Once(explanation)
-        self._r: Record = (
-            seq, at, actor, role, kind, event, from_state, to_state, flat(data),
-            workflow_version, explanation, None if dossier is None else flat(dossier))
+        self._r: Record = record(
+            seq=seq, at=at, actor=actor, role=role, kind=kind, event=event,
+            from_state=from_state, to_state=to_state, data=data,
+            workflow_version=workflow_version,
+            explanation=Once(explanation) if callable(explanation) else explanation,
+            dossier=dossier)
 
     @classmethod
-    def _view(cls, record: Record) -> HistoryEntry:
+    def _view(cls, r: Record) -> HistoryEntry:
         entry = cls.__new__(cls)
-        entry._r = record
+        entry._r = r
         return entry
 
-    seq = property(lambda self: self._r[0], doc="1-based position in the history.")
-    at = property(lambda self: self._r[1], doc="When it happened (aware datetime).")
-    actor = property(lambda self: self._r[2], doc="Id of the actor (``zorgflow`` for signals).")
-    role = property(lambda self: self._r[3], doc="The role the actor acted under.")
-    kind = property(lambda self: self._r[4], doc="start, fire, set_facts or signal.")
-    event = property(lambda self: self._r[5], doc="The event (or signal) name.")
-    from_state = property(lambda self: self._r[6], doc="State before (None for start).")
-    to_state = property(lambda self: self._r[7], doc="State after.")
-    workflow_version = property(lambda self: self._r[9], doc="Workflow version used.")
+    seq = _field(SEQ, "1-based position in the history.")
+    at = _field(AT, "When it happened (aware datetime).")
+    actor = _field(ACTOR, "Id of the actor (``zorgflow`` for signals).")
+    role = _field(ROLE, "The role the actor acted under.")
+    kind = _field(KIND, "start, fire, set_facts or signal.")
+    event = _field(EVENT, "The event (or signal) name.")
+    from_state = _field(FROM_STATE, "State before (None for start).")
+    to_state = _field(TO_STATE, "State after.")
+    workflow_version = _field(WORKFLOW_VERSION, "Workflow version used.")
 
     @property
     def data(self) -> Mapping[str, Any]:
         """Event data, facts set, or signal details (read-only)."""
-        return MappingProxyType(unflat(self._r[8]))
+        return MappingProxyType(unflat(self._r[DATA]))
 
     @property
     def dossier(self) -> Mapping[str, Any] | None:
         """What an event with ``sends: anonymous_dossier`` sent on (read-only)."""
-        dossier = self._r[11]
+        dossier = self._r[DOSSIER]
         return None if dossier is None else MappingProxyType(unflat(dossier))
 
     @property
     def explanation(self) -> tuple[str, ...]:
         """The guard's explanation (empty for unguarded steps)."""
-        lines = self._r[10]
-        return tuple(lines()) if callable(lines) else lines
+        return explanation_of(self._r)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, HistoryEntry) and self.to_dict() == other.to_dict()
@@ -143,89 +153,17 @@ class HistoryEntry:
 
     def __repr__(self) -> str:
         r = self._r
-        return (f"HistoryEntry(seq={r[0]}, kind={r[4]!r}, event={r[5]!r}, "
-                f"{r[6]} -> {r[7]}, actor={r[2]!r})")
+        return (f"HistoryEntry(seq={r[SEQ]}, kind={r[KIND]!r}, event={r[EVENT]!r}, "
+                f"{r[FROM_STATE]} -> {r[TO_STATE]}, actor={r[ACTOR]!r})")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
-        r = self._r
-        result: dict[str, Any] = {
-            "seq": r[0], "at": r[1].isoformat(), "actor": r[2], "role": r[3], "kind": r[4],
-            "event": r[5], "from": r[6], "to": r[7], "data": to_json(unflat(r[8])),
-            "workflow_version": r[9],
-        }
-        explanation = self.explanation
-        if explanation:
-            result["explanation"] = list(explanation)
-        if r[11] is not None:
-            result["dossier"] = to_json(unflat(r[11]))
-        return result
+        return to_dict(self._r)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> HistoryEntry:
         """Read what `to_dict` wrote. Raises `CaseFormatError`."""
-        return cls._view(_record(raw))
-
-
-class _Once:
-    """Explanation lines worked out the first time they are read, then kept."""
-
-    __slots__ = ("_lines", "_work")
-
-    def __init__(self, work: Callable[[], Iterable[str]]) -> None:
-        self._work = work
-        self._lines: tuple[str, ...] | None = None
-
-    def __call__(self) -> tuple[str, ...]:
-        if self._lines is None:
-            self._lines = tuple(self._work())
-        return self._lines
-
-
-def _record(raw: Mapping[str, Any]) -> Record:
-    """A history record from `HistoryEntry.to_dict` form; `CaseFormatError` if malformed."""
-    if raw.__class__ is dict:
-        # the common case without a call per field; anything irregular is read below
-        get = raw.get
-        seq, at, actor, role = get("seq"), get("at"), get("actor"), get("role")
-        kind, event, source, target = get("kind"), get("event"), get("from"), get("to")
-        data, version = get("data"), get("workflow_version")
-        explanation, dossier = get("explanation"), get("dossier")
-        if (seq.__class__ is int and at.__class__ is str and actor.__class__ is str
-                and kind.__class__ is str and event.__class__ is str
-                and target.__class__ is str and data.__class__ is dict
-                and version.__class__ is int and (role is None or role.__class__ is str)
-                and (source is None or source.__class__ is str)
-                and (explanation is None or explanation.__class__ is list)
-                and (dossier is None or dossier.__class__ is dict)):
-            try:
-                moment = datetime.fromisoformat(at)
-            except ValueError:
-                moment = None
-            if (moment is not None and moment.tzinfo is not None
-                    and (not explanation or all(line.__class__ is str
-                                                for line in explanation))):
-                return (seq, moment, actor, role, kind, event, source, target,
-                        flat(data), version,
-                        tuple(explanation) if explanation else (),
-                        None if dossier is None else flat(dossier))
-    if not isinstance(raw, Mapping):
-        raise CaseFormatError(f"history entry: expected a mapping, got {type(raw).__name__}")
-    try:
-        return (_typed(raw, "seq", int), parse_datetime(raw["at"]), _typed(raw, "actor", str),
-                _optional(raw, "role", str), _typed(raw, "kind", str),
-                _typed(raw, "event", str), _optional(raw, "from", str), _typed(raw, "to", str),
-                flat(_typed(raw, "data", dict)), _typed(raw, "workflow_version", int),
-                _lines(raw.get("explanation")),
-                None if raw.get("dossier") is None
-                else flat(_typed(raw, "dossier", dict)))
-    except (KeyError, ValueError, TypeError) as exc:
-        raise CaseFormatError(f"history entry {raw.get('seq', '?')}: {_why(exc)}") from None
-
-
-def _signal_keys(records: tuple[Record, ...]) -> list[tuple[Any, Any]]:
-    """(signal, due time as written) of each signal record."""
-    return [(r[5], unflat(r[8]).get("due_at")) for r in records if r[4] == "signal"]
+        return cls._view(from_dict(raw))
 
 
 class _StoredEntries:
@@ -244,22 +182,13 @@ class _StoredEntries:
 
     def signal_keys(self) -> list[tuple[Any, Any]]:
         raw = self._raw
-        if raw is None:
-            return _signal_keys(self._parsed)
-        # an entry that is not a signal as this engine writes it matches no timer; reading
-        # the history reports what is wrong with it
-        return [(e.get("event"), e["data"].get("due_at")) for e in raw
-                if isinstance(e, Mapping) and e.get("kind") == "signal"
-                and isinstance(e.get("data"), Mapping)]
+        return signal_keys(self._parsed) if raw is None else raw_signal_keys(raw)
 
     def parsed(self) -> tuple[Record, ...]:
         raw = self._raw  # once: another thread may finish parsing meanwhile
         if raw is not None:
-            parsed = tuple(_record(e) for e in raw)
-            for n, record in enumerate(parsed, start=1):
-                if record[0] != n:
-                    raise CaseFormatError(f"history is not contiguous: entry {n} has seq "
-                                          f"{record[0]}")
+            parsed = tuple(from_dict(e) for e in raw)
+            _check_contiguous(parsed)
             self._parsed = parsed
             self._raw = None
         return self._parsed
@@ -355,7 +284,7 @@ class Case:
         """(signal, due time) of every signal entry, due times as aware datetimes: compared as
         instants, since a case read back from storage has fixed UTC offsets where the engine
         computes with Europe/Amsterdam. Reads stored entries only for their kind."""
-        keys = _signal_keys(self._history)
+        keys = signal_keys(self._history)
         stored = self._stored
         if stored is not None:
             keys += stored.signal_keys()
@@ -367,9 +296,18 @@ class Case:
                 continue  # not a due time this engine wrote; it matches no timer
         return found
 
-    def _appended(self, record: Record) -> tuple[tuple[Record, ...], _StoredEntries | None]:
-        """The history parts of a next version of this case that adds ``record``."""
-        return (*self._history, record), self._stored
+    def _evolve(self, *records: Record, state: str | None = None,
+                facts: dict[str, Any] | None = None, case_roles: dict[str, str] | None = None,
+                timers: dict[str, datetime] | None = None) -> Case:
+        """The next version of this case: ``records`` appended to its history, the fields
+        given replaced and the rest shared (a case is never changed, so sharing is safe)."""
+        return Case(self._id, self._workflow_id, self._workflow_version,
+                    self._state if state is None else state,
+                    self._facts if facts is None else facts,
+                    self._roles if case_roles is None else case_roles,
+                    (*self._history, *records) if records else self._history,
+                    self._timers if timers is None else timers,
+                    stored=self._stored)
 
     def __repr__(self) -> str:
         return (f"<Case {self._id} {self._workflow_id} v{self._workflow_version} "
@@ -438,23 +376,23 @@ class Case:
                 raise CaseFormatError("case digest does not match its content: the case was "
                                       "altered or truncated after it was written")
         try:
-            workflow = _typed(raw, "workflow", dict)
-            entries = _typed(raw, "history", list)
+            workflow = typed(raw, "workflow", dict)
+            entries = typed(raw, "history", list)
             stored = None if verify else _StoredEntries(entries)
             case = cls(
-                id=_typed(raw, "id", str),
-                workflow_id=_typed(workflow, "id", str),
-                workflow_version=_typed(workflow, "version", int),
-                state=_typed(raw, "state", str),
-                facts=dict(_typed(raw, "facts", dict)),
-                case_roles=_case_roles(_typed(raw, "case_roles", dict)),
-                history=tuple(_record(e) for e in entries) if verify else (),
-                timers={k: parse_datetime(v) for k, v in _typed(raw, "timers", dict).items()},
+                id=typed(raw, "id", str),
+                workflow_id=typed(workflow, "id", str),
+                workflow_version=typed(workflow, "version", int),
+                state=typed(raw, "state", str),
+                facts=dict(typed(raw, "facts", dict)),
+                case_roles=_case_roles(typed(raw, "case_roles", dict)),
+                history=tuple(from_dict(e) for e in entries) if verify else (),
+                timers={k: parse_datetime(v) for k, v in typed(raw, "timers", dict).items()},
                 normalised=False,
                 stored=stored,
             )
         except (KeyError, ValueError, TypeError) as exc:
-            raise CaseFormatError(f"malformed case: {_why(exc)}") from None
+            raise CaseFormatError(f"malformed case: {why(exc)}") from None
         if verify:
             _check_history(case)
         else:
@@ -537,14 +475,18 @@ def _check_history(case: Case) -> None:
     records = case._records()
     if not records:
         raise CaseFormatError("case has no history (every case starts with a 'start' entry)")
-    for n, record in enumerate(records, start=1):
-        if record[0] != n:
-            raise CaseFormatError(f"history is not contiguous: entry {n} has seq {record[0]}")
-    if records[0][4] != "start":
+    _check_contiguous(records)
+    if records[0][KIND] != "start":
         raise CaseFormatError("history does not begin with 'start'")
-    if records[-1][7] != case.state:
+    if records[-1][TO_STATE] != case.state:
         raise CaseFormatError(f"state '{case.state}' is not where the history ends "
-                              f"('{records[-1][7]}')")
+                              f"('{records[-1][TO_STATE]}')")
+
+
+def _check_contiguous(records: tuple[Record, ...]) -> None:
+    for n, r in enumerate(records, start=1):
+        if r[SEQ] != n:
+            raise CaseFormatError(f"history is not contiguous: entry {n} has seq {r[SEQ]}")
 
 
 def _digest(body: Mapping[str, Any]) -> str:
@@ -562,28 +504,3 @@ def _case_roles(raw: Mapping[Any, Any]) -> dict[str, str]:
         if not holder:
             raise ValueError(f"case role '{role}' holds an empty actor id")
     return dict(raw)
-
-
-def _lines(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(line, str) for line in value):
-        raise TypeError("'explanation' should be a list of text lines")
-    return tuple(value)
-
-
-def _typed(raw: Mapping[str, Any], key: str, kind: type) -> Any:
-    value = raw[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise TypeError(f"'{key}' should be {kind.__name__}, is {type(value).__name__}")
-    return value
-
-
-def _optional(raw: Mapping[str, Any], key: str, kind: type) -> Any:
-    return None if raw.get(key) is None else _typed(raw, key, kind)
-
-
-def _why(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"missing {exc.args[0]!r}"
-    return str(exc)

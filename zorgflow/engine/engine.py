@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..calendar import (
     add_duration,
@@ -34,15 +34,25 @@ from ..model import Workflow
 from ..rules.decision import Decision
 from ..rules.expr import Env, Expr, suggest
 from ..rules.logic import UNKNOWN
-from .case import Actor, Case, Signal, flat
+from .case import Actor, Case, Signal
 from .compiled import CompiledTransition, CompiledWorkflow, explain_guard
+from .record import Once, Record, record
 from .values import ValueProblem, coerce
-
-if TYPE_CHECKING:
-    from ..store.base import Store
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _JUST_BOOL = {bool}
+
+
+class CaseWriter(Protocol):
+    """What ``store=`` of `Engine.start`, `Engine.fire`, `Engine.set_facts` and
+    `Engine.record_signals` needs: every `zorgflow.store.Store` is one."""
+
+    def create(self, case: Case) -> None:
+        """Keep a new case (refusing an id that is taken)."""
+
+    def save(self, case: Case, expected_version: int) -> None:
+        """Keep ``case``, made from version ``expected_version`` of it (refusing a save based
+        on an older version than the one kept)."""
 
 
 class Engine:
@@ -178,9 +188,7 @@ class Engine:
             role = next(r for r in case._roles if r not in cw.case_role_ids)
             raise CaseFormatError(f"'{role}' is not a case role of workflow {wf.id}")
         # the case read from outside owns its dicts (from_dict copied them); share them
-        return Case(case._id, case._workflow_id, case._workflow_version, case._state,
-                    facts if typed is None else typed, case._roles, case._history,
-                    case._timers, stored=case._stored)
+        return case._evolve(facts=typed)
 
     @staticmethod
     def _read_fact(cw: CompiledWorkflow, name: str, value: Any) -> Any:
@@ -206,7 +214,7 @@ class Engine:
         at: datetime | None = None,
         case_id: str | None = None,
         version: int | None = None,
-        store: Store | None = None,
+        store: CaseWriter | None = None,
     ) -> Case:
         """Open a case in the workflow's initial state. Raises `TransitionRejected`.
 
@@ -225,11 +233,13 @@ class Engine:
         if reasons:
             raise TransitionRejected("start", reasons)
         initial = cw.initial
-        entry = (1, at, actor.id, role, "start", "start", None, initial,
-                 flat(_json_facts(facts or {}, new_facts)), cw.model.version, (), None)
+        entry = record(seq=1, at=at, actor=actor.id, role=role, kind="start", event="start",
+                       from_state=None, to_state=initial,
+                       data=_json_facts(facts or {}, new_facts),
+                       workflow_version=cw.model.version)
         timers = {t.signal: at for t in cw.model.states[initial].timers}
         case = Case(case_id or uuid.uuid4().hex, cw.model.id, cw.model.version, initial,
-                    new_facts, {}, (entry,), timers)
+                    facts=new_facts, case_roles={}, history=(entry,), timers=timers)
         if store is not None:
             store.create(case)
         return case
@@ -242,7 +252,7 @@ class Engine:
         actor: Actor,
         data: Mapping[str, Any] | None = None,
         at: datetime | None = None,
-        store: Store | None = None,
+        store: CaseWriter | None = None,
     ) -> Case:
         """Fire ``event`` on ``case``. Returns the new case; raises `TransitionRejected` with
         every reason it was refused (the given case is unchanged).
@@ -276,7 +286,7 @@ class Engine:
                                + "\n    ".join(explain_guard(guard, env)))
             else:
                 # read later, if ever: one small object, not the evaluation's environment
-                explanation = _GuardExplanation(cw, guard, case._facts, at, clean)
+                explanation = Once(_explain_passed_guard, cw, guard, case._facts, at, clean)
         if reasons:
             raise TransitionRejected(event, reasons)
         new_case = self._apply(cw, case, ct, actor, role, clean, env, explanation, at)
@@ -319,13 +329,13 @@ class Engine:
                 timers[signal] = at
         dossier = None
         if ct.model.sends == "anonymous_dossier":
-            dossier = flat({k: v for k, v in facts.items() if k not in cw.personal})
-        entry = (case.version + 1, at, actor.id, role, "fire", ct.event, case._state, ct.target,
-                 flat(clean), case._workflow_version,
-                 explanation, dossier)
-        history, stored = case._appended(entry)
-        return Case(case._id, case._workflow_id, case._workflow_version, ct.target, facts,
-                    roles, history, timers, stored=stored)
+            dossier = {k: v for k, v in facts.items() if k not in cw.personal}
+        entry = record(seq=case.version + 1, at=at, actor=actor.id, role=role, kind="fire",
+                       event=ct.event, from_state=case._state, to_state=ct.target, data=clean,
+                       workflow_version=case._workflow_version, explanation=explanation,
+                       dossier=dossier)
+        return case._evolve(entry, state=ct.target, facts=facts, case_roles=roles,
+                            timers=timers)
 
     def set_facts(
         self,
@@ -334,7 +344,7 @@ class Engine:
         *,
         actor: Actor,
         at: datetime | None = None,
-        store: Store | None = None,
+        store: CaseWriter | None = None,
     ) -> Case:
         """Set (or, with ``None``, forget) facts. Raises `TransitionRejected`. With ``store``,
         the new case is saved there in the same step (as `fire` does)."""
@@ -355,12 +365,11 @@ class Engine:
         reasons += problems
         if reasons:
             raise TransitionRejected("set_facts", reasons)
-        entry = (case.version + 1, at, actor.id, role, "set_facts", "set_facts", case._state,
-                 case._state, flat(_json_facts(facts, new_facts)), case._workflow_version,
-                 (), None)
-        history, stored = case._appended(entry)
-        new_case = Case(case._id, case._workflow_id, case._workflow_version, case._state,
-                        new_facts, case._roles, history, case._timers, stored=stored)
+        entry = record(seq=case.version + 1, at=at, actor=actor.id, role=role, kind="set_facts",
+                       event="set_facts", from_state=case._state, to_state=case._state,
+                       data=_json_facts(facts, new_facts),
+                       workflow_version=case._workflow_version)
+        new_case = case._evolve(entry, facts=new_facts)
         if store is not None:
             store.save(new_case, case.version)
         return new_case
@@ -505,25 +514,24 @@ class Engine:
         return sorted(result, key=lambda s: s.due_at)
 
     def record_signals(self, case: Case, at: datetime | None = None, *,
-                       store: Store | None = None) -> Case:
+                       store: CaseWriter | None = None) -> Case:
         """Append a history entry for each due signal not recorded yet (a timer sweep). With
         ``store``, a case that changed is saved there in the same step."""
         at = _at(at)
         _, case = self._for_case(case)
         recorded = case._signals_recorded()
-        history, stored = case._history, case._stored
-        seq = case.version
+        entries: list[Record] = []
         for signal in self.due(case, at):
             if (signal.name, signal.due_at) in recorded:
                 continue
-            seq += 1
-            history = (*history, (
-                seq, at, "zorgflow", None, "signal", signal.name, case.state, case.state,
-                ("due_at", signal.due_at.isoformat()), case.workflow_version, (), None))
-        if seq == case.version:
+            entries.append(record(
+                seq=case.version + len(entries) + 1, at=at, actor="zorgflow", role=None,
+                kind="signal", event=signal.name, from_state=case.state, to_state=case.state,
+                data={"due_at": signal.due_at.isoformat()},
+                workflow_version=case.workflow_version))
+        if not entries:
             return case
-        new_case = Case(case.id, case.workflow_id, case.workflow_version, case.state,
-                        case._facts, case._roles, history, case._timers, stored=stored)
+        new_case = case._evolve(*entries)
         if store is not None:
             store.save(new_case, case.version)
         return new_case
@@ -633,23 +641,11 @@ def _json_facts(given: Mapping[str, Any], typed: Mapping[str, Any]) -> dict[str,
     return {k: (typed.get(k) if v is not None else None) for k, v in given.items()}
 
 
-class _GuardExplanation:
-    """The explanation of a guard that passed, worked out when a history entry's
-    ``explanation`` is first read (from the same facts, time and data, so the same lines)."""
-
-    __slots__ = ("_at", "_cw", "_data", "_facts", "_guard", "_lines")
-
-    def __init__(self, cw: CompiledWorkflow, guard: Expr, facts: Mapping[str, Any],
-                 at: datetime, data: Mapping[str, Any]) -> None:
-        self._cw, self._guard, self._facts, self._at, self._data = cw, guard, facts, at, data
-        self._lines: tuple[str, ...] | None = None
-
-    def __call__(self) -> tuple[str, ...]:
-        if self._lines is None:
-            facts, at = self._facts, self._at
-            env = Env(facts, at, self._data, self._cw.decider(facts, at))
-            self._lines = tuple(explain_guard(self._guard, env))
-        return self._lines
+def _explain_passed_guard(cw: CompiledWorkflow, guard: Expr, facts: Mapping[str, Any],
+                          at: datetime, data: Mapping[str, Any]) -> list[str]:
+    """The explanation of a guard that passed, from the same facts, time and data (so the
+    same lines), worked out when a history entry's ``explanation`` is first read."""
+    return explain_guard(guard, Env(facts, at, data, cw.decider(facts, at)))
 
 
 def _problem(file: str, message: str) -> Any:

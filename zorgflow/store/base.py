@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from ..engine import Case, HistoryEntry
+from ..engine import Case, CaseWriter, HistoryEntry
 from ..errors import ZorgflowError
 
 
@@ -70,7 +70,7 @@ class Cipher(Protocol):
 
 
 @runtime_checkable
-class Store(Protocol):
+class Store(CaseWriter, Protocol):
     """Cases and their history, kept safe across restarts and app servers.
 
     Every save names the version it was based on (``expected_version``, the ``case.version``

@@ -1,0 +1,177 @@
+"""The history record: one accepted step of a case, declared once.
+
+A record is a plain tuple, in the order of `FIELDS`. A case keeps many records for a long
+time, and the garbage collector stops tracking a tuple that holds only plain values (not one
+that holds a dict, nor a tuple subclass such as a named tuple), so data and dossier are kept
+as `flat` name/value tuples. `HistoryEntry` is the view users read; `to_dict`/`from_dict` are
+its JSON form, which stores and `Case.to_dict` write.
+
+To add a field: add it to `FIELDS` (its index follows), to `record`, and to `to_dict`/
+`from_dict` (both the fast and the careful reading).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from ..calendar import parse_datetime
+from ..errors import CaseFormatError
+from .values import to_json
+
+#: The fields of a record, in tuple order.
+FIELDS = ("seq", "at", "actor", "role", "kind", "event", "from_state", "to_state", "data",
+          "workflow_version", "explanation", "dossier")
+(SEQ, AT, ACTOR, ROLE, KIND, EVENT, FROM_STATE, TO_STATE, DATA, WORKFLOW_VERSION, EXPLANATION,
+ DOSSIER) = range(len(FIELDS))
+
+#: The kinds of step a record can be.
+KINDS = ("start", "fire", "set_facts", "signal")
+
+Record = tuple[Any, ...]
+#: Explanation lines, or a callable that works them out the first time they are read.
+Explanation = tuple[str, ...] | Callable[[], tuple[str, ...]]
+
+
+def record(*, seq: int, at: datetime, actor: str, role: str | None, kind: str, event: str,
+           from_state: str | None, to_state: str, data: Mapping[str, Any],
+           workflow_version: int, explanation: Explanation = (),
+           dossier: Mapping[str, Any] | None = None) -> Record:
+    """A new record; ``data`` and ``dossier`` are kept flat."""
+    return (seq, at, actor, role, kind, event, from_state, to_state, flat(data),
+            workflow_version, explanation, None if dossier is None else flat(dossier))
+
+
+def flat(values: Mapping[str, Any]) -> tuple[Any, ...]:
+    """``{"a": 1, "b": 2}`` as ``("a", 1, "b", 2)``: smaller than the dict, and untracked."""
+    return tuple([item for pair in values.items() for item in pair])
+
+
+def unflat(values: tuple[Any, ...]) -> dict[str, Any]:
+    """The dict `flat` was made from."""
+    return dict(zip(values[::2], values[1::2], strict=True))
+
+
+def explanation_of(r: Record) -> tuple[str, ...]:
+    """A record's explanation lines (worked out now if they were deferred)."""
+    lines = r[EXPLANATION]
+    return tuple(lines()) if callable(lines) else lines
+
+
+class Once:
+    """``work(*args)``'s lines, worked out the first time they are read, then kept: an
+    explanation is read rarely, long after its step, and must say what held at the step."""
+
+    __slots__ = ("_args", "_lines", "_work")
+
+    def __init__(self, work: Callable[..., Iterable[str]], *args: Any) -> None:
+        self._work = work
+        self._args = args
+        self._lines: tuple[str, ...] | None = None
+
+    def __call__(self) -> tuple[str, ...]:
+        if self._lines is None:
+            self._lines = tuple(self._work(*self._args))
+        return self._lines
+
+
+def to_dict(r: Record) -> dict[str, Any]:
+    """A record in its JSON form (``from``/``to`` for the states; explanation and dossier only
+    when there are any)."""
+    result: dict[str, Any] = {
+        "seq": r[SEQ], "at": r[AT].isoformat(), "actor": r[ACTOR], "role": r[ROLE],
+        "kind": r[KIND], "event": r[EVENT], "from": r[FROM_STATE], "to": r[TO_STATE],
+        "data": to_json(unflat(r[DATA])), "workflow_version": r[WORKFLOW_VERSION],
+    }
+    explanation = explanation_of(r)
+    if explanation:
+        result["explanation"] = list(explanation)
+    if r[DOSSIER] is not None:
+        result["dossier"] = to_json(unflat(r[DOSSIER]))
+    return result
+
+
+def from_dict(raw: Mapping[str, Any]) -> Record:
+    """A record from its JSON form; `CaseFormatError` saying what is wrong if malformed."""
+    if raw.__class__ is dict:
+        # the common case without a call per field; anything irregular is read below
+        get = raw.get
+        seq, at, actor, role = get("seq"), get("at"), get("actor"), get("role")
+        kind, event, source, target = get("kind"), get("event"), get("from"), get("to")
+        data, version = get("data"), get("workflow_version")
+        explanation, dossier = get("explanation"), get("dossier")
+        if (seq.__class__ is int and at.__class__ is str and actor.__class__ is str
+                and kind.__class__ is str and event.__class__ is str
+                and target.__class__ is str and data.__class__ is dict
+                and version.__class__ is int and (role is None or role.__class__ is str)
+                and (source is None or source.__class__ is str)
+                and (explanation is None or explanation.__class__ is list)
+                and (dossier is None or dossier.__class__ is dict)):
+            try:
+                moment = datetime.fromisoformat(at)
+            except ValueError:
+                moment = None
+            if (moment is not None and moment.tzinfo is not None
+                    and (not explanation or all(line.__class__ is str
+                                                for line in explanation))):
+                return (seq, moment, actor, role, kind, event, source, target,
+                        flat(data), version,
+                        tuple(explanation) if explanation else (),
+                        None if dossier is None else flat(dossier))
+    if not isinstance(raw, Mapping):
+        raise CaseFormatError(f"history entry: expected a mapping, got {type(raw).__name__}")
+    try:
+        return record(
+            seq=typed(raw, "seq", int), at=parse_datetime(raw["at"]),
+            actor=typed(raw, "actor", str), role=_optional(raw, "role", str),
+            kind=typed(raw, "kind", str), event=typed(raw, "event", str),
+            from_state=_optional(raw, "from", str), to_state=typed(raw, "to", str),
+            data=typed(raw, "data", dict),
+            workflow_version=typed(raw, "workflow_version", int),
+            explanation=_lines(raw.get("explanation")),
+            dossier=_optional(raw, "dossier", dict))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise CaseFormatError(f"history entry {raw.get('seq', '?')}: {why(exc)}") from None
+
+
+def signal_keys(records: Iterable[Record]) -> list[tuple[Any, Any]]:
+    """(signal, due time as written) of each signal record."""
+    return [(r[EVENT], unflat(r[DATA]).get("due_at")) for r in records if r[KIND] == "signal"]
+
+
+def raw_signal_keys(entries: Iterable[Any]) -> list[tuple[Any, Any]]:
+    """`signal_keys` of entries in JSON form, without reading them. An entry that is not a
+    signal as this engine writes it matches no timer; reading the history reports what is
+    wrong with it."""
+    return [(e.get("event"), e["data"].get("due_at")) for e in entries
+            if isinstance(e, Mapping) and e.get("kind") == "signal"
+            and isinstance(e.get("data"), Mapping)]
+
+
+def typed(raw: Mapping[str, Any], key: str, kind: type) -> Any:
+    """``raw[key]``, refused (`TypeError`) unless it is a ``kind`` (a bool is no int)."""
+    value = raw[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TypeError(f"'{key}' should be {kind.__name__}, is {type(value).__name__}")
+    return value
+
+
+
+def _optional(raw: Mapping[str, Any], key: str, kind: type) -> Any:
+    return None if raw.get(key) is None else typed(raw, key, kind)
+
+
+def _lines(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(line, str) for line in value):
+        raise TypeError("'explanation' should be a list of text lines")
+    return tuple(value)
+
+
+def why(exc: Exception) -> str:
+    """What a reading error says, in words (a `KeyError` is a missing key)."""
+    if isinstance(exc, KeyError):
+        return f"missing {exc.args[0]!r}"
+    return str(exc)
