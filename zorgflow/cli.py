@@ -13,17 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from .errors import WorkflowError
+from .errors import CaseMismatch, GraphvizMissing, UsageError, WorkflowError
 from .model import Workflow
 
 if TYPE_CHECKING:
     from .render.graph import CasePath
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad command-line use (exit 2)."""
 
 
 def _files(paths: Sequence[str]) -> list[Path]:
@@ -182,7 +178,7 @@ _DOC_SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"
 def _case_path(raw: str, workflow: Workflow) -> CasePath:
     from .engine import Case
     from .errors import CaseFormatError
-    from .render.graph import CaseMismatch, case_path
+    from .render.graph import case_path
 
     try:
         data = json.loads(Path(raw).read_text(encoding="utf-8"))
@@ -199,7 +195,7 @@ def _case_path(raw: str, workflow: Workflow) -> CasePath:
 
 def cmd_diagram(args: argparse.Namespace, out: TextIO) -> int:
     """Draw a workflow: Mermaid or DOT text, or an SVG/PNG picture through Graphviz."""
-    from .render.dot import GraphvizMissing, render, to_dot
+    from .render.dot import render, to_dot
     from .render.graph import build_graph
     from .render.mermaid import to_mermaid
 
@@ -235,7 +231,7 @@ def cmd_diagram(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_docs(args: argparse.Namespace, out: TextIO) -> int:
     """Write the process document of a workflow (HTML or Markdown)."""
     from .render.docs import TemplatesMissing, render_document
-    from .render.dot import GraphvizMissing, render_svg, to_dot
+    from .render.dot import render_svg, to_dot
     from .render.graph import build_graph
     from .render.mermaid import to_mermaid
 

@@ -28,6 +28,7 @@ from ..errors import (
     RulesBackendError,
     TransitionRejected,
     UnknownWorkflow,
+    ValueProblem,
     WorkflowError,
 )
 from ..model import Workflow
@@ -37,7 +38,7 @@ from ..rules.logic import UNKNOWN
 from .case import Actor, Case, Signal
 from .compiled import CompiledTransition, CompiledWorkflow, explain_guard
 from .record import Once, Record, record
-from .values import ValueProblem, coerce
+from .values import coerce
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _JUST_BOOL = {bool}

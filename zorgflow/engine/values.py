@@ -7,11 +7,8 @@ from datetime import date, datetime
 from typing import Any
 
 from ..calendar import parse_date, parse_datetime
+from ..errors import ValueProblem
 from ..model import FactType
-
-
-class ValueProblem(ValueError):
-    """A value does not fit its declared type; the message says what would."""
 
 
 def exact_form(t: FactType) -> tuple[type | None, frozenset[Any] | None]:

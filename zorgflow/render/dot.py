@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from ..errors import GraphvizMissing
 from .graph import Graph
 
 ImageFormat = Literal["svg", "png"]
@@ -15,10 +16,6 @@ ImageFormat = Literal["svg", "png"]
 FONT = "Helvetica,Arial,sans-serif"
 ESCALATION = "#b91c1c"
 PATH = "#1d4ed8"
-
-
-class GraphvizMissing(RuntimeError):
-    """The ``graphviz`` Python package or Graphviz's ``dot`` program is not installed."""
 
 
 def quote(text: str) -> str:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 
+from ..errors import ExprError
 from ..model import DataField, Workflow
-from ..rules.expr import ExprError, parse
+from ..rules.expr import parse
 
 _COMPARE = {
     ast.Eq: "is", ast.NotEq: "is niet", ast.Lt: "is kleiner dan", ast.LtE: "is hoogstens",

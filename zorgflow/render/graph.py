@@ -10,6 +10,7 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..errors import CaseMismatch
 from ..model import Transition, Workflow
 
 if TYPE_CHECKING:
@@ -19,10 +20,6 @@ if TYPE_CHECKING:
 WRAP = 34
 #: a guard longer than this is cut with an ellipsis in the diagram (the document has it whole)
 GUARD_LIMIT = 60
-
-
-class CaseMismatch(ValueError):
-    """A case does not belong to the workflow drawn (other workflow, or steps it lacks)."""
 
 
 @dataclass(frozen=True, slots=True)

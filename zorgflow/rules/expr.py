@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ..calendar import days_between, local_date, months_between
+from ..errors import ExprError
 from ..model import DataField, Fact, FactType, RuleSet
 from .logic import UNKNOWN, k_not
 
@@ -31,15 +32,6 @@ DATE = FactType("date")
 
 _EMPTY: Mapping[str, Any] = {}
 Fn = Callable[["Env"], Any]
-
-
-class ExprError(Exception):
-    """A mistake in an expression; ``offset`` is the 0-based column inside the source."""
-
-    def __init__(self, message: str, offset: int = 0) -> None:
-        super().__init__(message)
-        self.message = message
-        self.offset = offset
 
 
 def suggest(name: str, known: Iterable[str]) -> str:

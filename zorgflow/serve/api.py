@@ -11,15 +11,11 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from ..errors import WorkflowError
+from ..errors import GraphvizMissing, SaveConflict, WorkflowError
 from ..model import Workflow
 
 #: a request body larger than this is refused (a workflow file is a few dozen kB)
 MAX_TEXT = 1_000_000
-
-
-class SaveConflict(Exception):
-    """The file changed on disk since the page loaded it."""
 
 
 def digest(text: str) -> str:
@@ -44,7 +40,7 @@ def check(text: str, name: str) -> dict[str, Any]:
         return {"ok": False, "problems": problems}
     answer: dict[str, Any] = {"ok": True, "problems": [], "summary": workflow.summary(),
                               "label": workflow.label}
-    from ..render.dot import GraphvizMissing, render_svg, to_dot
+    from ..render.dot import render_svg, to_dot
     from ..render.graph import build_graph
 
     try:

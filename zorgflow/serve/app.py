@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import parse_qs, urlsplit
 
+from ..errors import SaveConflict, UsageError
 from . import api
 
 _STATIC = {"index.html": "text/html; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
@@ -25,10 +26,6 @@ _CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'
         "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
         "frame-ancestors 'none'")
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-class ServeError(Exception):
-    """The path cannot be served (no such file, no workflow files in the folder)."""
 
 
 def workflow_files(path: Path) -> dict[str, Path]:
@@ -40,8 +37,8 @@ def workflow_files(path: Path) -> dict[str, Path]:
         files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
         if files:
             return {f.name: f.resolve() for f in files}
-        raise ServeError(f"{path}: no *.yaml files in this folder")
-    raise ServeError(f"{path}: no such file or folder")
+        raise UsageError(f"{path}: no *.yaml files in this folder")
+    raise UsageError(f"{path}: no such file or folder")
 
 
 class WorkflowServer(ThreadingHTTPServer):
@@ -193,7 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
             base = payload.get("base")
             try:
                 answer = api.save(file, text, base if isinstance(base, str) else None)
-            except api.SaveConflict as exc:
+            except SaveConflict as exc:
                 self._error(HTTPStatus.CONFLICT, str(exc))
                 return
             except OSError as exc:
@@ -214,7 +211,7 @@ def make_server(path: str | Path, host: str = "127.0.0.1", port: int = 0,
                 log: TextIO | None = None) -> WorkflowServer:
     """A server for the workflow file (or folder of files) ``path``; ``port=0`` picks a free
     port. Call ``serve_forever()`` on it (and ``shutdown()`` from another thread to stop).
-    Raises `ServeError` for a path that cannot be served, `OSError` when the address is
+    Raises `UsageError` for a path that cannot be served, `OSError` when the address is
     taken."""
     files = workflow_files(Path(path))
     return WorkflowServer((host, port), files, log)
@@ -223,13 +220,9 @@ def make_server(path: str | Path, host: str = "127.0.0.1", port: int = 0,
 def serve(path: str | Path, host: str = "127.0.0.1", port: int = 8765,
           out: TextIO | None = None) -> int:
     """Serve ``path`` until Ctrl+C; the ``zorgflow serve`` command. Returns the exit status."""
-    from ..cli import EXIT_OK, UsageError
-
     out = out or sys.stdout
     try:
         server = make_server(path, host, port, log=sys.stderr)
-    except ServeError as exc:
-        raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port} ({exc.strerror}); "
                          "try another --port (0 picks a free one)") from None
@@ -244,4 +237,4 @@ def serve(path: str | Path, host: str = "127.0.0.1", port: int = 8765,
         print("stopped", file=out)
     finally:
         server.server_close()
-    return EXIT_OK
+    return 0

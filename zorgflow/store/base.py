@@ -1,4 +1,5 @@
-"""What every store offers (`Store`), what it reports (`CaseRef`) and how it fails."""
+"""What every store offers (`Store`), what it reports (`CaseRef`) and how it fails (the
+store errors of `zorgflow.errors`, re-exported here)."""
 
 from __future__ import annotations
 
@@ -8,41 +9,13 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from ..engine import Case, CaseWriter, HistoryEntry
-from ..errors import ZorgflowError
-
-
-class StoreError(ZorgflowError):
-    """The store cannot do what was asked (bad use, a schema it cannot read, no engine)."""
-
-
-class CaseNotFound(StoreError, KeyError):
-    """No case with that id is stored."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else "case not found"
-
-
-class StoreUnavailable(StoreError):
-    """The database could not do the step (busy, unreachable, restarted, a deadlock); nothing
-    was written. The step may be tried again."""
-
-
-class CaseExists(StoreError):
-    """`create` was given a case whose id is already stored."""
-
-
-class ConcurrentUpdate(StoreError):
-    """A save was based on an older version than the stored one; nothing was written.
-
-    Load the case again and repeat the step (``expected`` is what the caller based its change
-    on, ``actual`` what is stored now).
-    """
-
-    def __init__(self, case_id: str, expected: int, actual: int) -> None:
-        self.case_id, self.expected, self.actual = case_id, expected, actual
-        super().__init__(f"case {case_id} was changed by someone else: the save expected "
-                         f"version {expected}, the store holds version {actual}; load it "
-                         "again and repeat the step")
+from ..errors import (
+    CaseExists,
+    CaseNotFound,
+    ConcurrentUpdate,
+    StoreError,
+    StoreUnavailable,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,3 +77,7 @@ class Store(CaseWriter, Protocol):
 
     def close(self) -> None:
         """Release the store's connections."""
+
+
+__all__ = ["CaseExists", "CaseNotFound", "CaseRef", "Cipher", "ConcurrentUpdate", "Store",
+           "StoreError", "StoreUnavailable"]

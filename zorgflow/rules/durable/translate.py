@@ -21,8 +21,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ...errors import ExprError
 from ...model import CriteriaRuleSet, Fact
-from ..expr import ExprError, parse
+from ..expr import parse
 
 #: the property every message carries, so no rule matches durable's own state records
 MARKER = "zf"
