@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import zorgflow
 from zorgflow import Problem, WorkflowError
 from zorgflow.loader import load_workflow_text
+from zorgflow.model import Expectation
 
 REPO = Path(__file__).resolve().parent.parent
 WORKFLOWS = REPO / "workflows"
@@ -217,6 +218,63 @@ def test_the_base_workflow_loads(valid_text: str) -> None:
     assert len(wf.examples) == 1 and wf.examples[0].line == pos(valid_text, "- name:")[0]
     (timer,) = wf.states["uitvoering"].timers
     assert [str(d) for d in timer.after] == ["facts.interval_dagen days", "1 months"]
+
+
+def test_invariants_and_example_steps_load_as_typed_fields() -> None:
+    text = variant("examples:\n", """\
+invariants:
+  regisseur_benoemd:
+    label: In uitvoering is een regisseur benoemd
+    in_state: uitvoering
+    requires_case_role: regisseur
+  gezien_bij_afsluiten:
+    label: Afgesloten na terugkoppeling
+    in_state: [afgesloten]
+    implies: notitie == 'gezien'
+  afsluitbaar:
+    label: Afsluiten blijft mogelijk
+    always_reachable: afgesloten
+    source: "000, punt 1"
+  nooit_afsluiten:
+    label: Nooit afsluiten
+    never: {event: afsluiten}
+examples:
+""")
+    text = variant("expect: {state: afgesloten}}\n", "expect: {state: afgesloten}}\n"
+                   "      - {decide: zorgplicht, at: '2026-02-01T09:00:00+01:00', "
+                   "expect: {outcome: null}, note: geen wet bekend}\n", text)
+    wf = load_workflow_text(text, FILE)
+
+    role, implies, reachable, never = wf.invariants
+    assert (role.kind, role.states, role.role) == ("requires_case_role", ("uitvoering",),
+                                                   "regisseur")
+    assert (implies.kind, implies.states, implies.condition) == (
+        "implies", ("afgesloten",), "notitie == 'gezien'")
+    assert (reachable.kind, reachable.goals, reachable.source) == (
+        "always_reachable", ("afgesloten",), "000, punt 1")
+    assert (never.kind, never.event, never.when, never.forbidden_when) == (
+        "never", "afsluiten", None, "true")
+
+    (example,) = wf.examples
+    assert (example.start.by, example.start.at, dict(example.start.facts)) == (
+        "mel", "2026-01-05T09:00:00+01:00", {"kinderen_betrokken": False})
+    opgepakt, teruggekoppeld, decide, afsluiten, outcome = example.steps
+    assert (opgepakt.action, opgepakt.event, opgepakt.by, dict(opgepakt.data)) == (
+        "event", "opgepakt", "coord", {"regisseur": "reg"})
+    assert opgepakt.expect == Expectation(state="uitvoering")
+    assert teruggekoppeld.expect.facts == {"notitie": "gezien"}
+    assert not teruggekoppeld.data and teruggekoppeld.expect.state is None
+    assert (decide.action, decide.rule_set, decide.by, decide.expect.matched) == (
+        "decide", "afsluitcriteria", None, ("geen_kinderen",))
+    assert afsluiten.expect.rejected is None and not afsluiten.expect.expects_outcome
+    assert (outcome.at, outcome.note) == ("2026-02-01T09:00:00+01:00", "geen wet bekend")
+    assert outcome.expect.expects_outcome and outcome.expect.outcome is None
+    assert [s.line for s in example.steps] == [
+        pos(text, needle)[0] for needle in ("- {event: opgepakt", "- {event: teruggekoppeld",
+                                            "- {decide: afsluitcriteria", "- {event: afsluiten",
+                                            "- {decide: zorgplicht")]
+    with pytest.raises(TypeError):
+        opgepakt.data["regisseur"] = "iemand"  # type: ignore[index]
 
 
 def test_load_workflow_reads_a_file_given_as_str_or_path(tmp_path: Path) -> None:

@@ -6,50 +6,59 @@ The public API::
     wf = zorgflow.load_workflow("workflows/lzn.yaml")
     engine = zorgflow.Engine.from_directory("workflows")
     case = engine.start("lzn", actor=zorgflow.Actor("a.jansen", roles={"sociaal_contactpunt"}))
+
+Public modules: `zorgflow` (this one), `zorgflow.store`, `zorgflow.testing` and the pytest
+plugin. Every other module is internal and may change without notice; what they offer to
+applications is re-exported here.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-from .engine import Actor, Case, Engine, HistoryEntry, Signal
+from ._version import __version__
+from .engine import Actor, Case, CaseWriter, Engine, HistoryEntry, Signal
 from .errors import (
+    CaseExists,
     CaseFormatError,
+    CaseMismatch,
+    CaseNotFound,
+    ConcurrentUpdate,
+    ExampleFailed,
+    GraphvizMissing,
     InvalidFacts,
     MissingDependency,
     Problem,
     RuleError,
     RulesBackendError,
+    StoreError,
+    StoreUnavailable,
+    TemplatesMissing,
     TransitionRejected,
     UnknownWorkflow,
     WorkflowError,
     ZorgflowError,
 )
+from .loader import load_workflow, load_workflow_text
+from .model import Workflow
 from .rules.decision import Decision
+from .rules.durable import check as durable_gaps
 from .rules.logic import UNKNOWN
-
-if TYPE_CHECKING:
-    from .model import Workflow
-
-__version__ = "0.1.0"
-
-
-def load_workflow(path: str | Path) -> Workflow:
-    """Load and validate one workflow YAML file. Raises `WorkflowError` listing every problem
-    with ``file:line:column``."""
-    from .loader import load_workflow as _load
-
-    return _load(path)
-
+from .scenarios import ExampleResult, run_examples
 
 __all__ = [
     "UNKNOWN",
     "Actor",
     "Case",
+    "CaseExists",
     "CaseFormatError",
+    "CaseMismatch",
+    "CaseNotFound",
+    "CaseWriter",
+    "ConcurrentUpdate",
     "Decision",
     "Engine",
+    "ExampleFailed",
+    "ExampleResult",
+    "GraphvizMissing",
     "HistoryEntry",
     "InvalidFacts",
     "MissingDependency",
@@ -57,19 +66,25 @@ __all__ = [
     "RuleError",
     "RulesBackendError",
     "Signal",
+    "StoreError",
+    "StoreUnavailable",
+    "TemplatesMissing",
     "TransitionRejected",
     "UnknownWorkflow",
     "Workflow",
     "WorkflowError",
     "ZorgflowError",
     "__version__",
+    "durable_gaps",
     "load_workflow",
+    "load_workflow_text",
+    "run_examples",
 ]
 
-
-def __getattr__(name: str) -> object:
-    if name == "Workflow":
-        from .model import Workflow
-
-        return Workflow
-    raise AttributeError(f"module 'zorgflow' has no attribute {name!r}")
+# Public names say where users find them (reprs, tracebacks, documentation), not which
+# internal module defines them.
+for _name in __all__:
+    _value = globals()[_name]
+    if isinstance(_value, type) or callable(_value):
+        _value.__module__ = __name__
+del _name, _value

@@ -11,13 +11,27 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
-from .errors import CaseMismatch, GraphvizMissing, UsageError, WorkflowError
+from ._version import __version__
+from .engine import Case, Engine
+from .errors import (
+    CaseFormatError,
+    CaseMismatch,
+    GraphvizMissing,
+    TemplatesMissing,
+    UsageError,
+    WorkflowError,
+)
+from .loader import load_workflow, schema
 from .model import Workflow
-
-if TYPE_CHECKING:
-    from .render.graph import CasePath
+from .render.docs import render_document
+from .render.dot import render, render_svg, to_dot
+from .render.graph import CasePath, build_graph, case_path
+from .render.mermaid import to_mermaid
+from .scenarios import Coverage, run_examples
+from .serve import serve
+from .verify import report_verification
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -40,7 +54,6 @@ def _files(paths: Sequence[str]) -> list[Path]:
 
 def _load_all(paths: Sequence[str], out: TextIO, *, quiet_ok: bool = False
               ) -> tuple[list[Workflow], int]:
-    from .loader import load_workflow
 
     workflows, failures = [], 0
     for file in _files(paths):
@@ -66,9 +79,6 @@ def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _run_examples(workflows: list[Workflow], out: TextIO, verbose: bool) -> int:
-    from .engine import Engine
-    from .scenarios import Coverage, run_examples
-
     passed = failed = 0
     for workflow in workflows:
         engine = Engine([workflow])
@@ -103,8 +113,6 @@ def cmd_test(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     """Prove the process rules over the abstract state space."""
-    from .verify import report_verification
-
     workflows, failures = _load_all(args.paths, out, quiet_ok=True)
     bad = report_verification(workflows, out, budget=args.budget)
     return EXIT_FAILED if failures or bad else EXIT_OK
@@ -113,8 +121,6 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     """Validate, verify and test."""
     workflows, failures = _load_all(args.paths, out)
-    from .verify import report_verification
-
     bad = report_verification(workflows, out, budget=args.budget)
     failed = _run_examples(workflows, out, verbose=False)
     return EXIT_FAILED if failures or failed or bad else EXIT_OK
@@ -122,8 +128,6 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
     """Print the JSON Schema of the workflow format."""
-    from .loader import schema
-
     print(json.dumps(schema(), indent=2, ensure_ascii=False), file=out)
     return EXIT_OK
 
@@ -139,8 +143,6 @@ def _one_file(raw: str) -> Path:
 
 def _load_one(file: Path) -> Workflow | None:
     """The workflow in ``file``, or None after printing its problems (to stderr)."""
-    from .loader import load_workflow
-
     try:
         return load_workflow(file)
     except WorkflowError as exc:
@@ -176,10 +178,6 @@ _DOC_SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"
 
 
 def _case_path(raw: str, workflow: Workflow) -> CasePath:
-    from .engine import Case
-    from .errors import CaseFormatError
-    from .render.graph import case_path
-
     try:
         data = json.loads(Path(raw).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -195,10 +193,6 @@ def _case_path(raw: str, workflow: Workflow) -> CasePath:
 
 def cmd_diagram(args: argparse.Namespace, out: TextIO) -> int:
     """Draw a workflow: Mermaid or DOT text, or an SVG/PNG picture through Graphviz."""
-    from .render.dot import render, to_dot
-    from .render.graph import build_graph
-    from .render.mermaid import to_mermaid
-
     file = _one_file(args.file)
     fmt = args.format or (_DIAGRAM_SUFFIXES.get(Path(args.output).suffix.lower())
                           if args.output else "mermaid")
@@ -230,11 +224,6 @@ def cmd_diagram(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_docs(args: argparse.Namespace, out: TextIO) -> int:
     """Write the process document of a workflow (HTML or Markdown)."""
-    from .render.docs import TemplatesMissing, render_document
-    from .render.dot import render_svg, to_dot
-    from .render.graph import build_graph
-    from .render.mermaid import to_mermaid
-
     file = _one_file(args.file)
     fmt = args.format or (_DOC_SUFFIXES.get(Path(args.output).suffix.lower())
                           if args.output else "html")
@@ -261,8 +250,6 @@ def cmd_docs(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     """Edit a workflow in the browser, with live validation, diagram and examples."""
-    from .serve import serve
-
     return serve(args.path, host=args.host, port=args.port, out=out)
 
 
@@ -325,8 +312,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from . import __version__
-
     return f"zorgflow {__version__}"
 
 

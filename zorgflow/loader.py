@@ -17,7 +17,7 @@ from pathlib import Path as FsPath
 from typing import Any, cast
 
 from ._yaml import Document, Path, read_yaml
-from .errors import Problem, WorkflowError
+from .errors import ExprError, Problem, ValueProblem, WorkflowError
 from .model import (
     Cell,
     CriteriaRuleSet,
@@ -26,14 +26,19 @@ from .model import (
     DataField,
     Duration,
     Example,
+    ExampleStart,
+    ExampleStep,
+    Expectation,
     Fact,
     FactType,
     Invariant,
+    InvariantKind,
     RankingCriterion,
     RankingRuleSet,
     Role,
     RuleSet,
     State,
+    StepAction,
     TableInput,
     TableRow,
     TableRuleSet,
@@ -42,7 +47,7 @@ from .model import (
     Unit,
     Workflow,
 )
-from .rules.expr import ExprError, Scope, compile_expr, suggest
+from .rules.expr import Scope, compile_expr, suggest
 from .rules.rulesets import CompiledTable, compile_rule_set, item_scope
 
 _UNITS: dict[str, Unit] = {
@@ -54,6 +59,9 @@ _UNITS: dict[str, Unit] = {
 _DURATION = re.compile(r"^\s*(?:(\d+)|facts\.([a-z][a-z0-9_]*))\s+([a-z]+)\s*$")
 _CELL_CMP = re.compile(r"^\s*(<=|>=|!=|<|>|==)\s*(.+?)\s*$")
 _CELL_RANGE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*\.\.\s*(-?\d+(?:\.\d+)?)\s*$")
+_INVARIANT_KINDS: tuple[InvariantKind, ...] = (
+    "implies", "requires_case_role", "always_reachable", "never")
+_STEP_ACTIONS: tuple[StepAction, ...] = ("event", "set_facts", "decide", "due", "allowed")
 
 
 @cache
@@ -308,7 +316,7 @@ class _Builder:
             self.check_name((*path, "set_by", n), role, self.roles, "role")
         default = spec.get("default")
         if default is not None:
-            from .engine.values import ValueProblem, coerce
+            from .engine.values import coerce
 
             try:
                 default = coerce(ftype, default)
@@ -464,7 +472,7 @@ class _Builder:
         target = self.facts[fact].type
         literal = _literal(compiled.source)
         if literal is not _NOT_LITERAL:
-            from .engine.values import ValueProblem, coerce
+            from .engine.values import coerce
 
             try:
                 coerce(target, literal)
@@ -689,8 +697,7 @@ class _Builder:
 
     def invariant(self, iid: str, spec: Mapping[str, Any]) -> Invariant:
         path: Path = ("invariants", iid)
-        forms = [k for k in ("implies", "requires_case_role", "always_reachable", "never")
-                 if k in spec]
+        forms = [k for k in _INVARIANT_KINDS if k in spec]
         if len(forms) != 1:
             self.error(path, f"invariant '{iid}' needs exactly one of implies, "
                              "requires_case_role, always_reachable, never", key=True)
@@ -709,7 +716,16 @@ class _Builder:
         never = spec.get("never")
         if never is not None:
             self.check_name((*path, "never", "event"), never["event"], self.events, "event")
-        return Invariant(iid, spec["label"], dict(spec), spec.get("source", ""))
+        forbidden = never or {}
+        # without exactly one form the workflow is not returned: any kind will do
+        return Invariant(
+            id=iid, label=spec["label"], kind=forms[0] if forms else "never",
+            states=_names(spec.get("in_state")), condition=spec.get("implies", ""),
+            role=role or "", goals=_names(spec.get("always_reachable")),
+            event=forbidden.get("event", ""),
+            when=forbidden.get("when"), source=spec.get("source", ""),
+            description=spec.get("description", ""),
+        )
 
     # -- examples ----------------------------------------------------------------------------
     def example(self, n: int, spec: Mapping[str, Any]) -> Example:
@@ -725,9 +741,10 @@ class _Builder:
 
         start = spec.get("start", {})
         known_actors((*path, "start", "by"), start.get("by"))
+        steps: list[ExampleStep] = []
         for m, step in enumerate(spec["steps"]):
             spath: Path = (*path, "steps", m)
-            actions = [k for k in ("event", "set_facts", "decide", "due", "allowed") if k in step]
+            actions = [k for k in _STEP_ACTIONS if k in step]
             if len(actions) != 1:
                 self.error(spath, "a step does exactly one of event, set_facts, decide, due, "
                                   "allowed")
@@ -740,8 +757,20 @@ class _Builder:
                 self.check_name((*spath, "expect", "state"), step["expect"]["state"],
                                 self.states, "state")
             known_actors((*spath, "by"), step.get("by"))
+            # without exactly one action the workflow is not returned: any will do
+            steps.append(self.example_step(spath, step, actions[0] if actions else "event"))
         line, _ = self.doc.where(path)
-        return Example(spec["name"], actors, start, tuple(spec["steps"]), line)
+        return Example(spec["name"], _frozen(actors), _example_start(start), tuple(steps), line)
+
+    def example_step(self, path: Path, spec: Mapping[str, Any], action: StepAction
+                     ) -> ExampleStep:
+        line, _ = self.doc.where(path)
+        return ExampleStep(
+            action=action, event=spec.get("event", ""), data=_frozen(dict(spec.get("data", {}))),
+            facts_to_set=_frozen(dict(spec.get("set_facts", {}))),
+            rule_set=spec.get("decide", ""), by=spec.get("by"), at=spec.get("at"),
+            expect=_expectation(spec.get("expect", {})), note=spec.get("note", ""), line=line,
+        )
 
 
 _NOT_LITERAL = object()
@@ -766,6 +795,35 @@ def _frozen(mapping: dict[str, Any]) -> Mapping[str, Any]:
     from types import MappingProxyType
 
     return MappingProxyType(mapping)
+
+
+def _names(value: str | list[str] | None) -> tuple[str, ...]:
+    """The states an invariant names: one, a list, or none."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _example_start(spec: Mapping[str, Any]) -> ExampleStart:
+    return ExampleStart(spec.get("by"), spec.get("at"), _frozen(dict(spec.get("facts") or {})))
+
+
+def _expectation(spec: Mapping[str, Any]) -> Expectation:
+    return Expectation(
+        state=spec.get("state"), rejected=spec.get("rejected"),
+        facts=_frozen_or_none(spec.get("facts")), dossier=_frozen_or_none(spec.get("dossier")),
+        matched=_tuple_or_none(spec.get("matched")), holds=spec.get("holds"),
+        outcome=spec.get("outcome"), expects_outcome="outcome" in spec,
+        signals=_tuple_or_none(spec.get("signals")), events=_tuple_or_none(spec.get("events")),
+    )
+
+
+def _frozen_or_none(mapping: dict[str, Any] | None) -> Mapping[str, Any] | None:
+    return None if mapping is None else _frozen(dict(mapping))
+
+
+def _tuple_or_none(items: list[Any] | None) -> tuple[Any, ...] | None:
+    return None if items is None else tuple(items)
 
 
 def _expr_text(value: Any) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from types import MappingProxyType
 from typing import Any, Literal
 
 ScalarType = Literal["boolean", "string", "integer", "number", "date", "datetime", "enum"]
@@ -15,7 +16,12 @@ TypeName = Literal["boolean", "string", "integer", "number", "date", "datetime",
 Unit = Literal["days", "weeks", "months", "years"]
 HitPolicy = Literal["unique", "first", "collect"]
 
-_EMPTY: Mapping[str, Any] = {}
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _empty() -> Mapping[str, Any]:
+    """The empty read-only mapping, as a default (dataclasses take it only from a factory)."""
+    return _EMPTY
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,14 +259,111 @@ class RankingRuleSet:
 RuleSet = CriteriaRuleSet | TableRuleSet | RankingRuleSet
 
 
+InvariantKind = Literal["implies", "requires_case_role", "always_reachable", "never"]
+
+
 @dataclass(frozen=True, slots=True)
 class Invariant:
-    """A rule that must hold on every reachable step (checked by `zorgflow verify`)."""
+    """A rule that must hold on every reachable step (checked by `zorgflow verify`).
+
+    ``kind`` is its form, which says the fields it uses:
+
+    - ``implies``: on entering one of ``states``, ``condition`` is true;
+    - ``requires_case_role``: in ``states``, case role ``role`` is assigned;
+    - ``always_reachable``: from every state that is not final, one of ``goals`` can still
+      be reached;
+    - ``never``: ``event`` never fires while ``when`` holds (always, without ``when``).
+    """
 
     id: str
     label: str
-    spec: Mapping[str, Any]
+    kind: InvariantKind
+    #: ``in_state:`` (one state or a list), as written
+    states: tuple[str, ...] = ()
+    #: ``implies:`` (empty for other kinds)
+    condition: str = ""
+    #: ``requires_case_role:`` (empty for other kinds)
+    role: str = ""
+    #: ``always_reachable:`` (one state or a list), as written
+    goals: tuple[str, ...] = ()
+    #: ``never: {event}`` (empty for other kinds)
+    event: str = ""
+    #: ``never: {when}`` as written; None when not given
+    when: str | None = None
     source: str = ""
+    description: str = ""
+
+    @property
+    def forbidden_when(self) -> str:
+        """For ``never``: the condition to check, ``when`` or, when not given, ``true``."""
+        return self.when if self.when is not None else "true"
+
+
+@dataclass(frozen=True, slots=True)
+class ExampleStart:
+    """How an example opens its case: by which actor, when, with which facts."""
+
+    #: an actor of the example; None: its only actor
+    by: str | None = None
+    #: a time with offset, as written (checked when the example runs); None: the default
+    at: str | None = None
+    facts: Mapping[str, Any] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """What a step of an example expects. A field left ``None`` is not checked, except that a
+    step must be accepted unless ``rejected`` is set."""
+
+    state: str | None = None
+    #: True, or a fragment of one of the reasons; False (or None): the step must pass
+    rejected: bool | str | None = None
+    #: a subset of the case's facts (``None`` as a value: unknown)
+    facts: Mapping[str, Any] | None = None
+    #: a subset of the anonymous dossier the step sent (``None`` as a value: left out)
+    dossier: Mapping[str, Any] | None = None
+    #: the ids of what held in a decision, in order
+    matched: tuple[Any, ...] | None = None
+    #: whether a decision holds: true, false or 'unknown'
+    holds: bool | str | None = None
+    #: a decision's outcome, as written (any YAML value, ``None`` too: see ``expects_outcome``)
+    outcome: Any = None
+    expects_outcome: bool = False
+    #: the due signals, order free
+    signals: tuple[str, ...] | None = None
+    #: the events the actor may fire, order free
+    events: tuple[str, ...] | None = None
+
+
+StepAction = Literal["event", "set_facts", "decide", "due", "allowed"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExampleStep:
+    """One step of an example: what it does (``action``), by whom, when, and what then holds.
+
+    ``due`` lists the due signals and ``allowed`` the events ``by`` may fire; they take no
+    argument.
+    """
+
+    action: StepAction
+    #: for ``event``: the event to fire ...
+    event: str = ""
+    #: ... with this data
+    data: Mapping[str, Any] = field(default_factory=_empty)
+    #: for ``set_facts``: the facts to set (``None`` as a value forgets one)
+    facts_to_set: Mapping[str, Any] = field(default_factory=_empty)
+    #: for ``decide``: the rule set to evaluate
+    rule_set: str = ""
+    #: an actor of the example; None: its only actor
+    by: str | None = None
+    #: a time with offset, as written (checked when the example runs); None: the time of
+    #: the step before
+    at: str | None = None
+    expect: Expectation = Expectation()
+    note: str = ""
+    #: the step's line in the workflow file (0: unknown)
+    line: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,8 +372,8 @@ class Example:
 
     name: str
     actors: Mapping[str, tuple[str, ...]]
-    start: Mapping[str, Any]
-    steps: tuple[Mapping[str, Any], ...]
+    start: ExampleStart
+    steps: tuple[ExampleStep, ...]
     line: int = 0
 
 

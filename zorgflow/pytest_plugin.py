@@ -13,6 +13,11 @@ from typing import Any
 
 import pytest
 
+from .engine import Engine
+from .errors import ExampleFailed, WorkflowError
+from .loader import load_workflow
+from .scenarios import run_example
+
 _WORKFLOW_KEYS = re.compile(r"^states:\s*$.*^transitions:\s*$", re.MULTILINE | re.DOTALL)
 
 
@@ -33,16 +38,11 @@ class WorkflowFile(pytest.File):
     """A workflow file: one item that validates it, one per example."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        from .errors import WorkflowError
-        from .loader import load_workflow
-
         try:
             workflow = load_workflow(self.path)
         except WorkflowError as exc:
             yield InvalidWorkflow.from_parent(self, name="validate", error=exc)
             return
-        from .engine import Engine
-
         engine = Engine([workflow])
         for example in workflow.examples:
             yield ExampleItem.from_parent(self, name=example.name, workflow=workflow,
@@ -66,10 +66,6 @@ class InvalidWorkflow(pytest.Item):
         return self.path, 0, f"{self.path.name}: validate"
 
 
-class ExampleFailure(Exception):
-    """An example failed (message is the runner's)."""
-
-
 class ExampleItem(pytest.Item):
     """One example of a workflow file."""
 
@@ -80,14 +76,12 @@ class ExampleItem(pytest.Item):
         self.engine = engine
 
     def runtest(self) -> None:
-        from .scenarios import run_example
-
         result = run_example(self.engine, self.workflow, self.example)
         if not result.passed:
-            raise ExampleFailure(result.message)
+            raise ExampleFailed(result.message)
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
-        if isinstance(excinfo.value, ExampleFailure):
+        if isinstance(excinfo.value, ExampleFailed):
             return f"example '{self.example.name}' ({self.path.name}:{self.example.line}):\n" \
                    f"  {excinfo.value}"
         return str(super().repr_failure(excinfo))

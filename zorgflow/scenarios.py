@@ -11,7 +11,7 @@ from .calendar import parse_datetime
 from .engine import Actor, Case, Engine
 from .engine.values import to_json
 from .errors import TransitionRejected, ZorgflowError
-from .model import Example, Workflow
+from .model import Example, ExampleStep, Expectation, Workflow
 from .rules.expr import Env, show
 from .rules.logic import UNKNOWN, truth_word
 
@@ -112,85 +112,93 @@ class _Runner:
 
     def run(self) -> None:
         start = self.example.start
-        at = self.time(start.get("at"), parse_datetime(DEFAULT_START), "start")
-        starter = self.actor(start.get("by"), "start")
+        at = self.time(start.at, parse_datetime(DEFAULT_START), "start")
+        starter = self.actor(start.by, "start")
         try:
-            case = self.engine.start(self.wf.id, actor=starter, facts=start.get("facts") or {},
-                                     at=at, version=self.wf.version)
+            case = self.engine.start(self.wf.id, actor=starter, facts=start.facts, at=at,
+                                     version=self.wf.version)
         except TransitionRejected as exc:
             raise ExampleFailed("start was rejected: " + "; ".join(exc.reasons)) from None
         for n, step in enumerate(self.example.steps, start=1):
-            at = self.time(step.get("at"), at, f"step {n}")
+            at = self.time(step.at, at, f"step {n}")
             case = self.step(n, step, case, at)
 
-    def step(self, n: int, step: Mapping[str, Any], case: Case, at: datetime) -> Case:
-        expect: Mapping[str, Any] = step.get("expect") or {}
-        if "event" in step:
-            where = f"step {n} ({step['event']} by {step.get('by', '?')})"
-            case = self.fire(where, step, case, at, expect)
-        elif "set_facts" in step:
-            where = f"step {n} (set_facts by {step.get('by', '?')})"
-            actor = self.actor(step.get("by"), where)
-            try:
-                new = self.engine.set_facts(case, step["set_facts"], actor=actor, at=at)
-            except TransitionRejected as exc:
-                if not expect.get("rejected"):
-                    raise ExampleFailed(f"{where}: rejected: " + "; ".join(exc.reasons)) from None
-                self.check_rejection(where, expect["rejected"], exc)
-            else:
-                if expect.get("rejected"):
-                    raise ExampleFailed(f"{where}: was accepted, but the example expects it to "
-                                        "be rejected")
-                case = new
-        elif "decide" in step:
-            where = f"step {n} (decide {step['decide']})"
-            self.decide(where, step["decide"], case, at, expect)
-        elif "due" in step:
+    def step(self, n: int, step: ExampleStep, case: Case, at: datetime) -> Case:
+        expect = step.expect
+        if step.action == "event":
+            where = f"step {n} ({step.event} by {_who(step)})"
+            case = self.fire(where, step, case, at)
+        elif step.action == "set_facts":
+            where = f"step {n} (set_facts by {_who(step)})"
+            case = self.set_facts(where, step, case, at)
+        elif step.action == "decide":
+            where = f"step {n} (decide {step.rule_set})"
+            self.decide(where, step.rule_set, case, at, expect)
+        elif step.action == "due":
             where = f"step {n} (due at {at.isoformat()})"
-            signals = sorted(s.name for s in self.engine.due(case, at))
-            if "signals" in expect and signals != sorted(expect["signals"]):
-                raise ExampleFailed(f"{where}: expected signals {sorted(expect['signals'])}, "
-                                    f"got {signals}")
-        elif "allowed" in step:
-            where = f"step {n} (allowed for {step.get('by', '?')})"
-            actor = self.actor(step.get("by"), where)
-            events = sorted(self.engine.allowed(case, actor, at))
-            if "events" in expect and events != sorted(expect["events"]):
-                raise ExampleFailed(f"{where}: expected allowed events "
-                                    f"{sorted(expect['events'])}, got {events}")
+            self.check_due(where, case, at, expect)
         else:
-            raise ExampleFailed(f"step {n}: a step needs one of event, set_facts, decide, due, "
-                                "allowed")
+            where = f"step {n} (allowed for {_who(step)})"
+            self.check_allowed(where, step, case, at)
         self.check_case(where, case, expect)
         return case
 
-    def fire(self, where: str, step: Mapping[str, Any], case: Case, at: datetime,
-             expect: Mapping[str, Any]) -> Case:
-        actor = self.actor(step.get("by"), where)
-        event = step["event"]
+    def fire(self, where: str, step: ExampleStep, case: Case, at: datetime) -> Case:
+        actor = self.actor(step.by, where)
+        event = step.event
+        expect = step.expect
         self.touch_guard_rules(case, event, at)
         try:
-            new = self.engine.fire(case, event, actor=actor, data=step.get("data"), at=at)
+            new = self.engine.fire(case, event, actor=actor, data=step.data, at=at)
         except TransitionRejected as exc:
-            if not expect.get("rejected"):
+            if not expect.rejected:
                 raise ExampleFailed(f"{where}: was rejected, but the example expects it to "
                                     "pass. Reasons:\n    - " + "\n    - ".join(exc.reasons)) \
                     from None
-            self.check_rejection(where, expect["rejected"], exc)
+            self.check_rejection(where, expect.rejected, exc)
             return case
-        if expect.get("rejected"):
+        if expect.rejected:
             raise ExampleFailed(f"{where}: was accepted (the case moved to '{new.state}'), but "
                                 "the example expects it to be rejected")
         self.coverage.transitions.add((case.state, event))
         return new
 
-    def check_rejection(self, where: str, expected: Any, exc: TransitionRejected) -> None:
+    def set_facts(self, where: str, step: ExampleStep, case: Case, at: datetime) -> Case:
+        actor = self.actor(step.by, where)
+        expect = step.expect
+        try:
+            new = self.engine.set_facts(case, step.facts_to_set, actor=actor, at=at)
+        except TransitionRejected as exc:
+            if not expect.rejected:
+                raise ExampleFailed(f"{where}: rejected: " + "; ".join(exc.reasons)) from None
+            self.check_rejection(where, expect.rejected, exc)
+            return case
+        if expect.rejected:
+            raise ExampleFailed(f"{where}: was accepted, but the example expects it to "
+                                "be rejected")
+        return new
+
+    def check_rejection(self, where: str, expected: bool | str, exc: TransitionRejected) -> None:
         if isinstance(expected, str):
             text = "\n".join(exc.reasons).lower()
             if expected.lower() not in text:
                 raise ExampleFailed(f"{where}: rejected as expected, but no reason mentions "
                                     f"'{expected}'. Reasons:\n    - "
                                     + "\n    - ".join(exc.reasons))
+
+    def check_due(self, where: str, case: Case, at: datetime, expect: Expectation) -> None:
+        signals = sorted(s.name for s in self.engine.due(case, at))
+        if expect.signals is not None and signals != sorted(expect.signals):
+            raise ExampleFailed(f"{where}: expected signals {sorted(expect.signals)}, "
+                                f"got {signals}")
+
+    def check_allowed(self, where: str, step: ExampleStep, case: Case, at: datetime) -> None:
+        actor = self.actor(step.by, where)
+        events = sorted(self.engine.allowed(case, actor, at))
+        expected = step.expect.events
+        if expected is not None and events != sorted(expected):
+            raise ExampleFailed(f"{where}: expected allowed events "
+                                f"{sorted(expected)}, got {events}")
 
     def touch_guard_rules(self, case: Case, event: str, at: datetime) -> None:
         ct = self.engine._get(self.wf.id, self.wf.version).table.get((case.state, event))
@@ -205,46 +213,54 @@ class _Runner:
             self.coverage.sides.setdefault((rule_set, cid), set()).add(truth_word(value))
 
     def decide(self, where: str, rule_set: str, case: Case, at: datetime,
-               expect: Mapping[str, Any]) -> None:
+               expect: Expectation) -> None:
         try:
             decision = self.engine.decide(case, rule_set, at=at)
         except ZorgflowError as exc:
             raise ExampleFailed(f"{where}: {exc}") from None
         self.record(rule_set, case, at)
         why = "\n    " + "\n    ".join(decision.explanation)
-        if "matched" in expect and list(decision.matched) != list(expect["matched"]):
-            raise ExampleFailed(f"{where}: expected {list(expect['matched'])} to hold, got "
+        if expect.matched is not None and list(decision.matched) != list(expect.matched):
+            raise ExampleFailed(f"{where}: expected {list(expect.matched)} to hold, got "
                                 f"{decision.matched}. Explanation:{why}")
-        if "holds" in expect and truth_word(decision.holds) != _word(expect["holds"]):
-            raise ExampleFailed(f"{where}: expected holds = {_word(expect['holds'])}, got "
+        if expect.holds is not None and truth_word(decision.holds) != _word(expect.holds):
+            raise ExampleFailed(f"{where}: expected holds = {_word(expect.holds)}, got "
                                 f"{truth_word(decision.holds)}. Explanation:{why}")
-        if "outcome" in expect and not _outcome_matches(expect["outcome"], decision.outcome):
-            raise ExampleFailed(f"{where}: expected outcome {expect['outcome']!r}, got "
+        if expect.expects_outcome and not _outcome_matches(expect.outcome, decision.outcome):
+            raise ExampleFailed(f"{where}: expected outcome {expect.outcome!r}, got "
                                 f"{to_json(decision.outcome)!r}. Explanation:{why}")
 
-    def check_case(self, where: str, case: Case, expect: Mapping[str, Any]) -> None:
-        if "state" in expect and case.state != expect["state"]:
-            raise ExampleFailed(f"{where}: expected the case in state '{expect['state']}', but "
+    def check_case(self, where: str, case: Case, expect: Expectation) -> None:
+        if expect.state is not None and case.state != expect.state:
+            raise ExampleFailed(f"{where}: expected the case in state '{expect.state}', but "
                                 f"it is in '{case.state}'")
-        for name, value in (expect.get("facts") or {}).items():
+        for name, value in (expect.facts or {}).items():
             actual = to_json(case.facts.get(name, UNKNOWN))
             if actual is UNKNOWN:
                 actual = None
             if actual != value:
                 raise ExampleFailed(f"{where}: expected fact {name} = {show(value)}, got "
                                     f"{show(actual)}")
-        if "dossier" in expect:
-            dossier = case.history[-1].dossier
-            if dossier is None:
-                raise ExampleFailed(f"{where}: expected an anonymous dossier, but the step sent "
-                                    "none")
-            for name, value in (expect["dossier"] or {}).items():
-                actual = to_json(dossier.get(name))
-                if actual != value:
-                    shown = "left out" if actual is None else show(actual)
-                    wanted = "left out" if value is None else f"= {show(value)}"
-                    raise ExampleFailed(f"{where}: expected the dossier's {name} {wanted}, got "
-                                        f"{shown}")
+        if expect.dossier is not None:
+            self.check_dossier(where, case, expect.dossier)
+
+    def check_dossier(self, where: str, case: Case, expected: Mapping[str, Any]) -> None:
+        dossier = case.history[-1].dossier
+        if dossier is None:
+            raise ExampleFailed(f"{where}: expected an anonymous dossier, but the step sent "
+                                "none")
+        for name, value in expected.items():
+            actual = to_json(dossier.get(name))
+            if actual != value:
+                shown = "left out" if actual is None else show(actual)
+                wanted = "left out" if value is None else f"= {show(value)}"
+                raise ExampleFailed(f"{where}: expected the dossier's {name} {wanted}, got "
+                                    f"{shown}")
+
+
+def _who(step: ExampleStep) -> str:
+    """The actor of a step for messages: as written, or ``?``."""
+    return step.by if step.by is not None else "?"
 
 
 def _word(value: Any) -> str:

@@ -33,7 +33,7 @@ from .errors import TransitionRejected
 from .model import FactType, Workflow
 from .rules.expr import Env, Expr
 from .rules.logic import UNKNOWN
-from .verify import _Search, compile_invariant, invariant_states
+from .verify import _Search, compile_invariant
 
 #: When generated scenarios start; every step moves time forward by up to 40 days.
 START = datetime(2026, 1, 5, 9, 0, tzinfo=AMSTERDAM)
@@ -118,18 +118,16 @@ class _Checks:
         self.implies: list[tuple[str, set[str], dict[str, Expr]]] = []
         self.never: list[tuple[str, str, dict[str, Expr]]] = []
         for inv in workflow.invariants:
-            spec = inv.spec
-            states = invariant_states(spec.get("in_state"))
-            if "requires_case_role" in spec:
-                self.requires.append((inv.id, states, spec["requires_case_role"]))
-            if "implies" in spec:
+            states = set(inv.states)
+            if inv.kind == "requires_case_role":
+                self.requires.append((inv.id, states, inv.role))
+            elif inv.kind == "implies":
                 entering = {t.event for t in workflow.transitions if t.target in states}
                 self.implies.append((inv.id, states,
-                                     _per_event(workflow, spec["implies"], entering)))
-            if "never" in spec:
-                event = spec["never"]["event"]
-                when = spec["never"].get("when", "true")
-                self.never.append((inv.id, event, _per_event(workflow, when, {event})))
+                                     _per_event(workflow, inv.condition, entering)))
+            elif inv.kind == "never":
+                self.never.append((inv.id, inv.event,
+                                   _per_event(workflow, inv.forbidden_when, {inv.event})))
 
 
 def _per_event(workflow: Workflow, source: str, events: set[str]) -> dict[str, Expr]:

@@ -24,8 +24,9 @@ from typing import Any, TextIO
 
 from .calendar import AMSTERDAM, add_months
 from .engine.compiled import CompiledTransition, CompiledWorkflow
-from .model import DataField, FactType, Workflow
-from .rules.expr import Env, Expr, ExprError, Scope, compile_expr, show
+from .errors import ExprError
+from .model import DataField, FactType, Invariant, Workflow
+from .rules.expr import Env, Expr, Scope, compile_expr, show
 from .rules.logic import UNKNOWN, k_and, k_not
 from .rules.rulesets import CompiledTable
 
@@ -419,22 +420,22 @@ class Verifier:
     # -- invariants -------------------------------------------------------------------------------
     def check_invariants(self, parents: Mapping[Node, tuple[Node | None, str | None]]) -> None:
         for inv in self.wf.invariants:
-            spec = inv.spec
-            states = invariant_states(spec.get("in_state"))
-            if "requires_case_role" in spec:
-                role = spec["requires_case_role"]
-                for node in parents:
-                    if node[0] in states and role not in node[1]:
-                        self.finding(f"invariant {inv.id}", f"{inv.label}: in '{node[0]}' no "
-                                     f"{role} is assigned", self.path_to(parents, node))
-                        break
-            if "implies" in spec:
-                self.check_implies(inv.id, inv.label, states, spec["implies"], parents)
-            if "always_reachable" in spec:
-                goals = invariant_states(spec["always_reachable"])
-                self.check_reachable(inv.id, inv.label, goals, parents)
-            if "never" in spec:
-                self.check_never(inv.id, inv.label, spec["never"], parents)
+            if inv.kind == "requires_case_role":
+                self.check_case_role(inv, parents)
+            elif inv.kind == "implies":
+                self.check_implies(inv, parents)
+            elif inv.kind == "always_reachable":
+                self.check_reachable(inv, parents)
+            else:
+                self.check_never(inv, parents)
+
+    def check_case_role(self, inv: Invariant,
+                        parents: Mapping[Node, tuple[Node | None, str | None]]) -> None:
+        for node in parents:
+            if node[0] in inv.states and inv.role not in node[1]:
+                self.finding(f"invariant {inv.id}", f"{inv.label}: in '{node[0]}' no "
+                             f"{inv.role} is assigned", self.path_to(parents, node))
+                return
 
     def compile(self, source: str, data: Mapping[str, DataField]) -> Expr | None:
         try:
@@ -450,24 +451,25 @@ class Verifier:
         types = {f.id: (f.type, f.required) for f in ct.model.data.values()}
         return self.search.find(exprs, predicate, data_types=types)
 
-    def check_implies(self, iid: str, label: str, states: set[str], source: str,
+    def check_implies(self, inv: Invariant,
                       parents: Mapping[Node, tuple[Node | None, str | None]]) -> None:
         for node in parents:
             for ct, target in self.edges(node):
-                if target[0] not in states or node[0] in states:
+                if target[0] not in inv.states or node[0] in inv.states:
                     continue
-                expr = self.compile(source, ct.model.data)
+                expr = self.compile(inv.condition, ct.model.data)
                 if expr is None:
                     return
                 witness = self.witness_on(ct, expr, _entering_breaks(expr, ct))
                 if witness is not None:
-                    self.finding(f"invariant {iid}", f"{label}: entering '{target[0]}' by "
-                                 f"'{ct.event}' while '{source}' is false",
+                    self.finding(f"invariant {inv.id}", f"{inv.label}: entering '{target[0]}' "
+                                 f"by '{ct.event}' while '{inv.condition}' is false",
                                  [*self.path_to(parents, node), ct.event], witness)
                     return
 
-    def check_reachable(self, iid: str, label: str, goals: set[str],
+    def check_reachable(self, inv: Invariant,
                         parents: Mapping[Node, tuple[Node | None, str | None]]) -> None:
+        goals = set(inv.goals)
         good = {n for n in parents if n[0] in goals}
         changed = True
         while changed:
@@ -478,26 +480,25 @@ class Verifier:
                     changed = True
         for node in parents:
             if node not in good and not self.wf.states[node[0]].final:
-                self.finding(f"invariant {iid}", f"{label}: from '{node[0]}' none of "
+                self.finding(f"invariant {inv.id}", f"{inv.label}: from '{node[0]}' none of "
                              f"{', '.join(sorted(goals))} can be reached",
                              self.path_to(parents, node))
                 return
 
-    def check_never(self, iid: str, label: str, spec: Mapping[str, Any],
+    def check_never(self, inv: Invariant,
                     parents: Mapping[Node, tuple[Node | None, str | None]]) -> None:
-        event = spec.get("event")
         for node in parents:
             for ct, _ in self.edges(node):
-                if ct.event != event:
+                if ct.event != inv.event:
                     continue
-                expr = self.compile(spec.get("when", "true"), ct.model.data)
+                expr = self.compile(inv.forbidden_when, ct.model.data)
                 if expr is None:
                     return
                 witness = self.witness_on(ct, expr, _fires_while(expr, ct.guard))
                 if witness is not None:
-                    self.finding(f"invariant {iid}", f"{label}: '{event}' can fire from "
-                                 f"'{node[0]}' while '{spec.get('when')}'",
-                                 [*self.path_to(parents, node), event], witness)
+                    self.finding(f"invariant {inv.id}", f"{inv.label}: '{inv.event}' can fire "
+                                 f"from '{node[0]}' while '{inv.when}'",
+                                 [*self.path_to(parents, node), inv.event], witness)
                     return
 
 
@@ -546,13 +547,6 @@ def _fires_while(expr: Expr, guard: Expr | None) -> Callable[[Env], Any]:
         return k_and(True if guard is None else guard.fn(env), expr.fn(env))
 
     return predicate
-
-
-def invariant_states(value: Any) -> set[str]:
-    """The states an invariant names (``in_state``/``always_reachable``: one or a list)."""
-    if value is None:
-        return set()
-    return {value} if isinstance(value, str) else set(value)
 
 
 def compile_invariant(workflow: Workflow, source: str, data: Mapping[str, DataField]) -> Expr:

@@ -25,19 +25,24 @@ from ..calendar import (
 from ..errors import (
     CaseFormatError,
     InvalidFacts,
+    Problem,
     RulesBackendError,
     TransitionRejected,
     UnknownWorkflow,
     ValueProblem,
     WorkflowError,
 )
+from ..loader import load_workflow
 from ..model import Workflow
 from ..rules.decision import Decision
+from ..rules.durable import DurableRules
+from ..rules.durable import check as durable_gaps
 from ..rules.expr import Env, Expr, suggest
 from ..rules.logic import UNKNOWN
 from .case import Actor, Case, Signal
 from .compiled import CompiledTransition, CompiledWorkflow, explain_guard
 from .record import Once, Record, record
+from .reference import build_machine
 from .values import coerce
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -84,9 +89,7 @@ class Engine:
         self.rules_backend = rules_backend
         workflows = list(workflows)
         if rules_backend == "durable":
-            from ..rules.durable import DurableRules, check
-
-            problems = [p for workflow in workflows for p in check(workflow)]
+            problems = [p for workflow in workflows for p in durable_gaps(workflow)]
             if problems:
                 raise RulesBackendError(problems)
             self._durable = DurableRules()
@@ -98,8 +101,6 @@ class Engine:
         """Load every ``*.yaml``/``*.yml`` workflow in a folder. Raises `WorkflowError` with
         the problems of all files together (`RulesBackendError` when they load but the
         chosen ``rules_backend`` cannot express them)."""
-        from ..loader import load_workflow
-
         folder = Path(path)
         if not folder.is_dir():
             raise WorkflowError([_problem(str(path), "not a folder")])
@@ -584,8 +585,6 @@ class Engine:
 
         Built on first use; cases are never bound to it.
         """
-        from .reference import build_machine
-
         return build_machine(self._get(workflow_id, version).model)
 
     # -- reasons ---------------------------------------------------------------------------------
@@ -649,7 +648,5 @@ def _explain_passed_guard(cw: CompiledWorkflow, guard: Expr, facts: Mapping[str,
     return explain_guard(guard, Env(facts, at, data, cw.decider(facts, at)))
 
 
-def _problem(file: str, message: str) -> Any:
-    from ..errors import Problem
-
+def _problem(file: str, message: str) -> Problem:
     return Problem(file, 0, 0, message)

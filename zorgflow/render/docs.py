@@ -18,6 +18,9 @@ from ..model import (
     CriteriaRuleSet,
     Duration,
     Example,
+    ExampleStart,
+    ExampleStep,
+    Expectation,
     Invariant,
     RankingRuleSet,
     TableRuleSet,
@@ -243,43 +246,37 @@ def _rule_set(workflow: Workflow, dutch: Dutch,
 
 
 def _invariant(workflow: Workflow, invariant: Invariant) -> dict[str, Any]:
-    spec = invariant.spec
-    text = ""
-    if "never" in spec:
-        never = spec["never"]
-        event = str(never.get("event", ""))
+    return {"id": invariant.id, "label": invariant.label, "source": invariant.source,
+            "text": _invariant_text(workflow, invariant)}
+
+
+def _invariant_text(workflow: Workflow, invariant: Invariant) -> str:
+    if invariant.kind == "never":
+        event = invariant.event
         transition = next((t for t in workflow.transitions if t.event == event), None)
         dutch = Dutch(workflow, transition.data if transition else None)
         label = quoted(transition.label) if transition else event
         text = f"Nooit {label}"
-        if never.get("when"):
-            text += f" als {dutch.say(str(never['when']))}"
-    elif "always_reachable" in spec:
-        states = spec["always_reachable"]
-        states = [states] if isinstance(states, str) else list(states)
-        text = ("Vanuit elke niet-afgeronde toestand is altijd nog bereikbaar: "
-                + ", ".join(quoted(_state_label(workflow, s)) for s in states))
-    elif "in_state" in spec:
-        states = spec["in_state"]
-        states = [states] if isinstance(states, str) else list(states)
-        where = " of ".join(quoted(_state_label(workflow, s)) for s in states)
-        if "implies" in spec:
-            text = f"In {where} geldt altijd: {Dutch(workflow).say(str(spec['implies']))}"
-        elif "requires_case_role" in spec:
-            role = str(spec["requires_case_role"])
-            label = workflow.roles[role].label if role in workflow.roles else role
-            text = f"In {where} is altijd een {quoted(label)} benoemd"
-    return {"id": invariant.id, "label": invariant.label, "source": invariant.source,
-            "text": text}
+        if invariant.when:
+            text += f" als {dutch.say(invariant.when)}"
+        return text
+    if invariant.kind == "always_reachable":
+        return ("Vanuit elke niet-afgeronde toestand is altijd nog bereikbaar: "
+                + ", ".join(quoted(_state_label(workflow, s)) for s in invariant.goals))
+    where = " of ".join(quoted(_state_label(workflow, s)) for s in invariant.states)
+    if invariant.kind == "implies":
+        return f"In {where} geldt altijd: {Dutch(workflow).say(invariant.condition)}"
+    role = invariant.role
+    label = workflow.roles[role].label if role in workflow.roles else role
+    return f"In {where} is altijd een {quoted(label)} benoemd"
 
 
 def _example(workflow: Workflow, example: Example) -> dict[str, Any]:
-    start = example.start
     return {
         "name": example.name,
         "actors": [{"id": a, "roles": _roles(workflow, roles)}
                    for a, roles in example.actors.items()],
-        "start": _start_text(workflow, start),
+        "start": _start_text(workflow, example.start),
         "steps": [_step_text(workflow, step) for step in example.steps],
     }
 
@@ -293,61 +290,69 @@ def _facts_text(workflow: Workflow, facts: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _start_text(workflow: Workflow, start: Mapping[str, Any]) -> str:
-    text = f"geopend door {start.get('by', '?')}"
-    if start.get("at"):
-        text += f" op {start['at']}"
-    facts = start.get("facts") or {}
-    if facts:
-        text += f", met {_facts_text(workflow, facts)}"
+def _start_text(workflow: Workflow, start: ExampleStart) -> str:
+    text = f"geopend door {start.by if start.by is not None else '?'}"
+    if start.at:
+        text += f" op {start.at}"
+    if start.facts:
+        text += f", met {_facts_text(workflow, start.facts)}"
     return text
 
 
-def _step_text(workflow: Workflow, step: Mapping[str, Any]) -> str:
-    by = f" door {step['by']}" if step.get("by") else ""
-    at = f" op {step['at']}" if step.get("at") else ""
-    if "event" in step:
-        event = str(step["event"])
-        transition = next((t for t in workflow.transitions if t.event == event), None)
-        text = f"{quoted(transition.label) if transition else event} ({event}){by}{at}"
-        data = step.get("data") or {}
-        if data:
-            fields = transition.data if transition else {}
-            shown = [f"{fields[k].label if k in fields else k} = "
-                     f"{PERSONAL if k in fields and fields[k].personal_data else _value(v)}"
-                     for k, v in data.items()]
-            text += ", met " + "; ".join(shown)
-    elif "set_facts" in step:
-        text = f"feiten vastgelegd{by}{at}: {_facts_text(workflow, step['set_facts'] or {})}"
-    elif "decide" in step:
-        rid = str(step["decide"])
-        rule_set = workflow.rules.get(rid)
-        text = f"beslissing {quoted(rule_set.label) if rule_set else rid}{at}"
-    elif "due" in step:
+def _step_text(workflow: Workflow, step: ExampleStep) -> str:
+    by = f" door {step.by}" if step.by else ""
+    at = f" op {step.at}" if step.at else ""
+    if step.action == "event":
+        transition = next((t for t in workflow.transitions if t.event == step.event), None)
+        label = quoted(transition.label) if transition else step.event
+        text = f"{label} ({step.event}){by}{at}"
+        if step.data:
+            text += ", met " + _data_text(transition, step.data)
+    elif step.action == "set_facts":
+        text = f"feiten vastgelegd{by}{at}: {_facts_text(workflow, step.facts_to_set)}"
+    elif step.action == "decide":
+        rule_set = workflow.rules.get(step.rule_set)
+        text = f"beslissing {quoted(rule_set.label) if rule_set else step.rule_set}{at}"
+    elif step.action == "due":
         text = f"signalen die openstaan{at}"
-    elif "allowed" in step:
-        text = f"gebeurtenissen die{by.replace(' door', '')} nu mag afvuren{at}"
     else:
-        text = ", ".join(f"{k} = {_value(v)}" for k, v in step.items())
-    expect = step.get("expect") or {}
-    if expect:
-        text += " — verwacht: " + _expect_text(workflow, expect)
+        text = f"gebeurtenissen die{by.replace(' door', '')} nu mag afvuren{at}"
+    expected = _expect_text(workflow, step.expect)
+    if expected:
+        text += " — verwacht: " + expected
     return text
 
 
-def _expect_text(workflow: Workflow, expect: Mapping[str, Any]) -> str:
+def _data_text(transition: Transition | None, data: Mapping[str, Any]) -> str:
+    """An event's data as ``veld = waarde; …``, personal data hidden."""
+    fields = transition.data if transition else {}
+    return "; ".join(f"{fields[k].label if k in fields else k} = "
+                     f"{PERSONAL if k in fields and fields[k].personal_data else _value(v)}"
+                     for k, v in data.items())
+
+
+def _expect_text(workflow: Workflow, expect: Expectation) -> str:
+    """What a step expects, in a fixed order; empty when it expects nothing."""
     parts = []
-    for key, value in expect.items():
-        if key == "state":
-            parts.append(f"toestand {quoted(_state_label(workflow, str(value)))}")
-        elif key == "rejected":
-            parts.append("geweigerd" if value is True else f"geweigerd ({_value(value)})")
-        elif key == "facts":
-            parts.append(f"feiten {_facts_text(workflow, value or {})}")
-        else:
-            word = {"matched": "gelden", "outcome": "uitkomst", "signals": "signalen",
-                    "events": "gebeurtenissen"}.get(key, key)
-            parts.append(f"{word} {_value(value)}")
+    if expect.rejected is not None:
+        rejected = expect.rejected
+        parts.append("geweigerd" if rejected is True else f"geweigerd ({_value(rejected)})")
+    if expect.state is not None:
+        parts.append(f"toestand {quoted(_state_label(workflow, expect.state))}")
+    if expect.facts is not None:
+        parts.append(f"feiten {_facts_text(workflow, expect.facts)}")
+    if expect.dossier is not None:
+        parts.append(f"dossier {_value(expect.dossier)}")
+    if expect.matched is not None:
+        parts.append(f"gelden {_value(expect.matched)}")
+    if expect.holds is not None:
+        parts.append(f"holds {_value(expect.holds)}")
+    if expect.expects_outcome:
+        parts.append(f"uitkomst {_value(expect.outcome)}")
+    if expect.signals is not None:
+        parts.append(f"signalen {_value(expect.signals)}")
+    if expect.events is not None:
+        parts.append(f"gebeurtenissen {_value(expect.events)}")
     return "; ".join(parts)
 
 

@@ -11,8 +11,13 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from ..engine import Engine
 from ..errors import GraphvizMissing, SaveConflict, WorkflowError
+from ..loader import load_workflow_text
 from ..model import Workflow
+from ..render.dot import render_svg, to_dot
+from ..render.graph import build_graph
+from ..scenarios import run_examples
 
 #: a request body larger than this is refused (a workflow file is a few dozen kB)
 MAX_TEXT = 1_000_000
@@ -24,8 +29,6 @@ def digest(text: str) -> str:
 
 
 def _load(text: str, name: str) -> tuple[Workflow | None, list[dict[str, Any]]]:
-    from ..loader import load_workflow_text
-
     try:
         return load_workflow_text(text, name), []
     except WorkflowError as exc:
@@ -40,9 +43,6 @@ def check(text: str, name: str) -> dict[str, Any]:
         return {"ok": False, "problems": problems}
     answer: dict[str, Any] = {"ok": True, "problems": [], "summary": workflow.summary(),
                               "label": workflow.label}
-    from ..render.dot import render_svg, to_dot
-    from ..render.graph import build_graph
-
     try:
         answer["svg"] = render_svg(to_dot(build_graph(workflow)))
     except GraphvizMissing as exc:
@@ -52,9 +52,6 @@ def check(text: str, name: str) -> dict[str, Any]:
 
 def run(text: str, name: str) -> dict[str, Any]:
     """Run the examples of ``text``: one result per example."""
-    from ..engine import Engine
-    from ..scenarios import run_examples
-
     workflow, problems = _load(text, name)
     if workflow is None:
         return {"ok": False, "problems": problems, "results": []}

@@ -11,8 +11,6 @@ on; a stale save raises `ConcurrentUpdate` and writes nothing::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .base import (
     CaseExists,
     CaseNotFound,
@@ -23,19 +21,9 @@ from .base import (
     StoreError,
     StoreUnavailable,
 )
+from .postgres import PostgresStore
 from .sqlite import SQLiteStore
 
-if TYPE_CHECKING:
-    from .postgres import PostgresStore as PostgresStore
-
-# PostgresStore is not in __all__: a star import must work without psycopg installed.
 __all__ = ["CaseExists", "CaseNotFound", "CaseRef", "Cipher", "ConcurrentUpdate",
-           "SQLiteStore", "Store", "StoreError", "StoreUnavailable"]
+           "PostgresStore", "SQLiteStore", "Store", "StoreError", "StoreUnavailable"]
 
-
-def __getattr__(name: str) -> object:
-    if name == "PostgresStore":  # imports psycopg only when asked for
-        from .postgres import PostgresStore
-
-        return PostgresStore
-    raise AttributeError(f"module 'zorgflow.store' has no attribute {name!r}")

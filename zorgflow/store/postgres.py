@@ -9,21 +9,29 @@ import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..engine import Engine
+from ..errors import MissingDependency
 from .base import Cipher, StoreError, StoreUnavailable
 from .connections import Slot, ThreadConnections
 from .rows import CaseCodec, HistoryRow
 from .sql import SQLStore, Statements
 
-try:
+if TYPE_CHECKING:
     import psycopg
-    from psycopg import errors as pg_errors
-    from psycopg.pq import TransactionStatus
-except ImportError as exc:  # pragma: no cover - depends on the installation
-    raise ImportError("PostgresStore needs psycopg 3: pip install 'zorgflow[postgres]'"
-                      ) from exc
+
+
+def _psycopg() -> Any:
+    """psycopg 3, imported when it is first needed (an optional dependency)."""
+    try:
+        import psycopg
+        import psycopg.errors
+        import psycopg.pq
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise MissingDependency("PostgresStore needs psycopg 3: "
+                                "pip install 'zorgflow[postgres]'") from None
+    return psycopg
 
 #: The schema this code writes; `_MIGRATIONS[n]` brings version n to n + 1.
 SCHEMA_VERSION = 1
@@ -104,6 +112,8 @@ class PostgresStore(SQLStore):
         if not _IDENTIFIER.fullmatch(schema) or schema.startswith("pg_"):
             raise ValueError("schema must be a lower-case SQL identifier not starting with "
                              f"'pg_', not {schema!r}")
+        self._pg = _psycopg()
+        self._duplicate = self._pg.errors.UniqueViolation
         self._dsn = dsn
         self.schema = schema
         self._codec = CaseCodec(engine, cipher)
@@ -118,9 +128,9 @@ class PostgresStore(SQLStore):
     # -- connections and transactions ------------------------------------------------------
     def _connect(self) -> psycopg.Connection[Any]:
         try:
-            return psycopg.connect(self._dsn, autocommit=True,
-                                   connect_timeout=self._connect_timeout)
-        except psycopg.Error as exc:
+            return self._pg.connect(self._dsn, autocommit=True,  # type: ignore[no-any-return]
+                                    connect_timeout=self._connect_timeout)
+        except self._pg.Error as exc:
             raise StoreUnavailable("cannot connect to the PostgreSQL case store: "
                                    f"{type(exc).__name__}: {str(exc).strip()}") from None
 
@@ -163,7 +173,7 @@ class PostgresStore(SQLStore):
         try:
             with _translated(), conn.transaction():
                 yield self
-                if conn.info.transaction_status == TransactionStatus.INERROR:
+                if conn.info.transaction_status == self._pg.pq.TransactionStatus.INERROR:
                     raise StoreError("a statement failed inside the transaction and its error "
                                      "was caught; the transaction was undone, nothing written")
         finally:
@@ -207,8 +217,6 @@ class PostgresStore(SQLStore):
                             (SCHEMA_VERSION,))
 
     # -- the dialect -----------------------------------------------------------------------
-    _duplicate = pg_errors.UniqueViolation
-
     def _dialect(self) -> Statements:
         sql = self._sql
         return Statements(
@@ -258,7 +266,7 @@ def _translated() -> Iterator[None]:
     failure) as `StoreUnavailable`: the step was not done."""
     try:
         yield
-    except psycopg.OperationalError as exc:
+    except _psycopg().OperationalError as exc:
         raise StoreUnavailable("the PostgreSQL case store could not do the step "
                                f"({type(exc).__name__}); nothing was written, try again"
                                ) from None

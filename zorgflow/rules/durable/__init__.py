@@ -23,6 +23,9 @@ from typing import Any
 from ..._yaml import read_yaml
 from ...errors import Problem, RulesBackendError
 from ...model import CriteriaRuleSet, Workflow
+from ..rulesets import CompiledCriteria
+from .criteria import DurableCriteria
+from .host import Session
 from .translate import Gap, Translation, translate
 
 __all__ = ["DurableRules", "check"]
@@ -78,8 +81,6 @@ class DurableRules:
     """The durable-rules back end of one engine: one private host, one lock."""
 
     def __init__(self) -> None:
-        from .host import Session
-
         self._session = Session()
         self._number = next(_ENGINES)
         self._added = itertools.count(1)
@@ -92,9 +93,6 @@ class DurableRules:
         """Register the workflow's criteria rule sets and put their durable evaluators in
         ``rules`` (the compiled rule sets of the workflow, by id). Raises
         `RulesBackendError` (registering nothing) if one cannot be expressed."""
-        from ..rulesets import CompiledCriteria
-        from .criteria import DurableCriteria
-
         translations, problems = _translate_all(workflow)
         if problems:
             raise RulesBackendError(problems)
