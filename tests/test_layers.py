@@ -74,6 +74,7 @@ LAZY_IMPORTS: frozenset[str] = frozenset({
     "graphviz",
     "psycopg",
     "jinja2",
+    "markupsafe",  # comes with jinja2
     "durable",  # durable-rules
     "cryptography",
     "opentelemetry",

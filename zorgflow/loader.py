@@ -7,6 +7,7 @@ state, reachability, expressions that compile and type-check, tables without ove
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -14,6 +15,7 @@ from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path as FsPath
+from types import MappingProxyType
 from typing import Any, cast
 
 from ._yaml import Document, Path, read_yaml
@@ -47,7 +49,8 @@ from .model import (
     Unit,
     Workflow,
 )
-from .rules.expr import Scope, compile_expr, suggest
+from .model.values import coerce
+from .rules.expr import Scope, compile_expr, show, suggest
 from .rules.rulesets import CompiledTable, compile_rule_set, item_scope
 
 _UNITS: dict[str, Unit] = {
@@ -316,8 +319,6 @@ class _Builder:
             self.check_name((*path, "set_by", n), role, self.roles, "role")
         default = spec.get("default")
         if default is not None:
-            from .engine.values import coerce
-
             try:
                 default = coerce(ftype, default)
             except ValueProblem as exc:
@@ -472,8 +473,6 @@ class _Builder:
         target = self.facts[fact].type
         literal = _literal(compiled.source)
         if literal is not _NOT_LITERAL:
-            from .engine.values import coerce
-
             try:
                 coerce(target, literal)
             except ValueProblem as exc:
@@ -689,7 +688,7 @@ class _Builder:
                 for overlap in table.overlaps():
                     if {(rid, overlap.first), (rid, overlap.second)} & self.broken_rows:
                         continue
-                    witness = ", ".join(f"{k} = {_show(v)}" for k, v in overlap.witness.items())
+                    witness = ", ".join(f"{k} = {show(v)}" for k, v in overlap.witness.items())
                     self.error((*path, "rows", index[overlap.second]),
                                f"rows '{overlap.first}' and '{overlap.second}' of unique table "
                                f"'{rid}' overlap: both match {witness}; make them exclusive "
@@ -778,8 +777,6 @@ _NOT_LITERAL = object()
 
 def _literal(source: str) -> Any:
     """The value of a literal expression (``'middel'``, ``5``, ``true``), else a marker."""
-    import ast
-
     try:
         node = ast.parse(source, mode="eval").body
     except SyntaxError:
@@ -792,8 +789,6 @@ def _literal(source: str) -> Any:
 
 
 def _frozen(mapping: dict[str, Any]) -> Mapping[str, Any]:
-    from types import MappingProxyType
-
     return MappingProxyType(mapping)
 
 
@@ -834,16 +829,10 @@ def _expr_text(value: Any) -> str:
 
 def _cell_text(raw: Any) -> str:
     if isinstance(raw, list):
-        return "in [" + ", ".join(_show(v) for v in raw) + "]"
+        return "in [" + ", ".join(show(v) for v in raw) + "]"
     if isinstance(raw, str) and _CELL_CMP.match(raw):
         return raw.strip()
-    return "= " + _show(raw)
-
-
-def _show(value: Any) -> str:
-    from .rules.expr import show
-
-    return show(value)
+    return "= " + show(raw)
 
 
 def _num(value: float) -> int | float:

@@ -7,19 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .calendar import parse_datetime
 from .engine import Actor, Case, Engine
-from .engine.values import to_json
-from .errors import TransitionRejected, ZorgflowError
+from .errors import ExampleFailed, TransitionRejected, ZorgflowError
 from .model import Example, ExampleStep, Expectation, Workflow
+from .model.calendar import parse_datetime
+from .model.values import to_json
 from .rules.expr import Env, show
 from .rules.logic import UNKNOWN, truth_word
 
 DEFAULT_START = "2026-01-05T09:00:00+01:00"
-
-
-class ExampleFailed(Exception):
-    """An example did not go as it said; the message says which step and why."""
 
 
 @dataclass(slots=True)

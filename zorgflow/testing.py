@@ -27,10 +27,10 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from .calendar import AMSTERDAM
 from .engine import Actor, Case, Engine
 from .errors import TransitionRejected
 from .model import FactType, Workflow
+from .model.calendar import AMSTERDAM
 from .rules.expr import Env, Expr
 from .rules.logic import UNKNOWN
 from .verify import _Search, compile_invariant

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TextIO
 
-from .calendar import AMSTERDAM, add_months
 from .engine.compiled import CompiledTransition, CompiledWorkflow
 from .errors import ExprError
 from .model import DataField, FactType, Invariant, Workflow
+from .model.calendar import AMSTERDAM, add_months
 from .rules.expr import Env, Expr, Scope, compile_expr, show
 from .rules.logic import UNKNOWN, k_and, k_not
 from .rules.rulesets import CompiledTable

@@ -14,8 +14,9 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from ..calendar import parse_datetime
 from ..errors import CaseFormatError
+from ..model.calendar import parse_datetime
+from ..model.values import to_json
 from .record import (
     ACTOR,
     AT,
@@ -40,7 +41,6 @@ from .record import (
     unflat,
     why,
 )
-from .values import to_json
 
 FORMAT = "zorgflow.case"
 FORMAT_VERSION = 1

@@ -9,11 +9,11 @@ from typing import Any
 
 from ..errors import ValueProblem
 from ..model import DataField, Transition, Workflow
+from ..model.values import coerce, exact_form, reader
 from ..rules.decision import Decision
 from ..rules.expr import Env, Expr, Scope, compile_expr
 from ..rules.logic import truth_word
 from ..rules.rulesets import CompiledRuleSet, compile_rule_set, item_scope
-from .values import coerce, exact_form, reader
 
 _NO_DATA: Mapping[str, Any] = MappingProxyType({})
 _NO_PROBLEMS: list[str] = []

@@ -14,14 +14,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from ..calendar import (
-    add_duration,
-    add_months,
-    duration_amount,
-    local_date,
-    now,
-    require_aware,
-)
 from ..errors import (
     CaseFormatError,
     InvalidFacts,
@@ -34,6 +26,15 @@ from ..errors import (
 )
 from ..loader import load_workflow
 from ..model import Workflow
+from ..model.calendar import (
+    add_duration,
+    add_months,
+    duration_amount,
+    local_date,
+    now,
+    require_aware,
+)
+from ..model.values import coerce
 from ..rules.decision import Decision
 from ..rules.durable import DurableRules
 from ..rules.durable import check as durable_gaps
@@ -43,7 +44,6 @@ from .case import Actor, Case, Signal
 from .compiled import CompiledTransition, CompiledWorkflow, explain_guard
 from .record import Once, Record, record
 from .reference import build_machine
-from .values import coerce
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _JUST_BOOL = {bool}

@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ..calendar import parse_datetime
 from ..errors import CaseFormatError
-from .values import to_json
+from ..model.calendar import parse_datetime
+from ..model.values import to_json
 
 #: The fields of a record, in tuple order.
 FIELDS = ("seq", "at", "actor", "role", "kind", "event", "from_state", "to_state", "data",

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from .._version import __version__
+from ..errors import TemplatesMissing
 from ..model import (
     Cell,
     CriteriaRuleSet,
@@ -41,14 +43,8 @@ _HIT = {
 _CELL = {"any": "–", "absent": "onbekend"}
 
 
-class TemplatesMissing(RuntimeError):
-    """Jinja2 is not installed."""
-
-
 def document_context(workflow: Workflow) -> dict[str, Any]:
     """Everything the process document shows, as plain data for the templates."""
-    from .. import __version__
-
     dutch = Dutch(workflow)
     return {
         "workflow": workflow,

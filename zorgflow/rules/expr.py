@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from ..calendar import days_between, local_date, months_between
 from ..errors import ExprError
 from ..model import DataField, Fact, FactType, RuleSet
+from ..model.calendar import days_between, local_date, months_between
 from .logic import UNKNOWN, k_not
 
 MAX_SOURCE = 2_000

@@ -263,8 +263,6 @@ class CompiledTable:
 
     def gaps(self, limit: int = 10_000) -> list[dict[str, Any]]:
         """Input combinations (from the samples) that no row covers; at most ``limit`` checked."""
-        import itertools
-
         samples = self.samples()
         names = [inp.id for inp in self.model.inputs]
         found = []

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..engine import Case, Engine
-from ..engine.values import to_json
+from ..model.values import to_json
 from .base import Cipher, StoreError
 
 _PersonalNames = tuple[frozenset[str], dict[str, frozenset[str]], frozenset[str]]

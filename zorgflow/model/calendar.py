@@ -6,7 +6,7 @@ import calendar as _stdcal
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .model import Duration
+from .workflow import Duration
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 

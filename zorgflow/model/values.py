@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from ..calendar import parse_date, parse_datetime
 from ..errors import ValueProblem
-from ..model import FactType
+from .calendar import parse_date, parse_datetime
+from .workflow import FactType
 
 
 def exact_form(t: FactType) -> tuple[type | None, frozenset[Any] | None]:
