@@ -7,7 +7,6 @@ state, reachability, expressions that compile and type-check, tables without ove
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -19,7 +18,7 @@ from types import MappingProxyType
 from typing import Any, cast
 
 from ._yaml import Document, Path, read_yaml
-from .errors import ExprError, Problem, ValueProblem, WorkflowError
+from .errors import Problem, ValueProblem, WorkflowError
 from .model import (
     Cell,
     CriteriaRuleSet,
@@ -31,6 +30,7 @@ from .model import (
     ExampleStart,
     ExampleStep,
     Expectation,
+    Expression,
     Fact,
     FactType,
     Invariant,
@@ -47,11 +47,12 @@ from .model import (
     Timer,
     Transition,
     Unit,
+    Where,
     Workflow,
 )
 from .model.values import coerce
-from .rules.expr import Scope, compile_expr, show, suggest
-from .rules.rulesets import CompiledTable, compile_rule_set, item_scope
+from .program import compile_workflow
+from .rules.expr import show, suggest
 
 _UNITS: dict[str, Unit] = {
     "day": "days", "days": "days", "dag": "days", "dagen": "days",
@@ -112,8 +113,10 @@ def load_workflow_text(text: str, file: str = "<text>") -> Workflow:
         raise WorkflowError(problems)
     builder = _Builder(doc, text)
     workflow = builder.build()
-    if builder.problems:
-        raise WorkflowError(builder.problems)
+    _, compile_problems = compile_workflow(workflow, known_problems=bool(builder.problems),
+                                           unchecked_rows=builder.broken_rows)
+    if builder.problems or compile_problems:
+        raise WorkflowError([*builder.problems, *compile_problems])
     return workflow
 
 
@@ -197,33 +200,6 @@ def _json_type(value: Any) -> str:
 # -- meaning ----------------------------------------------------------------------------------
 
 
-def expr_position(doc: Document, lines: list[str], path: Path, offset: int) -> tuple[int, int]:
-    """The file position (1-based line, column) of ``offset`` inside the expression at
-    ``path``: plain, quoted and block scalars (``>``/``|``) alike; (0, 0) when unknown."""
-    line, column = doc.where(path)
-    if line and line <= len(lines):
-        text = lines[line - 1]
-        indicator = text[column - 1] if column - 1 < len(text) else ""
-        if indicator in (">", "|"):
-            return _in_block(lines, line, offset)
-        column += offset + (1 if indicator in "'\"" and indicator else 0)
-    return line, column
-
-
-def _in_block(lines: list[str], line: int, offset: int) -> tuple[int, int]:
-    """Map an offset in a block scalar's lines, joined by spaces, to a file position."""
-    remaining = offset
-    for number in range(line + 1, len(lines) + 1):
-        raw = lines[number - 1]
-        content = raw.strip()
-        if not content:
-            continue
-        if remaining <= len(content):
-            return number, len(raw) - len(raw.lstrip()) + remaining + 1
-        remaining -= len(content) + 1
-    return line, 1
-
-
 class _Builder:
     def __init__(self, doc: Document, text: str) -> None:
         self.doc = doc
@@ -236,9 +212,38 @@ class _Builder:
     def error(self, path: Path, message: str, *, key: bool = False) -> None:
         self.problems.append(self.doc.problem(path, message, key=key))
 
-    def expr_error(self, path: Path, exc: ExprError) -> None:
-        line, column = expr_position(self.doc, self.lines, path, exc.offset)
-        self.problems.append(Problem(self.doc.file, line, column, exc.message))
+    def where(self, path: Path) -> Where:
+        """Where the value at ``path`` stands, and how it is written (quoted, a block)."""
+        line, column = self.doc.where(path)
+        indicator = ""
+        if line and line <= len(self.lines):
+            text = self.lines[line - 1]
+            indicator = text[column - 1] if column - 1 < len(text) else ""
+        block = self.block_lines(line) if indicator in (">", "|") and indicator else ()
+        return Where(self.doc.file, line, column, indicator in ("'", '"'), block)
+
+    def block_lines(self, line: int) -> tuple[tuple[int, int, int], ...]:
+        """(line, indentation, length) of the non-empty lines of the block scalar whose
+        indicator stands on ``line``."""
+        found: list[tuple[int, int, int]] = []
+        for number in range(line + 1, len(self.lines) + 1):
+            raw = self.lines[number - 1]
+            content = raw.strip()
+            if not content:
+                continue
+            indent = len(raw) - len(raw.lstrip())
+            if found and indent < found[0][1]:
+                break
+            found.append((number, indent, len(content)))
+        return tuple(found)
+
+    def expression(self, path: Path, value: Any) -> Expression:
+        """The expression at ``path``, remembering where it stands."""
+        return Expression(_expr_text(value), self.where(path))
+
+    def optional_expression(self, path: Path, value: Any) -> Expression | None:
+        """`expression`, or None where nothing is written."""
+        return None if value is None else self.expression(path, value)
 
     def check_name(self, path: Path, name: str, known: Iterable[str], what: str) -> bool:
         known = list(known)
@@ -271,7 +276,7 @@ class _Builder:
                             for n, t in enumerate(d["transitions"]))
         self.check_determinism(transitions)
         self.check_reachability(states, transitions)
-        self.compile_rules(rules)
+        self.check_rankings(rules)
         invariants = tuple(self.invariant(iid, i) for iid, i in d.get("invariants", {}).items())
         examples = tuple(self.example(n, e) for n, e in enumerate(d.get("examples", [])))
         return Workflow(
@@ -432,21 +437,15 @@ class _Builder:
             self.check_name((*path, "by", m), role, self.roles, "role")
         data = {fid: self.data_field((*path, "data", fid), fid, f, rules)
                 for fid, f in spec.get("data", {}).items()}
-        scope = Scope(self.facts, data=data, rules=rules)
         when = spec.get("when")
-        if when is not None:
-            self.compile_at((*path, "when"), when, scope, expect_bool=True)
-        for role, expr in spec.get("assigns", {}).items():
+        for role in spec.get("assigns", {}):
             if self.check_name((*path, "assigns", role), role, self.roles, "role") and \
                     not self.roles[role].case_role:
                 self.error((*path, "assigns", role), f"'{role}' is not a case role (add "
                                                      "'case_role: true' to it under roles:)",
                            key=True)
-            self.compile_at((*path, "assigns", role), str(expr), scope)
-        for fact, expr in spec.get("sets", {}).items():
-            if self.check_name((*path, "sets", fact), fact, self.facts, "fact"):
-                compiled = self.compile_at((*path, "sets", fact), _expr_text(expr), scope)
-                self.check_assignable((*path, "sets", fact), fact, compiled)
+        for fact in spec.get("sets", {}):
+            self.check_name((*path, "sets", fact), fact, self.facts, "fact")
         raw_paths = spec.get("escalation_path")
         paths = tuple(raw_paths if isinstance(raw_paths, list) else
                       [raw_paths] if raw_paths is not None else [])
@@ -459,44 +458,16 @@ class _Builder:
                             "escalation path (a criterion of a rule set)")
         return Transition(
             event=spec["event"], label=spec.get("label", spec["event"]), sources=tuple(sources),
-            target=spec["to"], by=tuple(spec["by"]), data=_frozen(data), when=when,
-            assigns=_frozen({k: str(v) for k, v in spec.get("assigns", {}).items()}),
-            sets=_frozen({k: _expr_text(v) for k, v in spec.get("sets", {}).items()}),
+            target=spec["to"], by=tuple(spec["by"]), data=_frozen(data),
+            when=None if when is None else self.expression((*path, "when"), when),
+            assigns=_frozen({k: self.expression((*path, "assigns", k), v)
+                             for k, v in spec.get("assigns", {}).items()}),
+            sets=_frozen({k: self.expression((*path, "sets", k), v)
+                          for k, v in spec.get("sets", {}).items()}),
             sends=spec.get("sends"), escalation=bool(spec.get("escalation", False)),
             escalation_paths=paths, source=spec.get("source", ""),
             description=spec.get("description", ""),
         )
-
-    def check_assignable(self, path: Path, fact: str, compiled: Any) -> None:
-        if compiled is None or compiled.type is None:
-            return
-        target = self.facts[fact].type
-        literal = _literal(compiled.source)
-        if literal is not _NOT_LITERAL:
-            try:
-                coerce(target, literal)
-            except ValueProblem as exc:
-                self.error(path, f"'{fact}' cannot be set to {literal!r}: {exc}")
-            return
-        got = compiled.type
-        ok = (got.name == target.name or {got.name, target.name} <= {"string", "enum"}
-              or {got.name, target.name} <= {"integer", "number"})
-        if got.name == "enum" and target.name == "enum":
-            ok = set(got.values) <= set(target.values)
-            if not ok:
-                self.error(path, f"'{fact}' takes {target.describe()}, but this can give "
-                                 + ", ".join(sorted(set(got.values) - set(target.values))))
-                return
-        if not ok:
-            self.error(path, f"'{fact}' is {target.describe()}, but this gives {got.describe()}")
-
-    def compile_at(self, path: Path, source: str, scope: Scope, *,
-                   expect_bool: bool = False) -> Any:
-        try:
-            return compile_expr(source, scope, expect_bool=expect_bool)
-        except ExprError as exc:
-            self.expr_error(path, exc)
-            return None
 
     def check_determinism(self, transitions: tuple[Transition, ...]) -> None:
         seen: dict[tuple[str, str], int] = {}
@@ -546,8 +517,9 @@ class _Builder:
                         modes = modes or ["when"]
                     mode = modes[0]
                     raw = c.get(mode, "true")
-                    clauses = tuple(_expr_text(x) for x in (raw if isinstance(raw, list)
-                                                            else [raw]))
+                    cpath: Path = (*path, "criteria", cid, mode)
+                    clauses = tuple(self.expression((*cpath, n), x) for n, x in enumerate(raw))\
+                        if isinstance(raw, list) else (self.expression(cpath, raw),)
                     criteria.append(Criterion(cid, c["label"], mode, clauses,  # type: ignore[arg-type]
                                               c.get("source", "")))
                 result[rid] = CriteriaRuleSet(rid, label, tuple(criteria), source, desc)
@@ -555,9 +527,12 @@ class _Builder:
                 result[rid] = self.table(rid, spec)
             else:
                 crit = tuple(
-                    RankingCriterion(cid, c["label"], c.get("weight", 1), c.get("when"),
-                                     c.get("points"), bool(c.get("required", False)),
-                                     c.get("source", ""))
+                    RankingCriterion(cid, c["label"], c.get("weight", 1),
+                                     self.optional_expression((*path, "criteria", cid, "when"),
+                                                              c.get("when")),
+                                     self.optional_expression(
+                                         (*path, "criteria", cid, "points"), c.get("points")),
+                                     bool(c.get("required", False)), c.get("source", ""))
                     for cid, c in spec["criteria"].items()
                 )
                 for rc in crit:
@@ -572,8 +547,12 @@ class _Builder:
         path: Path = ("rules", rid)
         inputs = []
         for iid, i in spec["inputs"].items():
-            ftype = self.fact_type((*path, "inputs", iid), i)
-            inputs.append(TableInput(iid, i.get("label", iid), ftype, i.get("from", iid)))
+            ipath: Path = (*path, "inputs", iid)
+            ftype = self.fact_type(ipath, i)
+            # a mistake in 'from:' is shown at the input, as the input is what it computes
+            where = self.where(ipath)
+            inputs.append(TableInput(iid, i.get("label", iid), ftype,
+                                     Expression(_expr_text(i.get("from", iid)), where), where))
         types = {i.id: i.type for i in inputs}
         outputs = tuple(spec["outputs"])
         rows = []
@@ -591,7 +570,7 @@ class _Builder:
             for out in r["then"]:
                 self.check_name((*rpath, "then", out), out, outputs, "output")
             rows.append(TableRow(r["id"], cells, dict(r["then"]), r.get("source", ""),
-                                 r.get("label", "")))
+                                 r.get("label", ""), self.where(rpath)))
             if len(self.problems) > before:
                 self.broken_rows.add((rid, r["id"]))
         return TableRuleSet(rid, spec["label"], spec["hit_policy"], tuple(inputs), outputs,
@@ -633,66 +612,21 @@ class _Builder:
             self.error(path, f"{value!r} is not a number; write e.g. 5, '< 5' or '0..4'")
         return value
 
-    def compile_rules(self, rules: Mapping[str, RuleSet]) -> None:
-        scope = Scope(self.facts)
+    def check_rankings(self, rules: Mapping[str, RuleSet]) -> None:
+        """A ranking's candidates: a fact that is a list of records with the id field."""
         for rid, rs in rules.items():
+            if rs.kind != "ranking":
+                continue
             path: Path = ("rules", rid)
-            if rs.kind == "ranking":
-                fact = self.facts.get(rs.candidates)
-                if fact is None:
-                    self.check_name((*path, "candidates"), rs.candidates, self.facts, "fact")
-                    continue
-                if fact.type.name != "list" or not fact.type.fields:
-                    self.error((*path, "candidates"), f"fact '{rs.candidates}' must be a list "
-                                                      "of records (type: list, items: {…})")
-                    continue
-                if rs.candidate_id not in fact.type.fields:
-                    self.error((*path, "candidate_id"), f"records of '{rs.candidates}' have no "
-                               f"field '{rs.candidate_id}'")
-                iscope = item_scope(rs, scope)
-                for c in rs.criteria:
-                    key = "when" if c.when is not None else "points"
-                    source = c.when if c.when is not None else c.points
-                    if source is None:
-                        continue
-                    compiled = self.compile_at((*path, "criteria", c.id, key), source, iscope,
-                                               expect_bool=key == "when")
-                    if key == "points" and compiled is not None and compiled.type is not None \
-                            and compiled.type.name not in ("integer", "number"):
-                        self.error((*path, "criteria", c.id, key), "'points:' must give a number")
-                continue
-            if rs.kind == "criteria":
-                raw = self.data["rules"][rid]["criteria"]
-                for crit in rs.criteria:
-                    for n, clause in enumerate(crit.clauses):
-                        cpath: Path = (*path, "criteria", crit.id, crit.mode)
-                        if isinstance(raw[crit.id].get(crit.mode), list):
-                            cpath = (*cpath, n)
-                        self.compile_at(cpath, clause, scope, expect_bool=True)
-                continue
-            ok = True
-            for inp in rs.inputs:
-                compiled = self.compile_at((*path, "inputs", inp.id), inp.expr, scope)
-                ok = ok and compiled is not None
-                if compiled is not None and compiled.type is not None:
-                    want, got = inp.type.name, compiled.type.name
-                    if not (want == got or {want, got} <= {"enum", "string"}
-                            or {want, got} <= {"integer", "number"}):
-                        self.error((*path, "inputs", inp.id), f"input '{inp.id}' is "
-                                   f"{inp.type.describe()}, but '{inp.expr}' gives "
-                                   f"{compiled.type.describe()}")
-            if ok and rs.hit_policy == "unique":
-                table = compile_rule_set(rs, scope)
-                assert isinstance(table, CompiledTable)
-                index = {r.id: n for n, r in enumerate(rs.rows)}
-                for overlap in table.overlaps():
-                    if {(rid, overlap.first), (rid, overlap.second)} & self.broken_rows:
-                        continue
-                    witness = ", ".join(f"{k} = {show(v)}" for k, v in overlap.witness.items())
-                    self.error((*path, "rows", index[overlap.second]),
-                               f"rows '{overlap.first}' and '{overlap.second}' of unique table "
-                               f"'{rid}' overlap: both match {witness}; make them exclusive "
-                               "or use hit_policy: first")
+            fact = self.facts.get(rs.candidates)
+            if fact is None:
+                self.check_name((*path, "candidates"), rs.candidates, self.facts, "fact")
+            elif fact.type.name != "list" or not fact.type.fields:
+                self.error((*path, "candidates"), f"fact '{rs.candidates}' must be a list "
+                                                  "of records (type: list, items: {…})")
+            elif rs.candidate_id not in fact.type.fields:
+                self.error((*path, "candidate_id"), f"records of '{rs.candidates}' have no "
+                           f"field '{rs.candidate_id}'")
 
     def invariant(self, iid: str, spec: Mapping[str, Any]) -> Invariant:
         path: Path = ("invariants", iid)
@@ -719,10 +653,12 @@ class _Builder:
         # without exactly one form the workflow is not returned: any kind will do
         return Invariant(
             id=iid, label=spec["label"], kind=forms[0] if forms else "never",
-            states=_names(spec.get("in_state")), condition=spec.get("implies", ""),
+            states=_names(spec.get("in_state")),
+            condition=self.expression((*path, "implies"), spec.get("implies", "")),
             role=role or "", goals=_names(spec.get("always_reachable")),
             event=forbidden.get("event", ""),
-            when=forbidden.get("when"), source=spec.get("source", ""),
+            when=self.optional_expression((*path, "never", "when"), forbidden.get("when")),
+            source=spec.get("source", ""),
             description=spec.get("description", ""),
         )
 
@@ -770,22 +706,6 @@ class _Builder:
             rule_set=spec.get("decide", ""), by=spec.get("by"), at=spec.get("at"),
             expect=_expectation(spec.get("expect", {})), note=spec.get("note", ""), line=line,
         )
-
-
-_NOT_LITERAL = object()
-
-
-def _literal(source: str) -> Any:
-    """The value of a literal expression (``'middel'``, ``5``, ``true``), else a marker."""
-    try:
-        node = ast.parse(source, mode="eval").body
-    except SyntaxError:
-        return _NOT_LITERAL
-    if isinstance(node, ast.Constant) and isinstance(node.value, str | int | float | bool):
-        return node.value
-    if isinstance(node, ast.Name) and node.id in ("true", "false"):
-        return node.id == "true"
-    return _NOT_LITERAL
 
 
 def _frozen(mapping: dict[str, Any]) -> Mapping[str, Any]:

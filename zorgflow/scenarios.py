@@ -12,6 +12,7 @@ from .errors import ExampleFailed, TransitionRejected, ZorgflowError
 from .model import Example, ExampleStep, Expectation, Workflow
 from .model.calendar import parse_datetime
 from .model.values import to_json
+from .program import program_of
 from .rules.expr import Env, show
 from .rules.logic import UNKNOWN, truth_word
 
@@ -197,15 +198,14 @@ class _Runner:
                                 f"{sorted(expected)}, got {events}")
 
     def touch_guard_rules(self, case: Case, event: str, at: datetime) -> None:
-        ct = self.engine._get(self.wf.id, self.wf.version).table.get((case.state, event))
+        ct = program_of(self.wf).table.get((case.state, event))
         if ct is not None and ct.guard is not None:
             for rid in ct.guard.rules_read:
                 self.record(rid, case, at)
 
     def record(self, rule_set: str, case: Case, at: datetime) -> None:
-        compiled = self.engine._get(self.wf.id, self.wf.version)
-        env = Env(case._facts, at)
-        for cid, value in compiled.rules[rule_set].sides(env):
+        env = Env(case.facts, at)
+        for cid, value in program_of(self.wf).rules[rule_set].sides(env):
             self.coverage.sides.setdefault((rule_set, cid), set()).add(truth_word(value))
 
     def decide(self, where: str, rule_set: str, case: Case, at: datetime,

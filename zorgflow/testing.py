@@ -31,9 +31,11 @@ from .engine import Actor, Case, Engine
 from .errors import TransitionRejected
 from .model import FactType, Workflow
 from .model.calendar import AMSTERDAM
+from .program import Program, program_of
 from .rules.expr import Env, Expr
 from .rules.logic import UNKNOWN
-from .verify import _Search, compile_invariant
+from .rules.rulesets import CompiledCriteria, CompiledTable
+from .verify import WitnessSearch
 
 #: When generated scenarios start; every step moves time forward by up to 40 days.
 START = datetime(2026, 1, 5, 9, 0, tzinfo=AMSTERDAM)
@@ -113,52 +115,46 @@ def event_steps(workflow: Workflow) -> st.SearchStrategy[list[tuple[str, str, di
 class _Checks:
     """The workflow's invariants compiled for per-step checking."""
 
-    def __init__(self, workflow: Workflow) -> None:
+    def __init__(self, workflow: Workflow, program: Program) -> None:
         self.requires: list[tuple[str, set[str], str]] = []
         self.implies: list[tuple[str, set[str], dict[str, Expr]]] = []
         self.never: list[tuple[str, str, dict[str, Expr]]] = []
         for inv in workflow.invariants:
             states = set(inv.states)
+            by_event = {workflow.transitions[n].event: expr
+                        for n, expr in program.invariants[inv.id].on.items()}
             if inv.kind == "requires_case_role":
                 self.requires.append((inv.id, states, inv.role))
             elif inv.kind == "implies":
-                entering = {t.event for t in workflow.transitions if t.target in states}
-                self.implies.append((inv.id, states,
-                                     _per_event(workflow, inv.condition, entering)))
+                self.implies.append((inv.id, states, by_event))
             elif inv.kind == "never":
-                self.never.append((inv.id, inv.event,
-                                   _per_event(workflow, inv.forbidden_when, {inv.event})))
+                self.never.append((inv.id, inv.event, by_event))
 
 
-def _per_event(workflow: Workflow, source: str, events: set[str]) -> dict[str, Expr]:
-    return {t.event: compile_invariant(workflow, source, t.data)
-            for t in workflow.transitions if t.event in events}
-
-
-def _passing_choices(compiled: Any, case: Case, event: str, at: datetime
+def _passing_choices(program: Program, case: Case, event: str, at: datetime
                      ) -> list[dict[str, Any]]:
     """Values of the enum/boolean data fields a guard reads that make it true now."""
-    ct = compiled.table.get((case.state, event))
+    ct = program.table.get((case.state, event))
     if ct is None or ct.guard is None or not ct.enum_choices:
         return []
-    decide = compiled.decider(case._facts, at)
+    decide = program.decider(case.facts, at)
     names = [name for name, _ in ct.enum_choices]
     result = []
     for combo in itertools.islice(itertools.product(*(v for _, v in ct.enum_choices)), 256):
         chosen = dict(zip(names, combo, strict=True))
-        if ct.guard.fn(Env(case._facts, at, chosen, decide)) is True:
+        if ct.guard.fn(Env(case.facts, at, chosen, decide)) is True:
             result.append(chosen)
     return result
 
 
-def _criterion_witnesses(workflow: Workflow, compiled: Any) -> dict[str, list[dict[str, Any]]]:
+def _criterion_witnesses(workflow: Workflow, program: Program) -> dict[str, list[dict[str, Any]]]:
     """For each criterion of each criteria rule set, facts under which it holds (found by the
     verifier's witness search), without facts only narrower roles may set."""
-    search = _Search(compiled, budget=20_000)
+    search = WitnessSearch(program, budget=20_000)
     free = _settable(workflow)
     found: dict[str, list[dict[str, Any]]] = {}
-    for rid, rs in compiled.rules.items():
-        if rs.kind != "criteria":
+    for rid, rs in program.rules.items():
+        if not isinstance(rs, CompiledCriteria):
             continue
         for (_, test), (_, _, exprs) in zip(rs.tests, rs.clauses, strict=True):
             witness = search.find(list(exprs), test, data_types={})
@@ -169,11 +165,11 @@ def _criterion_witnesses(workflow: Workflow, compiled: Any) -> dict[str, list[di
     return found
 
 
-def _never_witnesses(workflow: Workflow, compiled: Any, checks: _Checks
+def _never_witnesses(workflow: Workflow, program: Program, checks: _Checks
                      ) -> list[tuple[str, dict[str, Any]]]:
     """For each ``never:`` invariant, its event and facts/data under which its ``when``
     holds (whether the guard then lets the event through is what the machine tests)."""
-    search = _Search(compiled, budget=20_000)
+    search = WitnessSearch(program, budget=20_000)
     free = _settable(workflow)
     found = []
     for _, event, exprs in checks.never:
@@ -187,14 +183,14 @@ def _never_witnesses(workflow: Workflow, compiled: Any, checks: _Checks
     return found
 
 
-def _guard_witnesses(workflow: Workflow, compiled: Any
+def _guard_witnesses(workflow: Workflow, program: Program
                      ) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """For each guarded transition, facts and data under which its guard is true: one per
     choice of its enum/boolean data fields (so each closure reason, say, gets its turn)."""
-    search = _Search(compiled, budget=20_000)
+    search = WitnessSearch(program, budget=20_000)
     free = _settable(workflow)
     found: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for ct in compiled.table.values():
+    for ct in program.table.values():
         guard = ct.guard
         if guard is None:
             continue
@@ -213,16 +209,16 @@ def _guard_witnesses(workflow: Workflow, compiled: Any
     return found
 
 
-def _fact_groups(workflow: Workflow, compiled: Any) -> list[tuple[str, ...]]:
+def _fact_groups(workflow: Workflow, program: Program) -> list[tuple[str, ...]]:
     """The facts each criterion, table and guard reads, as groups to set together."""
     groups: dict[tuple[str, ...], None] = {}
-    for rs in compiled.rules.values():
-        if rs.kind == "criteria":
+    for rs in program.rules.values():
+        if isinstance(rs, CompiledCriteria):
             for _, _, exprs in rs.clauses:
                 groups[tuple(dict.fromkeys(n for e in exprs for n in e.facts_read))] = None
-        elif rs.kind == "table":
+        elif isinstance(rs, CompiledTable):
             groups[tuple(dict.fromkeys(n for e in rs.inputs for n in e.facts_read))] = None
-    for ct in compiled.table.values():
+    for ct in program.table.values():
         if ct.guard is not None and ct.guard.facts_read:
             groups[tuple(ct.guard.facts_read)] = None
     free = _settable(workflow)
@@ -242,14 +238,14 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
     runner: Engine = engine
     actors = {a.id: a for a in actors_for(workflow)}
     starters = [a for a in actors.values() if a.roles & set(workflow.start_by)]
-    checks = _Checks(workflow)
+    program = program_of(workflow)
+    checks = _Checks(workflow, program)
     ids = sorted(actors)
-    compiled = engine._get(workflow.id, workflow.version)
-    groups = _fact_groups(workflow, compiled)
-    holding = [w for ws in _criterion_witnesses(workflow, compiled).values() for w in ws]
-    guard_witnesses = _guard_witnesses(workflow, compiled)
-    attacks = _never_witnesses(workflow, compiled, checks)
-    closes = {key: workflow.states[ct.target].final for key, ct in compiled.table.items()}
+    groups = _fact_groups(workflow, program)
+    holding = [w for ws in _criterion_witnesses(workflow, program).values() for w in ws]
+    guard_witnesses = _guard_witnesses(workflow, program)
+    attacks = _never_witnesses(workflow, program, checks)
+    closes = {key: workflow.states[ct.target].final for key, ct in program.table.items()}
 
     class WorkflowMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -281,7 +277,7 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
             if allowed:
                 actor, event = data.draw(st.sampled_from(allowed))
                 values = data.draw(_data_for(workflow, event, ids))
-                passing = _passing_choices(compiled, self.case, event, at)
+                passing = _passing_choices(program, self.case, event, at)
                 if passing:
                     values = {**values, **data.draw(st.sampled_from(passing))}
                 self._fire(event, actor, values, at)
@@ -300,7 +296,7 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
         def fire_guarded_when_it_may(self, data: st.DataObject, days: int) -> None:
             """Guided: set facts under which a guarded event of this state may fire (found by
             the verifier's witness search), then fire it with matching data."""
-            options = [(ct, w) for ct in compiled.by_state[self.case.state]
+            options = [(ct, w) for ct in program.by_state[self.case.state]
                        for w in guard_witnesses.get((ct.source, ct.event), [])]
             if not options or workflow.states[self.case.state].final:
                 return
@@ -317,11 +313,11 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
                 with contextlib.suppress(TransitionRejected):
                     self.case = runner.set_facts(self.case, facts, actor=actors["actor_all"],
                                                  at=at)
-            ct = compiled.table.get((self.case.state, event))
+            ct = program.table.get((self.case.state, event))
             if ct is None:
                 return
             firing = [a for a in ids
-                      if ct.role_for(a, actors[a].roles, self.case._roles) is not None]
+                      if ct.role_for(a, actors[a].roles, self.case.case_roles) is not None]
             if firing:
                 extra = data.draw(_data_for(workflow, event, ids))
                 self._fire(event, data.draw(st.sampled_from(firing)), {**extra, **values}, at)
@@ -359,7 +355,7 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
 
         def _check_step(self, old: Case, new: Case, event: str, data: Any,
                         at: datetime) -> None:
-            env = Env(old._facts, at, data, compiled.decider(old._facts, at))
+            env = Env(old.facts, at, data, program.decider(old.facts, at))
             for iid, never_event, exprs in checks.never:
                 if event == never_event and exprs[event].fn(env) is True:
                     raise AssertionError(f"invariant {iid}: '{event}' fired while "
@@ -388,5 +384,5 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
 
 
 def _facts_text(case: Case) -> str:
-    return ", ".join(f"{k} = {v!r}" for k, v in sorted(case._facts.items())
+    return ", ".join(f"{k} = {v!r}" for k, v in sorted(case.facts.items())
                      if v is not UNKNOWN) or "none"

@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TextIO
 
-from .engine.compiled import CompiledTransition, CompiledWorkflow
-from .errors import ExprError
-from .model import DataField, FactType, Invariant, Workflow
+from .model import FactType, Invariant, Workflow
 from .model.calendar import AMSTERDAM, add_months
-from .rules.expr import Env, Expr, Scope, compile_expr, show
+from .program import CompiledTransition, Program, program_of
+from .rules.expr import Env, Expr, show
 from .rules.logic import UNKNOWN, k_and, k_not
 from .rules.rulesets import CompiledTable
 
@@ -74,10 +73,10 @@ class Report:
         return [f for f in self.findings if f.severity == "error"]
 
 
-class _Search:
+class WitnessSearch:
     """Finds facts and data that make a predicate true, or says there are none."""
 
-    def __init__(self, cw: CompiledWorkflow, budget: int) -> None:
+    def __init__(self, cw: Program, budget: int) -> None:
         self.cw = cw
         self.budget = budget
         self.cut_off = False
@@ -288,8 +287,8 @@ class Verifier:
 
     def __init__(self, workflow: Workflow, budget: int = SEARCH_BUDGET) -> None:
         self.wf = workflow
-        self.cw = CompiledWorkflow(workflow)
-        self.search = _Search(self.cw, budget)
+        self.cw = program_of(workflow)
+        self.search = WitnessSearch(self.cw, budget)
         self.report = Report(workflow.id)
         self._fires: dict[tuple[str, str], dict[str, Any] | None] = {}
 
@@ -437,12 +436,9 @@ class Verifier:
                              f"{inv.role} is assigned", self.path_to(parents, node))
                 return
 
-    def compile(self, source: str, data: Mapping[str, DataField]) -> Expr | None:
-        try:
-            return compile_invariant(self.wf, source, data)
-        except ExprError as exc:
-            self.finding("invariant", f"cannot compile '{source}': {exc.message}")
-            return None
+    def invariant_on(self, inv: Invariant, ct: CompiledTransition) -> Expr:
+        """The invariant's condition compiled on the transition of ``ct``."""
+        return self.cw.invariants[inv.id].on[ct.index]
 
     def witness_on(self, ct: CompiledTransition, expr: Expr,
                    predicate: Callable[[Env], Any]) -> dict[str, Any] | None:
@@ -457,9 +453,7 @@ class Verifier:
             for ct, target in self.edges(node):
                 if target[0] not in inv.states or node[0] in inv.states:
                     continue
-                expr = self.compile(inv.condition, ct.model.data)
-                if expr is None:
-                    return
+                expr = self.invariant_on(inv, ct)
                 witness = self.witness_on(ct, expr, _entering_breaks(expr, ct))
                 if witness is not None:
                     self.finding(f"invariant {inv.id}", f"{inv.label}: entering '{target[0]}' "
@@ -491,9 +485,7 @@ class Verifier:
             for ct, _ in self.edges(node):
                 if ct.event != inv.event:
                     continue
-                expr = self.compile(inv.forbidden_when, ct.model.data)
-                if expr is None:
-                    return
+                expr = self.invariant_on(inv, ct)
                 witness = self.witness_on(ct, expr, _fires_while(expr, ct.guard))
                 if witness is not None:
                     self.finding(f"invariant {inv.id}", f"{inv.label}: '{inv.event}' can fire "
@@ -547,14 +539,6 @@ def _fires_while(expr: Expr, guard: Expr | None) -> Callable[[Env], Any]:
         return k_and(True if guard is None else guard.fn(env), expr.fn(env))
 
     return predicate
-
-
-def compile_invariant(workflow: Workflow, source: str, data: Mapping[str, DataField]) -> Expr:
-    """An invariant's condition, on a transition with ``data``: ``history.last.data.x`` is
-    that transition's ``data.x``. Raises `ExprError`."""
-    text = source.replace("history.last.data.", "data.")
-    return compile_expr(text, Scope(workflow.facts, data=data, rules=workflow.rules),
-                        expect_bool=True)
 
 
 def _count(n: int, word: str) -> str:

@@ -35,13 +35,13 @@ from ..model.calendar import (
     require_aware,
 )
 from ..model.values import coerce
+from ..program import CompiledTransition, Program, explain_guard, program_of
 from ..rules.decision import Decision
 from ..rules.durable import DurableRules
 from ..rules.durable import check as durable_gaps
 from ..rules.expr import Env, Expr, suggest
 from ..rules.logic import UNKNOWN
 from .case import Actor, Case, Signal
-from .compiled import CompiledTransition, CompiledWorkflow, explain_guard
 from .record import Once, Record, record
 from .reference import build_machine
 
@@ -81,9 +81,9 @@ class Engine:
         if rules_backend not in ("native", "durable"):
             raise ValueError(f"unknown rules_backend {rules_backend!r}; available: 'native', "
                              "'durable'")
-        self._compiled: dict[tuple[str, int], CompiledWorkflow] = {}
+        self._programs: dict[tuple[str, int], Program] = {}
         self._latest: dict[str, int] = {}
-        self._latest_compiled: dict[str, CompiledWorkflow] = {}
+        self._latest_programs: dict[str, Program] = {}
         self._lock = threading.Lock()
         self._durable: Any = None
         self.rules_backend = rules_backend
@@ -121,63 +121,64 @@ class Engine:
     def add(self, workflow: Workflow) -> None:
         """Add a workflow version. Adding an id/version that is already loaded is an error
         (so is, with ``rules_backend="durable"``, a criteria rule set it cannot express)."""
-        compiled = CompiledWorkflow(workflow)
+        program = program_of(workflow)
         if self._durable is not None:
-            self._durable.adopt(workflow, compiled.rules)
+            program = program.with_rules(program.rules)
+            self._durable.adopt(workflow, program.rules)
         key = (workflow.id, workflow.version)
         with self._lock:
-            if key in self._compiled:
+            if key in self._programs:
                 raise ValueError(f"workflow {workflow.id} version {workflow.version} is "
                                  "already loaded")
-            compiled_map = dict(self._compiled)
-            compiled_map[key] = compiled
+            programs = dict(self._programs)
+            programs[key] = program
             latest = dict(self._latest)
             latest[workflow.id] = max(latest.get(workflow.id, 0), workflow.version)
-            self._compiled, self._latest = compiled_map, latest
-            self._latest_compiled = {w: compiled_map[(w, v)] for w, v in latest.items()}
+            self._programs, self._latest = programs, latest
+            self._latest_programs = {w: programs[(w, v)] for w, v in latest.items()}
 
     @property
     def workflows(self) -> list[Workflow]:
         """The latest version of each loaded workflow."""
-        return [self._compiled[(wid, v)].model for wid, v in sorted(self._latest.items())]
+        return [self._programs[(wid, v)].model for wid, v in sorted(self._latest.items())]
 
     def workflow(self, workflow_id: str, version: int | None = None) -> Workflow:
         """A loaded workflow (latest version unless ``version`` is given)."""
         return self._get(workflow_id, version).model
 
-    def _get(self, workflow_id: str, version: int | None = None) -> CompiledWorkflow:
+    def _get(self, workflow_id: str, version: int | None = None) -> Program:
         if version is None:
             latest = self._latest.get(workflow_id)
             if latest is None:
                 raise UnknownWorkflow(f"no workflow '{workflow_id}' is loaded"
                                       f"{suggest(workflow_id, self._latest)}")
             version = latest
-        compiled = self._compiled.get((workflow_id, version))
+        compiled = self._programs.get((workflow_id, version))
         if compiled is None:
-            versions = sorted(v for w, v in self._compiled if w == workflow_id)
+            versions = sorted(v for w, v in self._programs if w == workflow_id)
             raise UnknownWorkflow(f"workflow '{workflow_id}' version {version} is not loaded "
                                   f"(loaded: {versions or 'none'})")
         return compiled
 
-    def _for_case(self, case: Case) -> tuple[CompiledWorkflow, Case]:
+    def _for_case(self, case: Case) -> tuple[Program, Case]:
         if case.__class__ is not Case and not isinstance(case, Case):
             raise TypeError(f"expected a Case, got {type(case).__name__}")
-        cw = self._compiled.get((case._workflow_id, case._workflow_version))
-        if cw is None:
-            cw = self._get(case._workflow_id, case._workflow_version)
+        program = self._programs.get((case._workflow_id, case._workflow_version))
+        if program is None:
+            program = self._get(case._workflow_id, case._workflow_version)
         if not case._normalised:
-            case = self._normalise(cw, case)
-        return cw, case
+            case = self._normalise(program, case)
+        return program, case
 
-    def _normalise(self, cw: CompiledWorkflow, case: Case) -> Case:
+    def _normalise(self, program: Program, case: Case) -> Case:
         """Check a case read from outside against its workflow and type its facts."""
-        wf = cw.model
+        wf = program.model
         if case._state not in wf.states:
             raise CaseFormatError(f"state '{case._state}' does not exist in workflow "
                                   f"{wf.id} version {wf.version}")
         facts = case._facts
         typed: dict[str, Any] | None = None
-        classes, enums = cw.fact_classes, cw.fact_enums
+        classes, enums = program.fact_classes, program.fact_enums
         for name, value in facts.items():
             # most stored values are already what the fact holds: no call for those
             if value.__class__ is classes.get(name) and (name not in enums
@@ -185,24 +186,24 @@ class Engine:
                 continue
             if typed is None:
                 typed = dict(facts)
-            typed[name] = self._read_fact(cw, name, value)
-        if not cw.case_role_ids.issuperset(case._roles):
-            role = next(r for r in case._roles if r not in cw.case_role_ids)
+            typed[name] = self._read_fact(program, name, value)
+        if not program.case_role_ids.issuperset(case._roles):
+            role = next(r for r in case._roles if r not in program.case_role_ids)
             raise CaseFormatError(f"'{role}' is not a case role of workflow {wf.id}")
         # the case read from outside owns its dicts (from_dict copied them); share them
         return case._evolve(facts=typed)
 
     @staticmethod
-    def _read_fact(cw: CompiledWorkflow, name: str, value: Any) -> Any:
-        wf = cw.model
-        read = cw.fact_readers.get(name)
+    def _read_fact(program: Program, name: str, value: Any) -> Any:
+        wf = program.model
+        read = program.fact_readers.get(name)
         if read is None:
             raise CaseFormatError(f"fact '{name}' is not declared in workflow {wf.id} "
                                   f"version {wf.version}")
         try:
             return read(value)
         except ValueProblem as exc:
-            detail = (f"expected {cw.fact_types[name].describe()}" if name in cw.personal
+            detail = (f"expected {program.fact_types[name].describe()}" if name in program.personal
                       else str(exc))
             raise CaseFormatError(f"fact '{name}': {detail}") from None
 
@@ -222,25 +223,25 @@ class Engine:
 
         With ``store``, the new case is created there in the same step."""
         at = _at(at)
-        cw = self._get(workflow_id, version)
+        program = self._get(workflow_id, version)
         _check_actor(actor)
         reasons = []
-        role = next((r for r in cw.model.start_by if r in actor.roles), None)
+        role = next((r for r in program.model.start_by if r in actor.roles), None)
         if role is None:
             reasons.append(f"opening a '{workflow_id}' case needs one of the roles "
-                           f"{', '.join(cw.model.start_by)}; the actor holds "
+                           f"{', '.join(program.model.start_by)}; the actor holds "
                            f"{_roles_text(actor.roles)}")
-        new_facts, problems = self._check_facts(cw, facts or {}, actor, {}, {})
+        new_facts, problems = self._check_facts(program, facts or {}, actor, {}, {})
         reasons += problems
         if reasons:
             raise TransitionRejected("start", reasons)
-        initial = cw.initial
+        initial = program.initial
         entry = record(seq=1, at=at, actor=actor.id, role=role, kind="start", event="start",
                        from_state=None, to_state=initial,
                        data=_json_facts(facts or {}, new_facts),
-                       workflow_version=cw.model.version)
-        timers = {t.signal: at for t in cw.model.states[initial].timers}
-        case = Case(case_id or uuid.uuid4().hex, cw.model.id, cw.model.version, initial,
+                       workflow_version=program.model.version)
+        timers = {t.signal: at for t in program.model.states[initial].timers}
+        case = Case(case_id or uuid.uuid4().hex, program.model.id, program.model.version, initial,
                     facts=new_facts, case_roles={}, history=(entry,), timers=timers)
         if store is not None:
             store.create(case)
@@ -262,15 +263,15 @@ class Engine:
         With ``store``, the new case is saved there in the same step, based on the version
         given (`zorgflow.store.ConcurrentUpdate` when someone saved in between)."""
         at = _at(at)
-        cw, case = self._for_case(case)
+        program, case = self._for_case(case)
         _check_actor(actor)
-        ct = cw.table.get((case._state, event))
+        ct = program.table.get((case._state, event))
         if ct is None:
-            raise TransitionRejected(event, [self._no_transition(cw, case._state, event)])
+            raise TransitionRejected(event, [self._no_transition(program, case._state, event)])
         reasons = []
         role = ct.role_for(actor.id, actor.roles, case._roles)
         if role is None:
-            reasons.append(self._role_reason(cw, ct, actor, case))
+            reasons.append(self._role_reason(program, ct, actor, case))
         clean, problems = ct.data_check(data)
         if problems:
             reasons += problems
@@ -278,7 +279,7 @@ class Engine:
         explanation: Any = ()
         guard = ct.guard
         if guard is not None or ct.sets or ct.assigns:
-            env = Env(case._facts, at, clean, cw.decider(case._facts, at))
+            env = Env(case._facts, at, clean, program.decider(case._facts, at))
         if guard is not None:
             assert env is not None
             value = guard.fn(env)
@@ -288,15 +289,15 @@ class Engine:
                                + "\n    ".join(explain_guard(guard, env)))
             else:
                 # read later, if ever: one small object, not the evaluation's environment
-                explanation = Once(_explain_passed_guard, cw, guard, case._facts, at, clean)
+                explanation = Once(_explain_passed_guard, program, guard, case._facts, at, clean)
         if reasons:
             raise TransitionRejected(event, reasons)
-        new_case = self._apply(cw, case, ct, actor, role, clean, env, explanation, at)
+        new_case = self._apply(program, case, ct, actor, role, clean, env, explanation, at)
         if store is not None:
             store.save(new_case, case.version)
         return new_case
 
-    def _apply(self, cw: CompiledWorkflow, case: Case, ct: CompiledTransition, actor: Actor,
+    def _apply(self, program: Program, case: Case, ct: CompiledTransition, actor: Actor,
                role: str | None, clean: Mapping[str, Any], env: Env | None,
                explanation: Any, at: datetime) -> Case:
         facts = case._facts
@@ -313,7 +314,7 @@ class Engine:
                 except ValueProblem as exc:
                     raise TransitionRejected(ct.event, [
                         f"the event would set fact '{name}' to a value it cannot hold: "
-                        f"{exc if name not in cw.personal else ftype.describe()}"]) from None
+                        f"{exc if name not in program.personal else ftype.describe()}"]) from None
         roles = case._roles
         if ct.assigns:
             assert env is not None
@@ -324,14 +325,14 @@ class Engine:
                     roles[name] = value
         timers = case._timers
         if ct.target != case._state:
-            timers = {t.signal: at for t in cw.model.states[ct.target].timers}
+            timers = {t.signal: at for t in program.model.states[ct.target].timers}
         elif ct.resets:
             timers = dict(timers)
             for signal in ct.resets:
                 timers[signal] = at
         dossier = None
         if ct.model.sends == "anonymous_dossier":
-            dossier = {k: v for k, v in facts.items() if k not in cw.personal}
+            dossier = {k: v for k, v in facts.items() if k not in program.personal}
         entry = record(seq=case.version + 1, at=at, actor=actor.id, role=role, kind="fire",
                        event=ct.event, from_state=case._state, to_state=ct.target, data=clean,
                        workflow_version=case._workflow_version, explanation=explanation,
@@ -351,19 +352,19 @@ class Engine:
         """Set (or, with ``None``, forget) facts. Raises `TransitionRejected`. With ``store``,
         the new case is saved there in the same step (as `fire` does)."""
         at = _at(at)
-        cw, case = self._for_case(case)
+        program, case = self._for_case(case)
         _check_actor(actor)
         if not isinstance(facts, Mapping):
             raise TransitionRejected("set_facts", ["facts must be a mapping of fact: value"])
         reasons = []
-        if cw.model.states[case._state].final:
+        if program.model.states[case._state].final:
             reasons.append(f"the case is closed (final state '{case._state}'); its facts can "
                            "no longer change")
-        role = _role_in_case(cw, actor, case)
+        role = _role_in_case(program, actor, case)
         if role is None:
             reasons.append("the actor holds no role of workflow "
-                           f"'{cw.model.id}' (holds {_roles_text(actor.roles)})")
-        new_facts, problems = self._check_facts(cw, facts, actor, case._roles, case._facts)
+                           f"'{program.model.id}' (holds {_roles_text(actor.roles)})")
+        new_facts, problems = self._check_facts(program, facts, actor, case._roles, case._facts)
         reasons += problems
         if reasons:
             raise TransitionRejected("set_facts", reasons)
@@ -376,19 +377,19 @@ class Engine:
             store.save(new_case, case.version)
         return new_case
 
-    def _check_facts(self, cw: CompiledWorkflow, given: Mapping[str, Any], actor: Actor,
+    def _check_facts(self, program: Program, given: Mapping[str, Any], actor: Actor,
                      case_roles: Mapping[str, str], current: Mapping[str, Any]
                      ) -> tuple[dict[str, Any], list[str]]:
         result = dict(current)
         problems = []
         for name, value in given.items():
-            fact = cw.model.facts.get(name)
+            fact = program.model.facts.get(name)
             if fact is None:
-                problems.append(f"unknown fact '{name}'{suggest(str(name), cw.fact_types)}")
+                problems.append(f"unknown fact '{name}'{suggest(str(name), program.fact_types)}")
                 continue
             if fact.set_by and not any(
-                r in actor.roles if r not in cw.case_role_ids else case_roles.get(r) == actor.id
-                for r in fact.set_by
+                r in actor.roles if r not in program.case_role_ids
+                else case_roles.get(r) == actor.id for r in fact.set_by
             ):
                 problems.append(f"fact '{name}' may only be set by {', '.join(fact.set_by)}")
                 continue
@@ -409,11 +410,11 @@ class Engine:
         boolean data fields would make it true.
         """
         at = _at(at)
-        cw, case = self._for_case(case)
+        program, case = self._for_case(case)
         _check_actor(actor)
-        decide = cw.decider(case._facts, at)
+        decide = program.decider(case._facts, at)
         result = []
-        for ct in cw.by_state[case._state]:
+        for ct in program.by_state[case._state]:
             if ct.role_for(actor.id, actor.roles, case._roles) is None:
                 continue
             if ct.guard_could_pass(lambda data: Env(case._facts, at, data, decide)):
@@ -441,7 +442,7 @@ class Engine:
         at = _at(at)
         values: Mapping[str, Any]
         if isinstance(target, Case):
-            cw, case = self._for_case(target)
+            program, case = self._for_case(target)
             values = case._facts
             if facts:
                 # what-if facts over the case's own: nothing is set, so set_by does not apply
@@ -449,34 +450,34 @@ class Engine:
                 for name, value in facts.items():
                     if value is None or value is UNKNOWN:
                         values.pop(name, None)  # as set_facts: None forgets a fact
-                values.update(self._typed_facts(cw, facts))
+                values.update(self._typed_facts(program, facts))
         else:
-            latest = self._latest_compiled.get(target) if version is None else None
-            cw = latest if latest is not None else self._get(target, version)
-            values = self._typed_facts(cw, facts)
-        compiled = cw.rules.get(rule_set)
+            latest = self._latest_programs.get(target) if version is None else None
+            program = latest if latest is not None else self._get(target, version)
+            values = self._typed_facts(program, facts)
+        compiled = program.rules.get(rule_set)
         if compiled is None:
-            raise UnknownWorkflow(f"workflow '{cw.model.id}' has no rule set '{rule_set}'"
-                                  f"{suggest(rule_set, cw.rules)}")
+            raise UnknownWorkflow(f"workflow '{program.model.id}' has no rule set '{rule_set}'"
+                                  f"{suggest(rule_set, program.rules)}")
         return compiled.evaluate(Env(values, at))
 
-    def _typed_facts(self, cw: CompiledWorkflow, facts: Mapping[str, Any] | None
+    def _typed_facts(self, program: Program, facts: Mapping[str, Any] | None
                      ) -> Mapping[str, Any]:
         if not facts:
             return _EMPTY
-        booleans = cw.boolean_facts
+        booleans = program.boolean_facts
         if booleans.issuperset(facts) and set(map(type, facts.values())) == _JUST_BOOL:
             return dict(facts)  # the common case, checked at C speed
         converted: dict[str, Any] | None = None
-        classes, enums = cw.fact_classes, cw.fact_enums
+        classes, enums = program.fact_classes, program.fact_enums
         for name, value in facts.items():
             # a value that is already what the fact holds needs no call (as in _normalise)
             if value.__class__ is classes.get(name) and (name not in enums
                                                          or value in enums[name]):
                 continue
-            ftype = cw.fact_types.get(name)
+            ftype = program.fact_types.get(name)
             if ftype is None:
-                raise InvalidFacts(f"unknown fact '{name}'{suggest(str(name), cw.fact_types)}")
+                raise InvalidFacts(f"unknown fact '{name}'{suggest(str(name), program.fact_types)}")
             if value is None or value is UNKNOWN:
                 converted = converted if converted is not None else dict(facts)
                 converted.pop(name, None)
@@ -484,7 +485,7 @@ class Engine:
             try:
                 clean = coerce(ftype, value)
             except ValueProblem as exc:
-                detail = f"expected {ftype.describe()}" if name in cw.personal else str(exc)
+                detail = f"expected {ftype.describe()}" if name in program.personal else str(exc)
                 raise InvalidFacts(f"fact '{name}': {detail}") from None
             if clean is not value:
                 converted = converted if converted is not None else dict(facts)
@@ -500,9 +501,9 @@ class Engine:
 
     def timers(self, case: Case) -> list[Signal]:
         """Every timer of the current state with when it is due, due or not, soonest first."""
-        cw, case = self._for_case(case)
+        program, case = self._for_case(case)
         result = []
-        for timer in cw.model.states[case._state].timers:
+        for timer in program.model.states[case._state].timers:
             started = case._timers.get(timer.signal)
             if started is None:
                 continue
@@ -557,14 +558,14 @@ class Engine:
         """
         at = _at(at)
         if isinstance(target, Case):
-            cw, case = self._for_case(target)
-            cycle = cycle or cw.model.states[case.state].shows_cycle
+            program, case = self._for_case(target)
+            cycle = cycle or program.model.states[case.state].shows_cycle
         else:
-            cw = self._get(target)
-        if cycle is None or cycle not in cw.model.cycles:
-            raise UnknownWorkflow(f"workflow '{cw.model.id}' has no cycle {cycle!r}"
-                                  f"{suggest(str(cycle), cw.model.cycles)}")
-        spec = cw.model.cycles[cycle]
+            program = self._get(target)
+        if cycle is None or cycle not in program.model.cycles:
+            raise UnknownWorkflow(f"workflow '{program.model.id}' has no cycle {cycle!r}"
+                                  f"{suggest(str(cycle), program.model.cycles)}")
+        spec = program.model.cycles[cycle]
         today = local_date(at)
         day = spec.first
         step = spec.every
@@ -588,16 +589,16 @@ class Engine:
         return build_machine(self._get(workflow_id, version).model)
 
     # -- reasons ---------------------------------------------------------------------------------
-    def _no_transition(self, cw: CompiledWorkflow, state: str, event: str) -> str:
-        if event not in cw.events:
-            return f"unknown event '{event}'{suggest(event, cw.events)}"
-        if cw.model.states[state].final:
+    def _no_transition(self, program: Program, state: str, event: str) -> str:
+        if event not in program.events:
+            return f"unknown event '{event}'{suggest(event, program.events)}"
+        if program.model.states[state].final:
             return f"the case is closed (final state '{state}'); no event leaves it"
-        leaving = [ct.event for ct in cw.by_state[state]]
+        leaving = [ct.event for ct in program.by_state[state]]
         return (f"event '{event}' does not leave state '{state}' "
                 f"(from here: {', '.join(leaving) or 'nothing'})")
 
-    def _role_reason(self, cw: CompiledWorkflow, ct: CompiledTransition, actor: Actor,
+    def _role_reason(self, program: Program, ct: CompiledTransition, actor: Actor,
                      case: Case) -> str:
         parts = [f"'{ct.event}' may be fired by {', '.join(ct.by)}; the actor holds "
                  f"{_roles_text(actor.roles)}"]
@@ -609,12 +610,12 @@ class Engine:
         return "; ".join(parts)
 
 
-def _role_in_case(cw: CompiledWorkflow, actor: Actor, case: Case) -> str | None:
+def _role_in_case(program: Program, actor: Actor, case: Case) -> str | None:
     for role, holder in case._roles.items():
         if holder == actor.id:
             return role
     for role in sorted(actor.roles):
-        if role in cw.roles and role not in cw.case_role_ids:
+        if role in program.roles and role not in program.case_role_ids:
             return role
     return None
 
@@ -641,11 +642,11 @@ def _json_facts(given: Mapping[str, Any], typed: Mapping[str, Any]) -> dict[str,
     return {k: (typed.get(k) if v is not None else None) for k, v in given.items()}
 
 
-def _explain_passed_guard(cw: CompiledWorkflow, guard: Expr, facts: Mapping[str, Any],
+def _explain_passed_guard(program: Program, guard: Expr, facts: Mapping[str, Any],
                           at: datetime, data: Mapping[str, Any]) -> list[str]:
     """The explanation of a guard that passed, from the same facts, time and data (so the
     same lines), worked out when a history entry's ``explanation`` is first read."""
-    return explain_guard(guard, Env(facts, at, data, cw.decider(facts, at)))
+    return explain_guard(guard, Env(facts, at, data, program.decider(facts, at)))
 
 
 def _problem(file: str, message: str) -> Problem:

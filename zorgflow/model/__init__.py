@@ -1,6 +1,7 @@
 """The model: a workflow as pure data (standard library only), the types of its facts and how
 their values are checked (`values`), and the Europe/Amsterdam calendar (`calendar`)."""
 
+from .where import NOWHERE, Expression, Where, where_of
 from .workflow import (
     Cell,
     CriteriaRuleSet,
@@ -35,6 +36,7 @@ from .workflow import (
 )
 
 __all__ = [
+    "NOWHERE",
     "Cell",
     "CriteriaRuleSet",
     "Criterion",
@@ -45,6 +47,7 @@ __all__ = [
     "ExampleStart",
     "ExampleStep",
     "Expectation",
+    "Expression",
     "Fact",
     "FactType",
     "HitPolicy",
@@ -64,5 +67,7 @@ __all__ = [
     "Transition",
     "TypeName",
     "Unit",
+    "Where",
     "Workflow",
+    "where_of",
 ]

@@ -11,6 +11,8 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any, Literal
 
+from .where import NOWHERE, Where
+
 ScalarType = Literal["boolean", "string", "integer", "number", "date", "datetime", "enum"]
 TypeName = Literal["boolean", "string", "integer", "number", "date", "datetime", "enum", "list"]
 Unit = Literal["days", "weeks", "months", "years"]
@@ -186,6 +188,7 @@ class TableInput:
     label: str
     type: FactType
     expr: str
+    where: Where = field(default=NOWHERE, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +213,7 @@ class TableRow:
     outputs: Mapping[str, Any]
     source: str = ""
     label: str = ""
+    where: Where = field(default=NOWHERE, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +400,9 @@ class Workflow:
     source: str = ""
     description: str = ""
     file: str = ""
+    #: the program the compile stage made of this workflow, kept with it so that it is
+    #: compiled once (see `zorgflow.program.program_of`)
+    compiled: object = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def initial(self) -> State:

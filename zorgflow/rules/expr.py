@@ -13,7 +13,7 @@ import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import ExprError
 from ..model import DataField, Fact, FactType, RuleSet
@@ -49,6 +49,8 @@ class Scope:
     item: Mapping[str, FactType] | None = None
     item_name: str = "kandidaat"
     rules: Mapping[str, RuleSet] | None = None
+    #: in an invariant, ``history.last.data.x`` is the data of the step that led here
+    last_step: bool = False
 
 
 class Env:
@@ -277,6 +279,8 @@ class _Compiler:
         if (isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name)
                 and base.value.id == "rules"):
             return self.rule_attribute(node, base.attr)
+        if self.scope.last_step and _is_last_step_data(base):
+            return self.data_field(node)
         raise self.fail(node, f"'{ast.unparse(node)}' is not a name this condition can use "
                               "(use a fact, facts.x, data.x or rules.X.matched)")
 
@@ -688,6 +692,13 @@ def _comparison(symbol: str, left: Fn, right: Fn) -> Fn:
     return unknown_guarded(tests[symbol])
 
 
+def _is_last_step_data(node: ast.expr) -> bool:
+    """Whether ``node`` is ``history.last.data``."""
+    return (isinstance(node, ast.Attribute) and node.attr == "data"
+            and isinstance(node.value, ast.Attribute) and node.value.attr == "last"
+            and isinstance(node.value.value, ast.Name) and node.value.value.id == "history")
+
+
 def parse(source: str) -> ast.expr:
     """Parse ``source`` as one expression, with the size limits applied."""
     if not isinstance(source, str):
@@ -706,6 +717,13 @@ def parse(source: str) -> ast.expr:
     except (RecursionError, MemoryError, ValueError):
         raise ExprError("condition is too deeply nested or malformed") from None
     return tree.body
+
+
+class Compile(Protocol):
+    """What compiles an expression: `compile_expr`, or the compile stage's, which records a
+    mistake with its position and goes on."""
+
+    def __call__(self, source: str, scope: Scope, *, expect_bool: bool = False) -> Expr: ...
 
 
 def compile_expr(source: str, scope: Scope, *, expect_bool: bool = False) -> Expr:

@@ -21,7 +21,7 @@ from ..model import (
     TableRuleSet,
 )
 from .decision import Decision
-from .expr import Env, Expr, Scope, compile_expr, show
+from .expr import Compile, Env, Expr, Scope, compile_expr, show
 from .logic import UNKNOWN, k_and, k_or, truth_word
 
 CellTest = Callable[[Any], Any]
@@ -37,13 +37,14 @@ class CompiledCriteria:
 
     kind = "criteria"
 
-    def __init__(self, rule_set: CriteriaRuleSet, scope: Scope) -> None:
+    def __init__(self, rule_set: CriteriaRuleSet, scope: Scope,
+                 compile: Compile = compile_expr) -> None:
         self.model = rule_set
         self.id = rule_set.id
         self.clauses: list[tuple[str, str, list[Expr]]] = []
         tests: list[tuple[str, Callable[[Env], Any]]] = []
         for criterion in rule_set.criteria:
-            exprs = [compile_expr(c, scope, expect_bool=True) for c in criterion.clauses]
+            exprs = [compile(c, scope, expect_bool=True) for c in criterion.clauses]
             self.clauses.append((criterion.id, criterion.mode, exprs))
             tests.append((criterion.id, _combine(criterion.mode, exprs)))
         self.tests = tuple(tests)
@@ -172,10 +173,11 @@ class CompiledTable:
 
     kind = "table"
 
-    def __init__(self, rule_set: TableRuleSet, scope: Scope) -> None:
+    def __init__(self, rule_set: TableRuleSet, scope: Scope,
+                 compile: Compile = compile_expr) -> None:
         self.model = rule_set
         self.id = rule_set.id
-        self.inputs = [compile_expr(i.expr, scope) for i in rule_set.inputs]
+        self.inputs = [compile(i.expr, scope) for i in rule_set.inputs]
         self.input_fns = tuple(e.fn for e in self.inputs)
         index = {inp.id: n for n, inp in enumerate(rule_set.inputs)}
         self.rows = tuple(
@@ -302,14 +304,15 @@ class CompiledRanking:
 
     kind = "ranking"
 
-    def __init__(self, rule_set: RankingRuleSet, scope: Scope) -> None:
+    def __init__(self, rule_set: RankingRuleSet, scope: Scope,
+                 compile: Compile = compile_expr) -> None:
         self.model = rule_set
         self.id = rule_set.id
         self.criteria: list[tuple[str, float, bool, Expr, bool]] = []
         for c in rule_set.criteria:
             is_when = c.when is not None
             source = c.when if c.when is not None else (c.points or "0")
-            expr = compile_expr(source, scope, expect_bool=is_when)
+            expr = compile(source, scope, expect_bool=is_when)
             self.criteria.append((c.id, c.weight, c.required, expr, is_when))
 
     def sides(self, env: Env) -> list[tuple[str, Any]]:
@@ -379,13 +382,15 @@ class CompiledRanking:
 CompiledRuleSet = CompiledCriteria | CompiledTable | CompiledRanking
 
 
-def compile_rule_set(rule_set: RuleSet, scope: Scope) -> CompiledRuleSet:
-    """Compile one rule set. Raises `ExprError` on a bad expression."""
+def compile_rule_set(rule_set: RuleSet, scope: Scope, compile: Compile = compile_expr
+                     ) -> CompiledRuleSet:
+    """Compile one rule set, each expression with ``compile`` (`compile_expr` raises
+    `ExprError` on a bad expression; the compile stage passes one that records it)."""
     if rule_set.kind == "criteria":
-        return CompiledCriteria(rule_set, scope)
+        return CompiledCriteria(rule_set, scope, compile)
     if rule_set.kind == "table":
-        return CompiledTable(rule_set, scope)
-    return CompiledRanking(rule_set, scope)
+        return CompiledTable(rule_set, scope, compile)
+    return CompiledRanking(rule_set, scope, compile)
 
 
 def item_scope(rule_set: RankingRuleSet, scope: Scope) -> Scope:

@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import MutableMapping
-from pathlib import Path
 from typing import Any
 
-from ..._yaml import read_yaml
 from ...errors import Problem, RulesBackendError
-from ...model import CriteriaRuleSet, Workflow
+from ...model import CriteriaRuleSet, Workflow, where_of
 from ..rulesets import CompiledCriteria
 from .criteria import DurableCriteria
 from .host import Session
@@ -35,8 +33,8 @@ _ENGINES = itertools.count(1)
 
 def check(workflow: Workflow) -> list[Problem]:
     """Every clause of the workflow's criteria rule sets that durable-rules cannot express,
-    as problems with ``file:line:column`` (positions are looked up in ``workflow.file`` when
-    it can be read, else 0). Empty when the back end can take the workflow."""
+    as problems with ``file:line:column`` (where the loader found each clause; 0 for a
+    workflow made in code). Empty when the back end can take the workflow."""
     _, problems = _translate_all(workflow)
     return problems
 
@@ -55,22 +53,14 @@ def _translate_all(workflow: Workflow) -> tuple[dict[str, Translation], list[Pro
 
 
 def _locate(workflow: Workflow, gaps: list[Gap]) -> list[Problem]:
-    from ...loader import expr_position
-
-    doc, lines = None, []
-    try:
-        text = Path(workflow.file).read_text(encoding="utf-8")
-        doc, lines = read_yaml(text, workflow.file)[0], text.splitlines()
-    except (OSError, ValueError):
-        pass
     problems = []
     for gap in gaps:
-        line = column = 0
         rule_set = workflow.rules[gap.rule_set]
-        if doc is not None and doc.data is not None and isinstance(rule_set, CriteriaRuleSet):
-            mode = next(c.mode for c in rule_set.criteria if c.id == gap.criterion)
-            path = ("rules", gap.rule_set, "criteria", gap.criterion, mode, gap.clause)
-            line, column = expr_position(doc, lines, path, gap.offset)
+        where = where_of("", workflow.file)
+        if isinstance(rule_set, CriteriaRuleSet):
+            criterion = next(c for c in rule_set.criteria if c.id == gap.criterion)
+            where = where_of(criterion.clauses[gap.clause], workflow.file)
+        line, column = where.at(gap.offset)
         problems.append(Problem(workflow.file or workflow.id, line, column,
                                 f"rule set '{gap.rule_set}', criterion '{gap.criterion}': "
                                 f"durable-rules cannot express this: {gap.reason}"))

@@ -1,0 +1,427 @@
+"""The compile stage: a workflow (the model) becomes a `Program` that the engine, `verify`,
+the hypothesis machines and the example runner all run on.
+
+Each expression of the workflow (guards, ``assigns:``, ``sets:``, criteria, table inputs,
+ranking criteria, invariants) is compiled exactly once, here; a mistake anywhere is a
+`Problem` at its ``file:line:column`` (the model keeps where each expression stands). The
+program is kept with its workflow (`program_of`), so a workflow is compiled once however
+many engines and checks use it.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import itertools
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from .errors import ExprError, Problem, ValueProblem, WorkflowError
+from .model import DataField, Invariant, RuleSet, Workflow, where_of
+from .model.values import coerce, exact_form, reader
+from .rules.decision import Decision
+from .rules.expr import Env, Expr, Scope, compile_expr, show
+from .rules.logic import UNKNOWN, truth_word
+from .rules.rulesets import CompiledRuleSet, CompiledTable, compile_rule_set, item_scope
+
+_NO_DATA: Mapping[str, Any] = MappingProxyType({})
+_NO_PROBLEMS: list[str] = []
+
+
+def program_of(workflow: Workflow) -> Program:
+    """The program of ``workflow``: the one the loader made, or made now (and kept with the
+    workflow). Raises `WorkflowError` (every problem, with its position) if it does not
+    compile."""
+    program = workflow.compiled
+    if isinstance(program, Program) and program.model is workflow:
+        return program
+    program, problems = compile_workflow(workflow)
+    if program is None:
+        raise WorkflowError(problems)
+    return program
+
+
+def compile_workflow(workflow: Workflow, *, known_problems: bool = False,
+                     unchecked_rows: Collection[tuple[str, str]] = ()
+                     ) -> tuple[Program | None, list[Problem]]:
+    """Compile every expression of ``workflow`` and check what only compiling shows (types,
+    overlapping rows of ``unique`` tables). Returns the program, kept with the workflow, and
+    no problems; or None and every problem found.
+
+    ``known_problems``: the loader found mistakes already; expressions are still compiled to
+    report theirs, but no program is built. ``unchecked_rows`` are (table, row) pairs with
+    such mistakes, left out of the overlap check (they would only add noise).
+    """
+    compiler = _Compiler(workflow)
+    parts = compiler.compile_all(unchecked_rows)
+    if compiler.problems or known_problems:
+        return None, compiler.problems
+    program = Program(workflow, *parts)
+    object.__setattr__(workflow, "compiled", program)
+    return program, []
+
+
+@dataclass(frozen=True, slots=True)
+class _TransitionExprs:
+    """A transition's compiled expressions."""
+
+    guard: Expr | None
+    assigns: tuple[tuple[str, Expr], ...]
+    sets: tuple[tuple[str, Expr, Any], ...]
+
+
+class _Compiler:
+    """Compiles each expression once, recording a mistake with its position and going on
+    (with a stand-in that is always unknown), so that every mistake is reported at once."""
+
+    def __init__(self, workflow: Workflow) -> None:
+        self.workflow = workflow
+        self.problems: list[Problem] = []
+        self._broken: set[int] = set()
+
+    def __call__(self, source: str, scope: Scope, *, expect_bool: bool = False) -> Expr:
+        try:
+            return compile_expr(source, scope, expect_bool=expect_bool)
+        except ExprError as exc:
+            where = where_of(source, self.workflow.file)
+            line, column = where.at(exc.offset)
+            self._add(Problem(where.file or self.workflow.file, line, column, exc.message))
+            stand_in = Expr(" ".join(str(source).split()), _always_unknown, None)
+            self._broken.add(id(stand_in))
+            return stand_in
+
+    def ok(self, expr: Expr) -> bool:
+        """Whether ``expr`` compiled (it is not a stand-in)."""
+        return id(expr) not in self._broken
+
+    def error(self, text: str, message: str) -> None:
+        """A mistake about the element whose text (an expression) is ``text``."""
+        where = where_of(text, self.workflow.file)
+        self._add(Problem(where.file or self.workflow.file, where.line, where.column, message))
+
+    def _add(self, problem: Problem) -> None:
+        if problem not in self.problems:  # an invariant is compiled once per transition
+            self.problems.append(problem)
+
+    def compile_all(self, unchecked_rows: Collection[tuple[str, str]]) -> tuple[
+            dict[str, CompiledRuleSet], list[_TransitionExprs],
+            dict[str, CompiledInvariant]]:
+        wf = self.workflow
+        rules = {rid: compiled for rid, rs in wf.rules.items()
+                 if (compiled := self.rule_set(rs, unchecked_rows)) is not None}
+        transitions = [self.transition(t) for t in wf.transitions]
+        invariants = {inv.id: self.invariant(inv) for inv in wf.invariants}
+        return rules, transitions, invariants
+
+    # -- transitions ------------------------------------------------------------------------
+    def transition(self, t: Any) -> _TransitionExprs:
+        wf = self.workflow
+        scope = Scope(wf.facts, data=t.data, rules=wf.rules)
+        guard = self(t.when, scope, expect_bool=True) if t.when else None
+        assigns = tuple((role, self(src, scope)) for role, src in t.assigns.items())
+        sets = []
+        for fact, src in t.sets.items():
+            if fact not in wf.facts:
+                continue  # the loader reported the unknown fact
+            expr = self(src, scope)
+            if self.ok(expr):
+                self.check_assignable(fact, src, expr)
+            sets.append((fact, expr, wf.facts[fact].type))
+        return _TransitionExprs(guard, assigns, tuple(sets))
+
+    def check_assignable(self, fact: str, text: str, expr: Expr) -> None:
+        if expr.type is None:
+            return
+        target = self.workflow.facts[fact].type
+        literal = _literal(expr.source)
+        if literal is not _NOT_LITERAL:
+            try:
+                coerce(target, literal)
+            except ValueProblem as exc:
+                self.error(text, f"'{fact}' cannot be set to {literal!r}: {exc}")
+            return
+        got = expr.type
+        ok = (got.name == target.name or {got.name, target.name} <= {"string", "enum"}
+              or {got.name, target.name} <= {"integer", "number"})
+        if got.name == "enum" and target.name == "enum":
+            ok = set(got.values) <= set(target.values)
+            if not ok:
+                self.error(text, f"'{fact}' takes {target.describe()}, but this can give "
+                           + ", ".join(sorted(set(got.values) - set(target.values))))
+                return
+        if not ok:
+            self.error(text, f"'{fact}' is {target.describe()}, but this gives "
+                             f"{got.describe()}")
+
+    # -- rule sets --------------------------------------------------------------------------
+    def rule_set(self, rs: RuleSet, unchecked_rows: Collection[tuple[str, str]]
+                 ) -> CompiledRuleSet | None:
+        base = Scope(self.workflow.facts)
+        if rs.kind == "ranking":
+            fact = self.workflow.facts.get(rs.candidates)
+            if fact is None or fact.type.name != "list" or not fact.type.fields:
+                return None  # the loader reported it
+            compiled = compile_rule_set(rs, item_scope(rs, base), self)
+            for c, (_, _, _, expr, is_when) in zip(rs.criteria, compiled.criteria,  # type: ignore[union-attr]
+                                                   strict=True):
+                if (not is_when and self.ok(expr) and expr.type is not None
+                        and expr.type.name not in ("integer", "number")):
+                    self.error(c.points or "", "'points:' must give a number")
+            return compiled
+        compiled = compile_rule_set(rs, base, self)
+        if rs.kind == "table":
+            assert isinstance(compiled, CompiledTable)
+            self.check_table(compiled, unchecked_rows)
+        return compiled
+
+    def check_table(self, table: CompiledTable, unchecked_rows: Collection[tuple[str, str]]
+                    ) -> None:
+        rs = table.model
+        ok = True
+        for inp, expr in zip(rs.inputs, table.inputs, strict=True):
+            if not self.ok(expr):
+                ok = False
+                continue
+            if expr.type is not None:
+                want, got = inp.type.name, expr.type.name
+                if not (want == got or {want, got} <= {"enum", "string"}
+                        or {want, got} <= {"integer", "number"}):
+                    self._add(Problem(inp.where.file or self.workflow.file, inp.where.line,
+                                      inp.where.column,
+                                      f"input '{inp.id}' is {inp.type.describe()}, but "
+                                      f"'{inp.expr}' gives {expr.type.describe()}"))
+        if not ok or rs.hit_policy != "unique":
+            return
+        rows = {r.id: r for r in rs.rows}
+        for overlap in table.overlaps():
+            if {(rs.id, overlap.first), (rs.id, overlap.second)} & set(unchecked_rows):
+                continue
+            witness = ", ".join(f"{k} = {show(v)}" for k, v in overlap.witness.items())
+            where = rows[overlap.second].where
+            self._add(Problem(where.file or self.workflow.file, where.line, where.column,
+                              f"rows '{overlap.first}' and '{overlap.second}' of unique table "
+                              f"'{rs.id}' overlap: both match {witness}; make them exclusive "
+                              "or use hit_policy: first"))
+
+    # -- invariants -------------------------------------------------------------------------
+    def invariant(self, inv: Invariant) -> CompiledInvariant:
+        """``implies`` on each transition entering its states, ``never`` on each transition
+        of its event: each with that transition's data (``history.last.data.x``)."""
+        wf = self.workflow
+        exprs: dict[int, Expr] = {}
+        if inv.kind == "implies":
+            states = set(inv.states)
+            for n, t in enumerate(wf.transitions):
+                if t.target in states:
+                    exprs[n] = self(inv.condition, _invariant_scope(wf, t.data),
+                                    expect_bool=True)
+        elif inv.kind == "never":
+            for n, t in enumerate(wf.transitions):
+                if t.event == inv.event:
+                    exprs[n] = self(inv.forbidden_when, _invariant_scope(wf, t.data),
+                                    expect_bool=True)
+        return CompiledInvariant(inv, MappingProxyType(exprs))
+
+
+def _invariant_scope(workflow: Workflow, data: Mapping[str, DataField]) -> Scope:
+    return Scope(workflow.facts, data=data, rules=workflow.rules, last_step=True)
+
+
+def _always_unknown(env: Env) -> Any:
+    return UNKNOWN
+
+
+_NOT_LITERAL = object()
+
+
+def _literal(source: str) -> Any:
+    """The value of a literal expression (``'middel'``, ``5``, ``true``), else a marker."""
+    try:
+        node = ast.parse(source, mode="eval").body
+    except SyntaxError:
+        return _NOT_LITERAL
+    if isinstance(node, ast.Constant) and isinstance(node.value, str | int | float | bool):
+        return node.value
+    if isinstance(node, ast.Name) and node.id in ("true", "false"):
+        return node.id == "true"
+    return _NOT_LITERAL
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledInvariant:
+    """An invariant's condition compiled on each transition it concerns, by the
+    transition's index in the workflow (``implies``: those entering its states; ``never``:
+    those of its event). Empty for ``requires_case_role`` and ``always_reachable``."""
+
+    model: Invariant
+    on: Mapping[int, Expr]
+
+
+class DataCheck:
+    """Checks an event's data against its declared fields; compiled once per transition."""
+
+    __slots__ = ("fields", "names", "required")
+
+    def __init__(self, fields: Mapping[str, DataField]) -> None:
+        self.fields = tuple((f.id, f.required, f.type, f.personal_data) for f in fields.values())
+        self.names = frozenset(fields)
+        self.required = tuple(f.id for f in fields.values() if f.required)
+
+    def __call__(self, data: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
+        if not data and not self.required:
+            return _NO_DATA, _NO_PROBLEMS  # type: ignore[return-value]
+        problems: list[str] = []
+        if data is None:
+            data = _NO_DATA
+        elif not isinstance(data, Mapping):
+            return {}, [f"data must be a mapping of field: value, not {type(data).__name__}"]
+        result: dict[str, Any] = {}
+        for name, required, ftype, personal in self.fields:
+            value = data.get(name)
+            if value is None or (value.__class__ is str and not value.strip()):
+                if required:
+                    problems.append(f"missing data '{name}' ({ftype.describe()})")
+                continue
+            try:
+                result[name] = coerce(ftype, value)
+            except ValueProblem as exc:
+                detail = f"expected {ftype.describe()}" if personal else str(exc)
+                problems.append(f"invalid data '{name}': {detail}")
+        extra = [k for k in data if k not in self.names] if len(data) > len(result) else ()
+        if extra:
+            expected = ", ".join(sorted(self.names)) or "no data"
+            problems.append(f"unknown data field(s) {', '.join(sorted(map(str, extra)))} "
+                            f"(this event takes: {expected})")
+        return result, problems
+
+
+class CompiledTransition:
+    """One ``(state, event)`` cell of the table."""
+
+    __slots__ = ("assigns", "by", "case_roles", "data_check", "enum_choices", "event", "guard",
+                 "index", "model", "org_roles", "resets", "sets", "source", "target")
+
+    def __init__(self, index: int, source: str, workflow: Workflow,
+                 compiled: _TransitionExprs) -> None:
+        t = workflow.transitions[index]
+        self.index = index
+        self.model = t
+        self.event = t.event
+        self.source = source
+        self.target = t.target
+        self.by = t.by
+        case_role_ids = {r.id for r in workflow.roles.values() if r.case_role}
+        self.org_roles = frozenset(r for r in t.by if r not in case_role_ids)
+        self.case_roles = tuple(r for r in t.by if r in case_role_ids)
+        self.data_check = DataCheck(t.data)
+        self.guard: Expr | None = compiled.guard
+        self.assigns = compiled.assigns
+        self.sets = compiled.sets
+        target = workflow.states[t.target]
+        self.resets = tuple(tm.signal for tm in target.timers if t.event in tm.reset_by)
+        # data values to try when asking whether the event is allowed without its data
+        choices: list[tuple[str, tuple[Any, ...]]] = []
+        if self.guard is not None:
+            for name in self.guard.data_read:
+                ftype = t.data[name].type
+                if ftype.name == "enum":
+                    choices.append((name, ftype.values))
+                elif ftype.name == "boolean":
+                    choices.append((name, (True, False)))
+        self.enum_choices = tuple(choices)
+
+    def role_for(self, actor_id: str, actor_roles: frozenset[str],
+                 case_roles: Mapping[str, str]) -> str | None:
+        """The role under which this actor may fire the event, or None."""
+        for role in self.by:
+            if role in self.org_roles:
+                if role in actor_roles:
+                    return role
+            elif case_roles.get(role) == actor_id:
+                return role
+        return None
+
+    def guard_could_pass(self, env_for: Callable[[Mapping[str, Any]], Env]) -> bool:
+        """Whether some data would make the guard true (for `Engine.allowed`)."""
+        guard = self.guard
+        if guard is None:
+            return True
+        if not self.enum_choices:
+            return guard.fn(env_for(_NO_DATA)) is True
+        names = [name for name, _ in self.enum_choices]
+        for combo in itertools.islice(itertools.product(*(v for _, v in self.enum_choices)),
+                                      256):
+            if guard.fn(env_for(dict(zip(names, combo, strict=True)))) is True:
+                return True
+        return False
+
+
+class Program:
+    """Everything the engine, `verify`, testing and the example runner need about one
+    workflow version, built once by `compile_workflow`. Shared and never changed (an engine
+    with another rules back end works on a copy: `with_rules`)."""
+
+    def __init__(self, workflow: Workflow, rules: dict[str, CompiledRuleSet],
+                 transitions: list[_TransitionExprs],
+                 invariants: dict[str, CompiledInvariant]) -> None:
+        self.model = workflow
+        self.rules = rules
+        self.invariants = invariants
+        self.table: dict[tuple[str, str], CompiledTransition] = {}
+        self.by_state: dict[str, list[CompiledTransition]] = {s: [] for s in workflow.states}
+        for n, t in enumerate(workflow.transitions):
+            exprs = transitions[n]
+            for source in t.sources:
+                ct = CompiledTransition(n, source, workflow, exprs)
+                self.table[(source, t.event)] = ct
+                self.by_state[source].append(ct)
+        self.events = frozenset(workflow.events)
+        self.fact_types = {f.id: f.type for f in workflow.facts.values()}
+        self.fact_readers = {name: reader(t) for name, t in self.fact_types.items()}
+        forms = {name: exact_form(t) for name, t in self.fact_types.items()}
+        self.fact_classes = {name: cls for name, (cls, _) in forms.items() if cls is not None}
+        self.fact_enums = {name: values for name, (_, values) in forms.items()
+                           if values is not None}
+        self.boolean_facts = frozenset(f for f, t in self.fact_types.items()
+                                       if t.name == "boolean")
+        self.personal = frozenset(f.id for f in workflow.facts.values() if f.personal_data)
+        self.roles = frozenset(workflow.roles)
+        self.case_role_ids = frozenset(r.id for r in workflow.roles.values() if r.case_role)
+        self.start_roles = frozenset(workflow.start_by)
+        self.initial = workflow.initial.id
+
+    def with_rules(self, rules: Mapping[str, CompiledRuleSet]) -> Program:
+        """A copy whose rule sets are ``rules`` (another back end's evaluators)."""
+        other = copy.copy(self)
+        other.rules = dict(rules)
+        return other
+
+    def decider(self, facts: Mapping[str, Any], env_at: Any) -> Callable[[str], Decision]:
+        """A per-call cache of rule-set decisions on the same facts."""
+        cache: dict[str, Decision] = {}
+        env = Env(facts, env_at)
+
+        def decide(rule_set: str) -> Decision:
+            decision = cache.get(rule_set)
+            if decision is None:
+                decision = cache[rule_set] = self.rules[rule_set].evaluate(env)
+            return decision
+
+        return decide
+
+
+def explain_guard(guard: Expr, env: Env) -> list[str]:
+    """Readable lines for a guard: its value, the facts it read, and any rule sets it used."""
+    value = guard.fn(env)
+    used = guard.values_used(env)
+    lines = [f"{truth_word(value)}: {guard.source}" + (f"  ({used})" if used else "")]
+    if env.decide is not None:
+        for rid in guard.rules_read:
+            decision = env.decide(rid)
+            lines.append(f"  rule set {rid}: {truth_word(decision.holds)}"
+                         + (f" ({', '.join(decision.matched)})" if decision.matched else ""))
+            lines.extend("    " + line for line in decision.explanation)
+    return lines
+
