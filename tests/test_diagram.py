@@ -116,13 +116,13 @@ def test_svg_shows_every_state_label_and_marks_final_states(name: str, tmp_path:
         shapes = [e for e in groups[state.id] if e.tag in (f"{SVG}path", f"{SVG}polygon")]
         assert len(shapes) == (2 if state.final else 1), state.id
     for transition in workflow.transitions:
-        for source in transition.sources:
+        for source in transition.from_states:
             drawn = [(text, stroke) for title, text, stroke in edges
                      if title == f"{source}->{transition.target}"
                      and text.startswith(words(transition.label) + " door ")]
             assert len(drawn) == 1, (source, transition.event)
             assert ("#b91c1c" in drawn[0][1]) == transition.escalation, transition.event
-    assert len(edges) == sum(len(t.sources) for t in workflow.transitions) + 1  # + start
+    assert len(edges) == sum(len(t.from_states) for t in workflow.transitions) + 1  # + start
 
 
 def test_svg_has_roles_and_guard_on_the_edge() -> None:

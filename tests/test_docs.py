@@ -81,7 +81,7 @@ def test_lzn_document_lists_the_four_closure_criteria_with_their_clauses(lzn_htm
     assert section.startswith("Criteria om een casus af te sluiten (één is genoeg) afsluitcriteria")
     for criterion in rule_set.criteria:
         row = words(rows[f"afsluitcriteria-{criterion.id}"])
-        assert words(criterion.label) in row and criterion.source in row
+        assert words(criterion.label) in row and criterion.cite in row
         for clause in criterion.clauses:
             assert words(clause) in row, (criterion.id, clause)
     row = words(rows["afsluitcriteria-geen_perspectief"])
@@ -109,10 +109,10 @@ def test_states_ranking_invariants_and_examples(lzn_html: str) -> None:
     rows = parse(lzn_html).text
     for state in workflow.states.values():
         row = words(rows[f"toestand-{state.id}"])
-        assert row.startswith(words(state.label)) and state.source in row
+        assert row.startswith(words(state.label)) and state.cite in row
         assert ("einde" in row.split()) == state.final
     for role in workflow.roles.values():
-        assert role.source and words(role.source) in words(rows[f"rol-{role.id}"])
+        assert role.cite and words(role.cite) in words(rows[f"rol-{role.id}"])
     assert "expertise_leidend 3 3 punten als “Bovenliggende problematiek" \
         in words(rows["regiecriteria-expertise_leidend"])
     assert "voorkeur_overleg 1 1 × “voorkeur overleg” van de kandidaat" \

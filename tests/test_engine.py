@@ -551,7 +551,7 @@ def test_any_sequence_moves_per_definition_or_changes_nothing(steps) -> None:
             assert snapshot(case) == before
             continue
         transition = next(t for t in LZN.transitions
-                          if t.event == event and case.state in t.sources)
+                          if t.event == event and case.state in t.from_states)
         assert new.state == transition.target
         assert len(new.history) == len(case.history) + 1
         assert new.history[:-1] == case.history

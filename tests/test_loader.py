@@ -250,7 +250,7 @@ examples:
                                                    "regisseur")
     assert (implies.kind, implies.states, implies.condition) == (
         "implies", ("afgesloten",), "notitie == 'gezien'")
-    assert (reachable.kind, reachable.goals, reachable.source) == (
+    assert (reachable.kind, reachable.goals, reachable.cite) == (
         "always_reachable", ("afgesloten",), "000, punt 1")
     assert (never.kind, never.event, never.when, never.forbidden_when) == (
         "never", "afsluiten", None, "true")
@@ -1057,6 +1057,8 @@ def mutated_workflows(draw: st.DrawFn) -> dict[str, Any]:
             parent = _get_at(data, path[:-1])
             _get_at(parent, path[-1:])
         except (KeyError, IndexError, TypeError):
+            continue
+        if not isinstance(parent, dict | list):  # replaced by text, which can be indexed
             continue
         if kind == "drop":
             del parent[path[-1]]

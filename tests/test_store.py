@@ -379,7 +379,7 @@ def test_many_processes_lose_no_update(backend: Backend, engine: Engine) -> None
     accepted = [fire for worker in results for fire in worker]
     assert len(accepted) == WORKERS * FIRES
     workflow = engine.workflow("lzn")
-    moves = {(s, t.event, t.target) for t in workflow.transitions for s in t.sources}
+    moves = {(s, t.event, t.target) for t in workflow.transitions for s in t.from_states}
     seen: dict[tuple[str, str], int] = {}
     for case_id in ids:
         case = store.load(case_id)

@@ -92,7 +92,7 @@ def _run_examples(workflows: list[Workflow], out: TextIO, verbose: bool) -> int:
             else:
                 failed += 1
                 print(f"FAIL {workflow.id}: {result.name}\n  {result.message}", file=out)
-        n_transitions = sum(len(t.sources) for t in workflow.transitions)
+        n_transitions = sum(len(t.from_states) for t in workflow.transitions)
         missing_t = coverage.missing_transitions(workflow)
         missing_s = coverage.missing_sides(workflow)
         print(f"coverage {workflow.id}: {len(workflow.examples)} examples, transitions "

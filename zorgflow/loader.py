@@ -284,7 +284,7 @@ class _Builder:
             roles=_frozen(roles), facts=_frozen(facts), states=_frozen(states),
             transitions=transitions, rules=_frozen(rules), cycles=_frozen(cycles),
             invariants=invariants, examples=examples,
-            source=d.get("source", ""), description=d.get("description", ""),
+            cite=d.get("source", ""), description=d.get("description", ""),
             file=self.doc.file,
         )
 
@@ -457,7 +457,8 @@ class _Builder:
             self.check_name(where, path_id, criteria_ids,
                             "escalation path (a criterion of a rule set)")
         return Transition(
-            event=spec["event"], label=spec.get("label", spec["event"]), sources=tuple(sources),
+            event=spec["event"], label=spec.get("label", spec["event"]),
+            from_states=tuple(sources),
             target=spec["to"], by=tuple(spec["by"]), data=_frozen(data),
             when=None if when is None else self.expression((*path, "when"), when),
             assigns=_frozen({k: self.expression((*path, "assigns", k), v)
@@ -465,14 +466,14 @@ class _Builder:
             sets=_frozen({k: self.expression((*path, "sets", k), v)
                           for k, v in spec.get("sets", {}).items()}),
             sends=spec.get("sends"), escalation=bool(spec.get("escalation", False)),
-            escalation_paths=paths, source=spec.get("source", ""),
+            escalation_paths=paths, cite=spec.get("source", ""),
             description=spec.get("description", ""),
         )
 
     def check_determinism(self, transitions: tuple[Transition, ...]) -> None:
         seen: dict[tuple[str, str], int] = {}
         for n, t in enumerate(transitions):
-            for sid in t.sources:
+            for sid in t.from_states:
                 key = (sid, t.event)
                 if key in seen:
                     self.error(("transitions", n, "event"),
@@ -491,7 +492,7 @@ class _Builder:
         while frontier:
             current = frontier.pop()
             for t in transitions:
-                if current in t.sources and t.target in states and t.target not in reached:
+                if current in t.from_states and t.target in states and t.target not in reached:
                     reached.add(t.target)
                     frontier.append(t.target)
         for sid in states:
@@ -658,7 +659,7 @@ class _Builder:
             role=role or "", goals=_names(spec.get("always_reachable")),
             event=forbidden.get("event", ""),
             when=self.optional_expression((*path, "never", "when"), forbidden.get("when")),
-            source=spec.get("source", ""),
+            cite=spec.get("source", ""),
             description=spec.get("description", ""),
         )
 

@@ -300,16 +300,30 @@ class DataCheck:
 class CompiledTransition:
     """One ``(state, event)`` cell of the table."""
 
-    __slots__ = ("assigns", "by", "case_roles", "data_check", "enum_choices", "event", "guard",
-                 "index", "model", "org_roles", "resets", "sets", "source", "target")
+    __slots__ = (
+        "assigns",
+        "by",
+        "case_roles",
+        "data_check",
+        "enum_choices",
+        "event",
+        "from_state",
+        "guard",
+        "index",
+        "model",
+        "org_roles",
+        "resets",
+        "sets",
+        "target",
+    )
 
-    def __init__(self, index: int, source: str, workflow: Workflow,
+    def __init__(self, index: int, from_state: str, workflow: Workflow,
                  compiled: _TransitionExprs) -> None:
         t = workflow.transitions[index]
         self.index = index
         self.model = t
         self.event = t.event
-        self.source = source
+        self.from_state = from_state
         self.target = t.target
         self.by = t.by
         case_role_ids = {r.id for r in workflow.roles.values() if r.case_role}
@@ -373,7 +387,7 @@ class Program:
         self.by_state: dict[str, list[CompiledTransition]] = {s: [] for s in workflow.states}
         for n, t in enumerate(workflow.transitions):
             exprs = transitions[n]
-            for source in t.sources:
+            for source in t.from_states:
                 ct = CompiledTransition(n, source, workflow, exprs)
                 self.table[(source, t.event)] = ct
                 self.by_state[source].append(ct)

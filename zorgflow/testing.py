@@ -205,7 +205,7 @@ def _guard_witnesses(workflow: Workflow, program: Program
             witness = search.find([guard], fixed, data_types=types)
             if witness is not None and all(k in free for k in witness if "." not in k):
                 data = {f"data.{k}": v for k, v in chosen.items()}
-                found.setdefault((ct.source, ct.event), []).append({**witness, **data})
+                found.setdefault((ct.from_state, ct.event), []).append({**witness, **data})
     return found
 
 
@@ -297,7 +297,7 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
             """Guided: set facts under which a guarded event of this state may fire (found by
             the verifier's witness search), then fire it with matching data."""
             options = [(ct, w) for ct in program.by_state[self.case.state]
-                       for w in guard_witnesses.get((ct.source, ct.event), [])]
+                       for w in guard_witnesses.get((ct.from_state, ct.event), [])]
             if not options or workflow.states[self.case.state].final:
                 return
             ct, witness = data.draw(st.sampled_from(options))

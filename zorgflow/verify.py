@@ -299,7 +299,7 @@ class Verifier:
 
     def guard_witness(self, ct: CompiledTransition) -> dict[str, Any] | None:
         """Facts/data that let the transition's guard pass (cached per transition)."""
-        key = (ct.source, ct.event)
+        key = (ct.from_state, ct.event)
         if key not in self._fires:
             if ct.guard is None:
                 self._fires[key] = {}
@@ -365,12 +365,12 @@ class Verifier:
             if not self.wf.states[state].final and not self.edges(node):
                 self.finding("dead end", f"in state '{state}' no event can ever be allowed",
                              self.path_to(parents, node))
-        fired = {(ct.source, ct.event) for node in parents for ct, _ in self.edges(node)}
+        fired = {(ct.from_state, ct.event) for node in parents for ct, _ in self.edges(node)}
         for ct in self.cw.table.values():
-            if (ct.source, ct.event) not in fired and ct.source in reached_states:
+            if (ct.from_state, ct.event) not in fired and ct.from_state in reached_states:
                 why = ("its condition can never be true" if self.guard_witness(ct) is None
                        else "nobody can hold a role that may fire it")
-                self.finding("event never fires", f"'{ct.event}' from '{ct.source}': {why}")
+                self.finding("event never fires", f"'{ct.event}' from '{ct.from_state}': {why}")
         self.check_tables()
         self.check_personal_flows()
         self.check_invariants(parents)

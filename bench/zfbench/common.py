@@ -143,7 +143,7 @@ def transitions_machine(eng: Any) -> Any:
     wf = eng.workflow("lzn")
     spec = []
     for t in wf.transitions:
-        row: dict[str, Any] = {"trigger": t.event, "source": list(t.sources), "dest": t.target}
+        row: dict[str, Any] = {"trigger": t.event, "source": list(t.from_states), "dest": t.target}
         if t.event == "afsluiten":
             row["conditions"] = "may_close"
         spec.append(row)
@@ -153,7 +153,7 @@ def transitions_machine(eng: Any) -> Any:
 
 def transition_table(eng: Any) -> dict[tuple[str, str], str]:
     """The plain ``{(state, event): target}`` table of the LZN workflow."""
-    return {(s, t.event): t.target for t in eng.workflow("lzn").transitions for s in t.sources}
+    return {(s, t.event): t.target for t in eng.workflow("lzn").transitions for s in t.from_states}
 
 
 # -- timing ---------------------------------------------------------------------------------------

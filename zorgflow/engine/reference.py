@@ -16,7 +16,7 @@ def build_machine(workflow: Workflow, model: Any = None) -> Any:
     from transitions import Machine
 
     transitions = [
-        {"trigger": t.event, "source": list(t.sources), "dest": t.target}
+        {"trigger": t.event, "source": list(t.from_states), "dest": t.target}
         for t in workflow.transitions
     ]
     return Machine(

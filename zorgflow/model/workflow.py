@@ -1,6 +1,8 @@
 """Immutable definitions of a workflow: pure data, no I/O, no evaluation.
 
-Expressions are kept as their source text here; `zorgflow.rules` compiles them.
+Expressions are kept as their text here (`Expression`, which knows where it stands in its
+file); the compile stage (`zorgflow.program`) compiles them. ``cite`` on an element is the
+source document it comes from (title, section, a short quote), as its ``source:`` says.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ class Role:
     label: str
     case_role: bool = False
     description: str = ""
-    source: str = ""
+    cite: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +74,7 @@ class Fact:
     type: FactType
     personal_data: bool = False
     set_by: tuple[str, ...] = ()
-    source: str = ""
+    cite: str = ""
     default: Any = None
     description: str = ""
 
@@ -108,7 +110,7 @@ class Cycle:
     label: str
     first: date
     every: Duration
-    source: str = ""
+    cite: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +121,7 @@ class State:
     label: str
     initial: bool = False
     final: bool = False
-    source: str = ""
+    cite: str = ""
     description: str = ""
     timers: tuple[Timer, ...] = ()
     shows_cycle: str | None = None
@@ -139,11 +141,11 @@ class DataField:
 
 @dataclass(frozen=True, slots=True)
 class Transition:
-    """An event that moves a case from one of ``sources`` to ``target``."""
+    """An event that moves a case from one of ``from_states`` to ``target``."""
 
     event: str
     label: str
-    sources: tuple[str, ...]
+    from_states: tuple[str, ...]
     target: str
     by: tuple[str, ...]
     data: Mapping[str, DataField] = field(default_factory=dict)
@@ -153,7 +155,7 @@ class Transition:
     sends: str | None = None
     escalation: bool = False
     escalation_paths: tuple[str, ...] = ()
-    source: str = ""
+    cite: str = ""
     description: str = ""
 
 
@@ -165,7 +167,7 @@ class Criterion:
     label: str
     mode: Literal["when", "all", "any"]
     clauses: tuple[str, ...]
-    source: str = ""
+    cite: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +177,7 @@ class CriteriaRuleSet:
     id: str
     label: str
     criteria: tuple[Criterion, ...]
-    source: str = ""
+    cite: str = ""
     description: str = ""
     kind: Literal["criteria"] = "criteria"
 
@@ -211,7 +213,7 @@ class TableRow:
     id: str
     cells: Mapping[str, Cell]
     outputs: Mapping[str, Any]
-    source: str = ""
+    cite: str = ""
     label: str = ""
     where: Where = field(default=NOWHERE, compare=False, repr=False)
 
@@ -226,7 +228,7 @@ class TableRuleSet:
     inputs: tuple[TableInput, ...]
     outputs: tuple[str, ...]
     rows: tuple[TableRow, ...]
-    source: str = ""
+    cite: str = ""
     description: str = ""
     kind: Literal["table"] = "table"
 
@@ -243,7 +245,7 @@ class RankingCriterion:
     when: str | None = None
     points: str | None = None
     required: bool = False
-    source: str = ""
+    cite: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +257,7 @@ class RankingRuleSet:
     candidates: str
     candidate_id: str
     criteria: tuple[RankingCriterion, ...]
-    source: str = ""
+    cite: str = ""
     description: str = ""
     kind: Literal["ranking"] = "ranking"
 
@@ -294,7 +296,7 @@ class Invariant:
     event: str = ""
     #: ``never: {when}`` as written; None when not given
     when: str | None = None
-    source: str = ""
+    cite: str = ""
     description: str = ""
 
     @property
@@ -397,7 +399,7 @@ class Workflow:
     cycles: Mapping[str, Cycle] = field(default_factory=dict)
     invariants: tuple[Invariant, ...] = ()
     examples: tuple[Example, ...] = ()
-    source: str = ""
+    cite: str = ""
     description: str = ""
     file: str = ""
     #: the program the compile stage made of this workflow, kept with it so that it is
@@ -416,9 +418,9 @@ class Workflow:
 
     def transitions_from(self, state: str) -> tuple[Transition, ...]:
         """The transitions leaving ``state``, in definition order."""
-        return tuple(t for t in self.transitions if state in t.sources)
+        return tuple(t for t in self.transitions if state in t.from_states)
 
     def summary(self) -> str:
         """``10 states, 16 transitions, 3 rule sets`` (a transition per from-state)."""
-        count = sum(len(t.sources) for t in self.transitions)
+        count = sum(len(t.from_states) for t in self.transitions)
         return f"{len(self.states)} states, {count} transitions, {len(self.rules)} rule sets"

@@ -51,13 +51,13 @@ def document_context(workflow: Workflow) -> dict[str, Any]:
         "file": Path(workflow.file).name if workflow.file else "",
         "version": __version__,
         "roles": [{"id": r.id, "label": r.label, "case_role": r.case_role,
-                   "description": r.description, "source": r.source}
+                   "description": r.description, "source": r.cite}
                   for r in workflow.roles.values()],
         "states": [_state(workflow, s) for s in workflow.states],
         "events": [_event(workflow, t) for t in workflow.transitions],
         "facts": [{"id": f.id, "label": f.label, "type": f.type.describe(),
                    "personal": f.personal_data, "set_by": _roles(workflow, f.set_by),
-                   "source": f.source} for f in workflow.facts.values()],
+                   "source": f.cite} for f in workflow.facts.values()],
         "rules": [_rule_set(workflow, dutch, r) for r in workflow.rules.values()],
         "invariants": [_invariant(workflow, i) for i in workflow.invariants],
         "examples": [_example(workflow, e) for e in workflow.examples],
@@ -131,7 +131,7 @@ def _state(workflow: Workflow, state_id: str) -> dict[str, Any]:
     state = workflow.states[state_id]
     cycle = workflow.cycles.get(state.shows_cycle) if state.shows_cycle else None
     return {
-        "id": state.id, "label": state.label, "source": state.source,
+        "id": state.id, "label": state.label, "source": state.cite,
         "description": state.description, "initial": state.initial, "final": state.final,
         "cycle": f"{cycle.label} (elke {_duration(workflow, cycle.every)}, vanaf "
                  f"{cycle.first.isoformat()})"
@@ -172,8 +172,8 @@ def _escalation_paths(workflow: Workflow, paths: tuple[str, ...]) -> list[str]:
 def _event(workflow: Workflow, t: Transition) -> dict[str, Any]:
     dutch = Dutch(workflow, t.data)
     return {
-        "event": t.event, "label": t.label, "source": t.source, "description": t.description,
-        "from": [{"id": s, "label": _state_label(workflow, s)} for s in t.sources],
+        "event": t.event, "label": t.label, "source": t.cite, "description": t.description,
+        "from": [{"id": s, "label": _state_label(workflow, s)} for s in t.from_states],
         "to": {"id": t.target, "label": _state_label(workflow, t.target)},
         "by": _roles(workflow, t.by),
         "when": dutch.say(t.when), "when_source": " ".join(t.when.split()) if t.when else "",
@@ -209,10 +209,10 @@ def _cell(cell: Cell | None) -> str:
 def _rule_set(workflow: Workflow, dutch: Dutch,
               rule_set: CriteriaRuleSet | TableRuleSet | RankingRuleSet) -> dict[str, Any]:
     base: dict[str, Any] = {"id": rule_set.id, "label": rule_set.label, "kind": rule_set.kind,
-            "source": rule_set.source, "description": rule_set.description}
+            "source": rule_set.cite, "description": rule_set.description}
     if isinstance(rule_set, CriteriaRuleSet):
         base["criteria"] = [
-            {"id": c.id, "label": c.label, "source": c.source, "mode": _MODES[c.mode],
+            {"id": c.id, "label": c.label, "source": c.cite, "mode": _MODES[c.mode],
              "clauses": [{"text": dutch.say(clause), "source": " ".join(clause.split())}
                          for clause in c.clauses]}
             for c in rule_set.criteria]
@@ -222,7 +222,7 @@ def _rule_set(workflow: Workflow, dutch: Dutch,
                           for i in rule_set.inputs]
         base["outputs"] = list(rule_set.outputs)
         base["rows"] = [
-            {"id": r.id, "label": r.label, "source": r.source,
+            {"id": r.id, "label": r.label, "source": r.cite,
              "cells": [_cell(r.cells.get(i.id)) for i in rule_set.inputs],
              "outputs": [_value(r.outputs.get(o, "")) for o in rule_set.outputs]}
             for r in rule_set.rows]
@@ -231,7 +231,7 @@ def _rule_set(workflow: Workflow, dutch: Dutch,
         candidates = workflow.facts.get(rule_set.candidates)
         base["candidates"] = candidates.label if candidates else rule_set.candidates
         base["criteria"] = [
-            {"id": c.id, "label": c.label, "source": c.source, "weight": _number(c.weight),
+            {"id": c.id, "label": c.label, "source": c.cite, "weight": _number(c.weight),
              "required": c.required,
              "rule": (f"{_number(c.weight)} punt{'' if c.weight == 1 else 'en'} als "
                       f"{item.say(c.when)}" if c.when else
@@ -242,7 +242,7 @@ def _rule_set(workflow: Workflow, dutch: Dutch,
 
 
 def _invariant(workflow: Workflow, invariant: Invariant) -> dict[str, Any]:
-    return {"id": invariant.id, "label": invariant.label, "source": invariant.source,
+    return {"id": invariant.id, "label": invariant.label, "source": invariant.cite,
             "text": _invariant_text(workflow, invariant)}
 
 

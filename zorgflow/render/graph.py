@@ -113,7 +113,7 @@ def case_path(workflow: Workflow, case: Case) -> CasePath:
                            f"not to '{workflow.id}'")
     visited: set[str] = set()
     steps: list[tuple[str, str]] = []
-    known = {(s, t.event) for t in workflow.transitions for s in t.sources}
+    known = {(s, t.event) for t in workflow.transitions for s in t.from_states}
     for entry in case.history:
         if entry.to_state not in workflow.states:
             raise CaseMismatch(f"history step {entry.seq} goes to state '{entry.to_state}', "
@@ -142,5 +142,5 @@ def build_graph(workflow: Workflow, path: CasePath | None = None) -> Graph:
     edges = tuple(
         Edge(source, t.target, t.event, edge_lines(workflow, t), t.escalation,
              taken=(source, t.event) in taken)
-        for t in workflow.transitions for source in t.sources)
+        for t in workflow.transitions for source in t.from_states)
     return Graph(workflow.id, workflow.label, nodes, edges, path)

@@ -53,7 +53,7 @@ class CompiledCriteria:
         self.explain_plan: tuple[
             tuple[str, str, list[Expr], tuple[str, ...], dict[Any, Any] | None], ...
         ] = tuple(
-            (f": {c.id} — {c.label}{joiners[c.mode]}{_src(c.source)}", mode, exprs,
+            (f": {c.id} — {c.label}{joiners[c.mode]}{_src(c.cite)}", mode, exprs,
              tuple(dict.fromkeys(n for e in exprs for n in e.facts_read)),
              {} if all(e.pure for e in exprs) else None)
             for c, (_, mode, exprs) in zip(rule_set.criteria, self.clauses, strict=True))
@@ -227,7 +227,7 @@ class CompiledTable:
                     used = row.id
                 else:
                     word = f"true, not used (row {used} came first)"
-            lines.append(f"{word}: row {row.id} — when {cells} then {out}{_src(row.source)}")
+            lines.append(f"{word}: row {row.id} — when {cells} then {out}{_src(row.cite)}")
         if not any(r is True for r in results):
             unknown = [inp.id for inp, v in zip(self.model.inputs, values, strict=True)
                        if v is UNKNOWN]
@@ -375,7 +375,7 @@ class CompiledRanking:
                 unit = "point" if points[cid] == 1 else "points"
                 lines.append(f"    {points[cid]:g} {unit}: {cid} — {model[cid].label} "
                              f"(weight {weight:g}{', required' if required else ''}): {shown}"
-                             + (f"  ({used})" if used else "") + _src(model[cid].source))
+                             + (f"  ({used})" if used else "") + _src(model[cid].cite))
         return lines or ["no candidates given"]
 
 
