@@ -23,7 +23,7 @@ from .errors import (
     UsageError,
     WorkflowError,
 )
-from .loader import load_workflow, schema
+from .loader import load_workflow, schema, workflow_files
 from .model import Workflow
 from .render.docs import render_document
 from .render.dot import render, render_svg, to_dot
@@ -41,7 +41,7 @@ def _files(paths: Sequence[str]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
+            found = workflow_files(path)
             if not found:
                 raise UsageError(f"{raw}: no *.yaml files in this folder")
             files.extend(found)

@@ -82,6 +82,12 @@ def _validator() -> Any:
     return jsonschema.Draft202012Validator(schema())
 
 
+def workflow_files(folder: FsPath) -> list[FsPath]:
+    """The workflow files of a folder: its ``*.yaml`` and ``*.yml`` files (not those in
+    subfolders), sorted by name. Every command and `Engine.from_directory` find them so."""
+    return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+
+
 def load_workflow(path: str | FsPath) -> Workflow:
     """Load and validate one workflow file. Raises `WorkflowError` listing every problem."""
     file = FsPath(path)

@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import ExprError, Problem, ValueProblem, WorkflowError
 from .model import DataField, Invariant, RuleSet, Workflow, where_of
-from .model.values import coerce, exact_form, reader
+from .model.values import coerce, exact_form, problem_text, reader
 from .rules.decision import Decision
 from .rules.expr import Env, Expr, Scope, compile_expr, show
 from .rules.logic import UNKNOWN, truth_word
@@ -287,7 +287,7 @@ class DataCheck:
             try:
                 result[name] = coerce(ftype, value)
             except ValueProblem as exc:
-                detail = f"expected {ftype.describe()}" if personal else str(exc)
+                detail = problem_text(exc, ftype, personal)
                 problems.append(f"invalid data '{name}': {detail}")
         extra = [k for k in data if k not in self.names] if len(data) > len(result) else ()
         if extra:
@@ -405,6 +405,17 @@ class Program:
         self.case_role_ids = frozenset(r.id for r in workflow.roles.values() if r.case_role)
         self.start_roles = frozenset(workflow.start_by)
         self.initial = workflow.initial.id
+
+    def typed_fact(self, name: str, value: Any) -> Any:
+        """``value`` as fact ``name`` holds it (dates parsed, lists as tuples): the one path
+        by which set, given and restored facts are typed. Raises `ValueProblem`, whose message
+        shows no personal value, and `KeyError` for a fact the workflow does not declare."""
+        read = self.fact_readers[name]
+        try:
+            return read(value)
+        except ValueProblem as exc:
+            raise ValueProblem(problem_text(exc, self.fact_types[name],
+                                            name in self.personal)) from None
 
     def with_rules(self, rules: Mapping[str, CompiledRuleSet]) -> Program:
         """A copy whose rule sets are ``rules`` (another back end's evaluators)."""

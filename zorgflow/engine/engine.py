@@ -24,7 +24,7 @@ from ..errors import (
     ValueProblem,
     WorkflowError,
 )
-from ..loader import load_workflow
+from ..loader import load_workflow, workflow_files
 from ..model import Workflow
 from ..model.calendar import (
     add_duration,
@@ -34,7 +34,6 @@ from ..model.calendar import (
     now,
     require_aware,
 )
-from ..model.values import coerce
 from ..program import CompiledTransition, Program, explain_guard, program_of
 from ..rules.decision import Decision
 from ..rules.durable import DurableRules
@@ -105,7 +104,7 @@ class Engine:
         if not folder.is_dir():
             raise WorkflowError([_problem(str(path), "not a folder")])
         workflows, problems = [], []
-        files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+        files = workflow_files(folder)
         if not files:
             raise WorkflowError([_problem(str(path), "no *.yaml workflow files in this folder")])
         for file in files:
@@ -186,26 +185,18 @@ class Engine:
                 continue
             if typed is None:
                 typed = dict(facts)
-            typed[name] = self._read_fact(program, name, value)
+            try:
+                typed[name] = program.typed_fact(name, value)
+            except KeyError:
+                raise CaseFormatError(f"fact '{name}' is not declared in workflow {wf.id} "
+                                      f"version {wf.version}") from None
+            except ValueProblem as exc:
+                raise CaseFormatError(f"fact '{name}': {exc}") from None
         if not program.case_role_ids.issuperset(case._roles):
             role = next(r for r in case._roles if r not in program.case_role_ids)
             raise CaseFormatError(f"'{role}' is not a case role of workflow {wf.id}")
         # the case read from outside owns its dicts (from_dict copied them); share them
         return case._evolve(facts=typed)
-
-    @staticmethod
-    def _read_fact(program: Program, name: str, value: Any) -> Any:
-        wf = program.model
-        read = program.fact_readers.get(name)
-        if read is None:
-            raise CaseFormatError(f"fact '{name}' is not declared in workflow {wf.id} "
-                                  f"version {wf.version}")
-        try:
-            return read(value)
-        except ValueProblem as exc:
-            detail = (f"expected {program.fact_types[name].describe()}" if name in program.personal
-                      else str(exc))
-            raise CaseFormatError(f"fact '{name}': {detail}") from None
 
     # -- the public contract --------------------------------------------------------------------
     def start(
@@ -304,17 +295,17 @@ class Engine:
         if ct.sets:
             assert env is not None
             facts = dict(facts)
-            for name, expr, ftype in ct.sets:
+            for name, expr, _ in ct.sets:
                 value = expr.fn(env)
                 if value is UNKNOWN:
                     facts.pop(name, None)
                     continue
                 try:
-                    facts[name] = coerce(ftype, value)
+                    facts[name] = program.typed_fact(name, value)
                 except ValueProblem as exc:
                     raise TransitionRejected(ct.event, [
-                        f"the event would set fact '{name}' to a value it cannot hold: "
-                        f"{exc if name not in program.personal else ftype.describe()}"]) from None
+                        f"the event would set fact '{name}' to a value it cannot hold: {exc}"]
+                    ) from None
         roles = case._roles
         if ct.assigns:
             assert env is not None
@@ -397,10 +388,9 @@ class Engine:
                 result.pop(name, None)
                 continue
             try:
-                result[name] = coerce(fact.type, value)
+                result[name] = program.typed_fact(name, value)
             except ValueProblem as exc:
-                detail = f"expected {fact.type.describe()}" if fact.personal_data else str(exc)
-                problems.append(f"fact '{name}': {detail}")
+                problems.append(f"fact '{name}': {exc}")
         return result, problems
 
     def allowed(self, case: Case, actor: Actor, at: datetime | None = None) -> list[str]:
@@ -483,10 +473,9 @@ class Engine:
                 converted.pop(name, None)
                 continue
             try:
-                clean = coerce(ftype, value)
+                clean = program.typed_fact(name, value)
             except ValueProblem as exc:
-                detail = f"expected {ftype.describe()}" if name in program.personal else str(exc)
-                raise InvalidFacts(f"fact '{name}': {detail}") from None
+                raise InvalidFacts(f"fact '{name}': {exc}") from None
             if clean is not value:
                 converted = converted if converted is not None else dict(facts)
                 converted[name] = clean

@@ -55,6 +55,13 @@ def reader(t: FactType) -> Callable[[Any], Any]:
     return lambda value: coerce(t, value)
 
 
+def problem_text(problem: ValueProblem, t: FactType, personal: bool) -> str:
+    """What a refusal says about a value that does not fit ``t``: the problem, or for personal
+    data only what was expected (the problem may quote the value). The one place that decides
+    how a value problem shows personal data."""
+    return f"expected {t.describe()}" if personal else str(problem)
+
+
 def coerce(t: FactType, value: Any) -> Any:
     """``value`` checked against ``t`` and normalised (dates parsed, lists made tuples)."""
     kind = t.name

@@ -140,20 +140,29 @@ class Expr:
     def values_used(self, env: Env) -> str:
         """``kinderen_betrokken = false, ernstig_geweld = unknown`` (personal data masked)."""
         facts = env.facts
-        parts = [prefix + ("<persoonsgegeven>" if personal else show(facts.get(name, UNKNOWN)))
+        parts = [prefix + shown(facts.get(name, UNKNOWN), personal)
                  for name, prefix, personal in self.plan]
         for call, fn, personal in self.computed:
-            parts.append(f"{call} = " + ("<persoonsgegeven>" if personal else show(fn(env))))
+            parts.append(f"{call} = " + (MASK if personal else show(fn(env))))
         if not self.data_read and not self.item_read:
             return ", ".join(parts)
         for name in self.data_read:
-            value = ("<persoonsgegeven>" if name in self.personal_data_read
-                     else show(env.data.get(name, UNKNOWN)))
+            value = shown(env.data.get(name, UNKNOWN), name in self.personal_data_read)
             parts.append(f"data.{name} = {value}")
         if env.item is not None:
             for name in self.item_read:
                 parts.append(f"{name} = {show(env.item.get(name, UNKNOWN))}")
         return ", ".join(parts)
+
+
+#: What explanations show instead of a value read from personal data.
+MASK = "<persoonsgegeven>"
+
+
+def shown(value: Any, personal: bool) -> str:
+    """``value`` as explanations print it, or `MASK` when it is (or is read from) personal
+    data: the one place that decides."""
+    return MASK if personal else show(value)
 
 
 def show(value: Any) -> str:

@@ -21,7 +21,7 @@ from ..model import (
     TableRuleSet,
 )
 from .decision import Decision
-from .expr import Compile, Env, Expr, Scope, compile_expr, show
+from .expr import Compile, Env, Expr, Scope, compile_expr, show, shown
 from .logic import UNKNOWN, k_and, k_or, truth_word
 
 CellTest = Callable[[Any], Any]
@@ -214,7 +214,7 @@ class CompiledTable:
     def explain(self, env: Env) -> list[str]:
         values = [fn(env) for fn in self.input_fns]
         lines = ["inputs: " + ", ".join(
-            f"{inp.id} = " + ("<persoonsgegeven>" if expr.personal else show(v))
+            f"{inp.id} = " + shown(v, bool(expr.personal))
             for inp, expr, v in zip(self.model.inputs, self.inputs, values, strict=True))]
         results = self._row_values(values)
         used: str | None = None  # under 'first', the row that gives the outcome
@@ -369,12 +369,11 @@ class CompiledRanking:
             lines.append(f"{head}: {name} — {total:g} point{'' if total == 1 else 's'}")
             for cid, weight, required, expr, is_when in self.criteria:
                 value = expr.fn(ienv)
-                shown = truth_word(value) if is_when else \
-                    "<persoonsgegeven>" if expr.personal else show(value)
+                text = truth_word(value) if is_when else shown(value, bool(expr.personal))
                 used = expr.values_used(ienv)
                 unit = "point" if points[cid] == 1 else "points"
                 lines.append(f"    {points[cid]:g} {unit}: {cid} — {model[cid].label} "
-                             f"(weight {weight:g}{', required' if required else ''}): {shown}"
+                             f"(weight {weight:g}{', required' if required else ''}): {text}"
                              + (f"  ({used})" if used else "") + _src(model[cid].cite))
         return lines or ["no candidates given"]
 

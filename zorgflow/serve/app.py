@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from urllib.parse import parse_qs, urlsplit
 
 from ..errors import SaveConflict, UsageError
+from ..loader import workflow_files as files_in
 from . import api
 
 _STATIC = {"index.html": "text/html; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
@@ -28,13 +29,13 @@ _CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def workflow_files(path: Path) -> dict[str, Path]:
+def served_files(path: Path) -> dict[str, Path]:
     """The files ``serve`` may read and save, by name: ``path`` itself, or the ``*.yaml`` and
     ``*.yml`` files directly in the folder ``path``."""
     if path.is_file():
         return {path.name: path.resolve()}
     if path.is_dir():
-        files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
+        files = files_in(path)
         if files:
             return {f.name: f.resolve() for f in files}
         raise UsageError(f"{path}: no *.yaml files in this folder")
@@ -213,7 +214,7 @@ def make_server(path: str | Path, host: str = "127.0.0.1", port: int = 0,
     port. Call ``serve_forever()`` on it (and ``shutdown()`` from another thread to stop).
     Raises `UsageError` for a path that cannot be served, `OSError` when the address is
     taken."""
-    files = workflow_files(Path(path))
+    files = served_files(Path(path))
     return WorkflowServer((host, port), files, log)
 
 
