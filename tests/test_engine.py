@@ -560,6 +560,19 @@ def test_any_sequence_moves_per_definition_or_changes_nothing(steps) -> None:
         case = new
 
 
+def test_machine_binds_a_model_of_the_application() -> None:
+    class Dossier:
+        state: str
+
+    dossier = Dossier()
+    machine = LZN_ENGINE.machine("lzn", model=dossier)
+    assert dossier.state == "aangemeld"
+    dossier.passend_bevonden()  # type: ignore[attr-defined]
+    assert dossier.state == "ketenpartners_raadplegen"
+    assert set(machine.states) == set(LZN.states)
+    assert set(machine.events) == set(LZN.events)
+
+
 def test_machine_refuses_what_the_definition_does_not_allow() -> None:
     from transitions import MachineError
 

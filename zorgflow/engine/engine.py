@@ -570,12 +570,20 @@ class Engine:
             day = add_months(spec.first, months)
         return day
 
-    def machine(self, workflow_id: str, version: int | None = None) -> Any:
-        """A `transitions.Machine` of the workflow (for drawing and as a reference model).
+    def machine(self, workflow_id: str, version: int | None = None, *, model: Any = None
+                ) -> Any:
+        """A `transitions.Machine` of the workflow's state graph, for applications that
+        already use `transitions` (draw it, bind a model of your own to it) and as the
+        reference the engine is tested against.
 
-        Built on first use; cases are never bound to it.
+        It holds the states, the events and the transitions between them, starting in the
+        initial state, with ``auto_transitions`` off and invalid triggers raising
+        `transitions.MachineError`. It is the graph only: roles, guards, event data, case
+        roles, timers and facts are not represented, so it allows more than `fire` does and
+        never decides anything about a case. ``model``: an object to bind (default: the
+        machine is its own model). A new machine on each call; cases are never bound to it.
         """
-        return build_machine(self._get(workflow_id, version).model)
+        return build_machine(self._get(workflow_id, version).model, model)
 
     # -- reasons ---------------------------------------------------------------------------------
     def _no_transition(self, program: Program, state: str, event: str) -> str:
