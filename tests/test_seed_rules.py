@@ -1,4 +1,4 @@
-"""The seed rules of DOMAIN.md at their boundaries, through the shipped workflows.
+"""The rules of the source documents at their boundaries, through the shipped workflows.
 
 Every rule set is decided with `Engine.decide(workflow, rule_set, facts, at=...)` on the files
 in ``workflows/``; an unknown fact must never make a criterion hold.
