@@ -406,3 +406,39 @@ def test_an_example_checks_what_the_anonymous_dossier_holds(
     else:
         assert code == 1, out
         assert failure in out
+
+
+def test_coverage_line_of_check_names_thirty_sides_and_counts_the_rest(tmp_path: Path) -> None:
+    rows = "".join(f"      - {{id: r{k}, when: {{n: {k}}}, then: {{o: {k}}}}}\n"
+                   for k in range(40))
+    path = tmp_path / "tabel.yaml"
+    path.write_text(f"""\
+id: tabel
+version: 1
+label: Tabel
+start_by: [medewerker]
+roles: {{medewerker: {{label: Medewerker}}}}
+facts: {{n: {{type: integer, label: N}}}}
+states:
+  open: {{label: Open, initial: true}}
+  dicht: {{label: Dicht, final: true}}
+transitions:
+  - {{event: sluiten, from: open, to: dicht, by: [medewerker]}}
+rules:
+  t:
+    kind: table
+    hit_policy: unique
+    label: T
+    inputs: {{n: {{type: integer}}}}
+    outputs: [o]
+    rows:
+{rows}""", encoding="utf-8")
+    code, out = run("check", str(path))
+    assert code == 0, out
+    line = next(x for x in out.splitlines() if x.startswith("coverage tabel:"))
+    assert line.count(" t.r") == 30
+    assert line.endswith("and 50 more (zorgflow test lists them all)")
+    code, out = run("test", str(path))
+    assert code == 0, out
+    line = next(x for x in out.splitlines() if x.startswith("coverage tabel:"))
+    assert line.count(" t.r") == 80

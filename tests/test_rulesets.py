@@ -6,7 +6,10 @@ JSON-serialisable ``to_dict``).
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -458,6 +461,128 @@ def test_number_overlap_between_close_bounds_is_detected() -> None:
         return
     zorgflow.Engine([wf]).decide("proef", "tabel", {"x": 4.45}, at=AT)
     pytest.fail("the overlap was neither reported at load time nor refused at run time")
+
+
+# The overlap check against brute force: the same rows under hit_policy collect, decided on
+# every point of a grid fine enough to hit every region the cells describe, give the pairs
+# that can match together; the unique table must report exactly those.
+GRID: dict[str, list[Any]] = {
+    "n": [None, *range(-4, 5)],
+    "x": [None, *(k / 4 for k in range(-8, 9))],
+    "netwerk": [None, "geen", "lthg", "zorg_en_veiligheidshuis", "ander"],
+    "a": [None, True, False],
+    "s": [None, "p", "q", "r"],
+}
+INPUT_TYPES = {"n": "{type: integer}", "x": "{type: number}", "a": "{type: boolean}",
+               "s": "{type: string}",
+               "netwerk": "{type: enum, values: [geen, lthg, zorg_en_veiligheidshuis, ander]}"}
+
+
+def _cells(name: str) -> st.SearchStrategy[str]:
+    literals: st.SearchStrategy[Any] = {
+        "n": st.integers(-1, 1), "x": st.sampled_from([-0.5, 0, 0.5]),
+        "netwerk": st.sampled_from(GRID["netwerk"][1:]), "a": st.booleans(),
+        "s": st.sampled_from(["p", "q"]),
+    }[name]
+    fixed = st.sampled_from(["any", "absent"])
+    as_yaml = literals.map(lambda v: json.dumps(v))
+    choices = [fixed, as_yaml,
+               st.lists(as_yaml, min_size=1, max_size=3).map(lambda vs: f"[{', '.join(vs)}]")]
+    if name != "a":
+        choices.append(literals.map(lambda v: f"'!= {v}'"))
+    if name in ("n", "x"):
+        choices.append(st.tuples(st.sampled_from(["<", "<=", ">", ">="]), literals)
+                       .map(lambda t: f"'{t[0]} {t[1]}'"))
+        choices.append(st.tuples(literals, literals)
+                       .map(lambda t: f"'{min(t)}..{max(t)}'"))
+    return st.one_of(choices)
+
+
+@st.composite
+def _tables(draw: st.DrawFn) -> tuple[list[str], list[dict[str, str]]]:
+    names = draw(st.lists(st.sampled_from(sorted(GRID)), min_size=1, max_size=2, unique=True))
+    rows = draw(st.lists(st.fixed_dictionaries({}, optional={n: _cells(n) for n in names}),
+                         min_size=2, max_size=6))
+    return names, rows
+
+
+def _table_text(names: list[str], rows: list[dict[str, str]], policy: str) -> str:
+    inputs = "\n".join(f"      {n}: {INPUT_TYPES[n]}" for n in names)
+    body = "".join(
+        f"      - {{id: r{k}, when: {{{', '.join(f'{n}: {c}' for n, c in row.items())}}}, "
+        f"then: {{o: {k}}}}}\n" for k, row in enumerate(rows))
+    return table(inputs, body, policy)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_tables())
+def test_overlap_check_finds_exactly_the_pairs_that_match_together(
+        spec: tuple[list[str], list[dict[str, str]]]) -> None:
+    names, rows = spec
+    engine = zorgflow.Engine([load_workflow_text(_table_text(names, rows, "collect"), "c.yaml")])
+    together: set[tuple[str, str]] = set()
+    for point in itertools.product(*(GRID[n] for n in names)):
+        facts = {n: v for n, v in zip(names, point, strict=True) if v is not None}
+        matched = engine.decide("proef", "tabel", facts, at=AT).matched
+        together.update(itertools.combinations(matched, 2))
+    try:
+        load_workflow_text(_table_text(names, rows, "unique"), "u.yaml")
+        reported: set[tuple[str, str]] = set()
+    except WorkflowError as exc:
+        reported = {(m.group(1), m.group(2)) for p in exc.errors
+                    if (m := re.match(r"rows '(\w+)' and '(\w+)' of unique table", p.message))}
+        witnesses = [p.message for p in exc.errors if "both match" in p.message]
+        for message in witnesses:  # each witness is a point where both rows match
+            pair = re.match(r"rows '(\w+)' and '(\w+)'", message)
+            point = dict(re.findall(r"(\w+) = ('[^']*'|[^,;]+)", message.split("both match")[1]))
+            facts = {n: _value(v) for n, v in point.items() if v != "unknown"}
+            matched = engine.decide("proef", "tabel", facts, at=AT).matched
+            assert pair is not None and {pair.group(1), pair.group(2)} <= set(matched), message
+    assert reported == together
+
+
+def _value(text: str) -> Any:
+    if text.startswith("'"):
+        return text[1:-1]
+    return {"true": True, "false": False}.get(text) if text in ("true", "false") \
+        else json.loads(text)
+
+
+def _rows(n: int, row: Callable[[int], str]) -> str:
+    return "".join(f"      - {{id: r{k}, when: {{{row(k)}}}, then: {{o: {k}}}}}\n"
+                   for k in range(n))
+
+
+BIG_INPUTS = ("      n: {type: integer}\n      x: {type: number}\n"
+              "      netwerk: {type: enum, values: [geen, lthg, zorg_en_veiligheidshuis, ander]}")
+
+
+@pytest.mark.timeout(60)  # a guard against the old cubic check hanging, not a timing test
+@pytest.mark.parametrize("row", [
+    pytest.param(lambda k: f"n: '{3 * k}..{3 * k + 2}', netwerk: '!= geen'", id="ranges"),
+    pytest.param(lambda k: f"n: {k // 45}, x: '{k % 45}..{k % 45}.5'", id="grid"),
+    # every row meets every other on x; n tells them apart
+    pytest.param(lambda k: f"netwerk: geen, x: '> {k}.5', n: {k}", id="nested"),
+])
+def test_a_unique_table_of_2000_exclusive_rows_loads(row: Callable[[int], str]) -> None:
+    text = table(BIG_INPUTS, _rows(2_000, row))
+    workflow = load_workflow_text(text, "groot.yaml")
+    assert len(workflow.rules["tabel"].rows) == 2_000
+
+
+@pytest.mark.timeout(60)
+def test_a_table_where_everything_overlaps_reports_twenty_pairs_and_how_many_more() -> None:
+    text = table(BIG_INPUTS, _rows(2_000, lambda k: f"n: '>= {k}'"))
+    with pytest.raises(WorkflowError) as info:
+        load_workflow_text(text, "groot.yaml")
+    messages = [p.message for p in info.value.errors]
+    pairs = [m for m in messages if m.startswith("rows ")]
+    assert len(pairs) == 20
+    assert pairs[0].startswith("rows 'r0' and 'r1' of unique table 'tabel' overlap: both "
+                               "match n = 1,")
+    (more,) = [m for m in messages if "more pairs" in m]
+    assert re.fullmatch(r"unique table 'tabel': [\d,]+\+ more pairs of rows overlap beyond "
+                        r"the 20 shown; make the rows exclusive or use hit_policy: first", more)
 
 
 def test_unknown_row_cell_value_is_a_load_error() -> None:

@@ -230,3 +230,100 @@ def test_cli_check_is_clean_on_the_shipped_workflows() -> None:
     for name in ("lzn", "levensloop", "stappenplan"):
         assert f"OK verify {name}:" in result.stdout
     assert "0 failed" in result.stdout
+
+
+# -- bounds: a state space too large to explore --------------------------------------------------
+
+
+def many_case_roles(n: int, invariants: str = "") -> str:
+    """A workflow of ``n`` case roles, each assigned by its own event: 2ⁿ abstract states."""
+    roles = "".join(f"  rol{i}: {{label: Rol {i}, case_role: true}}\n" for i in range(n))
+    transitions = "".join(
+        f"  - {{event: benoem{i}, from: open, to: open, by: [medewerker],\n"
+        f"     data: {{wie: {{type: string, label: Wie}}}}, assigns: {{rol{i}: data.wie}}}}\n"
+        f"  - {{event: actie{i}, from: open, to: open, by: [rol{i}]}}\n" for i in range(n))
+    return f"""\
+id: rollen
+version: 1
+label: Rollen
+start_by: [medewerker]
+roles:
+  medewerker: {{label: Medewerker}}
+{roles}facts:
+  a: {{type: boolean, label: A}}
+states:
+  open: {{label: Open, initial: true}}
+  dicht: {{label: Dicht, final: true}}
+transitions:
+  - {{event: sluiten, from: open, to: dicht, by: [medewerker]}}
+{transitions}{invariants}"""
+
+
+ALWAYS_CLOSABLE = """\
+invariants:
+  altijd_te_sluiten: {label: Altijd te sluiten, always_reachable: [dicht]}
+"""
+
+
+def test_verify_stops_at_the_state_bound_and_says_what_it_left_unchecked() -> None:
+    workflow = load_workflow_text(many_case_roles(20, ALWAYS_CLOSABLE), "rollen.yaml")
+    report = verify(workflow, max_states=2_000)
+    assert report.cut_off
+    assert report.nodes == 2_000
+    assert report.stopped == "more than 2,000 abstract states (--max-states raises the bound)"
+    (warning,) = [f for f in report.findings if f.kind == "search cut off"]
+    assert warning.severity == "warning"
+    assert "stopped after 2,000 abstract states" in warning.message
+    assert "always_reachable invariants are not reported" in warning.message
+    # a claim that needs the whole space is not made from part of it: every explored state
+    # can close the case, but the closed states beyond the bound were never seen
+    assert report.errors == [], "\n".join(map(str, report.errors))
+
+
+def test_verify_stops_at_its_time_limit() -> None:
+    workflow = load_workflow_text(many_case_roles(20), "rollen.yaml")
+    report = verify(workflow, time_limit=0.2)
+    assert report.cut_off
+    assert report.stopped == "time limit of 0.2 s reached (--time-limit raises it)"
+    assert 0 < report.nodes < 2 ** 20
+
+
+def test_a_violation_inside_the_bound_is_reported_with_its_path() -> None:
+    invariant = ("invariants:\n  rol0_bij_sluiten: {label: Rol 0 bij sluiten, in_state: dicht, "
+                 "requires_case_role: rol0}\n")
+    workflow = load_workflow_text(many_case_roles(20, invariant), "rollen.yaml")
+    report = verify(workflow, max_states=500)
+    (error,) = report.errors
+    assert error.kind == "invariant rol0_bij_sluiten"
+    assert error.path == ("sluiten",)
+
+
+def test_verify_bounds_refuse_nonsense() -> None:
+    workflow = load_workflow_text(many_case_roles(1), "rollen.yaml")
+    with pytest.raises(ValueError, match="max_states must be at least 1"):
+        verify(workflow, max_states=0)
+    with pytest.raises(ValueError, match="time_limit must be a positive number of seconds"):
+        verify(workflow, time_limit=float("nan"))
+
+
+def test_cli_verify_cut_off_fails_unless_partial_is_allowed(tmp_path: Path) -> None:
+    path = tmp_path / "rollen.yaml"
+    path.write_text(many_case_roles(20), encoding="utf-8")
+    result = zorgflow_cli("verify", str(path), "--max-states", "500")
+    assert result.returncode == 1
+    assert "INCOMPLETE verify rollen: 500 abstract states" in result.stdout
+    assert "--allow-partial accepts that" in result.stdout
+    assert "WARNING rollen: search cut off: verification stopped after 500" in result.stdout
+    result = zorgflow_cli("verify", str(path), "--max-states", "500", "--allow-partial")
+    assert result.returncode == 0, result.stdout
+    assert "OK verify rollen: 500 abstract states" in result.stdout
+
+
+@pytest.mark.parametrize("option", [("--max-states", "0"), ("--max-states", "veel"),
+                                    ("--time-limit", "nan"), ("--time-limit", "-1"),
+                                    ("--budget", "0")])
+def test_cli_verify_bad_bounds_are_usage_errors(option: tuple[str, str]) -> None:
+    result = zorgflow_cli("verify", "workflows/lzn.yaml", *option)
+    assert result.returncode == 2
+    assert option[0] in result.stderr
+    assert "Traceback" not in result.stderr

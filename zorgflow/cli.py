@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from ._version import __version__
 from .engine import Case, Engine
@@ -31,7 +31,7 @@ from .render.graph import CasePath, build_graph, case_path
 from .render.mermaid import to_mermaid
 from .scenarios import Coverage, run_examples
 from .serve import serve
-from .verify import report_verification
+from .verify import MAX_STATES, TIME_LIMIT, report_verification
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -97,11 +97,20 @@ def _run_examples(workflows: list[Workflow], out: TextIO, verbose: bool) -> int:
         missing_s = coverage.missing_sides(workflow)
         print(f"coverage {workflow.id}: {len(workflow.examples)} examples, transitions "
               f"{n_transitions - len(missing_t)}/{n_transitions}"
-              + (f"; not fired: {', '.join(missing_t)}" if missing_t else "")
-              + (f"; criteria/rows not shown: {', '.join(missing_s)}" if missing_s else
+              + (f"; not fired: {_some(missing_t, verbose)}" if missing_t else "")
+              + (f"; criteria/rows not shown: {_some(missing_s, verbose)}" if missing_s else
                  "; every criterion and row shown true and false"), file=out)
     print(f"{passed} passed, {failed} failed", file=out)
     return failed
+
+
+def _some(names: list[str], everything: bool, shown: int = 30) -> str:
+    """A list for a report line: the first ``shown`` names and how many more (all of them
+    in `zorgflow test` without --quiet)."""
+    if everything or len(names) <= shown:
+        return ", ".join(names)
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + f" and {more:,} more (zorgflow test lists them all)"
 
 
 def cmd_test(args: argparse.Namespace, out: TextIO) -> int:
@@ -114,14 +123,39 @@ def cmd_test(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     """Prove the process rules over the abstract state space."""
     workflows, failures = _load_all(args.paths, out, quiet_ok=True)
-    bad = report_verification(workflows, out, budget=args.budget)
+    bad = report_verification(workflows, out, budget=args.budget, **_bounds(args))
     return EXIT_FAILED if failures or bad else EXIT_OK
+
+
+def _bounds(args: argparse.Namespace) -> dict[str, Any]:
+    return {"max_states": args.max_states, "time_limit": args.time_limit,
+            "allow_partial": args.allow_partial}
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     """Validate, verify and test."""
     workflows, failures = _load_all(args.paths, out)
-    bad = report_verification(workflows, out, budget=args.budget)
+    bad = report_verification(workflows, out, budget=args.budget, **_bounds(args))
     failed = _run_examples(workflows, out, verbose=False)
     return EXIT_FAILED if failures or failed or bad else EXIT_OK
 
@@ -300,8 +334,17 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("paths", nargs="+", metavar="PATH", help="workflow files or folders")
         if name in ("verify", "check"):
-            p.add_argument("--budget", type=int, default=None, metavar="N",
+            p.add_argument("--budget", type=_positive_int, default=None, metavar="N",
                            help="evaluations one witness search may spend (default 200000)")
+            p.add_argument("--max-states", type=_positive_int, default=MAX_STATES, metavar="N",
+                           help=f"abstract states to explore at most (default {MAX_STATES:,}; "
+                           "bounds memory)")
+            p.add_argument("--time-limit", type=_positive_float, default=TIME_LIMIT,
+                           metavar="SECONDS", help="seconds to verify one workflow at most "
+                           f"(default {TIME_LIMIT:g})")
+            p.add_argument("--allow-partial", action="store_true",
+                           help="a verification stopped by --max-states or --time-limit "
+                           "does not fail")
         if name == "test":
             p.add_argument("-q", "--quiet", action="store_true", help="only print failures")
         p.set_defaults(func=func)

@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ExprError, Problem, ValueProblem, WorkflowError
-from .model import DataField, Invariant, RuleSet, Workflow, where_of
+from .model import NOWHERE, DataField, Invariant, RuleSet, Workflow, where_of
 from .model.values import coerce, exact_form, problem_text, reader
 from .rules.decision import Decision
 from .rules.expr import Env, Expr, Scope, compile_expr, show
@@ -195,8 +195,10 @@ class _Compiler:
         if not ok or rs.hit_policy != "unique":
             return
         rows = {r.id: r for r in rs.rows}
-        for overlap in table.overlaps():
-            if {(rs.id, overlap.first), (rs.id, overlap.second)} & set(unchecked_rows):
+        unchecked = set(unchecked_rows)
+        check = table.check_overlaps()
+        for overlap in check.overlaps:
+            if {(rs.id, overlap.first), (rs.id, overlap.second)} & unchecked:
                 continue
             witness = ", ".join(f"{k} = {show(v)}" for k, v in overlap.witness.items())
             where = rows[overlap.second].where
@@ -204,6 +206,18 @@ class _Compiler:
                               f"rows '{overlap.first}' and '{overlap.second}' of unique table "
                               f"'{rs.id}' overlap: both match {witness}; make them exclusive "
                               "or use hit_policy: first"))
+        where = rs.rows[0].where if rs.rows else NOWHERE
+        if check.total > len(check.overlaps):
+            more = check.total - len(check.overlaps)
+            self._add(Problem(where.file or self.workflow.file, where.line, where.column,
+                              f"unique table '{rs.id}': {more:,}{'' if check.complete else '+'} "
+                              f"more pairs of rows overlap beyond the {len(check.overlaps)} "
+                              "shown; make the rows exclusive or use hit_policy: first"))
+        elif not check.complete:
+            self._add(Problem(where.file or self.workflow.file, where.line, where.column,
+                              f"unique table '{rs.id}' is too large to prove its "
+                              f"{len(rs.rows):,} rows exclusive (the check stopped at its bound); "
+                              "split the table or use hit_policy: first"))
 
     # -- invariants -------------------------------------------------------------------------
     def invariant(self, inv: Invariant) -> CompiledInvariant:

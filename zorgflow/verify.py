@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,11 @@ from .rules.rulesets import CompiledTable
 
 #: Evaluations one witness search may spend before it is cut off.
 SEARCH_BUDGET = 200_000
+#: Abstract states explored before the search of the state space is cut off: the memory
+#: bound (about 1 KB each, so some 100 MB).
+MAX_STATES = 100_000
+#: Seconds the verification of one workflow may take before it is cut off.
+TIME_LIMIT = 120.0
 #: The moment the verifier evaluates time-dependent conditions at.
 VERIFY_AT = datetime(2026, 6, 15, 12, 0, tzinfo=AMSTERDAM)
 
@@ -66,6 +72,9 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     nodes: int = 0
     cut_off: bool = False
+    """True when a bound cut some search short: then the findings are real, but incomplete."""
+    stopped: str = ""
+    """Why the search of the state space stopped early ("" when it was exhaustive)."""
 
     @property
     def errors(self) -> list[Finding]:
@@ -285,12 +294,33 @@ def _expr_monotone(expr: Expr) -> bool:
 class Verifier:
     """Explores one workflow. Use `verify` for the whole job."""
 
-    def __init__(self, workflow: Workflow, budget: int = SEARCH_BUDGET) -> None:
+    def __init__(self, workflow: Workflow, budget: int = SEARCH_BUDGET, *,
+                 max_states: int = MAX_STATES, time_limit: float | None = TIME_LIMIT,
+                 progress: Callable[[int], None] | None = None) -> None:
+        if max_states < 1:
+            raise ValueError(f"max_states must be at least 1, not {max_states}")
+        if time_limit is not None and not time_limit > 0:
+            raise ValueError(f"time_limit must be a positive number of seconds, not {time_limit}")
         self.wf = workflow
         self.cw = program_of(workflow)
         self.search = WitnessSearch(self.cw, budget)
         self.report = Report(workflow.id)
+        self.max_states = max_states
+        self.time_limit = time_limit
+        self.deadline = (time.monotonic() + time_limit) if time_limit is not None \
+            else float("inf")
+        self.progress = progress
         self._fires: dict[tuple[str, str], dict[str, Any] | None] = {}
+
+    def out_of_time(self) -> bool:
+        """True (and the report says so) once the time limit has passed."""
+        if self.report.stopped.startswith("time"):
+            return True
+        if time.monotonic() > self.deadline:
+            self.report.stopped = (f"time limit of {self.time_limit:g} s reached "
+                                   "(--time-limit raises it)")
+            return True
+        return False
 
     def finding(self, kind: str, message: str, path: Iterable[str] = (),
                 witness: Mapping[str, Any] | None = None, severity: str = "error") -> None:
@@ -318,14 +348,22 @@ class Verifier:
         start: Node = (self.cw.initial, frozenset())
         parents: dict[Node, tuple[Node | None, str | None]] = {start: (None, None)}
         queue = deque([start])
+        popped = 0
         while queue:
             node = queue.popleft()
-            state, roles = node
-            for ct in self.cw.by_state[state]:
-                if not self.can_act(ct, roles) or self.guard_witness(ct) is None:
-                    continue
-                target: Node = (ct.target, roles | {r for r, _ in ct.assigns})
+            popped += 1
+            if popped % 1024 == 0:
+                if self.out_of_time():
+                    break
+                if self.progress is not None and popped % 16384 == 0:
+                    self.progress(len(parents))
+            for ct, target in self.edges(node):
                 if target not in parents:
+                    if len(parents) >= self.max_states:
+                        self.report.stopped = (f"more than {self.max_states:,} abstract "
+                                               "states (--max-states raises the bound)")
+                        queue.clear()
+                        break
                     parents[target] = (node, ct.event)
                     queue.append(target)
         self.report.nodes = len(parents)
@@ -344,50 +382,76 @@ class Verifier:
         return events[::-1]
 
     def edges(self, node: Node) -> list[tuple[CompiledTransition, Node]]:
+        """The transitions someone can fire from ``node``, with the node each leads to."""
         state, roles = node
         result = []
         for ct in self.cw.by_state[state]:
             if self.can_act(ct, roles) and self.guard_witness(ct) is not None:
-                result.append((ct, (ct.target, roles | {r for r, _ in ct.assigns})))
+                assigned = roles | {r for r, _ in ct.assigns} if ct.assigns else roles
+                result.append((ct, (ct.target, assigned)))
         return result
 
     def run(self) -> Report:
         """Every check; returns the report."""
         parents = self.explore()
+        exhaustive = not self.report.stopped
         reached_states = {state for state, _ in parents}
-        for sid in self.wf.states:
-            if sid not in reached_states:
-                self.finding("unreachable state", f"no sequence of allowed events reaches "
-                             f"'{sid}' (its incoming guards can never pass, or nobody holds "
-                             "the role)")
-        for node in parents:
+        if exhaustive:  # beyond a bound, "never reached" cannot be claimed
+            for sid in self.wf.states:
+                if sid not in reached_states:
+                    self.finding("unreachable state", f"no sequence of allowed events reaches "
+                                 f"'{sid}' (its incoming guards can never pass, or nobody "
+                                 "holds the role)")
+        fired: set[tuple[str, str]] = set()
+        for node in self.each(parents):
             state, _ = node
-            if not self.wf.states[state].final and not self.edges(node):
+            edges = self.edges(node)
+            fired.update((ct.from_state, ct.event) for ct, _ in edges)
+            if not self.wf.states[state].final and not edges:
                 self.finding("dead end", f"in state '{state}' no event can ever be allowed",
                              self.path_to(parents, node))
-        fired = {(ct.from_state, ct.event) for node in parents for ct, _ in self.edges(node)}
-        for ct in self.cw.table.values():
-            if (ct.from_state, ct.event) not in fired and ct.from_state in reached_states:
-                why = ("its condition can never be true" if self.guard_witness(ct) is None
-                       else "nobody can hold a role that may fire it")
-                self.finding("event never fires", f"'{ct.event}' from '{ct.from_state}': {why}")
+        if not self.report.stopped:
+            for ct in self.cw.table.values():
+                if (ct.from_state, ct.event) not in fired and ct.from_state in reached_states:
+                    why = ("its condition can never be true" if self.guard_witness(ct) is None
+                           else "nobody can hold a role that may fire it")
+                    self.finding("event never fires",
+                                 f"'{ct.event}' from '{ct.from_state}': {why}")
         self.check_tables()
         self.check_personal_flows()
-        self.check_invariants(parents)
-        self.report.cut_off = self.search.cut_off
+        self.check_invariants(parents, exhaustive)
         if self.search.cut_off:
             self.finding("search cut off", f"a witness search hit its bound of "
                          f"{self.search.budget:,} evaluations: results may be incomplete",
                          severity="warning")
+        if self.report.stopped:
+            self.finding("search cut off", f"verification stopped after {len(parents):,} "
+                         f"abstract states: {self.report.stopped}. The violations reported are "
+                         "real; states beyond the bound were not checked, and unreachable "
+                         "states, events that never fire and always_reachable invariants are "
+                         "not reported", severity="warning")
+        self.report.cut_off = self.search.cut_off or bool(self.report.stopped)
         return self.report
+
+    def each(self, nodes: Iterable[Node]) -> Iterable[Node]:
+        """``nodes`` until the time limit passes."""
+        for count, node in enumerate(nodes):
+            if count % 256 == 255 and self.out_of_time():
+                return
+            yield node
 
     def check_tables(self) -> None:
         for rid, rs in self.cw.rules.items():
             if isinstance(rs, CompiledTable) and rs.model.hit_policy == "unique":
-                for overlap in rs.overlaps():
+                check = rs.check_overlaps()
+                for overlap in check.overlaps:
                     self.finding("table overlap", f"rows '{overlap.first}' and "
                                  f"'{overlap.second}' of '{rid}' both match", witness=dict(
                                      overlap.witness))
+                if check.total > len(check.overlaps) or not check.complete:
+                    self.finding("table overlap", f"{check.total - len(check.overlaps):,}"
+                                 f"{'' if check.complete else '+'} more pairs of rows of "
+                                 f"'{rid}' overlap")
                 gaps = [g for g in rs.gaps() if all(v is not UNKNOWN for v in g.values())]
                 if gaps:
                     sample = ", ".join(f"{k} = {show(v)}" for k, v in gaps[0].items())
@@ -417,20 +481,22 @@ class Verifier:
                                  severity="warning")
 
     # -- invariants -------------------------------------------------------------------------------
-    def check_invariants(self, parents: Mapping[Node, tuple[Node | None, str | None]]) -> None:
+    def check_invariants(self, parents: Mapping[Node, tuple[Node | None, str | None]],
+                         exhaustive: bool = True) -> None:
         for inv in self.wf.invariants:
             if inv.kind == "requires_case_role":
                 self.check_case_role(inv, parents)
             elif inv.kind == "implies":
                 self.check_implies(inv, parents)
             elif inv.kind == "always_reachable":
-                self.check_reachable(inv, parents)
+                if exhaustive:  # needs every state: a goal may lie beyond the bound
+                    self.check_reachable(inv, parents)
             else:
                 self.check_never(inv, parents)
 
     def check_case_role(self, inv: Invariant,
                         parents: Mapping[Node, tuple[Node | None, str | None]]) -> None:
-        for node in parents:
+        for node in self.each(parents):
             if node[0] in inv.states and inv.role not in node[1]:
                 self.finding(f"invariant {inv.id}", f"{inv.label}: in '{node[0]}' no "
                              f"{inv.role} is assigned", self.path_to(parents, node))
@@ -449,7 +515,7 @@ class Verifier:
 
     def check_implies(self, inv: Invariant,
                       parents: Mapping[Node, tuple[Node | None, str | None]]) -> None:
-        for node in parents:
+        for node in self.each(parents):
             for ct, target in self.edges(node):
                 if target[0] not in inv.states or node[0] in inv.states:
                     continue
@@ -464,14 +530,19 @@ class Verifier:
     def check_reachable(self, inv: Invariant,
                         parents: Mapping[Node, tuple[Node | None, str | None]]) -> None:
         goals = set(inv.goals)
+        into: dict[Node, list[Node]] = {}  # the edges reversed
+        for node in self.each(parents):
+            for _, target in self.edges(node):
+                into.setdefault(target, []).append(node)
+        if self.report.stopped:
+            return
         good = {n for n in parents if n[0] in goals}
-        changed = True
-        while changed:
-            changed = False
-            for node in parents:
-                if node not in good and any(t in good for _, t in self.edges(node)):
+        queue = deque(good)
+        while queue:  # backwards from the goals: who can reach one
+            for node in into.get(queue.popleft(), ()):
+                if node not in good:
                     good.add(node)
-                    changed = True
+                    queue.append(node)
         for node in parents:
             if node not in good and not self.wf.states[node[0]].final:
                 self.finding(f"invariant {inv.id}", f"{inv.label}: from '{node[0]}' none of "
@@ -481,7 +552,7 @@ class Verifier:
 
     def check_never(self, inv: Invariant,
                     parents: Mapping[Node, tuple[Node | None, str | None]]) -> None:
-        for node in parents:
+        for node in self.each(parents):
             for ct, _ in self.edges(node):
                 if ct.event != inv.event:
                     continue
@@ -545,25 +616,54 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def verify(workflow: Workflow, budget: int = SEARCH_BUDGET) -> Report:
-    """Verify one workflow."""
-    return Verifier(workflow, budget).run()
+def verify(workflow: Workflow, budget: int = SEARCH_BUDGET, *, max_states: int = MAX_STATES,
+           time_limit: float | None = TIME_LIMIT,
+           progress: Callable[[int], None] | None = None) -> Report:
+    """Verify one workflow.
+
+    Bounded: a witness search spends at most ``budget`` evaluations, the state space at most
+    ``max_states`` abstract states, the whole at most ``time_limit`` seconds (None: no limit).
+    A bound that cuts the work short sets ``Report.cut_off`` and adds a warning saying which
+    and what was left unchecked. ``progress`` is called now and then with the number of
+    abstract states explored so far.
+    """
+    return Verifier(workflow, budget, max_states=max_states, time_limit=time_limit,
+                    progress=progress).run()
 
 
 def report_verification(workflows: list[Workflow], out: TextIO,
-                        progress: TextIO | None = None, budget: int | None = None) -> int:
-    """Verify each workflow, print the findings; returns the number of errors."""
+                        progress: TextIO | None = None, budget: int | None = None, *,
+                        max_states: int = MAX_STATES, time_limit: float | None = TIME_LIMIT,
+                        allow_partial: bool = False) -> int:
+    """Verify each workflow, print the findings; returns the number of errors.
+
+    A workflow whose state space was cut off by ``max_states`` or ``time_limit`` counts as an
+    error unless ``allow_partial``: "no violations" would claim more than was checked.
+    """
     progress = progress if progress is not None else sys.stderr
     errors = 0
+    tty = progress.isatty()
     for workflow in workflows:
-        if progress.isatty():
+        if tty:
             print(f"verifying {workflow.id}…", file=progress, flush=True)
-        report = verify(workflow, budget or SEARCH_BUDGET)
+
+        def show_progress(nodes: int, wid: str = workflow.id) -> None:
+            if tty:
+                print(f"verifying {wid}: {nodes:,} abstract states…", file=progress,
+                      flush=True)
+
+        report = verify(workflow, budget or SEARCH_BUDGET, max_states=max_states,
+                        time_limit=time_limit, progress=show_progress)
         for finding in report.findings:
             print(str(finding), file=out)
         errors += len(report.errors)
         status = "OK" if not report.errors else "FAIL"
-        print(f"{status} verify {workflow.id}: {report.nodes} abstract states, "
+        if report.stopped and not allow_partial:
+            errors += 1
+            status = "FAIL" if report.errors else "INCOMPLETE"
+        print(f"{status} verify {workflow.id}: {report.nodes:,} abstract states, "
               f"{len(workflow.invariants)} invariants, {_count(len(report.errors), 'violation')}"
-              + (" (search cut off)" if report.cut_off else ""), file=out)
+              + (f" (stopped early: {report.stopped}; --allow-partial accepts that)"
+                 if report.stopped and not allow_partial else
+                 " (search cut off)" if report.cut_off else ""), file=out)
     return errors

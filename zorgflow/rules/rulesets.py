@@ -23,6 +23,7 @@ from ..model import (
 from .decision import Decision
 from .expr import Compile, Env, Expr, Scope, compile_expr, show, shown
 from .logic import UNKNOWN, k_and, k_or, truth_word
+from .overlap import cover_of, first_common, overlapping_pairs
 
 CellTest = Callable[[Any], Any]
 _CRITERION_MEMO = 2048
@@ -168,6 +169,18 @@ class Overlap:
     witness: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class OverlapCheck:
+    """The outcome of a unique table's overlap check."""
+
+    overlaps: tuple[Overlap, ...]
+    """The first overlapping pairs, in row order."""
+    total: int
+    """How many pairs overlap (at least this many when the check is not complete)."""
+    complete: bool
+    """False when the check stopped at its bound (a very large or very overlapping table)."""
+
+
 class CompiledTable:
     """``kind: table`` — a decision table with hit policy unique, first or collect."""
 
@@ -244,30 +257,48 @@ class CompiledTable:
             result.append(_sample_values(inp.type, cells, n))
         return result
 
-    def overlaps(self) -> list[Overlap]:
-        """Pairs of rows that can match the same input (a unique table must have none)."""
+    def check_overlaps(self, limit: int = 20) -> OverlapCheck:
+        """Pairs of rows that can match the same input (a unique table must have none): the
+        first ``limit`` in row order, each with a witness, and how many there are."""
         samples = self.samples()
+        types = [inp.type.name for inp in self.model.inputs]
         names = [inp.id for inp in self.model.inputs]
-        found = []
-        for a in range(len(self.rows)):
-            for b in range(a + 1, len(self.rows)):
-                witness: dict[str, Any] = {}
-                for i, name in enumerate(names):
-                    ta: CellTest = dict(self.rows[a][1]).get(i, _always)
-                    tb: CellTest = dict(self.rows[b][1]).get(i, _always)
-                    both = [v for v in samples[i] if ta(v) is True and tb(v) is True]
-                    if not both:
-                        break
-                    witness[name] = both[0]
-                else:
-                    found.append(Overlap(self.rows[a][0], self.rows[b][0], witness))
-        return found
+        indexes: list[dict[Any, int]] = []
+        for values in samples:
+            index: dict[Any, int] = {}
+            for k, v in enumerate(values):
+                try:
+                    index.setdefault(v, k)
+                except TypeError:
+                    continue
+            indexes.append(index)
+        covers = [
+            [cover_of(row.cells.get(name), samples[i], indexes[i],
+                      types[i] in ("integer", "number"),
+                      cell_test(row.cells[name]) if name in row.cells else _always)
+             for i, name in enumerate(names)]
+            for row in self.model.rows]
+        search = overlapping_pairs(covers, [len(s) for s in samples])
+        shown_pairs = []
+        for a, b in search.pairs[:limit]:
+            witness = {}
+            for i, name in enumerate(names):
+                common = first_common(covers[a][i], covers[b][i])
+                witness[name] = samples[i][common if common is not None else 0]
+            shown_pairs.append(Overlap(self.rows[a][0], self.rows[b][0], witness))
+        return OverlapCheck(tuple(shown_pairs), len(search.pairs), search.complete)
 
-    def gaps(self, limit: int = 10_000) -> list[dict[str, Any]]:
-        """Input combinations (from the samples) that no row covers; at most ``limit`` checked."""
+    def overlaps(self) -> list[Overlap]:
+        """The first 20 pairs of rows that can match the same input."""
+        return list(self.check_overlaps().overlaps)
+
+    def gaps(self, limit: int = 10_000, cells: int = 2_000_000) -> list[dict[str, Any]]:
+        """Input combinations (from the samples) that no row covers; at most ``limit``
+        combinations checked, fewer in a large table (at most ``cells`` row tests)."""
         samples = self.samples()
         names = [inp.id for inp in self.model.inputs]
         found = []
+        limit = min(limit, max(1, cells // max(1, len(self.rows))))
         for count, combo in enumerate(itertools.product(*samples)):
             if count >= limit:
                 break
