@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import math
 import multiprocessing
 import os
+import re
 import signal
 import sqlite3
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Backend
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from store_workers import (
     COORDINATOR_ID,
     REGISSEUR_ID,
@@ -31,6 +37,8 @@ from zorgflow.store import (
     SQLiteStore,
     Store,
     StoreError,
+    StoreUnavailable,
+    UnstorableValue,
 )
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
@@ -620,3 +628,316 @@ def test_postgres_schema_names_are_checked(schema: str, engine: Engine) -> None:
     zorgflow_store = pytest.importorskip("zorgflow.store.postgres")
     with pytest.raises(ValueError, match="identifier"):
         zorgflow_store.PostgresStore("postgresql://nowhere/db", engine, schema=schema)
+
+
+# -- values and arguments no store takes (issue 17, finding 10) --------------------------------
+
+PROEF = """\
+id: proef
+version: 1
+label: Proef
+start_by: [medewerker]
+roles: {medewerker: {label: Medewerker}}
+facts:
+  x: {type: number, label: X}
+  s: {type: string, label: S}
+  p: {type: string, label: P, personal_data: true}
+  lijst: {type: list, items: string, label: Lijst}
+states:
+  open: {label: Open, initial: true}
+transitions:
+  - event: melden
+    from: open
+    to: open
+    by: [medewerker]
+    data:
+      reden: {type: string, label: Reden, required: false}
+      getal: {type: number, label: Getal, required: false}
+      wie: {type: string, label: Wie, personal_data: true, required: false}
+"""
+medewerker = Actor("m.medewerker", roles={"medewerker"})
+SECRET = "Geheim-Inwoner-4711"  # a personal value no message may show
+
+
+@pytest.fixture(scope="module")
+def proef() -> Engine:
+    return Engine([zorgflow.load_workflow_text(PROEF)])
+
+
+def tampered(case: Case, *, facts: dict[str, Any] | None = None,
+             data: dict[str, Any] | None = None) -> Case:
+    """``case`` with values the engine would not make (a caller's own code, or an engine that
+    lets them through): its facts and its last entry's data changed, read back unverified."""
+    raw = case.to_dict()
+    raw["facts"].update(facts or {})
+    raw["history"][-1]["data"].update(data or {})
+    return Case.from_dict(raw, verify=False)
+
+
+def comparable(case: Case) -> dict[str, Any]:
+    """What a case holds, to compare with ``==`` (-0.0 equals 0.0; the digest is left out)."""
+    return {k: v for k, v in case.to_dict().items() if k != "digest"}
+
+
+@pytest.mark.parametrize(("facts", "data", "where", "problem"), [
+    ({"x": math.nan}, {}, "fact 'x'", "NaN"),
+    ({"x": math.inf}, {}, "fact 'x'", "infinite"),
+    ({"x": -math.inf}, {}, "fact 'x'", "infinite"),
+    ({}, {"getal": math.nan}, "data field 'getal' of history entry 2", "NaN"),
+    ({}, {"getal": math.inf}, "data field 'getal' of history entry 2", "infinite"),
+])
+def test_nan_and_infinity_are_refused_by_name_on_every_back_end(
+        backend: Backend, proef: Engine, facts: dict[str, Any], data: dict[str, Any],
+        where: str, problem: str) -> None:
+    store = backend.open(proef)
+    case = proef.start("proef", actor=medewerker, at=T0, store=store)
+    moved = proef.fire(case, "melden", actor=medewerker, data={"getal": 1.5}, at=T0)
+    before = store.load(case.id).to_dict()
+    with pytest.raises(UnstorableValue, match=f"{re.escape(where)} holds .*{problem}") as caught:
+        store.save(tampered(moved, facts=facts, data=data), case.version)
+    assert isinstance(caught.value, StoreError) and isinstance(caught.value, ValueError)
+    assert "nothing was written" in str(caught.value)
+    assert store.load(case.id).to_dict() == before
+
+
+@pytest.mark.parametrize(("bad", "problem"), [("\x00", "NUL"), ("\ud800", "surrogate"),
+                                              ("\udfff", "surrogate")])
+@pytest.mark.parametrize(("step", "where"), [
+    ("fact", "fact 's'"),
+    ("personal fact", "fact 'p'"),
+    ("list item", "fact 'lijst'"),
+    ("data field", "data field 'reden' of history entry 2"),
+    ("personal data field", "data field 'wie' of history entry 2"),
+    ("actor", "the actor id of history entry 2"),
+])
+def test_nul_and_lone_surrogates_are_refused_by_name_on_every_back_end(
+        backend: Backend, proef: Engine, bad: str, problem: str, step: str,
+        where: str) -> None:
+    store = backend.open(proef)
+    case = proef.start("proef", actor=medewerker, at=T0, store=store)
+    before = store.load(case.id).to_dict()
+    value = SECRET + bad + SECRET
+    with pytest.raises(UnstorableValue, match=f"^{re.escape(where)} holds .*{problem}") as caught:
+        if step == "fact":
+            proef.set_facts(case, {"s": value}, actor=medewerker, at=T0, store=store)
+        elif step == "personal fact":
+            proef.set_facts(case, {"p": value}, actor=medewerker, at=T0, store=store)
+        elif step == "list item":
+            proef.set_facts(case, {"lijst": ["a", value]}, actor=medewerker, at=T0, store=store)
+        elif step == "data field":
+            proef.fire(case, "melden", actor=medewerker, data={"reden": value}, at=T0,
+                       store=store)
+        elif step == "personal data field":
+            proef.fire(case, "melden", actor=medewerker, data={"wie": value}, at=T0,
+                       store=store)
+        else:
+            proef.fire(case, "melden", actor=Actor(value, roles={"medewerker"}), at=T0,
+                       store=store)
+    assert SECRET not in str(caught.value) and bad not in str(caught.value)
+    assert store.load(case.id).to_dict() == before
+
+
+@pytest.mark.parametrize("case_id", ["casus\x00", "casus\ud800", "c" * 501])
+def test_a_case_id_no_store_can_keep_is_refused_and_nothing_created(
+        backend: Backend, proef: Engine, case_id: str) -> None:
+    store = backend.open(proef)
+    with pytest.raises(UnstorableValue, match=r"^the case id ") as caught:
+        proef.start("proef", actor=medewerker, at=T0, case_id=case_id, store=store)
+    assert case_id not in str(caught.value) and "c" * 50 not in str(caught.value)
+    assert store.find() == []
+    proef.start("proef", actor=medewerker, at=T0, case_id="c" * 500, store=store)  # the limit
+
+
+@pytest.mark.parametrize("holder", ["p.regisseur\ud800", "p.regisseur\x00", "r" * 501])
+def test_a_case_role_holder_no_store_can_keep_is_refused(backend: Backend, engine: Engine,
+                                                        holder: str) -> None:
+    store = backend.open(engine)
+    case = in_uitvoering(engine, store)
+    before = store.load(case.id).to_dict()
+    raw = engine.fire(case, "voortgang_teruggekoppeld", actor=regisseur, at=T0).to_dict()
+    raw["case_roles"]["casusregisseur"] = holder  # as a caller's own code might
+    with pytest.raises(UnstorableValue, match=r"^the holder of case role 'casusregisseur'"):
+        store.save(Case.from_dict(raw, verify=False), case.version)
+    assert store.load(case.id).to_dict() == before
+
+
+def test_a_case_whose_id_is_not_text_is_refused(backend: Backend, proef: Engine) -> None:
+    store = backend.open(proef)
+    case = proef.start("proef", actor=medewerker, at=T0)
+    numbered = copy.copy(case)
+    numbered._id = 123  # made outside the engine, which refuses start(case_id=123)
+    with pytest.raises(UnstorableValue, match=r"the case id must be text \(str\), not int"):
+        store.create(numbered)
+    assert store.find() == []
+
+
+def test_start_refuses_a_case_id_that_is_not_text_at_the_call(backend: Backend,
+                                                             proef: Engine) -> None:
+    store = backend.open(proef)
+    not_text: tuple[Any, ...] = (123, b"casus", ["casus"])
+    for case_id in not_text:
+        with pytest.raises(TypeError, match="case_id must be a str, not"):
+            proef.start("proef", actor=medewerker, at=T0, case_id=case_id)
+        with pytest.raises(TypeError, match="case_id must be a str, not"):
+            proef.start("proef", actor=medewerker, at=T0, case_id=case_id, store=store)
+    assert store.find() == []
+    assert proef.start("proef", actor=medewerker, at=T0, case_id="123", store=store).id == "123"
+
+
+def _a_stored_case(store: Store) -> Case:
+    return store.load(store.find()[0].id)
+
+
+#: (what is called, the call, what it raises, what its message says)
+WRONG_ARGUMENTS: list[tuple[str, Any, type[Exception], str]] = [
+    ("load(123)", lambda s: s.load(123), TypeError, "case_id must be a str, not int"),
+    ("load(None)", lambda s: s.load(None), TypeError, "case_id must be a str, not NoneType"),
+    ("load(list)", lambda s: s.load(["x"]), TypeError, "case_id must be a str, not list"),
+    ("load(NUL)", lambda s: s.load("x\x00"), UnstorableValue, "case_id holds a NUL"),
+    ("load(surrogate)", lambda s: s.load("\ud800"), UnstorableValue,
+     "case_id holds a lone surrogate"),
+    ("history(123)", lambda s: s.history(123), TypeError, "case_id must be a str"),
+    ("find(workflow_id=1)", lambda s: s.find(workflow_id=1), TypeError,
+     "workflow_id must be a str or None, not int"),
+    ("find(state=list)", lambda s: s.find(state=["open"]), TypeError,
+     "state must be a str or None, not list"),
+    ("find(role_holder=bytes)", lambda s: s.find(role_holder=b"m"), TypeError,
+     "role_holder must be a str or None"),
+    ("find(state=NUL)", lambda s: s.find(state="open\x00"), UnstorableValue,
+     "state holds a NUL"),
+    ("find(role_holder=surrogate)", lambda s: s.find(role_holder="\udc00"), UnstorableValue,
+     "role_holder holds a lone"),
+    ("due(limit=str)", lambda s: s.due(T0, limit="10"), TypeError,
+     "limit must be an int or None"),
+    ("due(limit=float)", lambda s: s.due(T0, limit=1.5), TypeError,
+     "limit must be an int or None"),
+    ("due(limit=True)", lambda s: s.due(T0, limit=True), TypeError,
+     "limit must be an int or None"),
+    ("due(limit=-1)", lambda s: s.due(T0, limit=-1), ValueError, "limit must be 0 or more"),
+    ("due(before=str)", lambda s: s.due("2026-03-02"), StoreError, "aware datetime"),
+    ("save(expected_version=str)", lambda s: s.save(_a_stored_case(s), "1"), TypeError,
+     "expected_version must be"),
+    ("save(expected_version=-1)", lambda s: s.save(_a_stored_case(s), -1), ValueError,
+     "expected_version must be 0"),
+    ("create(dict)", lambda s: s.create({"id": "x"}), TypeError, "expected a Case, got dict"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "message"),
+                         [pytest.param(*rest, id=name) for name, *rest in WRONG_ARGUMENTS])
+def test_wrong_arguments_are_refused_alike_on_every_back_end(
+        backend: Backend, proef: Engine, call: Any, error: type[Exception],
+        message: str) -> None:
+    store = backend.open(proef)
+    proef.start("proef", actor=medewerker, at=T0, store=store)
+    with pytest.raises(error, match=re.escape(message)) as caught:
+        call(store)
+    assert not type(caught.value).__module__.startswith(("sqlite3", "psycopg"))
+
+
+def test_due_limit_none_zero_and_huge(backend: Backend, engine: Engine) -> None:
+    store = backend.open(engine)
+    ids = [in_uitvoering(engine, store, at=T0 + timedelta(days=n)).id for n in range(3)]
+    sweep = T0 + timedelta(days=60)
+    assert [r.id for r in store.due(sweep, limit=None)] == ids
+    assert [r.id for r in store.due(sweep)] == ids
+    assert store.due(sweep, limit=0) == []
+    assert [r.id for r in store.due(sweep, limit=2)] == ids[:2]
+    assert [r.id for r in store.due(sweep, limit=2**70)] == ids
+
+
+def test_due_at_the_ends_of_time(backend: Backend, engine: Engine) -> None:
+    store = backend.open(engine)
+    case = in_uitvoering(engine, store)
+    west, east = timezone(timedelta(hours=-5)), timezone(timedelta(hours=5))
+    assert [r.id for r in store.due(datetime.max.replace(tzinfo=west))] == [case.id]
+    assert store.due(datetime.min.replace(tzinfo=east)) == []
+
+
+def test_floats_read_back_as_the_floats_written(backend: Backend, proef: Engine) -> None:
+    store = backend.open(proef)
+    case = proef.start("proef", actor=medewerker, at=T0, store=store)
+    for x in (1e16, 1.5e300, -1.7976931348623157e308, 5e-324, 1e-7, 0.1, 3, 10**30):
+        case = proef.set_facts(case, {"x": x}, actor=medewerker, at=T0, store=store)
+        loaded = store.load(case.id)
+        assert loaded.facts["x"] == x and type(loaded.facts["x"]) is type(x), x
+        assert loaded.to_dict() == case.to_dict()
+    case = proef.set_facts(case, {"x": -0.0}, actor=medewerker, at=T0, store=store)
+    assert comparable(store.load(case.id)) == comparable(case)  # kept as 0.0 everywhere
+
+
+def _refuse_a_value_in_the_database(backend: Backend) -> None:
+    """A rule of the database's own (a municipality's constraint, say) that refuses a fact."""
+    if backend.name == "sqlite":
+        with sqlite3.connect(backend.path) as conn:
+            conn.execute("CREATE TRIGGER geen_geheim BEFORE UPDATE ON cases "
+                         f"WHEN NEW.facts LIKE '%{SECRET}%' "
+                         "BEGIN SELECT RAISE(ABORT, 'geweigerd door de database'); END")
+        return
+    import psycopg
+
+    with psycopg.connect(backend.dsn, autocommit=True) as conn:
+        conn.execute(f"ALTER TABLE {backend.schema}.cases ADD CONSTRAINT geen_geheim "
+                     f"CHECK (facts::text NOT LIKE '%{SECRET}%')")
+
+
+@pytest.mark.parametrize("in_transaction", [False, True])
+def test_a_database_error_is_a_store_error_without_the_data(
+        backend: Backend, proef: Engine, in_transaction: bool) -> None:
+    store = backend.open(proef)
+    case = proef.start("proef", actor=medewerker, at=T0, store=store)
+    _refuse_a_value_in_the_database(backend)
+    refused = proef.set_facts(case, {"s": SECRET, "x": 2.5}, actor=medewerker, at=T0)
+    if in_transaction:
+        with store.transaction() as tx:
+            with pytest.raises(StoreError) as caught:
+                tx.save(refused, case.version)
+            # the failed step wrote nothing and the transaction goes on
+            proef.set_facts(tx.load(case.id), {"x": 1.0}, actor=medewerker, at=T0, store=tx)
+        assert store.load(case.id).facts["x"] == 1.0
+    else:
+        with pytest.raises(StoreError) as caught:
+            store.save(refused, case.version)
+        assert store.load(case.id).to_dict() == case.to_dict()
+    message = str(caught.value)
+    assert SECRET not in message and "2.5" not in message, message
+    assert "DETAIL" not in message and "CONTEXT" not in message, message
+    assert "nothing was written" in message
+    assert not isinstance(caught.value, StoreUnavailable)  # trying again will not help
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+TEXT = st.text(st.characters(exclude_categories=()), max_size=8)
+ANY_FLOAT = st.floats(allow_nan=True, allow_infinity=True)
+STEP = st.one_of(
+    st.tuples(st.just("set_facts"), st.fixed_dictionaries({}, optional={
+        "x": ANY_FLOAT, "s": TEXT, "p": TEXT, "lijst": st.lists(TEXT, max_size=3)}
+    ).filter(bool)),
+    st.tuples(st.just("fire"), st.fixed_dictionaries({}, optional={
+        "reden": TEXT, "getal": ANY_FLOAT, "wie": TEXT})))
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(steps=st.lists(STEP, min_size=1, max_size=4))
+def test_any_text_or_float_is_kept_or_refused_cleanly(
+        backend: Backend, proef: Engine, steps: list[tuple[str, dict[str, Any]]]) -> None:
+    store = backend.stores[0] if backend.stores else backend.open(proef)
+    case = proef.start("proef", actor=medewerker, at=T0, store=store)
+    for kind, values in steps:
+        try:
+            if kind == "set_facts":
+                new = proef.set_facts(case, values, actor=medewerker, at=T0)
+            else:
+                new = proef.fire(case, "melden", actor=medewerker, data=values, at=T0)
+        except zorgflow.TransitionRejected:
+            continue  # the engine's refusal: nothing reached the store
+        before = store.load(case.id).to_dict()
+        try:
+            store.save(new, case.version)
+        except UnstorableValue:  # a StoreError and a ValueError; nothing else may come out
+            assert store.load(case.id).to_dict() == before
+            continue
+        loaded = store.load(case.id)
+        assert comparable(loaded) == comparable(new)
+        case = loaded

@@ -15,7 +15,8 @@
     │   ├── CaseNotFound (KeyError)
     │   ├── CaseExists
     │   ├── ConcurrentUpdate         a save based on an older version; nothing written
-    │   └── StoreUnavailable         the database could not do the step; try again
+    │   ├── StoreUnavailable         the database could not do the step; try again
+    │   └── UnstorableValue (ValueError)  a value no store can keep (NaN, NUL, a surrogate)
     ├── ExampleFailed                an example in a workflow file did not go as it said
     ├── CaseMismatch (ValueError)    a case drawn over a workflow it does not belong to
     ├── SaveConflict                 `zorgflow serve`: the file changed since it was loaded
@@ -147,6 +148,15 @@ class ConcurrentUpdate(StoreError):
 class StoreUnavailable(StoreError):
     """The database could not do the step (busy, unreachable, restarted, a deadlock); nothing
     was written. The step may be tried again."""
+
+
+class UnstorableValue(StoreError, ValueError):
+    """A case (or an argument) holds a value no store can keep, the same on every back end:
+    a float that is NaN or infinite, text with a NUL character (``\\x00``) or a lone surrogate
+    (half of a UTF-16 pair, e.g. ``"\\ud800"``, left by bad decoding), a number too long to
+    write, data that is not JSON, or an id that is not text. Refused before the database is
+    touched: nothing was written. The message names the fact or field, never its value.
+    A `ValueError` too."""
 
 
 class ExampleFailed(ZorgflowError):

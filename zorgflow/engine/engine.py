@@ -216,6 +216,8 @@ class Engine:
         at = _at(at)
         program = self._get(workflow_id, version)
         _check_actor(actor)
+        if case_id is not None and not isinstance(case_id, str):
+            raise TypeError(f"case_id must be a str, not {type(case_id).__name__}")
         reasons = []
         role = next((r for r in program.model.start_by if r in actor.roles), None)
         if role is None:

@@ -20,10 +20,12 @@ from .base import (
     Store,
     StoreError,
     StoreUnavailable,
+    UnstorableValue,
 )
 from .postgres import PostgresStore
 from .sqlite import SQLiteStore
 
 __all__ = ["CaseExists", "CaseNotFound", "CaseRef", "Cipher", "ConcurrentUpdate",
-           "PostgresStore", "SQLiteStore", "Store", "StoreError", "StoreUnavailable"]
+           "PostgresStore", "SQLiteStore", "Store", "StoreError", "StoreUnavailable",
+           "UnstorableValue"]
 

@@ -15,6 +15,7 @@ from ..errors import (
     ConcurrentUpdate,
     StoreError,
     StoreUnavailable,
+    UnstorableValue,
 )
 
 
@@ -50,13 +51,25 @@ class Store(CaseWriter, Protocol):
     that was loaded); a save based on an older version raises `ConcurrentUpdate` and writes
     nothing. ``transaction()`` groups several calls into one atomic step and, where the back
     end can, locks what it loads so that no other transaction changes it meanwhile.
+
+    Every back end refuses the same things, the same way, before it touches the database:
+
+    - a value it cannot keep — a NaN or infinite float, text with a NUL character or a lone
+      surrogate, an id that is not text — raises `UnstorableValue` (a `StoreError` and a
+      `ValueError`) naming the fact or field, never the value;
+    - an argument of the wrong kind (``load(123)``, ``find(state=["a"])``, ``due(now,
+      limit="10")``) raises `TypeError`; a negative ``limit`` or ``expected_version`` raises
+      `ValueError`.
+
+    A database error never escapes as the driver's own: it is a `StoreError`
+    (`StoreUnavailable` when the step may be tried again) whose message shows no data.
     """
 
     def create(self, case: Case) -> None:
         """Store a new case (raises `CaseExists` if its id is taken)."""
 
     def load(self, case_id: str) -> Case:
-        """The stored case (raises `CaseNotFound`)."""
+        """The stored case (raises `CaseNotFound`; `TypeError` if ``case_id`` is not a str)."""
 
     def save(self, case: Case, expected_version: int) -> None:
         """Write ``case``, which was made from version ``expected_version`` of it."""
@@ -66,11 +79,13 @@ class Store(CaseWriter, Protocol):
 
     def find(self, *, workflow_id: str | None = None, state: str | None = None,
              role_holder: str | None = None) -> list[CaseRef]:
-        """Cases that match every criterion given (``role_holder``: holds a case role)."""
+        """Cases that match every criterion given (``role_holder``: holds a case role); each
+        is a str or None (not a criterion)."""
 
     def due(self, before: datetime, *, limit: int | None = None) -> list[CaseRef]:
-        """Cases with a timer signal due at or before ``before`` that is not recorded yet,
-        soonest first."""
+        """Cases with a timer signal due at or before ``before`` (an aware datetime, else a
+        `StoreError`) that is not recorded yet, soonest first; at most ``limit`` of them (an
+        int of 0 or more; None: no limit)."""
 
     def transaction(self) -> AbstractContextManager[Store]:
         """A context in which every call is one atomic step; it commits on success."""
@@ -80,4 +95,4 @@ class Store(CaseWriter, Protocol):
 
 
 __all__ = ["CaseExists", "CaseNotFound", "CaseRef", "Cipher", "ConcurrentUpdate", "Store",
-           "StoreError", "StoreUnavailable"]
+           "StoreError", "StoreUnavailable", "UnstorableValue"]

@@ -143,11 +143,12 @@ class PostgresStore(SQLStore):
     @contextmanager
     def _step(self, write: bool) -> Iterator[psycopg.Cursor[Any]]:
         """One atomic step: its own transaction, or a savepoint inside `transaction`, so that
-        a failed step writes nothing and leaves the transaction usable."""
+        a failed step writes nothing and leaves the transaction usable. psycopg's errors come
+        out as `StoreError`s."""
         slot = self._slot()
         conn = slot.conn
         if slot.depth:
-            with conn.transaction():  # a savepoint
+            with _translated(), conn.transaction():  # a savepoint
                 yield conn.cursor()
             return
         slot.depth = 1
@@ -262,14 +263,42 @@ class PostgresStore(SQLStore):
 
 @contextmanager
 def _translated() -> Iterator[None]:
-    """The server's operational errors (gone, restarted, a deadlock, a serialisation
-    failure) as `StoreUnavailable`: the step was not done."""
+    """psycopg's errors as `StoreError`s: the server's operational errors (gone, restarted, a
+    deadlock, a serialisation failure) and a closed connection as `StoreUnavailable` (the
+    step was not done; try again), any other (a program limit too) as a `StoreError`. Never
+    with the server's DETAIL or CONTEXT lines, nor a data exception's message: they may quote
+    the data."""
+    pg = _psycopg()
     try:
         yield
-    except _psycopg().OperationalError as exc:
+    except pg.errors.ProgramLimitExceeded as exc:  # an OperationalError, but trying won't help
+        raise StoreError(f"the PostgreSQL case store refused the step ({_reason(exc)}); "
+                         "nothing was written") from None
+    except (pg.OperationalError, pg.InterfaceError) as exc:
         raise StoreUnavailable("the PostgreSQL case store could not do the step "
-                               f"({type(exc).__name__}); nothing was written, try again"
-                               ) from None
+                               f"({_reason(exc)}); nothing was written, try again") from None
+    except pg.Error as exc:
+        raise StoreError(f"the PostgreSQL case store refused the step ({_reason(exc)}); "
+                         "nothing was written") from None
+
+
+def _reason(exc: Exception) -> str:
+    """What went wrong, without data: the error's class and SQLSTATE and, for the classes of
+    error whose first message line names tables, columns, constraints and resources but never
+    a value (`_PLAIN_CLASSES`), that line. Never the DETAIL, CONTEXT or HINT lines, nor the
+    message of a data exception (class 22) or a function's own error: they may quote data."""
+    code = getattr(exc, "sqlstate", None)
+    if code is None:  # raised by psycopg itself, before or after the server
+        return type(exc).__name__
+    primary = getattr(getattr(exc, "diag", None), "message_primary", None)
+    shown = f": {primary}" if primary and code[:2] in _PLAIN_CLASSES else ""
+    return f"{type(exc).__name__}, SQLSTATE {code}{shown}"
+
+
+#: SQLSTATE classes whose primary message shows no data: connection, integrity constraint,
+#: transaction state, authorisation, rollback (deadlock, serialisation), syntax or access
+#: rule, resources, limits, object state, operator intervention, system.
+_PLAIN_CLASSES = frozenset({"08", "23", "25", "28", "40", "42", "53", "54", "55", "57", "58"})
 
 
 def _offset(moment: datetime) -> int:

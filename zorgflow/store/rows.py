@@ -4,15 +4,18 @@ entry and per personal-data value. Shared by every back end."""
 from __future__ import annotations
 
 import json
+import math
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from ..engine import Case, Engine
 from ..model.values import to_json
-from .base import Cipher, StoreError
+from .base import Cipher, StoreError, UnstorableValue
 
 _PersonalNames = tuple[frozenset[str], dict[str, frozenset[str]], frozenset[str]]
 
@@ -73,20 +76,162 @@ class CaseWrite:
     facts_changed: bool
 
 
-def dumps(value: Any) -> str:
-    """Compact JSON, the way every JSON column is written. Refuses text with a NUL character
-    (PostgreSQL cannot store it; refused on every back end alike), naming the field only."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    if "\\u0000" in text and _NUL.search(text):
-        where = [k for k, v in value.items() if _NUL.search(json.dumps(v))] if isinstance(
-            value, dict) else []
-        raise StoreError(f"{', '.join(map(repr, where)) or 'a value'} holds a NUL character "
-                         "(\\x00), which the store refuses: remove it and try again")
+def dumps(value: Any, what: str, each: str | None = None, **where: Any) -> str:
+    """Compact JSON, the way every JSON column is written, on every back end alike.
+
+    Refuses (`UnstorableValue`) what a store cannot keep: NaN and infinite floats, text with a
+    NUL character or a lone surrogate (in a value or a key), numbers too long to write and
+    data that is not JSON. ``what`` names the value in the message ("the data of history entry
+    {seq}", formatted with ``where`` only when refusing); for a mapping, ``each`` names the
+    item at fault, with ``{key}`` for its key ("fact '{key}'"). Messages name, never show, the
+    value. Floats come back as floats on PostgreSQL too (see `_NUMBER_FORMS`)."""
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (ValueError, TypeError, RecursionError):
+        raise _refusal(value, what, each, where) from None
+    if ((not text.isascii() and _SURROGATE.search(text))
+            or ("\\u0000" in text and _NUL.search(text))):
+        raise _refusal(value, what, each, where)
+    if "e+" in text or "-0.0" in text:
+        text = _NUMBER_FORMS.sub(_plain_number, text)
     return text
 
 
-# JSON's escape of NUL, not preceded by an escaped backslash (text that spells "\u0000").
+def storable_text(value: Any, what: str, *, key: bool = False, **where: Any) -> str:
+    """``value`` if it is text a store can keep (in a text column); `UnstorableValue` naming
+    ``what`` ("the actor id of history entry {seq}", formatted with ``where`` only when
+    refusing) if it is not text, or holds a NUL character or a lone surrogate, or, for a
+    ``key`` (an id the database indexes), is longer than `MAX_KEY_LENGTH`."""
+    if value.__class__ is not str and not isinstance(value, str):
+        raise UnstorableValue(f"{what.format(**where)} must be text (str), not "
+                              f"{type(value).__name__}; nothing was written")
+    if _BAD_TEXT.search(value):
+        raise _unstorable(what.format(**where), _text_problem(value))
+    if key and len(value) > MAX_KEY_LENGTH:
+        raise UnstorableValue(f"{what.format(**where)} is {len(value)} characters long; a "
+                              f"store keeps ids of at most {MAX_KEY_LENGTH}: use a shorter "
+                              "one; nothing was written")
+    return value
+
+
+#: The longest case id or case role holder a store keeps: PostgreSQL cannot index text of
+#: more than about 2,700 bytes, and every back end refuses alike (4 bytes a character).
+MAX_KEY_LENGTH = 500
+
+
+def text_argument(value: Any, name: str, *, optional: bool = False) -> str | None:
+    """An id or name given to a store method: `TypeError` if it is not a str (or None, when
+    ``optional``), `UnstorableValue` if it holds what no stored text can (no case has it)."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        kind = "a str or None" if optional else "a str"
+        raise TypeError(f"{name} must be {kind}, not {type(value).__name__}")
+    if _BAD_TEXT.search(value):
+        what, _ = _text_problem(value)
+        raise UnstorableValue(f"{name} holds {what}, which no stored case has: remove it and "
+                              "try again")
+    return value
+
+
+#: Characters no store keeps in text: NUL (PostgreSQL refuses it in text and JSON) and
+#: surrogates (a lone half of a UTF-16 pair cannot be written as UTF-8).
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+#: The same in JSON text (``ensure_ascii=False``): surrogates as they are, and NUL as JSON's
+#: escape of it, not preceded by an escaped backslash (text that spells "\u0000" is fine).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+#: Numbers PostgreSQL's jsonb would read back as something else: a float in exponent form
+#: (jsonb keeps 1e+16 as the integer 10000000000000000) and -0.0 (jsonb has no negative
+#: zero). Written as 10000000000000000.0 and 0.0, on every back end. Strings are matched
+#: only to be skipped.
+_NUMBER_FORMS = re.compile(r'"(?:[^"\\]|\\.)*"|(-?\d+(?:\.\d+)?e\+\d+)|-0\.0(?=[,\]}]|$)')
+
+_Problem = tuple[str, str]  # what the value holds, how to fix it
+_NUL_PROBLEM = ("a NUL character (\\x00)", "remove it")
+_SURROGATE_PROBLEM = ("a lone surrogate (half of a UTF-16 pair, as text decoded wrongly "
+                      "leaves)", "decode the text as UTF-8 or remove the character")
+_NUMBER_FIX = "give a finite number (or None to leave it unknown)"
+
+
+def _plain_number(match: re.Match[str]) -> str:
+    if match.group(1):
+        return format(Decimal(match.group(1)), "f") + ".0"
+    text = match.group(0)
+    return text if text.startswith('"') else "0.0"
+
+
+def _text_problem(text: str) -> _Problem:
+    return _NUL_PROBLEM if "\x00" in text else _SURROGATE_PROBLEM
+
+
+def _problem(value: Any) -> _Problem | None:
+    """What in ``value`` (looking into lists and mappings) a store cannot keep, if anything."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        return _text_problem(value) if _BAD_TEXT.search(value) else None
+    if isinstance(value, int):
+        try:
+            int.__repr__(value)
+        except ValueError:
+            return (f"a number of more than {sys.get_int_max_str_digits()} digits",
+                    "give a smaller number")
+        return None
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN (not a number)", _NUMBER_FIX
+        return ("an infinite number", _NUMBER_FIX) if math.isinf(value) else None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found = _key_problem(key)
+            if found is not None:
+                return found[0] + " in a name", found[1]
+            found = _problem(item)
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, list | tuple):
+        for item in value:
+            found = _problem(item)
+            if found is not None:
+                return found
+        return None
+    return (f"a {type(value).__name__} value, which is not JSON data",
+            "give text, a number, true/false, a list or a mapping")
+
+
+def _key_problem(key: Any) -> _Problem | None:
+    """What a store cannot keep in a mapping's key (JSON writes keys as text)."""
+    if isinstance(key, str | int | float) or key is None:
+        return _problem(key)
+    return f"a {type(key).__name__} as a name", "name it with text"
+
+
+def _refusal(value: Any, what: str, each: str | None, where: dict[str, Any]
+             ) -> UnstorableValue:
+    """The `UnstorableValue` for a value `dumps` could not write, naming the item at fault."""
+    what = what.format(**where)
+    try:
+        if each is not None and isinstance(value, Mapping):
+            for key, item in value.items():
+                problem = _key_problem(key)
+                if problem is not None:
+                    return _unstorable(f"a name in {what}", problem)
+                problem = _problem(item)
+                if problem is not None:
+                    return _unstorable(each.format(key=key, **where), problem)
+        problem = _problem(value)
+    except RecursionError:
+        problem = None
+    return _unstorable(what, problem or ("data nested too deeply to write",
+                                         "store it less deeply nested"))
+
+
+def _unstorable(where: str, problem: _Problem) -> UnstorableValue:
+    what, fix = problem
+    return UnstorableValue(f"{where} holds {what}, which the store refuses: {fix} and try "
+                           "again; nothing was written")
 
 
 class CaseCodec:
@@ -112,9 +257,20 @@ class CaseCodec:
         if isinstance(after, bool) or not isinstance(after, int):
             raise TypeError("expected_version must be the int version of the case that was "
                             "loaded")
+        if after < 0:
+            raise ValueError("expected_version must be 0 or more: the version of the case "
+                             "that was loaded")
+        # Everything is checked before the database is touched: a refusal writes nothing.
+        storable_text(case.id, "the case id", key=True)
+        storable_text(case.workflow_id, "the workflow id of case {case}", case=case.id)
+        storable_text(case.state, "the state of case {case}", case=case.id)
         if case.version <= after:
             raise StoreError(f"case {case.id} has no history after version {after} (it is at "
                              f"version {case.version}): nothing to save")
+        for role, holder in case.case_roles.items():
+            storable_text(role, "a case role name of case {case}", key=True, case=case.id)
+            storable_text(holder, "the holder of case role '{role}' of case {case}", key=True,
+                          role=role, case=case.id)
         fact_names, event_fields, setting_events = self._personal_names(case)
         entries = case._entries_after(after)
         if [e.seq for e in entries] != list(range(after + 1, case.version + 1)):
@@ -122,28 +278,45 @@ class CaseCodec:
                              f"numbered {after + 1}..{case.version}; was the case changed "
                              "outside the engine?")
         facts, current = self._split(to_json(dict(case.facts)), fact_names)
-        row = CaseRow(
-            id=case.id, workflow_id=case.workflow_id, workflow_version=case.workflow_version,
-            state=case.state, version=case.version, facts=dumps(facts),
-            timers=dumps({k: v.isoformat() for k, v in case.timers.items()}),
-            next_due_at=self.engine.next_due(case))
+        facts_text = dumps(facts, "the facts", "fact '{key}'")
+        timers = dumps({k: v.isoformat() for k, v in case.timers.items()}, "the timers",
+                       "timer '{key}'")
         facts_changed = any(e.kind in ("start", "set_facts") or e.event in setting_events
                             for e in entries)
-        personal = [self._personal_row(CURRENT_FACTS, name, value)
+        personal = [self._personal_row(CURRENT_FACTS, name, value, "fact '{key}'")
                     for name, value in current.items()] if facts_changed else []
         rows = []
         for entry in entries:
-            raw = entry.to_dict()
+            raw, seq = entry.to_dict(), entry.seq
             names = (event_fields.get(entry.event, frozenset()) if entry.kind == "fire"
                      else fact_names if entry.kind in ("start", "set_facts") else frozenset())
+            field = _FIELD if entry.kind == "fire" else _FACT
             data, hidden = self._split(raw["data"], names)
-            personal.extend(self._personal_row(entry.seq, k, v) for k, v in hidden.items())
+            personal.extend(self._personal_row(seq, k, v, field) for k, v in hidden.items())
+            actor, role, kind, event = entry.actor, entry.role, entry.kind, entry.event
+            from_state, to_state = entry.from_state, entry.to_state
+            texts = (actor, role or "", kind, event, from_state or "", to_state)
+            try:  # one search for all of them; the careful check says which, if any
+                clean = not _BAD_TEXT.search("\n".join(texts))
+            except TypeError:
+                clean = False
+            if not clean:
+                for value, name in zip(texts, _ENTRY_TEXTS, strict=True):
+                    storable_text(value, name, seq=seq)
             rows.append(HistoryRow(
-                seq=entry.seq, at=entry.at, actor=entry.actor, role=entry.role, kind=entry.kind,
-                event=entry.event, from_state=entry.from_state, to_state=entry.to_state,
-                data=dumps(data), workflow_version=entry.workflow_version,
-                explanation=dumps(raw["explanation"]) if "explanation" in raw else None,
-                dossier=dumps(raw["dossier"]) if "dossier" in raw else None))
+                seq=seq, at=entry.at, actor=actor, role=role, kind=kind, event=event,
+                from_state=from_state, to_state=to_state,
+                data=dumps(data, "the data of history entry {seq}", field, seq=seq),
+                workflow_version=entry.workflow_version,
+                explanation=dumps(raw["explanation"], "the explanation of history entry {seq}",
+                                  seq=seq) if "explanation" in raw else None,
+                dossier=dumps(raw["dossier"], "the dossier of history entry {seq}",
+                              "dossier field '{key}' of history entry {seq}", seq=seq
+                              ) if "dossier" in raw else None))
+        row = CaseRow(
+            id=case.id, workflow_id=case.workflow_id, workflow_version=case.workflow_version,
+            state=case.state, version=case.version, facts=facts_text, timers=timers,
+            next_due_at=self.engine.next_due(case))
         return CaseWrite(row, rows, personal, facts_changed)
 
     # -- rows to cases ---------------------------------------------------------------------
@@ -186,12 +359,10 @@ class CaseCodec:
             (hidden if name in personal else plain)[name] = value
         return plain, hidden
 
-    def _personal_row(self, seq: int, name: str, value: Any) -> PersonalRow:
-        try:
-            text = dumps(value)
-        except StoreError:
-            raise StoreError(f"'{name}' holds a NUL character (\\x00), which the store refuses: "
-                             "remove it and try again") from None
+    def _personal_row(self, seq: int, name: str, value: Any, each: str) -> PersonalRow:
+        """A personal value as its row; ``each`` names it in a refusal ("fact '{key}'", with
+        ``{seq}`` for the history entry)."""
+        text = dumps(value, each, key=name, seq=seq)
         if self.cipher is None:
             return PersonalRow(seq, name, text, None)
         return PersonalRow(seq, name, None, self.cipher.encrypt(text.encode("utf-8")))
@@ -208,6 +379,14 @@ class CaseCodec:
             raise StoreError(f"case {case_id}: personal value '{row.name}' of entry {row.seq} "
                              f"cannot be decrypted with this cipher ({type(exc).__name__}); "
                              "is it the key the store was written with?") from None
+
+
+#: The text fields of a history entry, as a refusal names them.
+_ENTRY_TEXTS = tuple(f"the {name} of history entry {{seq}}" for name in (
+    "actor id", "role", "kind", "event", "from-state", "to-state"))
+#: How a refusal names an item of a history entry's data: an event's data field, or a fact.
+_FIELD = "data field '{key}' of history entry {seq}"
+_FACT = "fact '{key}' of history entry {seq}"
 
 
 def entry_dict(row: HistoryRow, personal: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -5,12 +5,23 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ..engine import Case, HistoryEntry
 from .base import CaseExists, CaseNotFound, CaseRef, ConcurrentUpdate, StoreError
-from .rows import CURRENT_FACTS, CaseCodec, CaseRow, HistoryRow, PersonalRow, find_filter
+from .rows import (
+    CURRENT_FACTS,
+    CaseCodec,
+    CaseRow,
+    HistoryRow,
+    PersonalRow,
+    find_filter,
+    text_argument,
+)
+
+#: The largest LIMIT both databases take (a signed 64-bit integer); more is no limit.
+_MAX_LIMIT = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +57,9 @@ class SQLStore:
     """The `Store` protocol on a SQL database.
 
     A subclass opens connections, runs steps (`_step`: a transaction of its own, or a
-    savepoint inside `transaction`) and says how its dialect writes times and statements.
+    savepoint inside `transaction`, turning its driver's errors into `StoreError`s) and says
+    how its dialect writes times and statements. Arguments and values are checked here and in
+    `CaseCodec`, before any SQL runs, so every back end refuses the same things alike.
     """
 
     _codec: CaseCodec
@@ -85,7 +98,8 @@ class SQLStore:
 
     # -- the Store protocol ----------------------------------------------------------------
     def create(self, case: Case) -> None:
-        """Store a new case with its whole history; `CaseExists` if the id is taken."""
+        """Store a new case with its whole history; `CaseExists` if the id is taken,
+        `UnstorableValue` (writing nothing) if it holds a value no store can keep."""
         write = self._codec.write(case, 0)
         row = write.row
         with self._step(write=True) as cur:
@@ -102,7 +116,9 @@ class SQLStore:
         """Write the case's new history entries and its new state, facts, roles and timers.
 
         Raises `ConcurrentUpdate` (writing nothing) when the stored version is not
-        ``expected_version``, `CaseNotFound` when the case was never created."""
+        ``expected_version``, `CaseNotFound` when the case was never created, and
+        `UnstorableValue` (writing nothing) when the case holds a value no store can keep.
+        ``expected_version`` is an int of 0 or more (else `TypeError`, `ValueError`)."""
         write = self._codec.write(case, expected_version)
         row, sql = write.row, self._statements
         with self._step(write=True) as cur:
@@ -122,7 +138,9 @@ class SQLStore:
 
     def load(self, case_id: str) -> Case:
         """The stored case; `CaseNotFound` if there is none. Inside `transaction`, a store
-        that locks rows keeps the case locked against other transactions until it ends."""
+        that locks rows keeps the case locked against other transactions until it ends.
+        `TypeError` if ``case_id`` is not a str."""
+        text_argument(case_id, "case_id")
         sql = self._statements
         lock = " FOR UPDATE" if self._locking() else ""
         with self._step(write=False) as cur:
@@ -147,7 +165,11 @@ class SQLStore:
 
     def find(self, *, workflow_id: str | None = None, state: str | None = None,
              role_holder: str | None = None) -> list[CaseRef]:
-        """Cases matching every criterion given, by id."""
+        """Cases matching every criterion given, by id. Each criterion is a str or None (not a
+        criterion); anything else is a `TypeError`."""
+        for name, value in (("workflow_id", workflow_id), ("state", state),
+                            ("role_holder", role_holder)):
+            text_argument(value, name, optional=True)
         sql = self._statements
         where, params = find_filter(workflow_id, state, role_holder, mark=sql.mark,
                                     roles_table=f"{sql.tables}case_roles")
@@ -158,16 +180,32 @@ class SQLStore:
     def due(self, before: datetime, *, limit: int | None = None) -> list[CaseRef]:
         """Cases whose next unrecorded timer signal is due at or before ``before``, soonest
         first: an index range scan, however many cases are stored. Inside `transaction`, no
-        other worker sweeping timers gets the same cases until it ends."""
-        if not isinstance(before, datetime) or before.tzinfo is None:
+        other worker sweeping timers gets the same cases until it ends.
+
+        ``before`` must be an aware datetime (else `StoreError`). ``limit`` is the most cases
+        to return: an int of 0 or more (a bool or another type is a `TypeError`, a negative
+        number a `ValueError`); None, the default, means no limit."""
+        if (not isinstance(before, datetime) or before.tzinfo is None
+                or before.utcoffset() is None):
             raise StoreError("due() needs an aware datetime (with a time zone), e.g. "
                              "datetime.now(ZoneInfo('Europe/Amsterdam'))")
+        if limit is not None:
+            if isinstance(limit, bool) or not isinstance(limit, int):
+                raise TypeError(f"limit must be an int or None (no limit), not "
+                                f"{type(limit).__name__}")
+            if limit < 0:
+                raise ValueError("limit must be 0 or more, or None for no limit")
         sql = self._statements
         query = sql.due
-        params: list[Any] = [self._time_value(before)]
+        try:
+            bound = self._time_value(before)
+        except OverflowError:  # in UTC before the year 1 or after 9999: clamp to that end
+            edge = datetime.min if before.year == 1 else datetime.max
+            bound = self._time_value(edge.replace(tzinfo=UTC))
+        params: list[Any] = [bound]
         if limit is not None:
             query += f" LIMIT {sql.mark}"
-            params.append(limit)
+            params.append(min(limit, _MAX_LIMIT))
         if self._locking():
             query += " FOR UPDATE SKIP LOCKED"
         with self._step(write=False) as cur:

@@ -140,18 +140,20 @@ class SQLiteStore(SQLStore):
     @contextmanager
     def _step(self, write: bool) -> Iterator[sqlite3.Connection]:
         """One atomic step: its own transaction, or a savepoint inside `transaction`, so that
-        a failed step writes nothing even when the caller catches its error."""
+        a failed step writes nothing even when the caller catches its error. SQLite's errors
+        come out as `StoreError`s."""
         slot = self._connections.slot()
         conn = slot.conn
         if slot.depth:
-            conn.execute("SAVEPOINT zorgflow_step")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK TO zorgflow_step")
+            with _translated(self.path):
+                conn.execute("SAVEPOINT zorgflow_step")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK TO zorgflow_step")
+                    conn.execute("RELEASE zorgflow_step")
+                    raise
                 conn.execute("RELEASE zorgflow_step")
-                raise
-            conn.execute("RELEASE zorgflow_step")
             return
         slot.depth = 1
         try:
@@ -237,10 +239,20 @@ class SQLiteStore(SQLStore):
 
 @contextmanager
 def _translated(path: Path) -> Iterator[None]:
-    """SQLite's own operational errors (busy past the timeout, disk full, I/O) as
-    `StoreUnavailable`: the step was not done."""
+    """SQLite's errors as `StoreError`s: its operational errors (busy past the timeout, disk
+    full, I/O) as `StoreUnavailable` (the step was not done; try again), any other as a
+    `StoreError`. SQLite's messages name tables and columns, never the values bound."""
     try:
         yield
     except sqlite3.OperationalError as exc:
-        raise StoreUnavailable(f"the case store {path} could not do the step ({exc}); nothing "
-                               "was written, try again") from None
+        raise StoreUnavailable(f"the case store {path} could not do the step ({_reason(exc)}); "
+                               "nothing was written, try again") from None
+    except sqlite3.Error as exc:
+        raise StoreError(f"the case store {path} refused the step ({type(exc).__name__}: "
+                         f"{_reason(exc)}); nothing was written") from None
+
+
+def _reason(exc: sqlite3.Error) -> str:
+    """The first line of SQLite's message."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
