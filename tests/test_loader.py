@@ -7,9 +7,15 @@ one small valid workflow by replacing one piece of text, so each test shows the 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
+import io
+import os
+import stat
+import threading
 import time
+import tracemalloc
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,7 +26,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import zorgflow
+import zorgflow.cli
 from zorgflow import Problem, WorkflowError
+from zorgflow._yaml import MAX_BYTES
 from zorgflow.loader import load_workflow_text
 from zorgflow.model import Expectation
 
@@ -403,8 +411,186 @@ def test_nesting_deep_enough_to_exhaust_a_parser_is_refused(
 def test_a_huge_file_is_refused_before_parsing() -> None:
     text = VALID + "#" + "x" * (4 * 1024 * 1024) + "\n"
     (problem,) = problems(text)
-    assert (problem.line, problem.column) == (1, 1)
-    assert "larger than 4 MB" in problem.message
+    size = len(text.encode("utf-8"))
+    assert_at(problem, (1, 1), f"({size:,} bytes)", "larger than 4 MB (4,194,304 bytes)",
+              "split it into smaller workflows")
+
+
+# -- 1a. sizes: in bytes, checked before reading, aliases counted as what they repeat ----------
+
+
+def peak_bytes(call: Any) -> int:
+    """The most memory (bytes, as tracemalloc counts it) ``call()`` had allocated at once."""
+    tracemalloc.start()
+    try:
+        call()
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return peak
+
+
+def refused(path: Path | str) -> Problem:
+    """The one problem `load_workflow` reports for ``path``."""
+    with pytest.raises(WorkflowError) as info:
+        zorgflow.load_workflow(path)
+    (problem,) = info.value.errors
+    assert problem.file == str(path)
+    return problem
+
+
+def test_the_size_limit_counts_bytes_not_characters(tmp_path: Path) -> None:
+    # 2.1 million characters, under 4 MB as characters, but 'é' takes two bytes in UTF-8
+    text = VALID + "# " + "é" * (2 * 1024 * 1024) + "\n"
+    size = len(text.encode("utf-8"))
+    assert len(text) < MAX_BYTES < size
+    (problem,) = problems(text)
+    assert_at(problem, (1, 1), f"({size:,} bytes)", "larger than 4 MB")
+    file = tmp_path / "proef.yaml"
+    file.write_text(text, encoding="utf-8")
+    assert_at(refused(file), (1, 1), f"({size:,} bytes)", "larger than 4 MB")
+    # just under the limit in bytes still loads
+    fits = VALID + "# " + "é" * ((MAX_BYTES - len(VALID.encode("utf-8")) - 3) // 2) + "\n"
+    assert len(fits.encode("utf-8")) <= MAX_BYTES
+    assert load_workflow_text(fits, FILE).id == "proef"
+
+
+def test_a_huge_file_is_refused_without_reading_it(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    file = tmp_path / "groot.yaml"
+    with file.open("wb") as f:
+        f.truncate(3 * 2**30)  # 3 GB, sparse: no disk used
+    problem: list[Problem] = []
+    assert peak_bytes(lambda: problem.append(refused(file))) < 2**20
+    assert_at(problem[0], (1, 1), "3072.0 MB (3,221,225,472 bytes)", "larger than 4 MB",
+              "split it")
+    assert peak_bytes(lambda: zorgflow.cli.main(["validate", str(file)])) < 2**20
+    assert f"{file}:1:1: the file is 3072.0 MB" in capsys.readouterr().out
+
+
+def test_a_file_growing_while_read_is_read_no_further_than_the_limit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    file = tmp_path / "groeit.yaml"
+    with file.open("wb") as f:
+        f.truncate(3 * 2**30)
+    real_fstat = os.fstat
+
+    def fstat_before_growing(fd: int) -> os.stat_result:  # the size when it was opened
+        info = list(real_fstat(fd))
+        info[stat.ST_SIZE] = 100
+        return os.stat_result(info)
+
+    monkeypatch.setattr(os, "fstat", fstat_before_growing)
+    problem: list[Problem] = []
+    assert peak_bytes(lambda: problem.append(refused(file))) < 2 * MAX_BYTES
+    assert_at(problem[0], (1, 1), "larger than 4 MB", "grew while it was read")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    pipe = tmp_path / "pijp.yaml"
+    os.mkfifo(pipe)
+    # a writer that would hand over a valid workflow once a reader opens the pipe: the loader
+    # must not be that reader (the writer would also never close a real pipe)
+    writer = threading.Thread(target=write_to_pipe, args=(pipe, VALID), daemon=True)
+    writer.start()
+    try:
+        problem = refused(pipe)
+        assert problem.line == 0
+        assert "is a named pipe (FIFO), not a regular file" in problem.message
+        assert "save the workflow to a .yaml file" in problem.message
+        # the folder's *.yaml files include the pipe: validate reports it and goes on
+        (tmp_path / "proef.yaml").write_text(VALID, encoding="utf-8")
+        out = io.StringIO()
+        assert zorgflow.cli.main(["validate", str(tmp_path)], out) == 1
+        assert f"{pipe}: is a named pipe (FIFO)" in out.getvalue()
+        assert "OK proef.yaml" in out.getvalue()
+    finally:  # let the writer finish: open the reading end without blocking, drain it
+        fd = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)
+        os.set_blocking(fd, True)
+        while os.read(fd, 65536):
+            pass
+        os.close(fd)
+        writer.join()
+
+
+def write_to_pipe(pipe: Path, text: str) -> None:
+    with contextlib.suppress(BrokenPipeError), pipe.open("w", encoding="utf-8") as f:
+        f.write(text)
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+def test_a_device_is_refused_without_reading_it(device: str) -> None:
+    problem = refused(device)
+    assert problem.line == 0
+    assert "is a device, not a regular file" in problem.message
+
+
+def many_aliases_of_one_label(count: int, words: int) -> str:
+    """`VALID` with one state label of ``words`` words, anchored, used as the label of
+    ``count`` more transitions (each an alias of it)."""
+    big = " ".join(["woord"] * words)
+    text = variant("  aangemeld: {label: Aangemeld, initial: true}",
+                   f"  aangemeld: {{label: &groot '{big}', initial: true}}")
+    more = "".join(f"  - {{event: e{i}, from: uitvoering, to: uitvoering, by: [coordinator], "
+                   "label: *groot}\n" for i in range(count))
+    return variant("rules:\n  afsluitcriteria:", more + "rules:\n  afsluitcriteria:", text)
+
+
+def test_aliases_cannot_make_a_small_file_draw_hundreds_of_mb(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 0.55 MB of YAML: a label of 120 kB used by 5,000 transitions through an alias. It loaded,
+    # and `zorgflow diagram` wrote 680 MB of Mermaid (3.7 GB of memory, five minutes)
+    text = many_aliases_of_one_label(5_000, 20_000)
+    assert len(text.encode("utf-8")) < 600_000
+    # the file itself and 30 aliases of 120 kB fit in 4 MB; the 31st is refused
+    problem = one(problems(text), "alias")
+    assert_at(problem, pos(text, "*groot", 31), "the alias '*groot' repeats 119,999 bytes",
+              "with its aliases written out, larger than 4 MB (4,194,304 bytes)",
+              "write them once")
+    file = tmp_path / "herhaald.yaml"
+    file.write_text(text, encoding="utf-8")
+    code: list[int] = []
+    assert peak_bytes(lambda: code.append(zorgflow.cli.main(["diagram", str(file)]))) < 50 * 2**20
+    assert code == [1]
+    line, column = problem.line, problem.column
+    assert f"{file}:{line}:{column}: the alias '*groot'" in capsys.readouterr().err
+
+
+def test_the_alias_limit_counts_bytes_and_names_the_alias_that_crosses_it() -> None:
+    big = "é" * (750 * 1024)  # 1.5 MB in UTF-8, 0.75 M characters
+    text = variant("label: Proefwerkwijze", f"label: &lang '{big}'\ndescription: *lang")
+    assert load_workflow_text(text, FILE).description == big  # 3 MB written out: fits
+    text = variant("label: Proefwerkwijze", f"label: &lang '{big}'\ndescription: *lang\n"
+                                            "rules_note: *lang")
+    (problem,) = problems(text)  # 4.5 MB written out: the second alias is refused
+    assert_at(problem, pos(text, "*lang", 2), f"repeats {2 * len(big):,} bytes")
+
+
+def test_aliases_used_moderately_stay_allowed() -> None:
+    # a 10 kB text used 100 times is 1 MB written out
+    text = many_aliases_of_one_label(100, 1_700)
+    wf = load_workflow_text(text, FILE)
+    assert len(wf.transitions) == 103
+    assert wf.transitions[-1].label == wf.states["aangemeld"].label
+    assert len(wf.transitions[-1].label) > 10_000
+
+
+def test_diagram_text_is_bounded() -> None:
+    from zorgflow.errors import ValueProblem
+    from zorgflow.render import dot, mermaid
+    from zorgflow.render.graph import Edge, Graph, Node
+
+    # a label of 1 MB on 40 arrows: the graph shares it, the text would hold it 40 times
+    lines = ("x" * 2**20,)
+    graph = Graph("proef", "Proef", (Node("a", "A", initial=True),),
+                  tuple(Edge("a", "a", f"e{n}", lines) for n in range(40)))
+    for to_text in (mermaid.to_mermaid, dot.to_dot):
+        with pytest.raises(ValueProblem) as info:
+            to_text(graph)
+        assert "diagram of 'proef' would be longer than 16,777,216 characters" in str(info.value)
+        assert "shorten the labels" in str(info.value)
 
 
 @pytest.mark.parametrize(

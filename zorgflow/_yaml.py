@@ -18,7 +18,13 @@ from typing import Any
 
 import yaml
 from yaml.composer import Composer
-from yaml.events import CollectionEndEvent, CollectionStartEvent
+from yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    MappingStartEvent,
+    ScalarEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
@@ -33,10 +39,18 @@ Path = tuple[str | int, ...]
 MAX_NODES = 100_000
 #: Deeper nesting than this is refused (a workflow needs far less).
 MAX_DEPTH = 64
-#: Larger files are refused before parsing.
+#: Larger files are refused before parsing, counted in bytes of UTF-8 (a file on disk before it
+#: is read, text given in memory as it would be written).
 MAX_BYTES = 4 * 1024 * 1024
+#: A document whose aliases, written out, would make it larger than this many bytes is refused
+#: at the alias that crosses it: aliases may repeat text, not make a document larger than a
+#: file may be (so a 1 MB file cannot load as, and draw, hundreds of MB).
+MAX_EXPANDED_BYTES = MAX_BYTES
 
 _DEEP = f"nesting deeper than {MAX_DEPTH} levels; flatten the document"
+_MB = f"{MAX_BYTES // 1024 // 1024} MB ({MAX_BYTES:,} bytes)"
+#: text is measured in slices of this many characters (no copy of a large text at once)
+_SLICE = 1 << 16
 _CORE = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL = (_CORE + t for t in ("str", "int", "float", "bool", "null"))
 _SEQ, _MAP = _CORE + "seq", _CORE + "map"
@@ -61,6 +75,25 @@ _StrictResolver.add_implicit_resolver(
 _StrictResolver.add_implicit_resolver(
     _NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
 )
+
+
+def utf8_size(text: str) -> int:
+    """The number of bytes ``text`` takes in UTF-8 (a lone surrogate counted as 3), measured
+    without encoding all of it at once."""
+    if text.isascii():
+        return len(text)
+    return sum(len(text[i:i + _SLICE].encode("utf-8", "surrogatepass"))
+               for i in range(0, len(text), _SLICE))
+
+
+def size_problem(file: str, size: int | None) -> Problem:
+    """The `Problem` (at ``file:1:1``) for a file of ``size`` bytes, more than `MAX_BYTES`;
+    ``None`` when reading stopped at the limit, so that the whole size is not known."""
+    what = (f"{size / 1024 / 1024:.1f} MB ({size:,} bytes), larger than {_MB}"
+            if size is not None else f"larger than {_MB} (it grew while it was read)")
+    return Problem(file, 1, 1, f"the file is {what}, the most zorgflow reads; a workflow is "
+                               "far smaller: split it into smaller workflows or shorten its "
+                               "texts")
 
 
 class _ComposingLoader(Reader, Scanner, Parser, Composer, _StrictResolver):
@@ -95,14 +128,17 @@ else:
 _BRACKETS_TRUSTED = 1_000
 
 
-class _TooDeep(Exception):
-    def __init__(self, line: int, column: int) -> None:
-        self.line, self.column = line, column
+class _Refused(Exception):
+    """Reading stops with ``message`` at ``line``, ``column`` (1-based)."""
+
+    def __init__(self, line: int, column: int, message: str = _DEEP) -> None:
+        self.line, self.column, self.message = line, column, message
 
 
-def _compose(text: str) -> Node | None:
-    """The document's node tree. Raises `yaml.YAMLError` for a syntax error and `_TooDeep`
-    for nesting deeper than `MAX_DEPTH`."""
+def _compose(text: str, size: int) -> Node | None:
+    """The document's node tree (``size`` is the text's length in bytes). Raises
+    `yaml.YAMLError` for a syntax error, and `_Refused` for nesting deeper than `MAX_DEPTH` or
+    aliases that would make the document too large."""
     # libyaml accepts tabs where PyYAML's own scanner refuses them ("id:<tab>1"), and counts a
     # byte-order mark inside a line as a column: such texts go to PyYAML, so that a file reads
     # the same (positions included) whether PyYAML was built with libyaml or not
@@ -112,23 +148,35 @@ def _compose(text: str) -> Node | None:
                 _refuse_deep(_CComposingLoader(text))
             fast = _CComposingLoader(text)
             try:
-                return fast.get_single_node()  # type: ignore[no-any-return]
+                node = fast.get_single_node()
             finally:
                 fast.dispose()
         except yaml.YAMLError:
             pass  # the pure-Python parser below words the error and its position as always
+        else:
+            if _may_alias(text):
+                _refuse_expansion(_CComposingLoader(text), size)
+            return node  # type: ignore[no-any-return]
     loader = _ComposingLoader(text)
     try:
-        return loader.get_single_node()
+        node = loader.get_single_node()
     except RecursionError:
         _refuse_deep(_ComposingLoader(text))
-        raise _TooDeep(1, 1) from None
+        raise _Refused(1, 1) from None
     finally:
         loader.dispose()
+    if _may_alias(text):
+        _refuse_expansion(_ComposingLoader(text), size)
+    return node
+
+
+def _may_alias(text: str) -> bool:
+    """Whether ``text`` may hold an alias (``*name``, of an ``&name`` anchor)."""
+    return "*" in text and "&" in text
 
 
 def _refuse_deep(parser: Any) -> None:
-    """Raise `_TooDeep` at the first collection nested deeper than `MAX_DEPTH`."""
+    """Raise `_Refused` at the first collection nested deeper than `MAX_DEPTH`."""
     depth = 0
     try:
         while parser.check_event():
@@ -136,12 +184,97 @@ def _refuse_deep(parser: Any) -> None:
             if isinstance(event, CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH + 1:  # the root collection is level 0
-                    mark = event.start_mark
-                    raise _TooDeep(*((mark.line + 1, mark.column + 1) if mark else (1, 1)))
+                    raise _Refused(*_position(event))
             elif isinstance(event, CollectionEndEvent):
                 depth -= 1
     finally:
         parser.dispose()
+
+
+def _position(event: Any) -> tuple[int, int]:
+    mark = event.start_mark
+    return (mark.line + 1, mark.column + 1) if mark else (1, 1)
+
+
+@dataclass(slots=True)
+class _Open:
+    """A collection being read: what it holds with its aliases written out."""
+
+    anchor: str | None
+    mapping: bool
+    as_key: bool
+    size: int = 0
+    nodes: int = 1
+    items: int = 0
+
+
+def _refuse_expansion(parser: Any, size: int) -> None:
+    """Raise `_Refused` at the first alias that makes the document, with its aliases written
+    out, hold more than `MAX_NODES` nodes or take more than `MAX_EXPANDED_BYTES` bytes.
+
+    The composed tree shares an anchored node between its aliases, so its size cannot tell;
+    this reads the parser's events once (no recursion), keeping for every anchor the bytes of
+    text and the nodes it holds, aliases inside it written out. Nodes are counted as the
+    builder counts them (keys are not nodes). ``size`` (the file's own bytes) is the start:
+    written out, an alias adds at least the text it repeats.
+    """
+    anchors: dict[str, tuple[int, int]] = {}
+    stack: list[_Open] = []
+    total_size, total_nodes = size, 0
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            if isinstance(event, CollectionEndEvent):
+                done = stack.pop()
+                if done.anchor is not None:
+                    anchors[done.anchor] = (done.size, done.nodes)
+                if stack:
+                    stack[-1].size += done.size
+                    stack[-1].nodes += 0 if done.as_key else done.nodes
+                continue
+            if not isinstance(event, ScalarEvent | AliasEvent | CollectionStartEvent):
+                continue
+            parent = stack[-1] if stack else None
+            as_key = parent is not None and parent.mapping and parent.items % 2 == 0
+            if parent is not None:
+                parent.items += 1
+            if isinstance(event, CollectionStartEvent):
+                stack.append(_Open(event.anchor, isinstance(event, MappingStartEvent), as_key))
+                total_nodes += 0 if as_key else 1
+                continue
+            if isinstance(event, ScalarEvent):
+                text_size, nodes = utf8_size(event.value), 1
+                if event.anchor is not None:
+                    anchors[event.anchor] = (text_size, nodes)
+            else:  # an alias of a node still open (recursive) is refused by the builder
+                text_size, nodes = anchors.get(event.anchor or "", (0, 0))
+                total_size += text_size
+            nodes = 0 if as_key else nodes
+            total_nodes += nodes
+            if parent is not None:
+                parent.size += text_size
+                parent.nodes += nodes
+            if isinstance(event, AliasEvent):
+                _check_expansion(event, text_size, total_size, total_nodes)
+    finally:
+        parser.dispose()
+
+
+def _check_expansion(alias: AliasEvent, size: int, total_size: int, total_nodes: int) -> None:
+    if total_nodes > MAX_NODES:
+        raise _Refused(*_position(alias), _too_many_nodes())
+    if total_size > MAX_EXPANDED_BYTES:
+        raise _Refused(*_position(alias), (
+            f"the alias '*{alias.anchor}' repeats {size:,} bytes of text, which makes the "
+            f"document, with its aliases written out, larger than "
+            f"{MAX_EXPANDED_BYTES // 1024 // 1024} MB ({MAX_EXPANDED_BYTES:,} bytes), the most "
+            "zorgflow reads: repeat long texts less often (write them once), or split the "
+            "workflow into smaller ones"))
+
+
+def _too_many_nodes() -> str:
+    return (f"the document expands to more than {MAX_NODES:,} nodes (aliases expanding"
+            " exponentially?); write the content out or split the file")
 
 
 @dataclass(slots=True)
@@ -192,11 +325,7 @@ class _Builder:
     def build(self, node: Node, path: Path, depth: int) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            raise _TooLarge(
-                node,
-                f"the document expands to more than {MAX_NODES:,} nodes (aliases expanding"
-                " exponentially?); write the content out or split the file",
-            )
+            raise _TooLarge(node, _too_many_nodes())
         if depth > MAX_DEPTH:
             raise _TooLarge(node, _DEEP)
         self.doc.marks[path] = self.at(node)
@@ -258,14 +387,16 @@ class _Builder:
 def read_yaml(text: str, file: str) -> tuple[Document, list[Problem]]:
     """Read ``text`` strictly. Returns the document and the problems found (possibly many).
 
-    A syntax error, an oversized file or an alias bomb stops reading: the document's data is
-    then ``None`` and the single problem says why.
+    A syntax error, a text of more than `MAX_BYTES` bytes (UTF-8), nesting deeper than
+    `MAX_DEPTH` or aliases that expand too far (`MAX_NODES`, `MAX_EXPANDED_BYTES`) stops
+    reading: the document's data is then ``None`` and the single problem says why.
     """
     doc = Document(file, None)
-    if len(text) > MAX_BYTES:
-        return doc, [Problem(file, 1, 1, f"file is larger than {MAX_BYTES // 1024 // 1024} MB")]
+    size = utf8_size(text)
+    if size > MAX_BYTES:
+        return doc, [size_problem(file, size)]
     try:
-        node = _compose(text)
+        node = _compose(text, size)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -279,8 +410,8 @@ def read_yaml(text: str, file: str) -> tuple[Document, list[Problem]]:
         return doc, [Problem(file, line, column, f"YAML syntax error: {what}")]
     except yaml.YAMLError as exc:
         return doc, [Problem(file, 0, 0, f"YAML error: {exc}")]
-    except _TooDeep as exc:
-        return doc, [Problem(file, exc.line, exc.column, _DEEP)]
+    except _Refused as exc:
+        return doc, [Problem(file, exc.line, exc.column, exc.message)]
     if node is None:
         return doc, [Problem(file, 1, 1, "the file is empty")]
     builder = _Builder(doc)

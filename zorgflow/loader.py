@@ -8,7 +8,9 @@ state, reachability, expressions that compile and type-check, tables without ove
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from datetime import date
 from functools import cache
@@ -17,7 +19,7 @@ from pathlib import Path as FsPath
 from types import MappingProxyType
 from typing import Any, cast
 
-from ._yaml import Document, Path, read_yaml
+from ._yaml import MAX_BYTES, Document, Path, read_yaml, size_problem
 from .errors import Problem, ValueProblem, WorkflowError
 from .model import (
     Cell,
@@ -89,24 +91,74 @@ def workflow_files(folder: FsPath) -> list[FsPath]:
 
 
 def load_workflow(path: str | FsPath) -> Workflow:
-    """Load and validate one workflow file. Raises `WorkflowError` listing every problem."""
-    file = FsPath(path)
+    """Load and validate one workflow file. Raises `WorkflowError` listing every problem.
+
+    The file's size is checked before it is read, and no more than `MAX_BYTES` (4 MB) and one
+    byte is ever read; a named pipe, a device or a folder is refused without reading from it.
+    """
     name = str(path)
+    data = _read_file(FsPath(path), name)
     try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise WorkflowError([Problem(name, 0, 0, "file not found")]) from None
-    except IsADirectoryError:
-        raise WorkflowError([Problem(name, 0, 0, "is a folder, not a workflow file")]) from None
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise WorkflowError([Problem(name, 0, 0, f"not UTF-8 text ({exc.reason})")]) from None
-    except OSError as exc:
-        raise WorkflowError([Problem(name, 0, 0, f"cannot read: {exc.strerror}")]) from None
+    if "\r" in text:  # line ends as reading in text mode gives them
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     return load_workflow_text(text, name)
 
 
+#: open without waiting for a writer (a named pipe) or becoming a terminal's owner (a device)
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+               | getattr(os, "O_BINARY", 0))
+
+
+def _read_file(file: FsPath, name: str) -> bytes:
+    """The bytes of ``file``, at most `MAX_BYTES`: its size is checked before reading, and
+    reading stops one byte past the limit (a file that grows while it is read)."""
+    def refused(message: str) -> WorkflowError:
+        return WorkflowError([Problem(name, 0, 0, message)])
+
+    try:
+        mode = os.stat(file).st_mode
+        if not stat.S_ISREG(mode):
+            raise refused(_not_a_file(mode))
+        # what is opened is checked again below: the path may be replaced in between
+        fd = os.open(file, _OPEN_FLAGS)
+    except FileNotFoundError:
+        raise refused("file not found") from None
+    except IsADirectoryError:
+        raise refused(_not_a_file(stat.S_IFDIR)) from None
+    except OSError as exc:
+        raise refused(f"cannot read: {exc.strerror}") from None
+    with open(fd, "rb") as stream:
+        try:
+            info = os.fstat(stream.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise refused(_not_a_file(info.st_mode))
+            if info.st_size > MAX_BYTES:
+                raise WorkflowError([size_problem(name, info.st_size)])
+            data = stream.read(MAX_BYTES + 1)
+        except OSError as exc:
+            raise refused(f"cannot read: {exc.strerror}") from None
+    if len(data) > MAX_BYTES:
+        raise WorkflowError([size_problem(name, None)])
+    return data
+
+
+def _not_a_file(mode: int) -> str:
+    """Why a path that is not a regular file is not read, by what it is."""
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a workflow file"
+    what = ("is a named pipe (FIFO)" if stat.S_ISFIFO(mode)
+            else "is a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "is a socket" if stat.S_ISSOCK(mode) else "is something else")
+    return (f"{what}, not a regular file: zorgflow reads workflows from files only; save the "
+            "workflow to a .yaml file and give that")
+
+
 def load_workflow_text(text: str, file: str = "<text>") -> Workflow:
-    """Load a workflow from YAML text; ``file`` is used in error messages."""
+    """Load a workflow from YAML text; ``file`` is used in error messages. A text of more than
+    `MAX_BYTES` (4 MB) in UTF-8 is refused, as a file of that size is."""
     doc, problems = read_yaml(text, file)
     if doc.data is None:
         raise WorkflowError(problems or [Problem(file, 1, 1, "the file holds no workflow "

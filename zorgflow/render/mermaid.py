@@ -7,7 +7,12 @@ become ``<br/>``.
 
 from __future__ import annotations
 
+from ..errors import ValueProblem
 from .graph import Graph
+
+#: Mermaid text longer than this many characters is refused: a workflow draws in a few kB, and
+#: Mermaid itself renders only 50,000 characters unless told otherwise
+MAX_TEXT = 16 * 1024 * 1024
 
 #: characters Mermaid could take for syntax inside a quoted label, as entity codes
 _ENTITIES = {
@@ -40,37 +45,51 @@ def _node_id(state: str) -> str:
 
 
 def to_mermaid(graph: Graph) -> str:
-    """The Mermaid ``flowchart`` source for ``graph``."""
+    """The Mermaid ``flowchart`` source for ``graph``. Raises `ValueProblem` when it would be
+    longer than `MAX_TEXT` characters (it stops writing there)."""
+    out: list[str] = []
+    length = 0
+
+    def add(line: str) -> None:
+        nonlocal length
+        length += len(line) + 1
+        if length > MAX_TEXT:
+            raise ValueProblem(
+                f"the Mermaid diagram of '{graph.id}' would be longer than {MAX_TEXT:,} "
+                "characters (a label is very long, or repeated on many arrows): shorten the "
+                "labels of its states, transitions and roles")
+        out.append(line)
+
     # no title: Mermaid does not decode entity codes there, and the page names the process
-    out = [f"%% {escape(graph.label)} ({graph.id})", "flowchart TD"]
+    add(f"%% {escape(graph.label)} ({graph.id})")
+    add("flowchart TD")
     start = "start__"
-    out.append(f"  {start}(( ))")
+    add(f"  {start}(( ))")
     for node in graph.nodes:
         shape = ("([", "])") if node.final else ("(", ")")
-        out.append(f"  {_node_id(node.id)}{shape[0]}{_label(node.lines)}{shape[1]}")
+        add(f"  {_node_id(node.id)}{shape[0]}{_label(node.lines)}{shape[1]}")
     links: list[tuple[int, str]] = []
     index = 0
     for node in graph.nodes:
         if node.initial:
-            out.append(f"  {start} --> {_node_id(node.id)}")
+            add(f"  {start} --> {_node_id(node.id)}")
             index += 1
     for edge in graph.edges:
         arrow = "==>" if edge.taken else "-.->" if edge.escalation else "-->"
-        out.append(f"  {_node_id(edge.source)} {arrow}|{_label(edge.lines)}| "
-                   f"{_node_id(edge.target)}")
+        add(f"  {_node_id(edge.source)} {arrow}|{_label(edge.lines)}| {_node_id(edge.target)}")
         if edge.taken:
             links.append((index, COLOURS["taken"]))
         elif edge.escalation:
             links.append((index, COLOURS["escalation"]))
         index += 1
-    out.append(f"  style {start} fill:#333333,stroke:#333333")
+    add(f"  style {start} fill:#333333,stroke:#333333")
     for name in ("final", "visited", "current"):
-        out.append(f"  classDef {name} {COLOURS[name]}")
+        add(f"  classDef {name} {COLOURS[name]}")
     for node in graph.nodes:
         classes = [c for c, on in (("final", node.final), ("visited", node.visited),
                                    ("current", node.current)) if on]
         if classes:
-            out.append(f"  class {_node_id(node.id)} {classes[-1]}")
+            add(f"  class {_node_id(node.id)} {classes[-1]}")
     for number, style in links:
-        out.append(f"  linkStyle {number} {style}")
+        add(f"  linkStyle {number} {style}")
     return "\n".join(out) + "\n"
