@@ -442,3 +442,18 @@ rules:
     assert code == 0, out
     line = next(x for x in out.splitlines() if x.startswith("coverage tabel:"))
     assert line.count(" t.r") == 80
+
+
+def test_a_label_that_cannot_be_drawn_is_a_definition_error_not_a_traceback(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("graphviz")
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed")
+    file = tmp_path / "mini.yaml"
+    file.write_text(MINI.replace("{label: Uitvoering}", '{label: "Uit\\ud800voering"}'),
+                    encoding="utf-8")
+    code, _ = run("diagram", str(file), "--format", "svg")
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("zorgflow: ")
+    assert TRACEBACK not in err

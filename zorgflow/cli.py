@@ -21,6 +21,7 @@ from .errors import (
     GraphvizMissing,
     TemplatesMissing,
     UsageError,
+    ValueProblem,
     WorkflowError,
 )
 from .loader import load_workflow, schema, workflow_files
@@ -284,7 +285,8 @@ def cmd_docs(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     """Edit a workflow in the browser, with live validation, diagram and examples."""
-    return serve(args.path, host=args.host, port=args.port, out=out)
+    return serve(args.path, host=args.host, port=args.port, out=out,
+                 allow_hosts=args.allow_host)
 
 
 def _add_picture_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -316,6 +318,9 @@ def _add_picture_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this computer only)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="also answer requests that name this server NAME (repeatable; "
+                   "loopback names always work)")
     p.set_defaults(func=cmd_serve)
 
 
@@ -371,6 +376,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except UsageError as exc:
         print(f"zorgflow: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except ValueProblem as exc:  # a definition that cannot be drawn or written (too large)
+        print(f"zorgflow: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("zorgflow: interrupted", file=sys.stderr)
         return 130

@@ -7,25 +7,24 @@ Every answer is a JSON-ready dict. Texts are loaded with `zorgflow.loader.load_w
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 from ..engine import Engine
-from ..errors import GraphvizMissing, SaveConflict, WorkflowError
+from ..errors import GraphvizMissing, WorkflowError
 from ..loader import load_workflow_text
 from ..model import Workflow
 from ..render.dot import render_svg, to_dot
 from ..render.graph import build_graph
 from ..scenarios import run_examples
+from .files import digest, replace_text
 
-#: a request body larger than this is refused (a workflow file is a few dozen kB)
+__all__ = ["MAX_BODY", "MAX_TEXT", "check", "digest", "run", "save"]
+
+#: a text longer than this many characters is refused (a workflow file is a few dozen kB)
 MAX_TEXT = 1_000_000
-
-
-def digest(text: str) -> str:
-    """The SHA-256 of ``text`` (UTF-8), to notice a file changed on disk."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+#: a request body longer than this many bytes is refused (JSON of the longest text)
+MAX_BODY = 4 * MAX_TEXT
 
 
 def _load(text: str, name: str) -> tuple[Workflow | None, list[dict[str, Any]]]:
@@ -37,7 +36,9 @@ def _load(text: str, name: str) -> tuple[Workflow | None, list[dict[str, Any]]]:
 
 
 def check(text: str, name: str) -> dict[str, Any]:
-    """Problems (with line and column) or a summary, and the diagram as SVG when it loads."""
+    """Problems (with line and column) or a summary, and the diagram as SVG when it loads.
+    Raises `ValueProblem` for a workflow holding text that is not valid Unicode (a lone
+    surrogate); Graphviz is then not started."""
     workflow, problems = _load(text, name)
     if workflow is None:
         return {"ok": False, "problems": problems}
@@ -62,13 +63,11 @@ def run(text: str, name: str) -> dict[str, Any]:
             "passed": passed, "failed": len(rows) - passed}
 
 
-def save(file: Path, text: str, base: str | None) -> dict[str, Any]:
-    """Write ``text`` to ``file`` (one of the files served) unless it changed on disk since
-    the page loaded it (``base`` is the digest it loaded). Raises `SaveConflict`."""
-    current = file.read_text(encoding="utf-8")
-    if base is not None and digest(current) != base:
-        raise SaveConflict("the file changed on disk since this page loaded it; reload the "
-                           "page (and copy your edits) first")
-    file.write_text(text, encoding="utf-8")
+def save(file: Path, text: str, base: str) -> dict[str, Any]:
+    """Replace ``file`` (one of the files served) by ``text``, whole, unless it changed on
+    disk since the page loaded it (``base`` is the `digest` of the text it loaded). Raises
+    `SaveConflict` when it changed, `Refused` when it may not be written (a symbolic
+    link, outside the folder), `OSError` when writing fails; the file is then unchanged."""
+    replace_text(file, text, base)
     _, problems = _load(text, file.name)
     return {"saved": True, "hash": digest(text), "problems": problems}
