@@ -4,6 +4,7 @@ hold the two together: on any altered dict, both give the same case or the same 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zorgflow import Actor, Case, CaseFormatError, Engine
-from zorgflow.engine.case import _digest
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -23,6 +23,13 @@ T0 = datetime(2026, 1, 5, 9, 0, tzinfo=AMS)
 scp = Actor("s.contactpunt", roles={"sociaal_contactpunt"})
 coord = Actor("a.coord", roles={"lzn_coordinator"})
 regisseur = Actor("p.regisseur", roles={"ketenpartner"})
+
+
+def _digest(body: dict[str, Any]) -> str:
+    """The unkeyed digest as anyone can recompute it: SHA-256 over the canonical JSON."""
+    body = {k: v for k, v in body.items() if k != "digest"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +236,106 @@ def test_a_callable_explanation_is_worked_out_once() -> None:
     assert entry.explanation == entry.explanation == ("true: iets",)
     assert entry.to_dict()["explanation"] == ["true: iets"]
     assert len(calls) == 1
+
+
+# -- keyed integrity: a case signed with HMAC-SHA-256 cannot be forged ---------------------------
+KEY = b"k" * 32
+OLD_KEY, NEW_KEY = b"o" * 32, b"n" * 32
+mallory = Actor("m.mallory", roles={"ketenpartner"})
+
+
+def signed(stored: dict[str, Any], key: Any = KEY, **kwargs: Any) -> dict[str, Any]:
+    return json.loads(json.dumps(Case.from_dict(stored).to_dict(key=key, **kwargs)))
+
+
+def forge(raw: dict[str, Any]) -> dict[str, Any]:
+    """What someone holding the JSON can do: make himself casusregisseur, recompute the
+    unkeyed digest."""
+    forged = json.loads(json.dumps(raw))
+    forged["case_roles"]["casusregisseur"] = mallory.id
+    forged["digest"] = _digest(forged)
+    return forged
+
+
+def test_without_a_key_the_digest_is_a_check_against_accidents_only(stored) -> None:
+    # documented: an unkeyed digest anyone can recompute; this is why keys exist
+    forged = Case.from_dict(forge(stored))
+    engine = Engine.from_directory(WORKFLOWS)
+    assert engine.fire(forged, "voortgang_teruggekoppeld", actor=mallory, at=T0).version == 7
+
+
+def test_a_forged_case_with_a_recomputed_digest_is_refused_under_a_key(stored) -> None:
+    with pytest.raises(CaseFormatError, match=r"case is not signed \(its digest is a plain "
+                                              r"SHA-256, which anyone can recompute\)"):
+        Case.from_dict(forge(signed(stored)), key=KEY)
+
+
+def test_a_signed_case_changed_anywhere_is_refused(stored) -> None:
+    raw = signed(stored)
+    assert raw["digest"].startswith("hmac-sha256:default:")
+    changed = json.loads(json.dumps(raw))
+    changed["case_roles"]["casusregisseur"] = mallory.id
+    with pytest.raises(CaseFormatError, match="case signature does not match its content"):
+        Case.from_dict(changed, key=KEY)
+    with pytest.raises(CaseFormatError, match="signed with another key"):
+        Case.from_dict(raw, key=b"x" * 32)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_no_single_change_to_a_signed_case_passes(stored, data) -> None:
+    raw = signed(stored)
+    where = data.draw(st.sampled_from([p for p in paths(raw) if p != ("digest",)]))
+    changed = json.loads(json.dumps(raw))
+    parent = changed
+    for step in where[:-1]:
+        parent = parent[step]
+    replacement = data.draw(REPLACEMENTS)
+    if replacement == "DELETE":
+        del parent[where[-1]]
+    elif parent[where[-1]] == replacement:
+        return
+    else:
+        parent[where[-1]] = replacement
+    with pytest.raises(CaseFormatError):
+        Case.from_dict(changed, key=KEY)
+
+
+def test_a_signed_case_reads_back_under_its_key(stored) -> None:
+    case = Case.from_dict(signed(stored), key=KEY)
+    assert case == Case.from_dict(stored)
+
+
+def test_keys_rotate_by_id(stored) -> None:
+    keys = {"2025": OLD_KEY, "2026": NEW_KEY}
+    old = signed(stored, {"2025": OLD_KEY}, key_id="2025")
+    assert old["digest"].startswith("hmac-sha256:2025:")
+    Case.from_dict(old, key=keys)  # still accepted while the old key is listed
+    new = Case.from_dict(old, key=keys).to_dict(key=keys, key_id="2026")
+    assert new["digest"].startswith("hmac-sha256:2026:")
+    Case.from_dict(new, key={"2026": NEW_KEY})
+    with pytest.raises(CaseFormatError, match="signed with key '2025', which is not among the "
+                                              r"keys given \(2026\); was it retired\?"):
+        Case.from_dict(old, key={"2026": NEW_KEY})
+
+
+def test_a_signed_case_read_without_a_key_is_refused_saying_so(stored) -> None:
+    with pytest.raises(CaseFormatError, match=r"case is signed \(key id 'default'\), but no key "
+                                              "was given to check it: pass key="):
+        Case.from_dict(signed(stored))
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda c: c.to_dict(key="geheim-geheim-geheim"), TypeError, "key= should be bytes"),
+    (lambda c: c.to_dict(key=b"kort"), ValueError, "key is 4 bytes; use at least 16"),
+    (lambda c: c.to_dict(key={}), ValueError, "empty mapping"),
+    (lambda c: c.to_dict(key={"a": KEY, "b": KEY}), ValueError, "say which one signs"),
+    (lambda c: c.to_dict(key={"a": KEY}, key_id="b"), ValueError, "'b' is not among"),
+    (lambda c: c.to_dict(key=KEY, key_id="met:dubbelepunt"), ValueError, "1 to 64 letters"),
+    (lambda c: c.to_dict(key_id="a"), ValueError, "no key= was given"),
+    (lambda c: Case.from_dict(c.to_dict(key=KEY), key=KEY, verify=False), ValueError,
+     "verify=False skips"),
+])
+def test_bad_keys_are_refused_with_a_reason(stored, call, error, message) -> None:
+    with pytest.raises(error, match=message):
+        call(Case.from_dict(stored))

@@ -4,6 +4,7 @@ serialisation, versions and threads."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -461,9 +462,8 @@ def test_case_from_a_foreign_workflow_state_is_refused(engine: Engine) -> None:
     raw["state"] = "bestaat_niet"
     raw["history"][-1]["to"] = "bestaat_niet"
     raw.pop("digest")
-    from zorgflow.engine.case import _digest
-
-    raw["digest"] = _digest(raw)
+    canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    raw["digest"] = "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     restored = Case.from_dict(raw)
     with pytest.raises(CaseFormatError, match="bestaat_niet"):
         engine.fire(restored, "stagnatie_gemeld", actor=coord, at=T0)

@@ -6,8 +6,6 @@ call can never leave a half-changed case behind.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +15,8 @@ from typing import Any
 from ..errors import CaseFormatError
 from ..model.calendar import parse_datetime
 from ..model.values import to_json
+from . import digest
+from .digest import Key
 from .record import (
     ACTOR,
     AT,
@@ -319,8 +319,16 @@ class Case:
     __hash__ = None  # type: ignore[assignment]
 
     # -- serialisation -------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable, versioned form with an integrity digest."""
+    def to_dict(self, *, key: Key | None = None, key_id: str | None = None) -> dict[str, Any]:
+        """A JSON-serialisable, versioned form with a digest.
+
+        Without ``key`` the digest is a plain SHA-256: it catches accidents (truncation, a
+        stray edit), not forgery, since anyone can recompute it. With ``key`` (bytes, at
+        least 16) the case is signed: ``hmac-sha256:<key_id>:<hex>``, which only a holder of
+        the key can produce. For rotation pass every key by id (``{key_id: bytes}``) and
+        ``key_id=`` for the one that signs; a single key is written with id ``default``
+        unless ``key_id`` says otherwise.
+        """
         body: dict[str, Any] = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -332,12 +340,19 @@ class Case:
             "timers": {k: v.isoformat() for k, v in self._timers.items()},
             "history": [HistoryEntry._view(r).to_dict() for r in self._records()],
         }
-        body["digest"] = _digest(body)
+        body["digest"] = digest.sign(body, key, key_id)
         return body
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any], *, verify: bool = True) -> Case:
+    def from_dict(cls, raw: Mapping[str, Any], *, verify: bool = True, key: Key | None = None,
+                  key_id: str | None = None) -> Case:
         """Read what `to_dict` wrote; refuses a truncated or altered dict (`CaseFormatError`).
+
+        With ``key`` (what `to_dict` signed with: bytes, or ``{key_id: bytes}`` of every key
+        still accepted) only a case signed with one of those keys is read; a case with a plain
+        digest is refused, as anyone could have recomputed it. Without ``key`` a plain digest
+        is checked, and a signed case is refused (its signature cannot be checked). Read data
+        from outside your own storage under a key.
 
         With ``verify=True`` (the default) the digest is recomputed and every history entry is
         read and checked now. ``verify=False`` is for data that comes from storage which already
@@ -358,6 +373,9 @@ class Case:
             raise CaseFormatError(f"case format version {raw.get('format_version')!r} is not "
                                   f"supported (this zorgflow reads version {FORMAT_VERSION})")
         if not verify:
+            if key is not None:
+                raise ValueError("key= checks a signature, which verify=False skips: "
+                                 "drop one of the two")
             trusted = cls._read_trusted(raw)
             if trusted is not None:
                 return trusted
@@ -368,13 +386,11 @@ class Case:
         if verify:
             body = {k: v for k, v in raw.items() if k != "digest"}
             try:
-                digest = _digest(body)
+                digest.canonical(body)
             except (TypeError, ValueError) as exc:
-                raise CaseFormatError(f"case holds values that are not JSON data: {exc}"
+                raise CaseFormatError(f"case holds values that are not JSON data: {why(exc)}"
                                       ) from None
-            if raw["digest"] != digest:
-                raise CaseFormatError("case digest does not match its content: the case was "
-                                      "altered or truncated after it was written")
+            digest.check(body, raw["digest"], key, key_id)
         try:
             workflow = typed(raw, "workflow", dict)
             entries = typed(raw, "history", list)
@@ -487,11 +503,6 @@ def _check_contiguous(records: tuple[Record, ...]) -> None:
     for n, r in enumerate(records, start=1):
         if r[SEQ] != n:
             raise CaseFormatError(f"history is not contiguous: entry {n} has seq {r[SEQ]}")
-
-
-def _digest(body: Mapping[str, Any]) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _case_roles(raw: Mapping[Any, Any]) -> dict[str, str]:
