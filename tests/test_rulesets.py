@@ -6,9 +6,11 @@ JSON-serialisable ``to_dict``).
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import re
+import sqlite3
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -975,3 +977,110 @@ rules:
     assert ranked.explanation[1].endswith("jong — Jong (weight 1): <persoonsgegeven>  (geboren "
                                           "= <persoonsgegeven>, months_since(geboren) = "
                                           "<persoonsgegeven>)")
+
+
+# -- a ranking over personal data: ids and candidate values never shown ------------------------
+PERSONAL_RANKING = (HEAD + RULES).replace(
+    "  kandidaten:\n    type: list\n", "  kandidaten:\n    type: list\n    personal_data: true\n",
+    1).replace(
+    "  - {event: sluiten, from: open, to: dicht, by: [medewerker]}\n",
+    "  - {event: sluiten, from: open, to: dicht, by: [medewerker]}\n"
+    "  - event: kiezen\n    from: open\n    to: dicht\n    by: [medewerker]\n"
+    "    data: {wie: {type: string, label: Wie, personal_data: true}}\n"
+    "    when: data.wie in rules.rangorde.matched\n", 1)
+PEOPLE = [kandidaat("Jan Jansen", expertise=("ggz",), stemmen=37, vertrouwd=True),
+          kandidaat("Piet Pietersen", stemmen=41, geschikt=False),
+          kandidaat("Marie Smit-Vos", stemmen=29)]
+PERSONAL_TEXTS = ("Jan Jansen", "Piet Pietersen", "Marie Smit-Vos", "37", "41", "29")
+
+
+def _no_personal_text(text: str) -> None:
+    for value in PERSONAL_TEXTS:
+        assert value not in text, f"{value!r} shown in:\n{text}"
+
+
+@pytest.fixture(scope="module")
+def personal_engine() -> zorgflow.Engine:
+    text = PERSONAL_RANKING
+    assert "personal_data: true\n    items" in text.replace("    label: Kandidaten\n", "")
+    return zorgflow.Engine([load_workflow_text(text, "proef.yaml")])
+
+
+def test_a_personal_ranking_masks_ids_and_values_wherever_it_is_shown(
+        personal_engine: zorgflow.Engine) -> None:
+    d = personal_engine.decide("proef", "rangorde", {"thema": "ggz", "kandidaten": PEOPLE},
+                               at=AT)
+    assert d.personal
+    assert d.matched == ["Jan Jansen", "Marie Smit-Vos"]  # the application's to use
+    assert [entry["id"] for entry in d.outcome] == d.matched
+    for shown_text in (d.as_text(), "\n".join(d.explanation), json.dumps(d.to_dict()),
+                       repr(d)):
+        _no_personal_text(shown_text)
+    assert "eligible: candidate 1 — " in d.as_text()
+    assert "(thema = 'ggz', expertise = <persoonsgegeven>)" in d.as_text()
+
+
+def test_a_guard_on_a_personal_ranking_masks_it_in_reasons_and_stored_history(
+        personal_engine: zorgflow.Engine, tmp_path: Path) -> None:
+    from zorgflow.store import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "zaken.db", personal_engine)
+    who = zorgflow.Actor("m.medewerker", roles={"medewerker"})
+    case = personal_engine.start("proef", actor=who, at=AT, store=store,
+                                 facts={"thema": "ggz", "kandidaten": PEOPLE})
+    with pytest.raises(zorgflow.TransitionRejected) as refused:
+        personal_engine.fire(case, "kiezen", actor=who, data={"wie": "Piet Pietersen"}, at=AT)
+    _no_personal_text("\n".join(refused.value.reasons) + str(refused.value))
+    case = personal_engine.fire(case, "kiezen", actor=who, data={"wie": "Jan Jansen"}, at=AT,
+                                store=store)
+    _no_personal_text("\n".join(case.history[-1].explanation))
+    store.close()
+    with sqlite3.connect(tmp_path / "zaken.db") as db:
+        stored = "\n".join(str(row[0]) for row in db.execute("SELECT explanation FROM history"))
+    assert "rule set rangorde: true (<persoonsgegeven>, <persoonsgegeven>)" in stored
+    _no_personal_text(stored)
+
+
+def test_a_failing_example_on_a_personal_ranking_does_not_print_the_people(
+        tmp_path: Path) -> None:
+    from zorgflow.cli import main
+
+    example = f"""\
+examples:
+  - name: rangorde
+    actors: {{m: [medewerker]}}
+    start: {{by: m, facts: {{thema: ggz, kandidaten: {json.dumps(PEOPLE)}}}}}
+    steps:
+      - {{decide: rangorde, expect: {{matched: [Piet Pietersen]}}}}
+"""
+    path = tmp_path / "proef.yaml"
+    path.write_text(PERSONAL_RANKING + example, encoding="utf-8")
+    out = io.StringIO()
+    assert main(["test", str(path)], out=out) == 1
+    assert "FAIL proef: rangorde" in out.getvalue()
+    _no_personal_text(out.getvalue())
+
+
+def test_the_process_document_does_not_print_the_people_of_its_examples(
+        tmp_path: Path) -> None:
+    from zorgflow.cli import main
+
+    example = f"""\
+examples:
+  - name: rangorde
+    actors: {{m: [medewerker]}}
+    start: {{by: m, facts: {{thema: ggz, kandidaten: {json.dumps(PEOPLE)}}}}}
+    steps:
+      - {{decide: rangorde, expect: {{matched: [Jan Jansen, Marie Smit-Vos]}}}}
+      - {{event: kiezen, by: m, data: {{wie: Piet Pietersen}},
+         expect: {{rejected: "Piet Pietersen is not eligible"}}}}
+"""
+    path = tmp_path / "proef.yaml"
+    path.write_text(PERSONAL_RANKING + example, encoding="utf-8")
+    out = io.StringIO()
+    document = tmp_path / "proef.md"
+    assert main(["docs", str(path), "-o", str(document), "--no-diagram"], out=out) == 0
+    text = document.read_text(encoding="utf-8")
+    assert "gelden ‹persoonsgegeven›" in text
+    assert "geweigerd (‹persoonsgegeven›)" in text
+    _no_personal_text(text)

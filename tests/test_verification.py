@@ -172,20 +172,28 @@ WITH_PERSONAL_FIELD = LZN_TEXT.replace(
     ("data.contactpersoon", "data 'contactpersoon'"),
     ("naam", "fact 'naam'"),
 ])
-def test_a_sets_that_copies_personal_data_into_a_plain_fact_is_a_warning(source: str,
-                                                                         named: str) -> None:
-    workflow = seeded(WITH_PERSONAL_FIELD, "sets: {overgedragen_aan_netwerk: data.netwerk}",
-                      "sets: {overgedragen_aan_netwerk: data.netwerk, "
-                      f"bovenliggende_problematiek: {source}}}", "lzn")
-    report = verify(workflow)
-    (flow,) = [f for f in report.findings if f.kind == "personal data flow"]
-    assert flow.severity == "warning" and report.errors == []
+def test_a_sets_that_copies_personal_data_into_a_plain_fact_is_a_load_error(
+        source: str, named: str) -> None:
+    text = WITH_PERSONAL_FIELD.replace(
+        "sets: {overgedragen_aan_netwerk: data.netwerk}",
+        f"sets: {{overgedragen_aan_netwerk: data.netwerk, bovenliggende_problematiek: {source}}}")
+    with pytest.raises(zorgflow.WorkflowError) as info:
+        load_workflow_text(text, "lzn.yaml")
+    (problem,) = [p for p in info.value.errors if "personal data" in p.message]
     assert ("'overgedragen_ander_netwerk' sets fact 'bovenliggende_problematiek' from "
-            f"personal data ({named})") in flow.message
-    assert "personal_data: true" in flow.message
+            f"personal data ({named})") in problem.message
+    assert "personal_data: true" in problem.message
+    assert "bovenliggende_problematiek: " in text.splitlines()[problem.line - 1]
 
 
-def test_the_personal_data_warning_looks_at_every_transition_of_an_event() -> None:
+def test_a_sets_into_a_fact_marked_personal_loads() -> None:
+    text = WITH_PERSONAL_FIELD.replace(
+        "sets: {overgedragen_aan_netwerk: data.netwerk}",
+        "sets: {overgedragen_aan_netwerk: data.netwerk, naam: data.contactpersoon}")
+    load_workflow_text(text, "lzn.yaml")
+
+
+def test_a_sets_that_copies_personal_data_in_any_transition_of_an_event_is_refused() -> None:
     second = (LZN_TEXT.split("  - event: overgedragen_ander_netwerk\n", 1)[1]
               .split("\n\n", 1)[0])
     second = ("  - event: overgedragen_ander_netwerk\n"
@@ -198,10 +206,31 @@ def test_the_personal_data_warning_looks_at_every_transition_of_an_event() -> No
                             "bovenliggende_problematiek: \"'onbekend'\"}")
     text = text.replace("  - event: opgeschaald_teamleider\n",
                         second + "  - event: opgeschaald_teamleider\n", 1)
-    workflow = load_workflow_text(text, "lzn")
-    assert sum(1 for t in workflow.transitions if t.event == "overgedragen_ander_netwerk") == 2
-    flows = [f for f in verify(workflow).findings if f.kind == "personal data flow"]
-    assert len(flows) == 1 and "fact 'naam'" in flows[0].message
+    with pytest.raises(zorgflow.WorkflowError) as info:
+        load_workflow_text(text, "lzn.yaml")
+    problems = [p for p in info.value.errors if "personal data" in p.message]
+    assert len(problems) == 1 and "fact 'naam'" in problems[0].message
+
+
+# -- sets: stays within set_by ---------------------------------------------------------------
+
+
+def test_a_sets_by_an_event_other_roles_fire_is_a_load_error() -> None:
+    text = LZN_TEXT.replace(
+        "  bovenliggende_problematiek:\n    type: string\n",
+        "  bovenliggende_problematiek:\n    type: string\n    set_by: [teamleider_tjg]\n",
+        1).replace(
+        "sets: {overgedragen_aan_netwerk: data.netwerk}",
+        "sets: {overgedragen_aan_netwerk: data.netwerk, bovenliggende_problematiek: "
+        "\"'overgedragen'\"}")
+    assert "    set_by: [teamleider_tjg]\n" in text
+    with pytest.raises(zorgflow.WorkflowError) as info:
+        load_workflow_text(text, "lzn.yaml")
+    (problem,) = [p for p in info.value.errors if "(set_by)" in p.message]
+    assert problem.message.startswith(
+        "'overgedragen_ander_netwerk' sets fact 'bovenliggende_problematiek', but "
+        "'bovenliggende_problematiek' may only be set by teamleider_tjg (set_by)")
+    assert "add lzn_coordinator to its set_by" in problem.message
 
 
 # -- command line ------------------------------------------------------------------------------

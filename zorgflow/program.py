@@ -128,8 +128,40 @@ class _Compiler:
             expr = self(src, scope)
             if self.ok(expr):
                 self.check_assignable(fact, src, expr)
+                self.check_scope(t, fact, src)
+                self.check_personal_copy(t, fact, src, expr)
             sets.append((fact, expr, wf.facts[fact].type))
         return _TransitionExprs(guard, assigns, tuple(sets))
+
+    def check_scope(self, t: Any, fact: str, text: str) -> None:
+        """``sets:`` may not write a fact that a role firing the event may not set."""
+        allowed = self.workflow.facts[fact].set_by
+        outside = [r for r in t.by if r not in allowed]
+        if allowed and outside:
+            self.error(text, f"'{t.event}' sets fact '{fact}', but '{fact}' may only be set by "
+                             f"{', '.join(allowed)} (set_by) and '{t.event}' is also fired by "
+                             f"{', '.join(outside)}: add {', '.join(outside)} to its set_by, "
+                             f"limit the event's by: to {', '.join(allowed)}, or leave "
+                             f"'{fact}' out of sets:")
+
+    def check_personal_copy(self, t: Any, fact: str, text: str, expr: Expr) -> None:
+        """``sets:`` may not copy personal data into a fact that is not marked personal: it
+        would be stored unencrypted, shown in explanations and sent in anonymous dossiers."""
+        wf = self.workflow
+        if wf.facts[fact].personal_data:
+            return
+        sources = [f"fact '{f}'" for f in expr.facts_read
+                   if f in wf.facts and wf.facts[f].personal_data]
+        sources += [f"data '{d}'" for d in expr.data_read
+                    if d in t.data and t.data[d].personal_data]
+        sources += [f"rule set '{r}' (ranks personal data)" for r in expr.rules_read
+                    if _ranks_personal_data(wf, r)]
+        if sources:
+            self.error(text, f"'{t.event}' sets fact '{fact}' from personal data "
+                             f"({', '.join(sources)}), but '{fact}' is not marked "
+                             "personal_data, so it would be stored unencrypted, shown in "
+                             "explanations and sent in anonymous dossiers: mark it "
+                             "`personal_data: true`, or set it from other values")
 
     def check_assignable(self, fact: str, text: str, expr: Expr) -> None:
         if expr.type is None:
@@ -248,6 +280,15 @@ def _always_unknown(env: Env) -> Any:
 
 
 _NOT_LITERAL = object()
+
+
+def _ranks_personal_data(wf: Workflow, rule_set: str) -> bool:
+    """A ranking over a fact marked personal: its outcome (candidate ids) is personal data."""
+    rs = wf.rules.get(rule_set)
+    if rs is None or rs.kind != "ranking":
+        return False
+    candidates = wf.facts.get(rs.candidates)
+    return candidates is not None and candidates.personal_data
 
 
 def _literal(source: str) -> Any:
@@ -460,7 +501,8 @@ def explain_guard(guard: Expr, env: Env) -> list[str]:
         for rid in guard.rules_read:
             decision = env.decide(rid)
             lines.append(f"  rule set {rid}: {truth_word(decision.holds)}"
-                         + (f" ({', '.join(decision.matched)})" if decision.matched else ""))
+                         + (f" ({', '.join(decision.shown_matched)})" if decision.matched
+                            else ""))
             lines.extend("    " + line for line in decision.explanation)
     return lines
 

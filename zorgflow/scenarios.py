@@ -13,7 +13,7 @@ from .model import Example, ExampleStep, Expectation, Workflow
 from .model.calendar import parse_datetime
 from .model.values import to_json
 from .program import program_of
-from .rules.expr import Env, show
+from .rules.expr import MASK, Env, show, shown
 from .rules.logic import UNKNOWN, truth_word
 
 DEFAULT_START = "2026-01-05T09:00:00+01:00"
@@ -217,14 +217,16 @@ class _Runner:
         self.record(rule_set, case, at)
         why = "\n    " + "\n    ".join(decision.explanation)
         if expect.matched is not None and list(decision.matched) != list(expect.matched):
-            raise ExampleFailed(f"{where}: expected {list(expect.matched)} to hold, got "
-                                f"{decision.matched}. Explanation:{why}")
+            wanted = [MASK] * len(expect.matched) if decision.personal else list(expect.matched)
+            raise ExampleFailed(f"{where}: expected {wanted} to hold, got "
+                                f"{decision.shown_matched}. Explanation:{why}")
         if expect.holds is not None and truth_word(decision.holds) != _word(expect.holds):
             raise ExampleFailed(f"{where}: expected holds = {_word(expect.holds)}, got "
                                 f"{truth_word(decision.holds)}. Explanation:{why}")
         if expect.expects_outcome and not _outcome_matches(expect.outcome, decision.outcome):
-            raise ExampleFailed(f"{where}: expected outcome {expect.outcome!r}, got "
-                                f"{to_json(decision.outcome)!r}. Explanation:{why}")
+            outcome = MASK if decision.personal else repr(expect.outcome)
+            raise ExampleFailed(f"{where}: expected outcome {outcome}, got "
+                                f"{to_json(decision.shown_outcome)!r}. Explanation:{why}")
 
     def check_case(self, where: str, case: Case, expect: Expectation) -> None:
         if expect.state is not None and case.state != expect.state:
@@ -235,8 +237,9 @@ class _Runner:
             if actual is UNKNOWN:
                 actual = None
             if actual != value:
-                raise ExampleFailed(f"{where}: expected fact {name} = {show(value)}, got "
-                                    f"{show(actual)}")
+                personal = name in self.wf.facts and self.wf.facts[name].personal_data
+                raise ExampleFailed(f"{where}: expected fact {name} = {shown(value, personal)}, "
+                                    f"got {shown(actual, personal)}")
         if expect.dossier is not None:
             self.check_dossier(where, case, expect.dossier)
 

@@ -8,8 +8,9 @@ logic is monotone in knowledge (an expression that is false with some facts unkn
 false whatever they turn out to be), so a branch is cut as soon as it evaluates to false.
 
 Findings: unreachable states, dead ends, events that can never fire, gaps in ``unique``
-tables, and invariant violations — each with the shortest event sequence that shows it; and,
-as warnings, ``sets:`` that copy personal data into a fact not marked ``personal_data``.
+tables, and invariant violations — each with the shortest event sequence that shows it.
+(A ``sets:`` that copies personal data into a fact not marked ``personal_data`` is a load
+error: see `zorgflow.program`.)
 """
 
 from __future__ import annotations
@@ -418,7 +419,6 @@ class Verifier:
                     self.finding("event never fires",
                                  f"'{ct.event}' from '{ct.from_state}': {why}")
         self.check_tables()
-        self.check_personal_flows()
         self.check_invariants(parents, exhaustive)
         if self.search.cut_off:
             self.finding("search cut off", f"a witness search hit its bound of "
@@ -457,27 +457,6 @@ class Verifier:
                     sample = ", ".join(f"{k} = {show(v)}" for k, v in gaps[0].items())
                     self.finding("table gap", f"{len(gaps)} combinations of known inputs of "
                                  f"'{rid}' match no row and give no outcome, e.g. {sample}",
-                                 severity="warning")
-
-    def check_personal_flows(self) -> None:
-        """A ``sets:`` that puts personal data into a fact not marked ``personal_data``: that
-        fact is stored unencrypted, shown in explanations and sent in anonymous dossiers."""
-        seen: set[tuple[int, str]] = set()  # per transition (one per source state in table)
-        for ct in self.cw.table.values():
-            for fact, expr, _ in ct.sets:
-                if (id(ct.model), fact) in seen or self.wf.facts[fact].personal_data:
-                    continue
-                seen.add((id(ct.model), fact))
-                sources = [f"fact '{f}'" for f in expr.facts_read
-                           if f in self.wf.facts and self.wf.facts[f].personal_data]
-                sources += [f"data '{d}'" for d in expr.data_read
-                            if d in ct.model.data and ct.model.data[d].personal_data]
-                if sources:
-                    self.finding("personal data flow", f"'{ct.event}' sets fact '{fact}' from "
-                                 f"personal data ({', '.join(sources)}), but '{fact}' is not "
-                                 "marked personal_data, so it is stored unencrypted, shown in "
-                                 "explanations and sent in anonymous dossiers: mark it "
-                                 "`personal_data: true`, or set it from other values",
                                  severity="warning")
 
     # -- invariants -------------------------------------------------------------------------------

@@ -273,7 +273,8 @@ def _example(workflow: Workflow, example: Example) -> dict[str, Any]:
         "actors": [{"id": a, "roles": _roles(workflow, roles)}
                    for a, roles in example.actors.items()],
         "start": _start_text(workflow, example.start),
-        "steps": [_step_text(workflow, step) for step in example.steps],
+        "steps": [_step_text(workflow, step, _personal_texts(workflow, example))
+                  for step in example.steps],
     }
 
 
@@ -295,7 +296,40 @@ def _start_text(workflow: Workflow, start: ExampleStart) -> str:
     return text
 
 
-def _step_text(workflow: Workflow, step: ExampleStep) -> str:
+def _personal_texts(workflow: Workflow, example: Example) -> frozenset[str]:
+    """The texts of the example's personal values (facts and data marked personal, candidate
+    ids of personal rankings): an expectation that quotes one is not shown."""
+    found: set[str] = set()
+
+    def collect(value: Any) -> None:
+        if isinstance(value, Mapping):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                collect(item)
+        elif value is not None and not isinstance(value, bool):
+            found.add(str(value))
+
+    def facts(values: Mapping[str, Any]) -> None:
+        for name, value in values.items():
+            fact = workflow.facts.get(name)
+            if fact is not None and fact.personal_data:
+                collect(value)
+
+    facts(example.start.facts)
+    for step in example.steps:
+        facts(step.facts_to_set)
+        transition = next((t for t in workflow.transitions if t.event == step.event), None)
+        for name, value in step.data.items():
+            if transition is not None and name in transition.data \
+                    and transition.data[name].personal_data:
+                collect(value)
+    return frozenset(t for t in found if t.strip())
+
+
+def _step_text(workflow: Workflow, step: ExampleStep,
+               personal: frozenset[str] = frozenset()) -> str:
     by = f" door {step.by}" if step.by else ""
     at = f" op {step.at}" if step.at else ""
     if step.action == "event":
@@ -313,7 +347,7 @@ def _step_text(workflow: Workflow, step: ExampleStep) -> str:
         text = f"signalen die openstaan{at}"
     else:
         text = f"gebeurtenissen die{by.replace(' door', '')} nu mag afvuren{at}"
-    expected = _expect_text(workflow, step.expect)
+    expected = _expect_text(workflow, step.expect, personal, _ranks_personal(workflow, step))
     if expected:
         text += " — verwacht: " + expected
     return text
@@ -327,12 +361,28 @@ def _data_text(transition: Transition | None, data: Mapping[str, Any]) -> str:
                      for k, v in data.items())
 
 
-def _expect_text(workflow: Workflow, expect: Expectation) -> str:
-    """What a step expects, in a fixed order; empty when it expects nothing."""
+def _ranks_personal(workflow: Workflow, step: ExampleStep) -> bool:
+    """A ``decide`` step on a ranking over personal data: its outcome names people."""
+    rule_set = workflow.rules.get(step.rule_set) if step.action == "decide" else None
+    if rule_set is None or rule_set.kind != "ranking":
+        return False
+    candidates = workflow.facts.get(rule_set.candidates)
+    return candidates is not None and candidates.personal_data
+
+
+def _expect_text(workflow: Workflow, expect: Expectation,
+                 personal: frozenset[str] = frozenset(), ranks_personal: bool = False) -> str:
+    """What a step expects, in a fixed order; empty when it expects nothing. Personal values
+    (``personal``, and a personal ranking's outcome) are shown as `PERSONAL`."""
     parts = []
     if expect.rejected is not None:
         rejected = expect.rejected
-        parts.append("geweigerd" if rejected is True else f"geweigerd ({_value(rejected)})")
+        if rejected is True:
+            parts.append("geweigerd")
+        elif any(text in str(rejected) for text in personal):
+            parts.append(f"geweigerd ({PERSONAL})")
+        else:
+            parts.append(f"geweigerd ({_value(rejected)})")
     if expect.state is not None:
         parts.append(f"toestand {quoted(_state_label(workflow, expect.state))}")
     if expect.facts is not None:
@@ -340,11 +390,11 @@ def _expect_text(workflow: Workflow, expect: Expectation) -> str:
     if expect.dossier is not None:
         parts.append(f"dossier {_value(expect.dossier)}")
     if expect.matched is not None:
-        parts.append(f"gelden {_value(expect.matched)}")
+        parts.append(f"gelden {PERSONAL if ranks_personal else _value(expect.matched)}")
     if expect.holds is not None:
         parts.append(f"holds {_value(expect.holds)}")
     if expect.expects_outcome:
-        parts.append(f"uitkomst {_value(expect.outcome)}")
+        parts.append(f"uitkomst {PERSONAL if ranks_personal else _value(expect.outcome)}")
     if expect.signals is not None:
         parts.append(f"signalen {_value(expect.signals)}")
     if expect.events is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .expr import MASK
 from .logic import UNKNOWN, truth_word
 
 
@@ -16,10 +17,15 @@ class Decision:
     when there is none. ``matched`` lists the ids of the criteria, rows or candidates that
     held, in definition (ranking: rank) order. ``holds`` is true, false or unknown.
     ``explanation`` (readable lines) is built only when read.
+
+    ``personal`` is true when the outcome is personal data (a ranking over a fact marked
+    ``personal_data``: the candidates' ids). Then `as_text`, `to_dict`, ``repr`` and the
+    explanation show `MASK` in place of ids and candidate values; ``outcome`` and ``matched``
+    keep the real values for the application to use.
     """
 
-    __slots__ = ("_env", "_explain", "_lines", "holds", "matched", "outcome", "rule_set",
-                 "undecided")
+    __slots__ = ("_env", "_explain", "_lines", "holds", "matched", "outcome", "personal",
+                 "rule_set", "undecided")
 
     def __init__(
         self,
@@ -30,6 +36,7 @@ class Decision:
         explain: Callable[..., list[str]],
         env: Any = None,
         undecided: tuple[str, ...] = (),
+        personal: bool = False,
     ) -> None:
         self.rule_set = rule_set
         self.outcome = outcome
@@ -40,6 +47,7 @@ class Decision:
         self._lines: list[str] | None = None
         #: ids of criteria whose value is unknown (criteria rule sets)
         self.undecided = undecided
+        self.personal = personal
 
     @property
     def explanation(self) -> list[str]:
@@ -58,19 +66,32 @@ class Decision:
         """The explanation as one block of text, headed by the outcome."""
         head = f"{self.rule_set}: {truth_word(self.holds)}"
         if self.matched:
-            head += " (" + ", ".join(self.matched) + ")"
+            head += " (" + ", ".join(self.shown_matched) + ")"
         return "\n".join([head, *self.explanation])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable: rule set, outcome, matched, holds and explanation."""
         return {
             "rule_set": self.rule_set,
-            "outcome": self.outcome,
-            "matched": list(self.matched),
+            "outcome": self.shown_outcome,
+            "matched": self.shown_matched,
             "holds": truth_word(self.holds),
             "explanation": self.explanation,
         }
 
     def __repr__(self) -> str:
-        return (f"Decision(rule_set={self.rule_set!r}, outcome={self.outcome!r}, "
-                f"matched={self.matched!r})")
+        return (f"Decision(rule_set={self.rule_set!r}, outcome={self.shown_outcome!r}, "
+                f"matched={self.shown_matched!r})")
+
+    @property
+    def shown_matched(self) -> list[str]:
+        """``matched`` as reports show it: masked when it is personal data."""
+        return [MASK] * len(self.matched) if self.personal else list(self.matched)
+
+    @property
+    def shown_outcome(self) -> Any:
+        """``outcome`` as reports show it: ranked candidates' ids masked when personal."""
+        if not self.personal or not isinstance(self.outcome, list):
+            return self.outcome
+        return [{**entry, "id": MASK} if isinstance(entry, dict) else MASK
+                for entry in self.outcome]

@@ -21,7 +21,7 @@ from ..model import (
     TableRuleSet,
 )
 from .decision import Decision
-from .expr import Compile, Env, Expr, Scope, compile_expr, show, shown
+from .expr import MASK, Compile, Env, Expr, Scope, compile_expr, show, shown
 from .logic import UNKNOWN, k_and, k_or, truth_word
 from .overlap import cover_of, first_common, overlapping_pairs
 
@@ -339,6 +339,9 @@ class CompiledRanking:
                  compile: Compile = compile_expr) -> None:
         self.model = rule_set
         self.id = rule_set.id
+        candidates = scope.facts.get(rule_set.candidates)
+        #: the candidates are personal data: their ids and values are masked when shown
+        self.personal = candidates is not None and candidates.personal_data
         self.criteria: list[tuple[str, float, bool, Expr, bool]] = []
         for c in rule_set.criteria:
             is_when = c.when is not None
@@ -371,7 +374,8 @@ class CompiledRanking:
     def evaluate(self, env: Env) -> Decision:
         candidates = self._candidates(env)
         if candidates is None:
-            return Decision(self.id, None, [], UNKNOWN, self.explain, env)
+            return Decision(self.id, None, [], UNKNOWN, self.explain, env,
+                            personal=self.personal)
         scored: list[tuple[float, dict[str, Any]]] = []
         for item in candidates:
             eligible, points, _ = self._score(env, item)
@@ -382,7 +386,8 @@ class CompiledRanking:
         scored.sort(key=lambda pair: -pair[0])
         ranked = [entry for _, entry in scored]
         matched = [str(r["id"]) for r in ranked]
-        return Decision(self.id, ranked, matched, bool(ranked), self.explain, env)
+        return Decision(self.id, ranked, matched, bool(ranked), self.explain, env,
+                        personal=self.personal)
 
     def explain(self, env: Env) -> list[str]:
         candidates = self._candidates(env)
@@ -394,19 +399,33 @@ class CompiledRanking:
             eligible, points, ienv = self._score(env, item)
             head = "eligible" if eligible else "not eligible"
             name = item.get(self.model.candidate_id)
-            if name is None:
+            if self.personal:
+                name = f"candidate {n}"
+            elif name is None:
                 name = f"candidate {n} (no {self.model.candidate_id})"
             total = sum(points.values())
             lines.append(f"{head}: {name} — {total:g} point{'' if total == 1 else 's'}")
             for cid, weight, required, expr, is_when in self.criteria:
                 value = expr.fn(ienv)
-                text = truth_word(value) if is_when else shown(value, bool(expr.personal))
-                used = expr.values_used(ienv)
+                text = truth_word(value) if is_when else shown(
+                    value, bool(expr.personal) or (self.personal and bool(expr.item_read)))
+                used = self._values_used(expr, env, ienv)
                 unit = "point" if points[cid] == 1 else "points"
                 lines.append(f"    {points[cid]:g} {unit}: {cid} — {model[cid].label} "
                              f"(weight {weight:g}{', required' if required else ''}): {text}"
                              + (f"  ({used})" if used else "") + _src(model[cid].cite))
         return lines or ["no candidates given"]
+
+    def _values_used(self, expr: Expr, env: Env, ienv: Env) -> str:
+        """What a criterion read, candidate values masked when they are personal data."""
+        if not self.personal or not expr.item_read:
+            return expr.values_used(ienv)
+        facts = env.facts
+        parts = [prefix + shown(facts.get(name, UNKNOWN), personal)
+                 for name, prefix, personal in expr.plan]
+        parts += [f"{call} = {MASK}" for call, _, _ in expr.computed]
+        parts += [f"{name} = {MASK}" for name in expr.item_read]
+        return ", ".join(parts)
 
 
 CompiledRuleSet = CompiledCriteria | CompiledTable | CompiledRanking
