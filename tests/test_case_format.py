@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -339,3 +340,53 @@ def test_a_signed_case_read_without_a_key_is_refused_saying_so(stored) -> None:
 def test_bad_keys_are_refused_with_a_reason(stored, call, error, message) -> None:
     with pytest.raises(error, match=message):
         call(Case.from_dict(stored))
+
+
+# -- immutability all the way down -------------------------------------------------------------
+KANDIDATEN = [{"id": "ketenpartner-a", "expertise": ["ggz"], "eerder_contact": True}]
+
+
+@pytest.mark.parametrize("verify", [True, False])
+def test_a_restored_case_shares_nothing_with_the_callers_dict(stored, verify) -> None:
+    raw = json.loads(json.dumps(stored))
+    raw["facts"]["kandidaten"] = json.loads(json.dumps(KANDIDATEN))
+    raw["digest"] = _digest(raw)
+    case = Case.from_dict(raw, verify=verify)
+    raw["facts"]["kandidaten"][0]["expertise"].append("jeugd")
+    raw["facts"]["kandidaten"].append({"id": "ketenpartner-b"})
+    assert to_plain(case.facts["kandidaten"]) == KANDIDATEN
+    with pytest.raises(TypeError):
+        case.facts["kandidaten"][0]["id"] = "iemand anders"  # type: ignore[index]
+    assert case.to_dict()["facts"]["kandidaten"] == KANDIDATEN
+
+
+def test_history_data_is_read_only_all_the_way_down() -> None:
+    engine = Engine.from_directory(WORKFLOWS)
+    case = engine.start("lzn", actor=scp, at=T0)
+    case = engine.set_facts(case, {"kandidaten": KANDIDATEN}, actor=scp, at=T0)
+    data = case.history[-1].data
+    with pytest.raises(TypeError):
+        data["kandidaten"][0]["expertise"] += ("jeugd",)  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        data["kandidaten"][0]["expertise"].append("jeugd")  # type: ignore[attr-defined]
+    assert to_plain(case.history[-1].data["kandidaten"]) == KANDIDATEN
+
+
+def test_an_actor_cannot_be_changed() -> None:
+    actor = Actor("a.coord", roles={"lzn_coordinator"})
+    with pytest.raises(AttributeError, match="an Actor cannot be changed"):
+        actor.roles = frozenset({"teamleider_tjg"})  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="an Actor cannot be changed"):
+        actor.id = "m.mallory"  # type: ignore[misc]
+    with pytest.raises(TypeError, match="role ids must be text"):
+        Actor("a.coord", roles={1})  # type: ignore[arg-type]
+    assert actor == Actor("a.coord", roles={"lzn_coordinator"})
+
+
+def to_plain(value: Any) -> Any:
+    """Read-only views and tuples back as dicts and lists, to compare with JSON data."""
+    if isinstance(value, Mapping):
+        return {k: to_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_plain(v) for v in value]
+    return value

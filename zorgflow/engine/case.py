@@ -33,6 +33,7 @@ from .record import (
     Record,
     explanation_of,
     from_dict,
+    frozen_facts,
     raw_signal_keys,
     record,
     signal_keys,
@@ -57,8 +58,22 @@ class Actor:
         if isinstance(roles, str):
             raise TypeError("roles must be a collection of role ids, not one string: "
                             f"use roles={{{roles!r}}}")
-        self.id = id
-        self.roles = frozenset(roles)
+        roles = frozenset(roles)
+        for role in roles:
+            if not isinstance(role, str):
+                raise TypeError(f"role ids must be text, not {type(role).__name__}")
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "roles", roles)
+
+    id: str
+    roles: frozenset[str]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"an Actor cannot be changed (its '{name}' neither): make a new "
+                             "Actor")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("an Actor cannot be changed: make a new Actor")
 
     def __repr__(self) -> str:
         return f"Actor({self.id!r}, roles={sorted(self.roles)!r})"
@@ -133,13 +148,13 @@ class HistoryEntry:
     @property
     def data(self) -> Mapping[str, Any]:
         """Event data, facts set, or signal details (read-only)."""
-        return MappingProxyType(unflat(self._r[DATA]))
+        return MappingProxyType(frozen_facts(unflat(self._r[DATA])))
 
     @property
     def dossier(self) -> Mapping[str, Any] | None:
         """What an event with ``sends: anonymous_dossier`` sent on (read-only)."""
         dossier = self._r[DOSSIER]
-        return None if dossier is None else MappingProxyType(unflat(dossier))
+        return None if dossier is None else MappingProxyType(frozen_facts(unflat(dossier)))
 
     @property
     def explanation(self) -> tuple[str, ...]:
@@ -400,7 +415,7 @@ class Case:
                 workflow_id=typed(workflow, "id", str),
                 workflow_version=typed(workflow, "version", int),
                 state=typed(raw, "state", str),
-                facts=dict(typed(raw, "facts", dict)),
+                facts=frozen_facts(typed(raw, "facts", dict)),
                 case_roles=_case_roles(typed(raw, "case_roles", dict)),
                 history=tuple(from_dict(e) for e in entries) if verify else (),
                 timers={k: parse_datetime(v) for k, v in typed(raw, "timers", dict).items()},
@@ -451,7 +466,7 @@ class Case:
                 or last.__class__ is not dict or last.get("seq") != len(entries)
                 or last.get("to") != state):
             return None
-        return cls(id, workflow_id, workflow_version, state, dict(facts), dict(roles), (),
+        return cls(id, workflow_id, workflow_version, state, frozen_facts(facts), dict(roles), (),
                    parsed_timers, normalised=False, stored=_StoredEntries(entries))
 
     @classmethod

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from ..errors import CaseFormatError
@@ -46,6 +47,25 @@ def record(*, seq: int, at: datetime, actor: str, role: str | None, kind: str, e
 def flat(values: Mapping[str, Any]) -> tuple[Any, ...]:
     """``{"a": 1, "b": 2}`` as ``("a", 1, "b", 2)``: smaller than the dict, and untracked."""
     return tuple([item for pair in values.items() for item in pair])
+
+
+def frozen(value: Any) -> Any:
+    """``value`` with every mapping made a read-only view and every list a tuple, all the
+    way down: what a case hands out cannot change it (or the caller's data it was read from).
+    """
+    cls = value.__class__
+    if cls is str or cls is int or cls is bool or cls is float or value is None:
+        return value
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: frozen(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(frozen(v) for v in value)
+    return value
+
+
+def frozen_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """A case's own copy of ``facts``, each value `frozen`."""
+    return {name: frozen(value) for name, value in facts.items()}
 
 
 def unflat(values: tuple[Any, ...]) -> dict[str, Any]:
