@@ -139,8 +139,9 @@ def build_graph(workflow: Workflow, path: CasePath | None = None) -> Graph:
              visited=bool(path and s.id in path.visited),
              current=bool(path and s.id == path.current))
         for s in workflow.states.values())
-    edges = tuple(
-        Edge(source, t.target, t.event, edge_lines(workflow, t), t.escalation,
-             taken=(source, t.event) in taken)
-        for t in workflow.transitions for source in t.from_states)
+    lines = [edge_lines(workflow, t) for t in workflow.transitions]  # once per transition,
+    edges = tuple(  # shared by the edges of all its source states
+        Edge(source, t.target, t.event, text, t.escalation, taken=(source, t.event) in taken)
+        for t, text in zip(workflow.transitions, lines, strict=True)
+        for source in t.from_states)
     return Graph(workflow.id, workflow.label, nodes, edges, path)
