@@ -838,3 +838,198 @@ def test_monotonicity_holds_with_negation_too(
 def test_known_is_never_unknown(f: Formula, assignment: dict[str, bool | None]) -> None:
     value = ev(f"known({source(f)})", as_facts(assignment))
     assert value is (reference(f, assignment) is not None)
+
+
+# -- values of no type known at load time: a table's or ranking's outcome (issue 17, 7) ---------
+
+RULES_WORKFLOW = """\
+id: uitkomsten
+version: 1
+label: Uitkomsten
+start_by: [m]
+roles: {m: {label: M}}
+facts:
+  a: {type: boolean, label: A}
+  wet: {type: enum, values: [jeugdwet, wmo], label: Wet}
+  kandidaten:
+    type: list
+    label: Kandidaten
+    items:
+      id: {type: string, label: Id}
+      ervaren: {type: boolean, label: Ervaren}
+rules:
+  afsluiten:
+    kind: criteria
+    label: Afsluiten
+    criteria:
+      klaar: {label: Klaar, when: a}
+  zorgplicht:
+    kind: table
+    hit_policy: unique
+    label: Zorgplicht
+    inputs:
+      wet: {type: enum, values: [jeugdwet, wmo]}
+    outputs: [verantwoordelijk]
+    rows:
+      - {id: jeugd, when: {wet: jeugdwet}, then: {verantwoordelijk: gemeente}}
+      - {id: wmo, when: {wet: wmo}, then: {verantwoordelijk: gemeente}}
+  interventies:
+    kind: table
+    hit_policy: collect
+    label: Interventies
+    inputs:
+      a: {type: boolean}
+    outputs: [interventie]
+    rows:
+      - {id: overleg, when: {a: true}, then: {interventie: overleg}}
+  regie:
+    kind: ranking
+    label: Regie
+    candidates: kandidaten
+    candidate_id: id
+    criteria:
+      ervaring: {label: Ervaring, weight: 1, when: kandidaat.ervaren}
+states:
+  open: {label: Open, initial: true}
+  dicht: {label: Dicht, final: true}
+transitions:
+  - {event: sluiten, from: open, to: dicht, by: [m], when: "GUARD"}
+"""
+_RULES_WF = load_workflow_text(RULES_WORKFLOW.replace("GUARD", "a"), "uitkomsten.yaml")
+RULES_SCOPE = Scope(_RULES_WF.facts, rules=_RULES_WF.rules)
+ROW = "is the outputs of the row of table 'zorgplicht' that matched (records, of no type known "
+TABLE_FIX = ("use `'jeugd' in rules.zorgplicht.matched` (which rows matched), "
+             "`rules.zorgplicht.holds` (whether one did) or `known(rules.zorgplicht.outcome)`")
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("rules.zorgplicht.outcome < 3", "`rules.zorgplicht.outcome < 3`: '<' needs numbers or "
+                                         f"dates, but `rules.zorgplicht.outcome` {ROW}"),
+        ("3 >= rules.zorgplicht.outcome", "'>=' needs numbers or dates, but "
+                                          f"`rules.zorgplicht.outcome` {ROW}"),
+        ("rules.zorgplicht.outcome - 1 > 0", "'+' and '-' need numbers, but "
+                                             f"`rules.zorgplicht.outcome` {ROW}"),
+        ("1 + rules.zorgplicht.outcome > 0", "'+' and '-' need numbers"),
+        ("-rules.zorgplicht.outcome < 0", "'-' needs a number"),
+        ("days_since(rules.zorgplicht.outcome) > 3", "days_since() needs a date, but "
+                                                     f"`rules.zorgplicht.outcome` {ROW}"),
+        ("months_since(rules.zorgplicht.outcome) > 3", "months_since() needs a date"),
+        ("len(rules.interventies.outcome) > 0",
+         "len() needs a list, but `rules.interventies.outcome` is the outputs of the rows of "
+         "table 'interventies' that matched (records, of no type known when the workflow "
+         "loads); use `'overleg' in rules.interventies.matched` (which rows matched), "
+         "`rules.interventies.holds` (whether one did)"),
+        ("rules.zorgplicht.outcome", f"a condition needs true/false, but "
+                                     f"`rules.zorgplicht.outcome` {ROW}"),
+        ("not rules.zorgplicht.outcome", "'not' needs true/false"),
+        ("a and rules.zorgplicht.outcome", "'and'/'or' needs true/false"),
+        ("rules.zorgplicht.outcome == 'gemeente'",
+         "'==' needs two values of one kind (the other side is text), but "
+         f"`rules.zorgplicht.outcome` {ROW}"),
+        ("wet != rules.zorgplicht.outcome", "the other side is one of jeugdwet, wmo"),
+        ("'gemeente' in rules.zorgplicht.outcome", "'in' needs a list on its right"),
+        ("rules.regie.outcome in ['x']",
+         "'in' needs a value of a known type, but `rules.regie.outcome` is the candidates "
+         "ranking 'regie' finds eligible (records, of no type known when the workflow loads); "
+         "use `rules.regie.matched` (their ids, best first), `len(rules.regie.matched)` or "
+         "`rules.regie.holds`"),
+        # a criteria rule set's outcome is typed: the ids of the criteria that hold
+        ("rules.afsluiten.outcome < rules.afsluiten.matched",
+         "'<' compares numbers or dates only"),
+        ("'klar' in rules.afsluiten.outcome", "'klar' is not one of klaar"),
+    ],
+)
+def test_a_value_of_no_known_type_used_where_a_type_is_needed_is_a_load_error(
+        source: str, message: str) -> None:
+    with pytest.raises(ExprError) as info:
+        compile_expr(source, RULES_SCOPE, expect_bool=True)
+    assert message in info.value.message
+    if "zorgplicht" in message and "rules.zorgplicht.outcome" in source:
+        assert info.value.message.endswith(TABLE_FIX)
+
+
+@pytest.mark.parametrize(
+    ("guard", "facts", "passes"),
+    [
+        ("known(rules.zorgplicht.outcome)", {"wet": "wmo"}, True),
+        ("known(rules.zorgplicht.outcome)", {}, False),
+        ("rules.zorgplicht.outcome == rules.zorgplicht.outcome", {"wet": "wmo"}, True),
+        ("rules.regie.outcome != rules.zorgplicht.outcome", {"wet": "wmo", "kandidaten": []},
+         True),
+        ("'klaar' in rules.afsluiten.outcome", {"a": True}, True),
+        ("len(rules.afsluiten.outcome) == 0", {"a": False}, True),
+    ],
+)
+def test_what_an_untyped_outcome_may_do_runs_three_valued(
+        guard: str, facts: dict[str, Any], passes: bool) -> None:
+    from zorgflow import Actor, Engine, TransitionRejected
+
+    engine = Engine([load_workflow_text(RULES_WORKFLOW.replace("GUARD", guard), "u.yaml")])
+    m = Actor("m.1", roles={"m"})
+    case = engine.start("uitkomsten", actor=m, facts=facts, at=AT)
+    if passes:
+        assert engine.fire(case, "sluiten", actor=m, at=AT).state == "dicht"
+    else:
+        with pytest.raises(TransitionRejected, match="condition is"):
+            engine.fire(case, "sluiten", actor=m, at=AT)
+
+
+def test_zorgflow_check_reports_an_untyped_comparison_at_its_position(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    from zorgflow.cli import main
+
+    text = RULES_WORKFLOW.replace("GUARD", "a and rules.zorgplicht.outcome < 3")
+    path = tmp_path / "uitkomsten.yaml"
+    path.write_text(text, encoding="utf-8")
+    (line, column), = [(n + 1, x.index("rules.zorgplicht.outcome < 3") + 1)
+                       for n, x in enumerate(text.splitlines()) if "outcome < 3" in x]
+    out = io.StringIO()
+    assert main(["check", str(path)], out=out) == 1
+    assert (f"{path}:{line}:{column}: `rules.zorgplicht.outcome < 3`: '<' needs numbers or "
+            "dates") in out.getvalue()
+    assert "Traceback" not in out.getvalue() + capsys.readouterr().err
+
+
+# -- names must be written as they read (issue 17, finding 11) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "offset", "message"),
+    [
+        ("ｔｒｕｅ", 0, "`ｔｒｕｅ` is not written in plain letters: 'ｔ' (U+FF54 FULLWIDTH LATIN "
+                       "SMALL LETTER T) is read as 't', so this reads as `true`; write `true`"),
+        ("a ａｎｄ b", 2, "`ａｎｄ` is not written in plain letters: 'ａ' (U+FF41 FULLWIDTH LATIN "
+                         "SMALL LETTER A) is read as 'a', so this reads as `and`; write `and`"),
+        ("a and 𝐭𝐫𝐮𝐞", 6, "'𝐭' (U+1D42D MATHEMATICAL BOLD SMALL T) is read as 't', so this "
+                          "reads as `true`; write `true`"),
+        ("facts.ｎ > 1", 6, "so this reads as `n`; write `n`"),
+        ("kinderen_betrokkｅn", 16, "'ｅ' (U+FF45 FULLWIDTH LATIN SMALL LETTER E) is read as 'e', "
+                                   "so this reads as `kinderen_betrokken`"),
+        ("ﬁ", 0, "'ﬁ' (U+FB01 LATIN SMALL LIGATURE FI) is read as 'fi'"),
+    ],
+    ids=["fullwidth true", "fullwidth keyword", "mathematical bold", "after facts.",
+         "one letter of a fact", "ligature"],
+)
+def test_a_name_not_written_as_it_reads_is_refused(source: str, offset: int,
+                                                    message: str) -> None:
+    with pytest.raises(ExprError) as info:
+        compile_expr(source, SCOPE)
+    assert message in info.value.message
+    assert info.value.offset == offset
+
+
+def test_text_in_quotes_may_hold_any_letters() -> None:
+    assert ev("s == 'ｔｒｕｅ'", {"s": "ｔｒｕｅ"}) is True
+    assert ev("s == 'ｔｒｕｅ'", {"s": "true"}) is False
+
+
+def test_a_fullwidth_name_in_a_guard_is_a_workflow_error_at_its_character() -> None:
+    with pytest.raises(WorkflowError) as info:
+        load_guard(json.dumps("a and ｔｒｕｅ"))
+    (problem,) = info.value.errors
+    assert (problem.line, problem.column) == (GUARD_LINE, GUARD_COLUMN + 1 + len("a and "))
+    assert "reads as `true`; write `true`" in problem.message

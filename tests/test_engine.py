@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 import json
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -645,3 +645,189 @@ transitions:
             "months_since(geboren) = <persoonsgegeven>, today() = 2026-03-01, "
             "days_since('2026-01-01') = 59)") in reason
     assert "194" not in reason and "2010" not in reason  # the age in months, the birth year
+
+
+# -- values that would poison a case (issue 17, finding 6) ---------------------------------------
+
+TERMIJNEN = """\
+id: termijnen
+version: 1
+label: Termijnen
+start_by: [m]
+roles: {m: {label: M}}
+facts:
+  interval: {type: integer, label: Interval}
+  score: {type: number, label: Score}
+  metingen:
+    type: list
+    label: Metingen
+    items:
+      waarde: {type: number, label: Waarde}
+rules:
+  beoordeling:
+    kind: criteria
+    label: Beoordeling
+    criteria:
+      hoog: {label: Hoog, when: "score > 5"}
+states:
+  open:
+    label: Open
+    initial: true
+    timers:
+      - {signal: dagen, after: "facts.interval days | 14 days"}
+      - {signal: weken, after: "facts.interval weeks | 2 weeks"}
+      - {signal: maanden, after: "facts.interval months | 1 month"}
+      - {signal: jaren, after: "facts.interval years | 1 year"}
+  dicht: {label: Dicht, final: true}
+transitions:
+  - event: meten
+    from: open
+    to: open
+    by: [m]
+    data: {waarde: {type: number, label: Waarde}}
+    sets: {score: data.waarde}
+  - event: herzien
+    from: open
+    to: open
+    by: [m]
+    data: {aantal: {type: integer, label: Aantal}}
+    sets: {interval: data.aantal}
+  - {event: sluiten, from: open, to: dicht, by: [m]}
+"""
+medewerker = Actor("m.1", roles={"m"})
+
+
+@pytest.fixture(scope="module")
+def termijnen() -> Engine:
+    return Engine([load_workflow_text(TERMIJNEN, "termijnen.yaml")])
+
+
+def works(engine: Engine, case: Case, at: datetime) -> None:
+    """Everything a timer sweep and a store do with a case succeeds."""
+    engine.timers(case)
+    engine.due(case, at)
+    engine.due(case, datetime.max.replace(tzinfo=UTC))
+    engine.next_due(case)
+    Case.from_dict(json.loads(json.dumps(case.to_dict())))
+
+
+def test_an_interval_fact_that_would_overflow_its_timer_is_refused_at_every_door(
+        engine: Engine, termijnen: Engine) -> None:
+    case = to_uitvoering(engine)
+    with pytest.raises(TransitionRejected) as refused:
+        engine.set_facts(case, {"terugkoppeling_interval_dagen": 3_000_000}, actor=coord, at=T0)
+    assert refused.value.reasons == [
+        "fact 'terugkoppeling_interval_dagen': a timer's interval in days must lie between "
+        "-36,525 and 36,525 (about 100 years); got 3000000"]
+    works(engine, case, T0)  # nothing was stored: the case keeps working
+    assert engine.next_due(case) == datetime(2026, 2, 5, 9, 0, tzinfo=AMS)
+    # the same bound at the other doors: start, sets:, decide, a case restored from outside
+    with pytest.raises(TransitionRejected, match="fact 'interval': a timer's interval in years "
+                                                 "must lie between -100 and 100"):
+        termijnen.start("termijnen", actor=medewerker, facts={"interval": 101}, at=T0)
+    open_case = termijnen.start("termijnen", actor=medewerker, facts={"interval": -100}, at=T0)
+    with pytest.raises(TransitionRejected, match="'interval' to a value it cannot hold: a "
+                                                 "timer's interval in years must lie"):
+        termijnen.fire(open_case, "herzien", actor=medewerker, data={"aantal": 10**9}, at=T0)
+    with pytest.raises(zorgflow.InvalidFacts, match="fact 'interval': a timer's interval"):
+        termijnen.decide(open_case, "beoordeling", {"interval": 3_000_000}, at=T0)
+    raw = open_case.to_dict()
+    raw["facts"]["interval"] = 3_000_000
+    with pytest.raises(CaseFormatError, match="fact 'interval': a timer's interval"):
+        termijnen.timers(Case.from_dict(raw, verify=False))
+    # within the bound every timer is worked out, even a century back
+    assert [s.name for s in termijnen.timers(open_case)] == ["jaren", "maanden", "weken",
+                                                              "dagen"]
+
+
+def test_a_timer_that_falls_beyond_the_calendar_never_poisons_the_case(
+        engine: Engine, tmp_path: Path) -> None:
+    from zorgflow.store import SQLiteStore
+
+    end = datetime(9999, 12, 31, 12, 0, tzinfo=UTC)  # one month later is past 9999
+    case = to_uitvoering(engine, end)
+    assert case.timers == {"terugkoppeling_te_laat": end}
+    assert engine.timers(case) == []  # it never falls due
+    assert engine.due(case, end) == [] and engine.next_due(case) is None
+    works(engine, case, end)
+    # a case made elsewhere may hold any time as a timer's start
+    for start in ("9999-12-31T23:30:00+00:00", "0001-01-01T00:00:00+05:00"):
+        raw = case.to_dict()
+        raw["timers"] = {"terugkoppeling_te_laat": start}
+        works(engine, Case.from_dict(raw, verify=False), end)
+    store = SQLiteStore(tmp_path / "cases.db", engine)
+    store.create(case)
+    later = engine.set_facts(case, {"kinderen_betrokken": True}, actor=coord, at=end, store=store)
+    assert store.load(later.id).version == later.version
+    # a time that has no date in Europe/Amsterdam is refused as an argument, changing nothing
+    with pytest.raises(ValueError, match="at falls outside the calendar"):
+        engine.set_facts(case, {"kinderen_betrokken": True}, actor=coord,
+                         at=datetime(9999, 12, 31, 23, 30, tzinfo=UTC))
+    with pytest.raises(zorgflow.ZorgflowError, match="cycle 'lzn_overleg' of workflow 'lzn' has "
+                                                     "no date on or after 9999-12-31"):
+        engine.next_occurrence("lzn", "lzn_overleg", end)
+
+
+def test_a_timer_that_falls_before_the_calendar_is_due(termijnen: Engine) -> None:
+    start = datetime(50, 6, 1, 12, 0, tzinfo=UTC)
+    case = termijnen.start("termijnen", actor=medewerker, facts={"interval": -100}, at=start)
+    signals = termijnen.timers(case)
+    assert {s.name for s in signals} == {"dagen", "weken", "maanden", "jaren"}
+    assert signals[0].name == "jaren" and signals[0].due_at == datetime.min.replace(tzinfo=UTC)
+    assert [s.name for s in termijnen.due(case, start)] == ["jaren", "maanden", "weken", "dagen"]
+    swept = termijnen.record_signals(case, start)
+    assert termijnen.record_signals(swept, start) is swept
+    works(termijnen, swept, start)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")],
+                         ids=["nan", "inf", "-inf"])
+def test_a_number_that_is_not_finite_is_refused_at_every_door(termijnen: Engine,
+                                                               bad: float) -> None:
+    got = "NaN (not a number)" if bad != bad else "infinity"
+    message = f"expected a number, got {got}: give a finite number"
+    case = termijnen.start("termijnen", actor=medewerker, facts={"score": 1.5}, at=T0)
+    with pytest.raises(TransitionRejected) as refused:
+        termijnen.set_facts(case, {"score": bad}, actor=medewerker, at=T0)
+    assert refused.value.reasons == [f"fact 'score': {message}"]
+    with pytest.raises(TransitionRejected, match="fact 'score': expected a number, got"):
+        termijnen.start("termijnen", actor=medewerker, facts={"score": bad}, at=T0)
+    with pytest.raises(TransitionRejected, match="fact 'metingen': item 1, field 'waarde': "
+                                                 "expected a number, got"):
+        termijnen.set_facts(case, {"metingen": [{"waarde": bad}]}, actor=medewerker, at=T0)
+    with pytest.raises(TransitionRejected) as refused:
+        termijnen.fire(case, "meten", actor=medewerker, data={"waarde": bad}, at=T0)
+    assert refused.value.reasons == [f"invalid data 'waarde': {message}"]
+    with pytest.raises(zorgflow.InvalidFacts, match="fact 'score': expected a number, got"):
+        termijnen.decide("termijnen", "beoordeling", {"score": bad}, at=T0)
+    raw = case.to_dict()
+    raw["facts"]["score"] = bad
+    with pytest.raises(CaseFormatError, match="fact 'score': expected a number, got"):
+        termijnen.timers(Case.from_dict(raw, verify=False))
+    assert case.facts["score"] == 1.5 and len(case.history) == 1
+
+
+AT_ZONES = st.sampled_from([UTC, AMS, timezone(timedelta(hours=14)),
+                            timezone(timedelta(hours=-12))])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(interval=st.integers(), start=st.datetimes(timezones=AT_ZONES))
+def test_any_interval_at_any_start_is_refused_or_leaves_a_working_case(
+        termijnen: Engine, interval: int, start: datetime) -> None:
+    try:
+        case = termijnen.start("termijnen", actor=medewerker, at=start)
+    except ValueError as refused:  # a start time with no date in Amsterdam or UTC
+        assert "at falls outside the calendar" in str(refused)
+        assert start.year in (1, 9999)
+        return
+    works(termijnen, case, start)
+    try:
+        case = termijnen.set_facts(case, {"interval": interval}, actor=medewerker, at=start)
+    except zorgflow.ZorgflowError as refused:
+        assert isinstance(refused, TransitionRejected)
+        assert abs(interval) > 100 and "a timer's interval in years" in str(refused)
+        return
+    works(termijnen, case, start)
+    if 200 < start.year < 9800:  # far from the calendar's ends every timer is listed
+        assert len(termijnen.timers(case)) == 4

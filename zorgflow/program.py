@@ -20,7 +20,8 @@ from typing import Any
 
 from .errors import ExprError, Problem, ValueProblem, WorkflowError
 from .model import NOWHERE, DataField, Invariant, RuleSet, Workflow, where_of
-from .model.values import coerce, exact_form, problem_text, reader
+from .model.calendar import interval_limits
+from .model.values import coerce, exact_form, interval_reader, problem_text, reader
 from .rules.decision import Decision
 from .rules.expr import Env, Expr, Scope, compile_expr, show
 from .rules.logic import UNKNOWN, truth_word
@@ -453,6 +454,12 @@ class Program:
         self.fact_classes = {name: cls for name, (cls, _) in forms.items() if cls is not None}
         self.fact_enums = {name: values for name, (_, values) in forms.items()
                            if values is not None}
+        # a fact a timer takes its interval from is bounded, so the timer can be worked out
+        for name, (limit, unit) in interval_limits(
+                t for s in workflow.states.values() for t in s.timers).items():
+            if name in self.fact_readers:
+                self.fact_readers[name] = interval_reader(self.fact_readers[name], limit, unit)
+                self.fact_classes.pop(name, None)
         self.boolean_facts = frozenset(f for f, t in self.fact_types.items()
                                        if t.name == "boolean")
         self.personal = frozenset(f.id for f in workflow.facts.values() if f.personal_data)
@@ -464,7 +471,9 @@ class Program:
     def typed_fact(self, name: str, value: Any) -> Any:
         """``value`` as fact ``name`` holds it (dates parsed, lists as tuples): the one path
         by which set, given and restored facts are typed. Raises `ValueProblem`, whose message
-        shows no personal value, and `KeyError` for a fact the workflow does not declare."""
+        shows no personal value, and `KeyError` for a fact the workflow does not declare. A
+        fact that a timer takes its interval from must also lie within about 100 years either
+        way (`zorgflow.model.calendar.TIMER_LIMIT`), so that the timer can be worked out."""
         read = self.fact_readers[name]
         try:
             return read(value)

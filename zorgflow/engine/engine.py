@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -27,6 +27,7 @@ from ..errors import (
 from ..loader import load_workflow, workflow_files
 from ..model import Workflow
 from ..model.calendar import (
+    AMSTERDAM,
     add_duration,
     add_months,
     duration_amount,
@@ -46,6 +47,10 @@ from .reference import build_machine
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _JUST_BOOL = {bool}
+#: when a timer falls due that would fall before the year 1: it is due
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+#: about how many of each unit make a year (which end of the calendar a timer fell off)
+_PER_YEAR = {"days": 365, "weeks": 52, "months": 12, "years": 1}
 
 
 class CaseWriter(Protocol):
@@ -486,12 +491,20 @@ class Engine:
         return converted if converted is not None else dict(facts)
 
     def due(self, case: Case, at: datetime | None = None) -> list[Signal]:
-        """Signals of the current state whose time has come (``due_at <= at``)."""
-        at = _at(at)
+        """Signals of the current state whose time has come (``due_at <= at``). ``at`` may be
+        any aware time, up to ``datetime.max``: it is only compared."""
+        at = _any_at(at)
         return [s for s in self.timers(case) if s.due_at <= at]
 
     def timers(self, case: Case) -> list[Signal]:
-        """Every timer of the current state with when it is due, due or not, soonest first."""
+        """Every timer of the current state with when it is due, due or not, soonest first.
+
+        A timer whose due time would fall after the year 9999 is left out: it never falls
+        due. One that would fall before the year 1 is due, at the earliest time there is
+        (``datetime.min`` in UTC). The engine's own steps make neither (the times they take
+        and the facts that set intervals are bounded); a case made elsewhere may, and `due`,
+        `next_due` and a store's save keep working for it.
+        """
         program, case = self._for_case(case)
         result = []
         for timer in program.model.states[case._state].timers:
@@ -501,9 +514,14 @@ class Engine:
             for duration in timer.after:
                 amount = duration_amount(duration, case._facts)
                 if amount is not None:
-                    result.append(Signal(timer.signal,
-                                         add_duration(started, amount, duration.unit),
-                                         timer.label))
+                    try:
+                        due_at = add_duration(started, amount, duration.unit)
+                    except ValueProblem:
+                        # outside the calendar: after its end never due, before its start due
+                        if started.year + amount // _PER_YEAR[duration.unit] > 5000:
+                            break
+                        due_at = _EARLIEST
+                    result.append(Signal(timer.signal, due_at, timer.label))
                     break
         return sorted(result, key=lambda s: s.due_at)
 
@@ -545,7 +563,8 @@ class Engine:
                         at: datetime | None = None) -> date:
         """The first date of a cycle (e.g. the LZN-overleg) at or after ``at``.
 
-        With a case and no cycle id, the cycle its current state shows is used.
+        With a case and no cycle id, the cycle its current state shows is used. Raises
+        `ValueProblem` when that date would fall after 9999-12-31.
         """
         at = _at(at)
         if isinstance(target, Case):
@@ -560,17 +579,22 @@ class Engine:
         today = local_date(at)
         day = spec.first
         step = spec.every
-        if step.unit in ("days", "weeks") and step.amount:
-            period = step.amount * (7 if step.unit == "weeks" else 1)
-            if today > day:
-                day = day + timedelta(days=-(-(today - day).days // period) * period)
+        try:
+            if step.unit in ("days", "weeks") and step.amount:
+                period = step.amount * (7 if step.unit == "weeks" else 1)
+                if today > day:
+                    day = day + timedelta(days=-(-(today - day).days // period) * period)
+                return day
+            n = 0
+            while day < today:
+                n += 1
+                months = (step.amount or 1) * n * (12 if step.unit == "years" else 1)
+                day = add_months(spec.first, months)
             return day
-        n = 0
-        while day < today:
-            n += 1
-            months = (step.amount or 1) * n * (12 if step.unit == "years" else 1)
-            day = add_months(spec.first, months)
-        return day
+        except (OverflowError, ValueProblem):
+            raise ValueProblem(f"cycle '{cycle}' of workflow '{program.model.id}' has no date "
+                               f"on or after {today.isoformat()} before the calendar ends "
+                               "(9999-12-31)") from None
 
     def machine(self, workflow_id: str, version: int | None = None, *, model: Any = None
                 ) -> Any:
@@ -630,6 +654,26 @@ def _check_actor(actor: Any) -> None:
 
 
 def _at(at: datetime | None) -> datetime:
+    """``at`` (default now): aware, and with a date in Europe/Amsterdam and in UTC, as the
+    time of a step, a guard or a decision must have (``today()`` and timers are worked out
+    from it). A `ValueError` otherwise; only the years 1 and 9999 need the check."""
+    if at is None:
+        return now()
+    if at.__class__ is datetime and at.tzinfo is not None and 1 < at.year < 9999:
+        return at
+    at = require_aware(at)
+    try:
+        at.astimezone(AMSTERDAM)
+        at.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("at falls outside the calendar: in Europe/Amsterdam or in UTC it "
+                         "would lie before the year 1 or after 9999; give a time between "
+                         "0001-01-02 and 9999-12-30") from None
+    return at
+
+
+def _any_at(at: datetime | None) -> datetime:
+    """``at`` (default now), aware: a time that is only compared with due times."""
     if at is None:
         return now()
     if at.__class__ is datetime and at.tzinfo is not None:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import calendar as _stdcal
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterable
+from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .workflow import Duration
+from ..errors import ValueProblem
+from .workflow import Duration, Timer
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+#: How far a timer whose interval is a fact (``after: facts.x days``) may run, either way, in
+#: each unit: about 100 years. The fact is refused beyond it when it is set, so that a case's
+#: timers can always be worked out (see `interval_limits`).
+TIMER_LIMIT: dict[str, int] = {"days": 36_525, "weeks": 5_218, "months": 1_200, "years": 100}
+
+_OUTSIDE = "falls outside the calendar (the years 1 to 9999)"
 
 
 def require_aware(at: datetime, what: str = "at") -> datetime:
@@ -31,9 +40,13 @@ def local_date(at: datetime) -> date:
 
 
 def add_months(day: date, months: int) -> date:
-    """``day`` plus whole calendar months; the 31st clamps to the month's last day."""
+    """``day`` plus whole calendar months; the 31st clamps to the month's last day.
+
+    Raises `ValueProblem` when the result would fall before the year 1 or after 9999."""
     index = day.year * 12 + (day.month - 1) + months
     year, month = divmod(index, 12)
+    if not MINYEAR <= year <= MAXYEAR:
+        raise ValueProblem(f"a date plus a number of months {_OUTSIDE}")
     last = _stdcal.monthrange(year, month + 1)[1]
     return date(year, month + 1, min(day.day, last))
 
@@ -58,22 +71,44 @@ def add_duration(at: datetime, amount: int, unit: str) -> datetime:
 
     "1 month" after 31 January 09:00 is 28/29 February 09:00 local time, and "1 day" across
     a DST change is the same wall-clock time the next day (23 or 25 hours later).
+
+    Raises `ValueProblem` when the time (or ``at`` itself, in Amsterdam or in ``at``'s own
+    zone) falls before the year 1 or after 9999, never an `OverflowError`.
     """
-    local = at.astimezone(AMSTERDAM)
-    day = local.date()
-    if unit == "days":
-        day = day + timedelta(days=amount)
-    elif unit == "weeks":
-        day = day + timedelta(weeks=amount)
-    elif unit == "months":
-        day = add_months(day, amount)
-    elif unit == "years":
-        day = add_months(day, 12 * amount)
-    else:  # pragma: no cover - the loader only accepts the four units
+    if unit not in TIMER_LIMIT:  # pragma: no cover - the loader only accepts the four units
         raise ValueError(f"unknown unit {unit!r}")
-    wall = datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=AMSTERDAM)
-    # Round-trip through UTC resolves a wall time that falls in a DST gap or fold.
-    return wall.astimezone(UTC).astimezone(at.tzinfo)
+    try:
+        local = at.astimezone(AMSTERDAM)
+        day = local.date()
+        if unit == "days":
+            day = day + timedelta(days=amount)
+        elif unit == "weeks":
+            day = day + timedelta(weeks=amount)
+        elif unit == "months":
+            day = add_months(day, amount)
+        else:
+            day = add_months(day, 12 * amount)
+        wall = datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=AMSTERDAM)
+        # Round-trip through UTC resolves a wall time that falls in a DST gap or fold.
+        return wall.astimezone(UTC).astimezone(at.tzinfo)
+    except OverflowError:
+        raise ValueProblem(f"a time plus a number of {unit} {_OUTSIDE}") from None
+
+
+def interval_limits(timers: Iterable[Timer]) -> dict[str, tuple[int, str]]:
+    """For each fact that some timer takes its interval from (``after: facts.x days``): the
+    largest amount it may hold either way and the unit that sets that limit (`TIMER_LIMIT`;
+    the smallest when the fact is used with several units)."""
+    limits: dict[str, tuple[int, str]] = {}
+    for timer in timers:
+        for duration in timer.after:
+            if duration.fact is None:
+                continue
+            limit = TIMER_LIMIT[duration.unit]
+            known = limits.get(duration.fact)
+            if known is None or limit < known[0]:
+                limits[duration.fact] = (limit, duration.unit)
+    return limits
 
 
 def duration_amount(duration: Duration, facts: dict[str, object]) -> int | None:

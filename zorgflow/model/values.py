@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
@@ -55,6 +56,21 @@ def reader(t: FactType) -> Callable[[Any], Any]:
     return lambda value: coerce(t, value)
 
 
+def interval_reader(read: Callable[[Any], Any], limit: int, unit: str) -> Callable[[Any], Any]:
+    """``read`` (a fact's `reader`) for a fact that a timer takes its interval from: it also
+    refuses a value beyond ``limit`` ``unit`` either way (`calendar.interval_limits`), whose
+    due time could not be worked out, when the fact is set, given or restored."""
+
+    def read_interval(value: Any) -> Any:
+        value = read(value)
+        if -limit <= value <= limit:
+            return value
+        raise ValueProblem(f"a timer's interval in {unit} must lie between {-limit:,} and "
+                           f"{limit:,} (about 100 years); got {value}")
+
+    return read_interval
+
+
 def problem_text(problem: ValueProblem, t: FactType, personal: bool) -> str:
     """What a refusal says about a value that does not fit ``t``: the problem, or for personal
     data only what was expected (the problem may quote the value). The one place that decides
@@ -72,6 +88,9 @@ def coerce(t: FactType, value: Any) -> Any:
     if kind in ("integer", "number"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueProblem(f"expected {t.describe()}, got {_kind(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            got = "NaN (not a number)" if math.isnan(value) else "infinity"
+            raise ValueProblem(f"expected {t.describe()}, got {got}: give a finite number")
         if kind == "integer" and not (isinstance(value, int) or value.is_integer()):
             raise ValueProblem(f"expected a whole number, got {value}")
         if t.minimum is not None and value < t.minimum:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import ast
 import difflib
+import io
+import tokenize
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from ..errors import ExprError
-from ..model import DataField, Fact, FactType, RuleSet
+from ..model import DataField, Fact, FactType, RuleSet, TableRuleSet
 from ..model.calendar import days_between, local_date, months_between
 from .logic import UNKNOWN, k_not
 
@@ -194,11 +197,11 @@ _NUMERIC = ("integer", "number")
 
 
 def _is_num(t: FactType | None) -> bool:
-    return t is None or t.name in _NUMERIC
+    return t is not None and t.name in _NUMERIC
 
 
 def _is_date(t: FactType | None) -> bool:
-    return t is None or t.name == "date"
+    return t is not None and t.name == "date"
 
 
 class _Compiler:
@@ -354,6 +357,11 @@ class _Compiler:
                     return Matched(decision.matched, decision.undecided)
                 return UNKNOWN if decision.outcome is None else decision.outcome
 
+            if rule_set.kind == "criteria":  # the ids that hold, as .matched
+                return outcome, FactType("list", items=FactType("enum", values=_rule_ids(
+                    rule_set)))
+            # a table's output row(s), a ranking's candidates: records of no declared type,
+            # usable only where no type is needed (see `untyped`)
             return outcome, None
         raise self.fail(node, f"rule sets offer .matched, .holds and .outcome, not '.{attr}'")
 
@@ -374,6 +382,8 @@ class _Compiler:
 
             return negate, BOOL
         if isinstance(node.op, ast.USub):
+            if t is None:
+                raise self.untyped(node, node.operand, "'-' needs a number")
             if not _is_num(t):
                 raise self.fail(node, "'-' needs a number")
 
@@ -397,6 +407,10 @@ class _Compiler:
             raise self.fail(node, "only '+' and '-' are allowed for arithmetic")
         left, lt = self.compile(node.left, depth)
         right, rt = self.compile(node.right, depth)
+        for side, t in ((node.left, lt), (node.right, rt)):
+            if t is None:
+                raise self.untyped(node, side, f"`{ast.unparse(node)}`: '+' and '-' need "
+                                               "numbers")
         if not (_is_num(lt) and _is_num(rt)):
             raise self.fail(node, f"`{ast.unparse(node)}`: '+' and '-' need numbers")
         sign = 1 if isinstance(node.op, ast.Add) else -1
@@ -461,13 +475,16 @@ class _Compiler:
                         or any(n in data and data[n].personal_data for n in read_data))
         if name == "known":
             return (lambda env: arg(env) is not UNKNOWN), BOOL
+        if t is None:
+            raise self.untyped(node, argument, f"{name}() needs "
+                                               + ("a list" if name == "len" else "a date"))
         if name == "len":
-            if t is not None and t.name != "list":
+            if t.name != "list":
                 raise self.fail(node, "len() needs a list")
             return (lambda env: UNKNOWN if (v := arg(env)) is UNKNOWN else len(v)), INT
         if not _is_date(t):
             raise self.fail(node, f"{name}() needs a date, and `{ast.unparse(node.args[0])}` is "
-                                  f"{t.describe() if t else 'not one'}")
+                                  f"{t.describe()}")
         between = days_between if name == "days_since" else months_between
 
         def since(env: Env) -> Any:
@@ -481,7 +498,9 @@ class _Compiler:
 
     # -- type checks ---------------------------------------------------------------------
     def expect_bool(self, node: ast.AST, t: FactType | None, where: str) -> None:
-        if t is not None and t.name != "boolean":
+        if t is None:
+            raise self.untyped(node, node, f"{where} needs true/false")
+        if t.name != "boolean":
             raise self.fail(node, f"{where} needs true/false, but `{ast.unparse(node)}` is "
                                   f"{t.describe()}")
 
@@ -491,36 +510,53 @@ class _Compiler:
         rnode: ast.AST, rt: FactType | None, rf: Fn,
     ) -> tuple[Fn, Fn]:
         text = ast.unparse(node)
+        if lt is None or rt is None:
+            # a value of no known type is only compared (==, !=) with another such value
+            if symbol in ("==", "!=") and lt is None and rt is None:
+                return lf, rf
+            side, other = (lnode, rt) if lt is None else (rnode, lt)
+            if symbol in ("==", "!="):
+                needs = f"two values of one kind (the other side is {_type_of(other)})"
+            elif symbol in ("in", "not in"):
+                needs = "a list on its right" if side is rnode else "a value of a known type"
+            else:
+                needs = "numbers or dates"
+            raise self.untyped(node, side, f"`{text}`: '{symbol}' needs {needs}")
         if symbol in ("in", "not in"):
-            if rt is not None and rt.name != "list":
+            if rt.name != "list":
                 raise self.fail(node, f"`{text}`: the right side of '{symbol}' must be a list")
-            item = rt.items if rt is not None else None
+            item = rt.items
             if isinstance(lnode, ast.Constant) and item is not None:
                 lf = _const(self.literal_for(node, item, lnode.value, text))
-            elif isinstance(rnode, ast.List | ast.Tuple) and lt is not None:
+            elif isinstance(rnode, ast.List | ast.Tuple):
                 values = rf(None)  # type: ignore[arg-type]
                 converted = tuple(self.literal_for(node, lt, v, text) for v in values)
                 rf = _const(converted)
-            elif lt is not None and item is not None:
+            elif item is not None:
                 self.compatible(node, lt, item, text)
-            elif lt is not None and rt is not None and rt.fields:
+            elif rt.fields:
                 raise self.fail(node, f"`{text}`: {rt.describe()} holds records, not "
                                       f"{lt.describe()}")
             return lf, rf
         # a literal on one side is checked (and converted) against the other side's type
-        if isinstance(rnode, ast.Constant) and lt is not None:
+        if isinstance(rnode, ast.Constant):
             rf = _const(self.literal_for(node, lt, rnode.value, text))
             rt = lt
-        elif isinstance(lnode, ast.Constant) and rt is not None:
+        elif isinstance(lnode, ast.Constant):
             lf = _const(self.literal_for(node, rt, lnode.value, text))
             lt = rt
-        if lt is not None and rt is not None:
-            self.compatible(node, lt, rt, text)
+        self.compatible(node, lt, rt, text)
         if symbol not in ("==", "!=") and not (
             (_is_num(lt) and _is_num(rt)) or (_is_date(lt) and _is_date(rt))
         ):
             raise self.fail(node, f"`{text}`: '{symbol}' compares numbers or dates only")
         return lf, rf
+
+    def untyped(self, node: ast.AST, operand: ast.AST, needs: str) -> ExprError:
+        """The load error for ``operand`` (within ``node``), whose type is not known when
+        the workflow loads (a table's or a ranking's ``outcome``), used where ``needs`` says
+        a type is needed: at run time it would never hold, or fail."""
+        return self.fail(node, f"{needs}, but {_untyped_text(operand, self.scope)}")
 
     def compatible(self, node: ast.AST, a: FactType, b: FactType, text: str) -> None:
         if a.fields or b.fields:
@@ -575,6 +611,39 @@ def _plain_fact(node: ast.AST, scope: Scope) -> str | None:
         return None
     fact = scope.facts.get(name)
     return name if fact is not None and fact.default is None else None
+
+
+def _type_of(t: FactType | None) -> str:
+    return t.describe() if t is not None else "of no known type"
+
+
+def _untyped_text(node: ast.AST, scope: Scope) -> str:
+    """What ``node`` (of no known type: a table's or ranking's ``outcome``) is, and what to
+    write instead."""
+    text = f"`{ast.unparse(node)}`"
+    for part in ast.walk(node):
+        if (isinstance(part, ast.Attribute) and part.attr == "outcome"
+                and isinstance(part.value, ast.Attribute)
+                and isinstance(part.value.value, ast.Name) and part.value.value.id == "rules"):
+            rid = part.value.attr
+            rule_set = (scope.rules or {}).get(rid)
+            if rule_set is None:
+                continue
+            if not isinstance(rule_set, TableRuleSet):  # a ranking
+                what = f"the candidates ranking '{rid}' finds eligible"
+                instead = (f"`rules.{rid}.matched` (their ids, best first), "
+                           f"`len(rules.{rid}.matched)` or `rules.{rid}.holds`")
+            else:
+                collect = rule_set.hit_policy == "collect"
+                rows = "the outputs of the rows" if collect else "the outputs of the row"
+                what = f"{rows} of table '{rid}' that matched"
+                row = rule_set.rows[0].id if rule_set.rows else "row"
+                instead = (f"`'{row}' in rules.{rid}.matched` (which rows matched), "
+                           f"`rules.{rid}.holds` (whether one did)"
+                           + ("" if collect else f" or `known(rules.{rid}.outcome)`"))
+            return (f"{text} is {what} (records, of no type known when the workflow loads); "
+                    f"use {instead}")
+    return f"{text} has no type known when the workflow loads"
 
 
 def _describe(node: ast.AST) -> str:
@@ -717,15 +786,46 @@ def parse(source: str) -> ast.expr:
                         f"{MAX_SOURCE:,}: split it into criteria")
     if not source.strip():
         raise ExprError("empty condition")
+    # a folded YAML scalar may keep line breaks; a condition is one logical line
+    text = " ".join(source.strip().splitlines())
+    if not text.isascii():
+        _refuse_disguised_names(text)
     try:
-        # a folded YAML scalar may keep line breaks; a condition is one logical line
-        tree = ast.parse(" ".join(source.strip().splitlines()), mode="eval")
+        tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         raise ExprError(f"not a valid condition: {exc.msg}", max((exc.offset or 1) - 1, 0)) \
             from None
     except (RecursionError, MemoryError, ValueError):
         raise ExprError("condition is too deeply nested or malformed") from None
     return tree.body
+
+
+def _refuse_disguised_names(text: str) -> None:
+    """Refuse a name or keyword that is not written as it reads: Python reads names in
+    their NFKC form, so ``ｔｒｕｅ`` (fullwidth) or ``𝐭𝐫𝐮𝐞`` (mathematical bold) would be
+    taken for ``true`` and ``ﬁ`` for ``fi``. Text inside quotes is a value and may hold
+    anything."""
+    tokens = tokenize.generate_tokens(io.StringIO(text).readline)
+    try:
+        for token in tokens:
+            name = token.string
+            if token.type != tokenize.NAME or name.isascii():
+                continue
+            plain = unicodedata.normalize("NFKC", name)
+            if plain == name:
+                continue  # a name of other letters: not a fact, refused as unknown
+            at = next((n for n, c in enumerate(name)
+                       if unicodedata.normalize("NFKC", c) != c), 0)
+            char = name[at]
+            raise ExprError(
+                f"`{name}` is not written in plain letters: '{char}' (U+{ord(char):04X} "
+                f"{unicodedata.name(char, 'a compatibility character')}) is read as "
+                f"'{unicodedata.normalize('NFKC', char)}', so this reads as `{plain}`; "
+                f"write `{plain}`", token.start[1] + at)
+    except (tokenize.TokenError, SyntaxError):
+        pass  # not a valid condition: ast.parse says why
+    finally:
+        tokens.close()
 
 
 class Compile(Protocol):
