@@ -360,7 +360,7 @@ def test_a_restored_case_shares_nothing_with_the_callers_dict(stored, verify) ->
     assert case.to_dict()["facts"]["kandidaten"] == KANDIDATEN
 
 
-def test_history_data_is_read_only_all_the_way_down() -> None:
+def test_facts_and_history_data_are_read_only_all_the_way_down() -> None:
     engine = Engine.from_directory(WORKFLOWS)
     case = engine.start("lzn", actor=scp, at=T0)
     case = engine.set_facts(case, {"kandidaten": KANDIDATEN}, actor=scp, at=T0)
@@ -370,6 +370,9 @@ def test_history_data_is_read_only_all_the_way_down() -> None:
     with pytest.raises(AttributeError):
         data["kandidaten"][0]["expertise"].append("jeugd")  # type: ignore[attr-defined]
     assert to_plain(case.history[-1].data["kandidaten"]) == KANDIDATEN
+    with pytest.raises(TypeError):  # the case's own facts too
+        case.facts["kandidaten"][0]["id"] = "iemand anders"  # type: ignore[index]
+    assert case.to_dict()["facts"]["kandidaten"] == KANDIDATEN
 
 
 def test_an_actor_cannot_be_changed() -> None:

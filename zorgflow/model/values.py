@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import Any
 
 from ..errors import ValueProblem
@@ -134,7 +135,7 @@ def coerce(t: FactType, value: Any) -> Any:
     raise ValueProblem(f"unsupported type {kind}")  # pragma: no cover
 
 
-def _record(fields: Mapping[str, FactType], item: Any, n: int) -> dict[str, Any]:
+def _record(fields: Mapping[str, FactType], item: Any, n: int) -> Mapping[str, Any]:
     if not isinstance(item, Mapping):
         raise ValueProblem(f"item {n + 1}: expected a record (mapping), got {_kind(item)}")
     extra = [k for k in item if k not in fields]
@@ -147,7 +148,7 @@ def _record(fields: Mapping[str, FactType], item: Any, n: int) -> dict[str, Any]
             result[key] = coerce(fields[key], value)
         except ValueProblem as exc:
             raise ValueProblem(f"item {n + 1}, field '{key}': {exc}") from None
-    return result
+    return MappingProxyType(result)  # a case's values are read-only all the way down
 
 
 def to_json(value: Any) -> Any:
