@@ -1033,3 +1033,13 @@ def test_a_fullwidth_name_in_a_guard_is_a_workflow_error_at_its_character() -> N
     (problem,) = info.value.errors
     assert (problem.line, problem.column) == (GUARD_LINE, GUARD_COLUMN + 1 + len("a and "))
     assert "reads as `true`; write `true`" in problem.message
+
+
+def test_a_mistake_after_accented_text_is_reported_at_its_character() -> None:
+    # ast counts columns in UTF-8 bytes: 'é' is two of them but one column in the file
+    guard = "s == 'café' and onbekend_feit"
+    with pytest.raises(WorkflowError) as info:
+        load_guard(json.dumps(guard))
+    (problem,) = info.value.errors
+    assert (problem.line, problem.column) == (GUARD_LINE,
+                                              GUARD_COLUMN + 1 + guard.index("onbekend_feit"))

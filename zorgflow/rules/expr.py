@@ -216,7 +216,13 @@ class _Compiler:
         self.computed: dict[str, tuple[Fn, bool]] = {}
 
     def fail(self, node: ast.AST, message: str) -> ExprError:
-        return ExprError(message, getattr(node, "col_offset", 0))
+        """An error at ``node``. ``ast`` counts columns in UTF-8 bytes; positions in the
+        file count characters, so the offset is converted (``é`` is two bytes, one column)."""
+        column = getattr(node, "col_offset", 0)
+        text = " ".join(self.source.strip().splitlines())  # as `parse` read it
+        if not text.isascii():
+            column = len(text.encode("utf-8")[:column].decode("utf-8", "ignore"))
+        return ExprError(message, column)
 
     # -- dispatch ------------------------------------------------------------------------
     def compile(self, node: ast.AST, depth: int = 0) -> tuple[Fn, FactType | None]:
