@@ -128,6 +128,10 @@ else:
 _BRACKETS_TRUSTED = 1_000
 
 
+_BAD_ESCAPE = ("YAML syntax error: an escape in a double-quoted string names no character "
+               "(the largest is \\U0010FFFF); write the character itself or a valid escape")
+
+
 class _Refused(Exception):
     """Reading stops with ``message`` at ``line``, ``column`` (1-based)."""
 
@@ -151,8 +155,10 @@ def _compose(text: str, size: int) -> Node | None:
                 node = fast.get_single_node()
             finally:
                 fast.dispose()
-        except yaml.YAMLError:
-            pass  # the pure-Python parser below words the error and its position as always
+        except (yaml.YAMLError, UnicodeEncodeError):
+            # the pure-Python parser below words the error and its position as always (libyaml
+            # first encodes the text as UTF-8, which a lone surrogate cannot be)
+            pass
         else:
             if _may_alias(text):
                 _refuse_expansion(_CComposingLoader(text), size)
@@ -163,6 +169,12 @@ def _compose(text: str, size: int) -> Node | None:
     except RecursionError:
         _refuse_deep(_ComposingLoader(text))
         raise _Refused(1, 1) from None
+    except (ValueError, OverflowError):
+        # PyYAML's scanner calls chr() on a double-quoted escape without checking it, so
+        # "\U00110000" (beyond Unicode) raises ValueError and "\UFFFFFFFF" OverflowError
+        # instead of a YAMLError
+        mark = loader.get_mark()  # just after "\U": the column of the backslash is 2 before
+        raise _Refused(mark.line + 1, max(1, mark.column - 1), _BAD_ESCAPE) from None
     finally:
         loader.dispose()
     if _may_alias(text):
@@ -384,6 +396,16 @@ class _Builder:
             return None
 
 
+def _unreadable_character(file: str, text: str, exc: yaml.reader.ReaderError) -> Problem:
+    """A character YAML does not allow (a control character, a lone surrogate) at its place."""
+    at = exc.position
+    line = text.count("\n", 0, at) + 1
+    column = at - text.rfind("\n", 0, at)
+    code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+    return Problem(file, line, column, f"YAML does not allow the character U+{code:04X} here; "
+                   "remove it (a control character or half of a broken character pair)")
+
+
 def read_yaml(text: str, file: str) -> tuple[Document, list[Problem]]:
     """Read ``text`` strictly. Returns the document and the problems found (possibly many).
 
@@ -408,6 +430,8 @@ def read_yaml(text: str, file: str) -> tuple[Document, list[Problem]]:
             what = (f"{exc.context} that starts at line {opened.line + 1}, column "
                     f"{opened.column + 1}, {exc.problem}")
         return doc, [Problem(file, line, column, f"YAML syntax error: {what}")]
+    except yaml.reader.ReaderError as exc:
+        return doc, [_unreadable_character(file, text, exc)]
     except yaml.YAMLError as exc:
         return doc, [Problem(file, 0, 0, f"YAML error: {exc}")]
     except _Refused as exc:

@@ -1,7 +1,8 @@
 """The HTTP side of ``zorgflow serve``: a ThreadingHTTPServer, one static page, a JSON API.
 
 Routes: ``GET /`` (the page), ``GET /static/<file>``, ``GET /api/files``,
-``GET /api/file?name=``, ``POST /api/check``, ``POST /api/examples``, ``POST /api/save``.
+``GET /api/file?name=``, ``POST /api/check``, ``POST /api/examples``, ``POST /api/save``
+(``HEAD`` as ``GET``; the other methods HTTP defines get 405).
 Every request must name this server in ``Host`` (no DNS rebinding, whatever address it
 listens on; see `zorgflow.serve.hosts`). POSTs must be JSON from this page's own origin (a
 form on another web site cannot send them), of bounded size, and arrive within
@@ -101,6 +102,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: WorkflowServer
     server_version = "zorgflow-serve"
     sys_version = ""
+    #: the version an answer is written in until the request line has been read: with the
+    #: standard library's HTTP/0.9 a request line it cannot read (a bad or unsupported
+    #: version) got its error page without a status line or headers
+    default_request_version = "HTTP/1.0"
 
     # -- plumbing ------------------------------------------------------------------------
     def setup(self) -> None:
@@ -112,8 +117,11 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.log is not None:
             print(f"{self.address_string()} {format % args}", file=self.server.log)
 
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
+    def _send(self, status: int, body: bytes, content_type: str,
+              headers: Iterable[tuple[str, str]] = ()) -> None:
         self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
@@ -249,6 +257,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._post(urlsplit(self.path).path)
         except Refused as exc:
             self._error(exc.status, exc.message)
+
+    def _not_allowed(self) -> None:
+        """Any other HTTP method: 405 (the standard library answered 501, a server error)."""
+        try:
+            self._check_host()
+        except Refused as exc:
+            self._error(exc.status, exc.message)
+            return
+        self.close_connection = True  # a body it may have sent is not read
+        self._send(HTTPStatus.METHOD_NOT_ALLOWED, _encoded({
+            "error": f"method {self.command[:20]!r} is not allowed; use GET, HEAD or POST"}),
+            "application/json; charset=utf-8", [("Allow", "GET, HEAD, POST")])
+
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _not_allowed
 
     def _get(self, url: SplitResult) -> None:
         if url.path in ("/", "/index.html"):

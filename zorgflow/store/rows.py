@@ -114,6 +114,21 @@ def storable_text(value: Any, what: str, *, key: bool = False, **where: Any) -> 
     return value
 
 
+def storable_time(moment: datetime, seq: int) -> None:
+    """`UnstorableValue` for the time of history entry ``seq`` when it falls before the year 1
+    or after 9999 in UTC (``0001-01-01T00:00+14:00``): PostgreSQL would store it and then
+    could not read the case back, so no back end keeps it. The engine never records such a
+    time; a case changed outside it may hold one."""
+    if moment.year not in (1, 9999):
+        return
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise UnstorableValue(f"the time of history entry {seq} falls before the year 1 or "
+                              "after 9999 in UTC, which the store refuses: record the step "
+                              "at a time within the calendar; nothing was written") from None
+
+
 #: The longest case id or case role holder a store keeps: PostgreSQL cannot index text of
 #: more than about 2,700 bytes, and every back end refuses alike (4 bytes a character).
 MAX_KEY_LENGTH = 500
@@ -303,6 +318,7 @@ class CaseCodec:
             if not clean:
                 for value, name in zip(texts, _ENTRY_TEXTS, strict=True):
                     storable_text(value, name, seq=seq)
+            storable_time(entry.at, seq)
             rows.append(HistoryRow(
                 seq=seq, at=entry.at, actor=actor, role=role, kind=kind, event=event,
                 from_state=from_state, to_state=to_state,
