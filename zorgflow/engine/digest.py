@@ -31,9 +31,13 @@ _KEYED = "hmac-sha256:"
 
 
 def canonical(body: Mapping[str, Any]) -> bytes:
-    """The bytes a digest covers: sorted keys, no spaces, UTF-8."""
-    return json.dumps(body, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode("utf-8")
+    """The bytes a digest covers: sorted keys, no spaces, UTF-8. A case holding what JSON
+    cannot write (an object, a number too long to write out) is a `CaseFormatError`."""
+    try:
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise CaseFormatError(f"case holds values that are not JSON data: {exc}") from None
+    return text.encode("utf-8", "surrogatepass")
 
 
 def sign(body: Mapping[str, Any], key: Key | None = None, key_id: str | None = None) -> str:
@@ -67,7 +71,7 @@ def check(body: Mapping[str, Any], digest: Any, key: Key | None = None,
                                   "given to check it: pass key= to Case.from_dict")
         secret = _verifying_key(key, key_id, kid)
         expected = hmac.new(secret, canonical(body), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(mac, expected):
+        if not _same(mac, expected):
             raise CaseFormatError("case signature does not match its content: the case was "
                                   "altered after it was signed, or signed with another key")
         return
@@ -79,9 +83,14 @@ def check(body: Mapping[str, Any], digest: Any, key: Key | None = None,
                               "Cases read under a key must be written with "
                               "case.to_dict(key=…)")
     expected_plain = _UNKEYED + hashlib.sha256(canonical(body)).hexdigest()
-    if not hmac.compare_digest(digest, expected_plain):
+    if not _same(digest, expected_plain):
         raise CaseFormatError("case digest does not match its content: the case was altered "
                               "or truncated after it was written")
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison of a digest read from a case (any text) with the right one."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
 
 
 def _signing_key(key: Key, key_id: str | None) -> tuple[str, bytes]:

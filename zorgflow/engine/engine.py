@@ -223,6 +223,8 @@ class Engine:
         _check_actor(actor)
         if case_id is not None and not isinstance(case_id, str):
             raise TypeError(f"case_id must be a str, not {type(case_id).__name__}")
+        if facts is not None:
+            _check_facts_kind("start", facts)
         reasons = []
         role = next((r for r in program.model.start_by if r in actor.roles), None)
         if role is None:
@@ -352,8 +354,7 @@ class Engine:
         at = _at(at)
         program, case = self._for_case(case)
         _check_actor(actor)
-        if not isinstance(facts, Mapping):
-            raise TransitionRejected("set_facts", ["facts must be a mapping of fact: value"])
+        _check_facts_kind("set_facts", facts)
         reasons = []
         if program.model.states[case._state].final:
             reasons.append(f"the case is closed (final state '{case._state}'); its facts can "
@@ -437,6 +438,9 @@ class Engine:
         and ``holds`` come from durable-rules; its ``explanation`` from the native evaluator.
         """
         at = _at(at)
+        if facts is not None and not isinstance(facts, Mapping):
+            raise InvalidFacts("facts must be a mapping of fact: value, not "
+                               f"{type(facts).__name__}")
         values: Mapping[str, Any]
         if isinstance(target, Case):
             program, case = self._for_case(target)
@@ -646,6 +650,12 @@ def _role_in_case(program: Program, actor: Actor, case: Case) -> str | None:
 def _roles_text(roles: Iterable[str]) -> str:
     roles = sorted(roles)
     return ", ".join(roles) if roles else "no roles"
+
+
+def _check_facts_kind(action: str, facts: Any) -> None:
+    """Facts to set come as a mapping of fact: value; anything else is refused."""
+    if not isinstance(facts, Mapping):
+        raise TransitionRejected(action, ["facts must be a mapping of fact: value"])
 
 
 def _check_actor(actor: Any) -> None:

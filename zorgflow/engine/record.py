@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import CaseFormatError
 from ..model.calendar import parse_datetime
-from ..model.values import to_json
+from ..model.values import number_text, to_json
 
 #: The fields of a record, in tuple order.
 FIELDS = ("seq", "at", "actor", "role", "kind", "event", "from_state", "to_state", "data",
@@ -188,6 +188,16 @@ def _lines(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(line, str) for line in value):
         raise TypeError("'explanation' should be a list of text lines")
     return tuple(value)
+
+
+def outside(value: Any) -> str:
+    """A value read from a case's dict, for a message: text quoted and cut short, a number
+    (never a huge one written out), anything else by its kind."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return number_text(value)
+    return "nothing" if value is None else type(value).__name__
 
 
 def why(exc: Exception) -> str:

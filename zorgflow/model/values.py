@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from types import MappingProxyType
@@ -34,11 +35,11 @@ def reader(t: FactType) -> Callable[[Any], Any]:
     that are already right (restoring a case checks every fact that `exact_form` cannot)."""
     kind = t.name
     if kind == "integer":
-        low, high = t.minimum, t.maximum
+        low = -_LARGEST if t.minimum is None else t.minimum
+        high = _LARGEST if t.maximum is None else t.maximum
 
         def read_integer(value: Any) -> Any:
-            if (value.__class__ is int and (low is None or value >= low)
-                    and (high is None or value <= high)):
+            if value.__class__ is int and low <= value <= high:
                 return value
             return coerce(t, value)
 
@@ -67,7 +68,7 @@ def interval_reader(read: Callable[[Any], Any], limit: int, unit: str) -> Callab
         if -limit <= value <= limit:
             return value
         raise ValueProblem(f"a timer's interval in {unit} must lie between {-limit:,} and "
-                           f"{limit:,} (about 100 years); got {value}")
+                           f"{limit:,} (about 100 years); got {number_text(value)}")
 
     return read_interval
 
@@ -92,12 +93,15 @@ def coerce(t: FactType, value: Any) -> Any:
         if isinstance(value, float) and not math.isfinite(value):
             got = "NaN (not a number)" if math.isnan(value) else "infinity"
             raise ValueProblem(f"expected {t.describe()}, got {got}: give a finite number")
+        if isinstance(value, int) and abs(value) > _LARGEST:
+            raise ValueProblem(f"expected {t.describe()}, got {number_text(value)}: too large to "
+                               "compute with")
         if kind == "integer" and not (isinstance(value, int) or value.is_integer()):
-            raise ValueProblem(f"expected a whole number, got {value}")
+            raise ValueProblem(f"expected a whole number, got {number_text(value)}")
         if t.minimum is not None and value < t.minimum:
-            raise ValueProblem(f"must be at least {t.minimum:g}, got {value}")
+            raise ValueProblem(f"must be at least {t.minimum:g}, got {number_text(value)}")
         if t.maximum is not None and value > t.maximum:
-            raise ValueProblem(f"must be at most {t.maximum:g}, got {value}")
+            raise ValueProblem(f"must be at most {t.maximum:g}, got {number_text(value)}")
         return int(value) if kind == "integer" else value
     if kind == "string":
         if not isinstance(value, str):
@@ -160,6 +164,19 @@ def to_json(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: to_json(v) for k, v in value.items()}
     return value
+
+
+#: The largest whole number a fact may hold: beyond it, arithmetic with a float (a
+#: weight, a number fact) overflows.
+_LARGEST = int(sys.float_info.max)
+
+
+def number_text(value: Any) -> str:
+    """A number for a message: a huge whole number by its size (Python refuses to write an
+    int of more than 4,300 digits as text, and nobody reads one)."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"a whole number of about {int(value.bit_length() * 0.30103) + 1:,} digits"
+    return str(value)
 
 
 def _kind(value: Any) -> str:
