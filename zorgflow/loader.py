@@ -314,7 +314,8 @@ class _Builder:
     def build(self) -> Workflow:
         d = self.data
         roles = {rid: Role(rid, r["label"], bool(r.get("case_role", False)),
-                           r.get("description", ""), r.get("source", ""))
+                           r.get("description", ""), r.get("source", ""),
+                           assumption=r.get("assumption", ""))
                  for rid, r in d["roles"].items()}
         self.roles = roles
         facts = {fid: self.fact(fid, f) for fid, f in d.get("facts", {}).items()}
@@ -343,7 +344,7 @@ class _Builder:
             transitions=transitions, rules=_frozen(rules), cycles=_frozen(cycles),
             invariants=invariants, examples=examples,
             cite=d.get("source", ""), description=d.get("description", ""),
-            file=self.doc.file,
+            file=self.doc.file, assumption=d.get("assumption", ""),
         )
 
     def fact_type(self, path: Path, spec: Mapping[str, Any]) -> FactType:
@@ -388,7 +389,7 @@ class _Builder:
                 self.error((*path, "default"), f"default of '{fid}': {exc}")
         return Fact(fid, spec["label"], ftype, bool(spec.get("personal_data", False)),
                     tuple(spec.get("set_by", ())), spec.get("source", ""), default,
-                    spec.get("description", ""))
+                    spec.get("description", ""), assumption=spec.get("assumption", ""))
 
     def duration(self, path: Path, text: str, *, allow_fact: bool) -> Duration | None:
         match = _DURATION.match(text)
@@ -417,7 +418,7 @@ class _Builder:
             first = date(2000, 1, 1)
         every = self.duration((*path, "every"), spec["every"], allow_fact=False)
         return Cycle(cid, spec["label"], first, every or Duration("weeks", amount=1),
-                     spec.get("source", ""))
+                     spec.get("source", ""), spec.get("assumption", ""))
 
     def state(self, sid: str, spec: Mapping[str, Any], cycles: Mapping[str, Cycle]) -> State:
         path: Path = ("states", sid)
@@ -433,7 +434,8 @@ class _Builder:
             for m, event in enumerate(t.get("reset_by", [])):
                 self.check_name((*tpath, "reset_by", m), event, self.events, "event")
             timers.append(Timer(t["signal"], t.get("label", t["signal"]), after,
-                                tuple(t.get("reset_by", ()))))
+                                tuple(t.get("reset_by", ())), t.get("source", ""),
+                                t.get("assumption", "")))
         shows = spec.get("shows_cycle")
         if shows is not None:
             self.check_name((*path, "shows_cycle"), shows, cycles, "cycle")
@@ -441,7 +443,8 @@ class _Builder:
             self.error(path, f"state '{sid}' cannot be both initial and final", key=True)
         return State(sid, spec["label"], bool(spec.get("initial", False)),
                      bool(spec.get("final", False)), spec.get("source", ""),
-                     spec.get("description", ""), tuple(timers), shows)
+                     spec.get("description", ""), tuple(timers), shows,
+                     spec.get("assumption", ""))
 
     def check_initial(self, states: Mapping[str, State]) -> None:
         initial = [s.id for s in states.values() if s.initial]
@@ -525,7 +528,7 @@ class _Builder:
                           for k, v in spec.get("sets", {}).items()}),
             sends=spec.get("sends"), escalation=bool(spec.get("escalation", False)),
             escalation_paths=paths, cite=spec.get("source", ""),
-            description=spec.get("description", ""),
+            description=spec.get("description", ""), assumption=spec.get("assumption", ""),
         )
 
     def check_determinism(self, transitions: tuple[Transition, ...]) -> None:
@@ -580,8 +583,10 @@ class _Builder:
                     clauses = tuple(self.expression((*cpath, n), x) for n, x in enumerate(raw))\
                         if isinstance(raw, list) else (self.expression(cpath, raw),)
                     criteria.append(Criterion(cid, c["label"], mode, clauses,  # type: ignore[arg-type]
-                                              c.get("source", "")))
-                result[rid] = CriteriaRuleSet(rid, label, tuple(criteria), source, desc)
+                                              c.get("source", ""),
+                                              assumption=c.get("assumption", "")))
+                result[rid] = CriteriaRuleSet(rid, label, tuple(criteria), source, desc,
+                                              assumption=spec.get("assumption", ""))
             elif spec["kind"] == "table":
                 result[rid] = self.table(rid, spec)
             else:
@@ -591,7 +596,8 @@ class _Builder:
                                                               c.get("when")),
                                      self.optional_expression(
                                          (*path, "criteria", cid, "points"), c.get("points")),
-                                     bool(c.get("required", False)), c.get("source", ""))
+                                     bool(c.get("required", False)), c.get("source", ""),
+                                     c.get("assumption", ""))
                     for cid, c in spec["criteria"].items()
                 )
                 for rc in crit:
@@ -599,7 +605,8 @@ class _Builder:
                         self.error((*path, "criteria", rc.id), f"criterion '{rc.id}' needs "
                                    "exactly one of 'when:' or 'points:'", key=True)
                 result[rid] = RankingRuleSet(rid, label, spec["candidates"],
-                                             spec.get("candidate_id", "id"), crit, source, desc)
+                                             spec.get("candidate_id", "id"), crit, source, desc,
+                                             assumption=spec.get("assumption", ""))
         return result
 
     def table(self, rid: str, spec: Mapping[str, Any]) -> TableRuleSet:
@@ -629,11 +636,13 @@ class _Builder:
             for out in r["then"]:
                 self.check_name((*rpath, "then", out), out, outputs, "output")
             rows.append(TableRow(r["id"], cells, dict(r["then"]), r.get("source", ""),
-                                 r.get("label", ""), self.where(rpath)))
+                                 r.get("label", ""), self.where(rpath),
+                                 r.get("assumption", "")))
             if len(self.problems) > before:
                 self.broken_rows.add((rid, r["id"]))
         return TableRuleSet(rid, spec["label"], spec["hit_policy"], tuple(inputs), outputs,
-                            tuple(rows), spec.get("source", ""), spec.get("description", ""))
+                            tuple(rows), spec.get("source", ""), spec.get("description", ""),
+                            assumption=spec.get("assumption", ""))
 
     def cell(self, path: Path, t: FactType, raw: Any) -> Cell:
         text = _cell_text(raw)
@@ -718,7 +727,7 @@ class _Builder:
             event=forbidden.get("event", ""),
             when=self.optional_expression((*path, "never", "when"), forbidden.get("when")),
             cite=spec.get("source", ""),
-            description=spec.get("description", ""),
+            description=spec.get("description", ""), assumption=spec.get("assumption", ""),
         )
 
     # -- examples ----------------------------------------------------------------------------
@@ -754,7 +763,8 @@ class _Builder:
             # without exactly one action the workflow is not returned: any will do
             steps.append(self.example_step(spath, step, actions[0] if actions else "event"))
         line, _ = self.doc.where(path)
-        return Example(spec["name"], _frozen(actors), _example_start(start), tuple(steps), line)
+        return Example(spec["name"], _frozen(actors), _example_start(start), tuple(steps), line,
+                       spec.get("source", ""), spec.get("assumption", ""))
 
     def example_step(self, path: Path, spec: Mapping[str, Any], action: StepAction
                      ) -> ExampleStep:

@@ -26,6 +26,7 @@ from typing import Any, TextIO
 
 from .model import FactType, Invariant, Workflow
 from .model.calendar import AMSTERDAM, add_months
+from .model.provenance import elements
 from .program import CompiledTransition, Program, program_of
 from .rules.expr import Env, Expr, show
 from .rules.logic import UNKNOWN, k_and, k_not
@@ -420,6 +421,7 @@ class Verifier:
                                  f"'{ct.event}' from '{ct.from_state}': {why}")
         self.check_tables()
         self.check_invariants(parents, exhaustive)
+        self.check_provenance()
         if self.search.cut_off:
             self.finding("search cut off", f"a witness search hit its bound of "
                          f"{self.search.budget:,} evaluations: results may be incomplete",
@@ -439,6 +441,16 @@ class Verifier:
             if count % 256 == 255 and self.out_of_time():
                 return
             yield node
+
+    def check_provenance(self) -> None:
+        """An element with neither ``source:`` nor ``assumption:``: policy staff cannot tell
+        whether it is the sources' or ours."""
+        for element in elements(self.wf):
+            if not element.traced:
+                self.finding("no source", f"{element.kind} '{element.name}' has neither "
+                             "'source:' nor 'assumption:': cite the source document (title "
+                             "and section, a short quote) or say why it was chosen",
+                             severity="warning")
 
     def check_tables(self) -> None:
         for rid, rs in self.cw.rules.items():

@@ -63,6 +63,8 @@ class Role:
     case_role: bool = False
     description: str = ""
     cite: str = ""
+    #: why this was chosen where the sources are silent (``assumption:``)
+    assumption: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,8 @@ class Fact:
     cite: str = ""
     default: Any = None
     description: str = ""
+    #: why this was chosen where the sources are silent (``assumption:``)
+    assumption: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +104,9 @@ class Timer:
     label: str
     after: tuple[Duration, ...]
     reset_by: tuple[str, ...] = ()
+    cite: str = ""
+    #: why this was chosen where the sources are silent (``assumption:``)
+    assumption: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +118,8 @@ class Cycle:
     first: date
     every: Duration
     cite: str = ""
+    #: why this was chosen where the sources are silent (``assumption:``)
+    assumption: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +134,8 @@ class State:
     description: str = ""
     timers: tuple[Timer, ...] = ()
     shows_cycle: str | None = None
+    #: why this was chosen where the sources are silent (``assumption:``)
+    assumption: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +168,8 @@ class Transition:
     escalation_paths: tuple[str, ...] = ()
     cite: str = ""
     description: str = ""
+    #: why this was chosen where the sources are silent (``assumption:``)
+    assumption: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +181,8 @@ class Criterion:
     mode: Literal["when", "all", "any"]
     clauses: tuple[str, ...]
     cite: str = ""
+    #: why this was chosen where the sources are silent (``assumption:``)
+    assumption: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +195,8 @@ class CriteriaRuleSet:
     cite: str = ""
     description: str = ""
     kind: Literal["criteria"] = "criteria"
+    #: why this was chosen where the sources are silent (``assumption:``)
+    assumption: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +233,8 @@ class TableRow:
     cite: str = ""
     label: str = ""
     where: Where = field(default=NOWHERE, compare=False, repr=False)
+    #: why this was chosen where the sources are silent (``assumption:``)
+    assumption: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +250,8 @@ class TableRuleSet:
     cite: str = ""
     description: str = ""
     kind: Literal["table"] = "table"
+    #: why this was chosen where the sources are silent (``assumption:``)
+    assumption: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +267,8 @@ class RankingCriterion:
     points: str | None = None
     required: bool = False
     cite: str = ""
+    #: why this was chosen where the sources are silent (``assumption:``)
+    assumption: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +283,8 @@ class RankingRuleSet:
     cite: str = ""
     description: str = ""
     kind: Literal["ranking"] = "ranking"
+    #: why this was chosen where the sources are silent (``assumption:``)
+    assumption: str = ""
 
 
 RuleSet = CriteriaRuleSet | TableRuleSet | RankingRuleSet
@@ -298,6 +323,8 @@ class Invariant:
     when: str | None = None
     cite: str = ""
     description: str = ""
+    #: why this was chosen where the sources are silent (``assumption:``)
+    assumption: str = ""
 
     @property
     def forbidden_when(self) -> str:
@@ -381,6 +408,9 @@ class Example:
     start: ExampleStart
     steps: tuple[ExampleStep, ...]
     line: int = 0
+    cite: str = ""
+    #: why this was chosen where the sources are silent (``assumption:``)
+    assumption: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,6 +432,8 @@ class Workflow:
     cite: str = ""
     description: str = ""
     file: str = ""
+    #: why this was chosen where the sources are silent (``assumption:``)
+    assumption: str = ""
     #: the program the compile stage made of this workflow, kept with it so that it is
     #: compiled once (see `zorgflow.program.program_of`)
     compiled: object = field(default=None, init=False, repr=False, compare=False)
