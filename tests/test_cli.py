@@ -365,7 +365,7 @@ start_by: [melder]
 roles: {melder: {label: Melder}}
 facts:
   naam: {type: string, label: Naam, personal_data: true}
-  zorg: {type: boolean, label: Zorg}
+  zorg: {type: boolean, label: Zorg, dossier: true}
 states:
   open: {label: Open, initial: true}
   tafel: {label: Tafel}

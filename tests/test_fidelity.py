@@ -124,3 +124,270 @@ def test_the_engine_runs_the_small_workflow() -> None:
     assert case.state == "bezig"
     with pytest.raises(TransitionRejected):
         engine.fire(case, "beginnen", actor=coord, data={"regisseur": "r.een"}, at=T0)
+
+
+# -- a richer workflow: warnings, dossier, different people, fact scope ------------------------
+
+#: KLEIN with every concept this file tests; each test below changes one thing in it.
+RIJK = KLEIN.replace('''states:
+  open:''', '''  oorzaak:
+    type: enum
+    values: [ziekte, anders]
+    label: Oorzaak
+    dossier: true
+    source: "Voorbeeldbrief, Doelgroep"
+  besluit:
+    type: boolean
+    label: Besluit van het overleg
+    set_by: [coordinator]
+    set_in: [open]
+    assumption: "Alleen op de agenda."
+  indicatie:
+    type: boolean
+    label: Indicatie
+    set_by: []
+    written_by: [beginnen]
+    assumption: "Alleen de gebeurtenis zet haar."
+  mag_pas_later:
+    type: boolean
+    label: Pas als er risico is
+    set_when: risico
+    assumption: "Eerst het risico."
+states:
+  open:''').replace('''    assigns: {regisseur: data.regisseur}
+''', '''      tweede: {type: string, label: Tweede, required: false}
+      caseload: {type: integer, minimum: 0, label: Caseload, required: false}
+    assigns: {regisseur: data.regisseur, tweede: data.tweede}
+    sets: {indicatie: "true"}
+    sends: anonymous_dossier
+    warnings:
+      caseload_hoog:
+        when: data.caseload >= 6
+        label: "De regisseur heeft al 6 of meer casussen (caseload ongeveer 5 tot 6)"
+        assumption: "Vanaf de 7e casus."
+''').replace('''states:
+''', '''different_people:
+  - roles: [regisseur, tweede]
+    and_the_assigner: true
+    source: "Levensloopfunctie Gelderland, Casemanagement: “één persoon … en één persoon”"
+states:
+''')
+
+tweeds = {"regisseur": "r.een", "tweede": "t.twee"}
+
+
+def rijk() -> Engine:
+    return Engine([workflow(RIJK)])
+
+
+def test_the_rich_workflow_is_fully_traced() -> None:
+    report = verify(workflow(RIJK))
+    assert [str(f) for f in report.findings if f.kind == "no source"] == []
+    assert report.errors == []
+
+
+def test_a_warning_is_recorded_and_never_refuses() -> None:
+    engine = rijk()
+    case = engine.start("klein", actor=melder, at=T0)
+    low = engine.fire(case, "beginnen", actor=coord, data={**tweeds, "caseload": 5}, at=T0)
+    assert low.history[-1].warnings == ()
+    high = engine.fire(case, "beginnen", actor=coord, data={**tweeds, "caseload": 6}, at=T0)
+    assert high.state == "bezig"
+    assert high.history[-1].warnings == (
+        "De regisseur heeft al 6 of meer casussen (caseload ongeveer 5 tot 6)",)
+    assert high.history[-1].to_dict()["warnings"] == list(high.history[-1].warnings)
+    assert "warnings" not in low.history[-1].to_dict()
+    unknown = engine.fire(case, "beginnen", actor=coord, data=tweeds, at=T0)
+    assert unknown.history[-1].warnings == ()  # unknown caseload: no warning
+
+
+def test_warnings_survive_the_case_json_and_both_stores(tmp_path: Path) -> None:
+    from zorgflow import Case
+    from zorgflow.store import SQLiteStore
+
+    engine = rijk()
+    case = engine.start("klein", actor=melder, at=T0)
+    case = engine.fire(case, "beginnen", actor=coord, data={**tweeds, "caseload": 9}, at=T0)
+    again = Case.from_dict(case.to_dict())
+    assert again.history[-1].warnings == case.history[-1].warnings
+    store = SQLiteStore(tmp_path / "cases.db", engine)
+    store.create(engine.start("klein", actor=melder, at=T0, case_id="c1"))
+    loaded = store.load("c1")
+    store.save(engine.fire(loaded, "beginnen", actor=coord,
+                           data={**tweeds, "caseload": 9}, at=T0), loaded.version)
+    assert store.load("c1").history[-1].warnings == case.history[-1].warnings
+
+
+def test_a_version_1_sqlite_store_gains_the_warnings_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    from zorgflow.store import SQLiteStore
+
+    engine = rijk()
+    path = tmp_path / "old.db"
+    store = SQLiteStore(path, engine)
+    store.create(engine.start("klein", actor=melder, at=T0, case_id="oud"))
+    store.close()
+    with sqlite3.connect(path) as conn:  # what a store of the previous release holds
+        conn.execute("ALTER TABLE history DROP COLUMN warnings")
+        conn.execute("UPDATE zorgflow_schema SET version = 1")
+    store = SQLiteStore(path, engine)
+    old = store.load("oud")
+    assert old.history[0].warnings == ()
+    store.save(engine.fire(old, "beginnen", actor=coord, data={**tweeds, "caseload": 7},
+                           at=T0), old.version)
+    assert len(store.load("oud").history[-1].warnings) == 1
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version FROM zorgflow_schema").fetchone() == (2,)
+
+
+def test_the_dossier_holds_only_the_allow_list() -> None:
+    engine = rijk()
+    case = engine.start("klein", actor=melder, at=T0,
+                        facts={"naam": "Jan Jansen", "toelichting": "woont bij Jan",
+                               "oorzaak": "ziekte", "risico": True})
+    case = engine.fire(case, "beginnen", actor=coord, data=tweeds, at=T0)
+    assert dict(case.history[-1].dossier or {}) == {"oorzaak": "ziekte"}
+
+
+def test_personal_data_in_the_allow_list_is_a_load_error_at_its_place() -> None:
+    text = RIJK.replace("label: Naam, source:", "label: Naam, dossier: true, source:")
+    (problem,) = load_problems(text)
+    assert problem.startswith("12:67:") and "personal data" in problem and "dossier" in problem
+
+
+def test_free_text_in_the_allow_list_is_a_verify_warning() -> None:
+    text = RIJK.replace('label: Toelichting, assumption', 'label: Toelichting, dossier: true, '
+                        'assumption')
+    (finding,) = [f for f in verify(workflow(text)).findings
+                  if f.kind == "free text in dossier"]
+    assert finding.severity == "warning" and "'toelichting'" in finding.message
+
+
+def test_an_example_expecting_an_unknown_dossier_fact_is_a_load_error() -> None:
+    text = RIJK + """examples:
+  - name: dossier
+    source: "Voorbeeldbrief, Doelgroep"
+    actors: {m: [melder], c: [coordinator]}
+    start: {by: m, facts: {oorzaak: ziekte}}
+    steps:
+      - event: beginnen
+        by: c
+        data: {regisseur: r.een}
+        expect: {dossier: {oorzak: ziekte}}
+"""
+    (problem,) = load_problems(text)
+    assert "unknown fact 'oorzak'" in problem and "oorzaak" in problem.split("oorzak'")[1]
+
+
+def test_two_case_roles_for_one_actor_are_refused_and_the_case_is_unchanged() -> None:
+    engine = rijk()
+    case = engine.start("klein", actor=melder, at=T0)
+    before = case.to_dict()
+    with pytest.raises(TransitionRejected) as info:
+        engine.fire(case, "beginnen", actor=coord,
+                    data={"regisseur": "r.een", "tweede": "r.een"}, at=T0)
+    (reason,) = info.value.reasons
+    assert "'regisseur' and 'tweede' must be held by different people" in reason
+    assert "r.een" not in reason
+    assert case.to_dict() == before
+
+
+def test_the_assigner_may_not_give_himself_a_separated_role() -> None:
+    engine = rijk()
+    case = engine.start("klein", actor=melder, at=T0)
+    with pytest.raises(TransitionRejected) as info:
+        engine.fire(case, "beginnen", actor=coord, data={"regisseur": coord.id}, at=T0)
+    assert "may not make himself 'regisseur'" in info.value.reasons[0]
+    accepted = engine.fire(case, "beginnen", actor=coord, data={"regisseur": "r.een"}, at=T0)
+    assert accepted.case_roles == {"regisseur": "r.een"}
+
+
+@pytest.mark.parametrize(("group", "message"), [
+    ("roles: [regisseur, coordinator]", "'coordinator' is not a case role"),
+    ("roles: [regisseur]", "one role is always held by one person"),
+    ("roles: [regiseur, tweede]", "unknown role 'regiseur'"),
+])
+def test_mistakes_in_different_people_are_load_errors(group: str, message: str) -> None:
+    text = RIJK.replace("  - roles: [regisseur, tweede]\n    and_the_assigner: true\n",
+                        f"  - {group}\n")
+    problems = load_problems(text)
+    assert any(message in p for p in problems), problems
+
+
+def test_a_fact_only_events_set_is_refused_by_hand_and_written_by_its_event() -> None:
+    engine = rijk()
+    case = engine.start("klein", actor=melder, at=T0)
+    with pytest.raises(TransitionRejected) as info:
+        engine.set_facts(case, {"indicatie": True}, actor=coord, at=T0)
+    assert "set only by the events beginnen" in info.value.reasons[0]
+    case = engine.fire(case, "beginnen", actor=coord, data=tweeds, at=T0)
+    assert case.facts["indicatie"] is True
+
+
+def test_an_event_writing_a_fact_outside_its_written_by_is_a_load_error() -> None:
+    text = RIJK.replace("written_by: [beginnen]", "written_by: [afronden]")
+    (problem,) = load_problems(text)
+    assert "'beginnen' sets fact 'indicatie', but only afronden may write it" in problem
+
+
+def test_set_by_empty_without_written_by_is_a_load_error() -> None:
+    text = RIJK.replace("    written_by: [beginnen]\n", "").replace(
+        '    sets: {indicatie: "true"}\n', "")
+    (problem,) = load_problems(text)
+    assert "name the events that write it in 'written_by:'" in problem
+
+
+def test_a_fact_is_set_by_hand_only_in_its_states() -> None:
+    engine = rijk()
+    case = engine.start("klein", actor=melder, at=T0)
+    case = engine.set_facts(case, {"besluit": True}, actor=coord, at=T0)
+    case = engine.fire(case, "beginnen", actor=coord, data=tweeds, at=T0)
+    with pytest.raises(TransitionRejected) as info:
+        engine.set_facts(case, {"besluit": False}, actor=coord, at=T0)
+    assert "may only be set in state open; the case is in 'bezig'" in info.value.reasons[0]
+
+
+def test_a_fact_is_set_by_hand_only_while_its_condition_holds() -> None:
+    engine = rijk()
+    case = engine.start("klein", actor=melder, at=T0)
+    for facts, word in (({}, "unknown"), ({"risico": False}, "false")):
+        current = engine.set_facts(case, facts, actor=coord, at=T0) if facts else case
+        with pytest.raises(TransitionRejected) as info:
+            engine.set_facts(current, {"mag_pas_later": True}, actor=coord, at=T0)
+        assert f"may only be set when risico; that is {word}" in info.value.reasons[0]
+    case = engine.set_facts(case, {"risico": True}, actor=coord, at=T0)
+    assert engine.set_facts(case, {"mag_pas_later": True}, actor=coord,
+                            at=T0).facts["mag_pas_later"] is True
+
+
+def test_default_set_by_applies_to_facts_without_their_own() -> None:
+    engine = Engine([workflow(RIJK.replace("start_by: [melder]\n",
+                                           "start_by: [melder]\ndefault_set_by: [coordinator]\n"))])
+    case = engine.start("klein", actor=melder, at=T0)
+    with pytest.raises(TransitionRejected) as info:
+        engine.set_facts(case, {"risico": True}, actor=melder, at=T0)
+    assert "may only be set by coordinator" in info.value.reasons[0]
+    assert engine.set_facts(case, {"risico": True}, actor=coord, at=T0).facts["risico"]
+
+
+def test_examples_check_warnings_by_id_or_fragment(tmp_path: Path) -> None:
+    example = """examples:
+  - name: caseload
+    assumption: "Vanaf de 7e casus."
+    actors: {m: [melder], c: [coordinator]}
+    start: {by: m}
+    steps:
+      - event: beginnen
+        by: c
+        data: {regisseur: r.een, caseload: 6}
+        expect: {warnings: [%s]}
+"""
+    for expected, passes in (("caseload_hoog", True), ("6 of meer", True), ("", False),
+                             ("iets anders", False)):
+        file = tmp_path / "klein.yaml"
+        file.write_text(RIJK + example % (f'"{expected}"' if expected else ""),
+                        encoding="utf-8")
+        run = subprocess.run([sys.executable, "-m", "zorgflow", "test", str(file)],
+                             capture_output=True, text=True, check=False)
+        assert (run.returncode == 0) is passes, (expected, run.stdout + run.stderr)

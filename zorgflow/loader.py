@@ -27,6 +27,7 @@ from .model import (
     Criterion,
     Cycle,
     DataField,
+    DifferentPeople,
     Duration,
     Example,
     ExampleStart,
@@ -49,6 +50,7 @@ from .model import (
     Timer,
     Transition,
     Unit,
+    WarningRule,
     Where,
     Workflow,
 )
@@ -318,15 +320,18 @@ class _Builder:
                            assumption=r.get("assumption", ""))
                  for rid, r in d["roles"].items()}
         self.roles = roles
+        for n, role in enumerate(d.get("default_set_by", [])):
+            self.check_name(("default_set_by", n), role, roles, "role")
+        self.events = {t["event"] for t in d["transitions"]}
         facts = {fid: self.fact(fid, f) for fid, f in d.get("facts", {}).items()}
         self.facts = facts
+        different = tuple(self.different_people(n, g)
+                          for n, g in enumerate(d.get("different_people", [])))
         for n, role in enumerate(d["start_by"]):
             if self.check_name(("start_by", n), role, roles, "role") and roles[role].case_role:
                 self.error(("start_by", n), f"'{role}' is a case role: nobody holds it before "
                                             "a case exists; name an organisational role")
         cycles = {cid: self.cycle(cid, c) for cid, c in d.get("cycles", {}).items()}
-        events = {t["event"] for t in d["transitions"]}
-        self.events = events
         states = {sid: self.state(sid, s, cycles) for sid, s in d["states"].items()}
         self.states = states
         self.check_initial(states)
@@ -344,7 +349,7 @@ class _Builder:
             transitions=transitions, rules=_frozen(rules), cycles=_frozen(cycles),
             invariants=invariants, examples=examples,
             cite=d.get("source", ""), description=d.get("description", ""),
-            file=self.doc.file, assumption=d.get("assumption", ""),
+            file=self.doc.file, assumption=d.get("assumption", ""), different_people=different,
         )
 
     def fact_type(self, path: Path, spec: Mapping[str, Any]) -> FactType:
@@ -379,17 +384,53 @@ class _Builder:
     def fact(self, fid: str, spec: Mapping[str, Any]) -> Fact:
         path: Path = ("facts", fid)
         ftype = self.fact_type(path, spec)
+        set_by = spec.get("set_by")
+        if set_by is None:
+            set_by = self.data.get("default_set_by", [])
         for n, role in enumerate(spec.get("set_by", [])):
             self.check_name((*path, "set_by", n), role, self.roles, "role")
+        written_by = spec.get("written_by", [])
+        for n, event in enumerate(written_by):
+            self.check_name((*path, "written_by", n), event, self.events, "event")
+        events_only = spec.get("set_by") == []
+        if events_only and not written_by:
+            self.error((*path, "set_by"), f"'set_by: []' means nobody sets '{fid}' by hand, so "
+                       "name the events that write it in 'written_by:' (or list the roles "
+                       "that may set it)")
+        states = self.data.get("states", {})
+        for n, sid in enumerate(spec.get("set_in", [])):
+            self.check_name((*path, "set_in", n), sid, states, "state")
+        personal = bool(spec.get("personal_data", False))
+        if spec.get("dossier") and personal:
+            self.error((*path, "dossier"), f"'{fid}' is personal data and cannot go into an "
+                       "anonymous dossier: remove 'dossier: true' (or, if it is not personal, "
+                       "'personal_data: true')")
         default = spec.get("default")
         if default is not None:
             try:
                 default = coerce(ftype, default)
             except ValueProblem as exc:
                 self.error((*path, "default"), f"default of '{fid}': {exc}")
-        return Fact(fid, spec["label"], ftype, bool(spec.get("personal_data", False)),
-                    tuple(spec.get("set_by", ())), spec.get("source", ""), default,
-                    spec.get("description", ""), assumption=spec.get("assumption", ""))
+        return Fact(fid, spec["label"], ftype, personal, tuple(set_by), spec.get("source", ""),
+                    default, spec.get("description", ""),
+                    assumption=spec.get("assumption", ""), events_only=events_only,
+                    written_by=tuple(written_by), set_in=tuple(spec.get("set_in", ())),
+                    set_when=self.optional_expression((*path, "set_when"),
+                                                      spec.get("set_when")),
+                    dossier=bool(spec.get("dossier", False)))
+
+    def different_people(self, n: int, spec: Mapping[str, Any]) -> DifferentPeople:
+        path: Path = ("different_people", n)
+        for m, role in enumerate(spec["roles"]):
+            if self.check_name((*path, "roles", m), role, self.roles, "role") and \
+                    not self.roles[role].case_role:
+                self.error((*path, "roles", m), f"'{role}' is not a case role: only case "
+                           "roles are held by one actor in a case")
+        if len(spec["roles"]) < 2 and not spec.get("and_the_assigner"):
+            self.error((*path, "roles"), "one role is always held by one person: name two or "
+                       "more roles, or add 'and_the_assigner: true'")
+        return DifferentPeople(tuple(spec["roles"]), bool(spec.get("and_the_assigner", False)),
+                               spec.get("source", ""), spec.get("assumption", ""))
 
     def duration(self, path: Path, text: str, *, allow_fact: bool) -> Duration | None:
         match = _DURATION.match(text)
@@ -529,6 +570,11 @@ class _Builder:
             sends=spec.get("sends"), escalation=bool(spec.get("escalation", False)),
             escalation_paths=paths, cite=spec.get("source", ""),
             description=spec.get("description", ""), assumption=spec.get("assumption", ""),
+            warnings=tuple(
+                WarningRule(wid, w["label"],
+                            self.expression((*path, "warnings", wid, "when"), w["when"]),
+                            w.get("source", ""), w.get("assumption", ""))
+                for wid, w in spec.get("warnings", {}).items()),
         )
 
     def check_determinism(self, transitions: tuple[Transition, ...]) -> None:
@@ -759,6 +805,8 @@ class _Builder:
             if "expect" in step and "state" in step["expect"]:
                 self.check_name((*spath, "expect", "state"), step["expect"]["state"],
                                 self.states, "state")
+            for fact in step.get("expect", {}).get("dossier", None) or {}:
+                self.check_name((*spath, "expect", "dossier", fact), fact, self.facts, "fact")
             known_actors((*spath, "by"), step.get("by"))
             # without exactly one action the workflow is not returned: any will do
             steps.append(self.example_step(spath, step, actions[0] if actions else "event"))
@@ -799,6 +847,7 @@ def _expectation(spec: Mapping[str, Any]) -> Expectation:
         matched=_tuple_or_none(spec.get("matched")), holds=spec.get("holds"),
         outcome=spec.get("outcome"), expects_outcome="outcome" in spec,
         signals=_tuple_or_none(spec.get("signals")), events=_tuple_or_none(spec.get("events")),
+        warnings=_tuple_or_none(spec.get("warnings")),
     )
 
 

@@ -71,6 +71,8 @@ class _TransitionExprs:
     guard: Expr | None
     assigns: tuple[tuple[str, Expr], ...]
     sets: tuple[tuple[str, Expr, Any], ...]
+    #: (label, condition) of each warning
+    warnings: tuple[tuple[str, Expr], ...] = ()
 
 
 class _Compiler:
@@ -108,13 +110,16 @@ class _Compiler:
 
     def compile_all(self, unchecked_rows: Collection[tuple[str, str]]) -> tuple[
             dict[str, CompiledRuleSet], list[_TransitionExprs],
-            dict[str, CompiledInvariant]]:
+            dict[str, CompiledInvariant], dict[str, Expr]]:
         wf = self.workflow
         rules = {rid: compiled for rid, rs in wf.rules.items()
                  if (compiled := self.rule_set(rs, unchecked_rows)) is not None}
         transitions = [self.transition(t) for t in wf.transitions]
         invariants = {inv.id: self.invariant(inv) for inv in wf.invariants}
-        return rules, transitions, invariants
+        scope = Scope(wf.facts, rules=wf.rules)
+        set_when = {f.id: self(f.set_when, scope, expect_bool=True)
+                    for f in wf.facts.values() if f.set_when is not None}
+        return rules, transitions, invariants, set_when
 
     # -- transitions ------------------------------------------------------------------------
     def transition(self, t: Any) -> _TransitionExprs:
@@ -132,11 +137,21 @@ class _Compiler:
                 self.check_scope(t, fact, src)
                 self.check_personal_copy(t, fact, src, expr)
             sets.append((fact, expr, wf.facts[fact].type))
-        return _TransitionExprs(guard, assigns, tuple(sets))
+        warnings = tuple((w.label, self(w.when, scope, expect_bool=True)) for w in t.warnings)
+        return _TransitionExprs(guard, assigns, tuple(sets), warnings)
 
     def check_scope(self, t: Any, fact: str, text: str) -> None:
-        """``sets:`` may not write a fact that a role firing the event may not set."""
-        allowed = self.workflow.facts[fact].set_by
+        """``sets:`` may write a fact only when the fact names the event in ``written_by``,
+        or (when it names none) every role firing the event may set it."""
+        declared = self.workflow.facts[fact]
+        if declared.written_by:
+            if t.event not in declared.written_by:
+                self.error(text, f"'{t.event}' sets fact '{fact}', but only "
+                                 f"{', '.join(declared.written_by)} may write it (written_by): "
+                                 f"add '{t.event}' to its written_by, or leave '{fact}' out "
+                                 "of sets:")
+            return
+        allowed = declared.set_by
         outside = [r for r in t.by if r not in allowed]
         if allowed and outside:
             self.error(text, f"'{t.event}' sets fact '{fact}', but '{fact}' may only be set by "
@@ -371,6 +386,7 @@ class CompiledTransition:
         "resets",
         "sets",
         "target",
+        "warnings",
     )
 
     def __init__(self, index: int, from_state: str, workflow: Workflow,
@@ -389,6 +405,7 @@ class CompiledTransition:
         self.guard: Expr | None = compiled.guard
         self.assigns = compiled.assigns
         self.sets = compiled.sets
+        self.warnings = compiled.warnings
         target = workflow.states[t.target]
         self.resets = tuple(tm.signal for tm in target.timers if t.event in tm.reset_by)
         # data values to try when asking whether the event is allowed without its data
@@ -435,8 +452,11 @@ class Program:
 
     def __init__(self, workflow: Workflow, rules: dict[str, CompiledRuleSet],
                  transitions: list[_TransitionExprs],
-                 invariants: dict[str, CompiledInvariant]) -> None:
+                 invariants: dict[str, CompiledInvariant],
+                 set_when: dict[str, Expr] | None = None) -> None:
         self.model = workflow
+        #: the condition under which each fact that has one may be set by hand
+        self.set_when = set_when or {}
         self.rules = rules
         self.invariants = invariants
         self.table: dict[tuple[str, str], CompiledTransition] = {}
@@ -463,6 +483,9 @@ class Program:
         self.boolean_facts = frozenset(f for f, t in self.fact_types.items()
                                        if t.name == "boolean")
         self.personal = frozenset(f.id for f in workflow.facts.values() if f.personal_data)
+        #: the allow-list of an anonymous dossier
+        self.dossier = frozenset(f.id for f in workflow.facts.values() if f.dossier)
+        self.different_people = workflow.different_people
         self.roles = frozenset(workflow.roles)
         self.case_role_ids = frozenset(r.id for r in workflow.roles.values() if r.case_role)
         self.start_roles = frozenset(workflow.start_by)

@@ -242,6 +242,25 @@ class _Runner:
                                     f"got {shown(actual, personal)}")
         if expect.dossier is not None:
             self.check_dossier(where, case, expect.dossier)
+        if expect.warnings is not None:
+            self.check_warnings(where, case, expect.warnings)
+
+    def check_warnings(self, where: str, case: Case, expected: tuple[str, ...]) -> None:
+        """Each expected warning (an id of a warning of the workflow, or a fragment of its
+        label) matches one the step recorded, and the step recorded no other."""
+        labels = {w.id: w.label for t in self.wf.transitions for w in t.warnings}
+        actual = list(case.history[-1].warnings)
+        unmatched = list(actual)
+        for wanted in expected:
+            hit = next((label for label in unmatched
+                        if label == labels.get(wanted) or wanted in label), None)
+            if hit is None:
+                raise ExampleFailed(f"{where}: expected the warning {wanted!r}; the step "
+                                    f"recorded {_listed(actual)}")
+            unmatched.remove(hit)
+        if unmatched:
+            raise ExampleFailed(f"{where}: the step recorded the warning(s) "
+                                f"{_listed(unmatched)}, which the example does not expect")
 
     def check_dossier(self, where: str, case: Case, expected: Mapping[str, Any]) -> None:
         dossier = case.history[-1].dossier
@@ -255,6 +274,10 @@ class _Runner:
                 wanted = "left out" if value is None else f"= {show(value)}"
                 raise ExampleFailed(f"{where}: expected the dossier's {name} {wanted}, got "
                                     f"{shown}")
+
+
+def _listed(labels: list[str]) -> str:
+    return ", ".join(repr(label) for label in labels) if labels else "none"
 
 
 def _who(step: ExampleStep) -> str:

@@ -228,7 +228,8 @@ def _fact_groups(workflow: Workflow, program: Program) -> list[tuple[str, ...]]:
 def _settable(workflow: Workflow) -> set[str]:
     """Facts the all-organisational-roles actor may set (not those only case roles may)."""
     org = {r.id for r in workflow.roles.values() if not r.case_role}
-    return {f.id for f in workflow.facts.values() if not f.set_by or set(f.set_by) & org}
+    return {f.id for f in workflow.facts.values()
+            if not f.events_only and (not f.set_by or set(f.set_by) & org)}
 
 
 def state_machine_for(workflow: Workflow, engine: Engine | None = None
@@ -374,6 +375,14 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
                 if self.case.state in states:
                     assert role in self.case.case_roles, \
                         f"invariant {iid}: in '{self.case.state}' nobody is {role}"
+
+        @invariant()
+        def different_people_hold_different_roles(self) -> None:
+            for group in workflow.different_people:
+                holders = [self.case.case_roles[r] for r in group.roles
+                           if r in self.case.case_roles]
+                assert len(holders) == len(set(holders)), \
+                    f"one actor holds two of {', '.join(group.roles)} (different_people)"
 
         @invariant()
         def survives_serialisation(self) -> None:

@@ -422,6 +422,7 @@ class Verifier:
         self.check_tables()
         self.check_invariants(parents, exhaustive)
         self.check_provenance()
+        self.check_dossier()
         if self.search.cut_off:
             self.finding("search cut off", f"a witness search hit its bound of "
                          f"{self.search.budget:,} evaluations: results may be incomplete",
@@ -450,6 +451,17 @@ class Verifier:
                 self.finding("no source", f"{element.kind} '{element.name}' has neither "
                              "'source:' nor 'assumption:': cite the source document (title "
                              "and section, a short quote) or say why it was chosen",
+                             severity="warning")
+
+    def check_dossier(self) -> None:
+        """Free text in an anonymous dossier may name the person, his family or his address:
+        the allow-list should hold only values that cannot (booleans, enums, numbers)."""
+        for fact in self.wf.facts.values():
+            if fact.dossier and fact.type.name == "string":
+                self.finding("free text in dossier", f"fact '{fact.id}' is free text and "
+                             "marked 'dossier: true': free text can name the person or his "
+                             "address, and the dossier must not lead back to him; send a "
+                             "boolean or an enum instead, or remove 'dossier: true'",
                              severity="warning")
 
     def check_tables(self) -> None:

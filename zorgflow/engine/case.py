@@ -28,6 +28,7 @@ from .record import (
     ROLE,
     SEQ,
     TO_STATE,
+    WARNINGS,
     WORKFLOW_VERSION,
     Once,
     Record,
@@ -122,13 +123,14 @@ class HistoryEntry:
         workflow_version: int,
         explanation: tuple[str, ...] | Callable[[], Iterable[str]] = (),
         dossier: Mapping[str, Any] | None = None,
+        warnings: Iterable[str] = (),
     ) -> None:
         self._r: Record = record(
             seq=seq, at=at, actor=actor, role=role, kind=kind, event=event,
             from_state=from_state, to_state=to_state, data=data,
             workflow_version=workflow_version,
             explanation=Once(explanation) if callable(explanation) else explanation,
-            dossier=dossier)
+            dossier=dossier, warnings=tuple(warnings))
 
     @classmethod
     def _view(cls, r: Record) -> HistoryEntry:
@@ -161,6 +163,13 @@ class HistoryEntry:
     def explanation(self) -> tuple[str, ...]:
         """The guard's explanation (empty for unguarded steps)."""
         return explanation_of(self._r)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The soft conditions that held at this step (their Dutch labels), in the order the
+        workflow declares them; a warning never refuses a step."""
+        warnings: tuple[str, ...] = self._r[WARNINGS]
+        return warnings
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, HistoryEntry) and self.to_dict() == other.to_dict()

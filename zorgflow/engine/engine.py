@@ -231,7 +231,8 @@ class Engine:
             reasons.append(f"opening a '{workflow_id}' case needs one of the roles "
                            f"{', '.join(program.model.start_by)}; the actor holds "
                            f"{_roles_text(actor.roles)}")
-        new_facts, problems = self._check_facts(program, facts or {}, actor, {}, {})
+        new_facts, problems = self._check_facts(program, facts or {}, actor, {}, {},
+                                                program.initial, at)
         reasons += problems
         if reasons:
             raise TransitionRejected("start", reasons)
@@ -278,7 +279,7 @@ class Engine:
         env = None
         explanation: Any = ()
         guard = ct.guard
-        if guard is not None or ct.sets or ct.assigns:
+        if guard is not None or ct.sets or ct.assigns or ct.warnings:
             env = Env(case._facts, at, clean, program.decider(case._facts, at))
         if guard is not None:
             assert env is not None
@@ -290,16 +291,22 @@ class Engine:
             else:
                 # read later, if ever: one small object, not the evaluation's environment
                 explanation = Once(_explain_passed_guard, program, guard, case._facts, at, clean)
+        roles = case._roles
+        if ct.assigns and not problems:
+            assert env is not None
+            roles = _assigned(case._roles, ct, env)
+            reasons += _separation_reasons(program, ct, actor, roles)
         if reasons:
             raise TransitionRejected(event, reasons)
-        new_case = self._apply(program, case, ct, actor, role, clean, env, explanation, at)
+        new_case = self._apply(program, case, ct, actor, role, clean, env, explanation, at,
+                               roles)
         if store is not None:
             store.save(new_case, case.version)
         return new_case
 
     def _apply(self, program: Program, case: Case, ct: CompiledTransition, actor: Actor,
                role: str | None, clean: Mapping[str, Any], env: Env | None,
-               explanation: Any, at: datetime) -> Case:
+               explanation: Any, at: datetime, roles: dict[str, str]) -> Case:
         facts = case._facts
         if ct.sets:
             assert env is not None
@@ -315,14 +322,6 @@ class Engine:
                     raise TransitionRejected(ct.event, [
                         f"the event would set fact '{name}' to a value it cannot hold: {exc}"]
                     ) from None
-        roles = case._roles
-        if ct.assigns:
-            assert env is not None
-            roles = dict(roles)
-            for name, expr in ct.assigns:
-                value = expr.fn(env)
-                if isinstance(value, str) and value:
-                    roles[name] = value
         timers = case._timers
         if ct.target != case._state:
             timers = {t.signal: at for t in program.model.states[ct.target].timers}
@@ -332,11 +331,16 @@ class Engine:
                 timers[signal] = at
         dossier = None
         if ct.model.sends == "anonymous_dossier":
-            dossier = {k: v for k, v in facts.items() if k not in program.personal}
+            allowed = program.dossier
+            dossier = {k: v for k, v in facts.items() if k in allowed}
+        warnings: tuple[str, ...] = ()
+        if ct.warnings:
+            assert env is not None
+            warnings = tuple(label for label, when in ct.warnings if when.fn(env) is True)
         entry = record(seq=case.version + 1, at=at, actor=actor.id, role=role, kind="fire",
                        event=ct.event, from_state=case._state, to_state=ct.target, data=clean,
                        workflow_version=case._workflow_version, explanation=explanation,
-                       dossier=dossier)
+                       dossier=dossier, warnings=warnings)
         return case._evolve(entry, state=ct.target, facts=facts, case_roles=roles,
                             timers=timers)
 
@@ -363,7 +367,8 @@ class Engine:
         if role is None:
             reasons.append("the actor holds no role of workflow "
                            f"'{program.model.id}' (holds {_roles_text(actor.roles)})")
-        new_facts, problems = self._check_facts(program, facts, actor, case._roles, case._facts)
+        new_facts, problems = self._check_facts(program, facts, actor, case._roles, case._facts,
+                                                case._state, at)
         reasons += problems
         if reasons:
             raise TransitionRejected("set_facts", reasons)
@@ -377,8 +382,8 @@ class Engine:
         return new_case
 
     def _check_facts(self, program: Program, given: Mapping[str, Any], actor: Actor,
-                     case_roles: Mapping[str, str], current: Mapping[str, Any]
-                     ) -> tuple[dict[str, Any], list[str]]:
+                     case_roles: Mapping[str, str], current: Mapping[str, Any], state: str,
+                     at: datetime) -> tuple[dict[str, Any], list[str]]:
         result = dict(current)
         problems = []
         for name, value in given.items():
@@ -386,6 +391,23 @@ class Engine:
             if fact is None:
                 problems.append(f"unknown fact '{name}'{suggest(str(name), program.fact_types)}")
                 continue
+            if fact.events_only:
+                problems.append(f"fact '{name}' is set only by the events "
+                                f"{', '.join(fact.written_by)}, never by hand")
+                continue
+            if fact.set_in and state not in fact.set_in:
+                problems.append(f"fact '{name}' may only be set in state "
+                                f"{', '.join(fact.set_in)}; the case is in '{state}'")
+                continue
+            condition = program.set_when.get(name)
+            if condition is not None:
+                allowed = condition.fn(Env(current, at, _EMPTY,
+                                           program.decider(current, at)))
+                if allowed is not True:
+                    word = "false" if allowed is False else "unknown (facts missing)"
+                    problems.append(f"fact '{name}' may only be set when {condition.source}; "
+                                    f"that is {word} now")
+                    continue
             if fact.set_by and not any(
                 r in actor.roles if r not in program.case_role_ids
                 else case_roles.get(r) == actor.id for r in fact.set_by
@@ -635,6 +657,40 @@ class Engine:
                 parts.append(f"'{role}' is a case role: only the actor assigned to this case "
                              f"holds it{'' if holder else ' (nobody is assigned yet)'}")
         return "; ".join(parts)
+
+
+def _assigned(roles: Mapping[str, str], ct: CompiledTransition, env: Env) -> dict[str, str]:
+    """The case roles after ``ct``'s ``assigns:`` (a value that is no actor id assigns
+    nobody)."""
+    result = dict(roles)
+    for name, expr in ct.assigns:
+        value = expr.fn(env)
+        if isinstance(value, str) and value:
+            result[name] = value
+    return result
+
+
+def _separation_reasons(program: Program, ct: CompiledTransition, actor: Actor,
+                        roles: Mapping[str, str]) -> list[str]:
+    """Why the case roles after this step break a ``different_people`` rule (no actor ids in
+    the reasons: they say which roles, not who)."""
+    reasons = []
+    assigned = {name for name, _ in ct.assigns}
+    for group in program.different_people:
+        holders: dict[str, str] = {}
+        for name in group.roles:
+            holder = roles.get(name)
+            if holder is None:
+                continue
+            if holder in holders and (name in assigned or holders[holder] in assigned):
+                reasons.append(f"'{holders[holder]}' and '{name}' must be held by different "
+                               "people (different_people); this step would give both to the "
+                               "same actor")
+            holders.setdefault(holder, name)
+            if group.and_the_assigner and name in assigned and holder == actor.id:
+                reasons.append(f"the actor firing '{ct.event}' may not make himself "
+                               f"'{name}' (different_people: and_the_assigner)")
+    return reasons
 
 
 def _role_in_case(program: Program, actor: Actor, case: Case) -> str | None:

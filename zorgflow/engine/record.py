@@ -7,7 +7,7 @@ as `flat` name/value tuples. `HistoryEntry` is the view users read; `to_dict`/`f
 its JSON form, which stores and `Case.to_dict` write.
 
 To add a field: add it to `FIELDS` (its index follows), to `record`, and to `to_dict`/
-`from_dict` (both the fast and the careful reading).
+`from_dict` (both the fast and the careful reading); a store that keeps it needs a column.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from ..model.values import number_text, to_json
 
 #: The fields of a record, in tuple order.
 FIELDS = ("seq", "at", "actor", "role", "kind", "event", "from_state", "to_state", "data",
-          "workflow_version", "explanation", "dossier")
+          "workflow_version", "explanation", "dossier", "warnings")
 (SEQ, AT, ACTOR, ROLE, KIND, EVENT, FROM_STATE, TO_STATE, DATA, WORKFLOW_VERSION, EXPLANATION,
- DOSSIER) = range(len(FIELDS))
+ DOSSIER, WARNINGS) = range(len(FIELDS))
 
 #: The kinds of step a record can be.
 KINDS = ("start", "fire", "set_facts", "signal")
@@ -38,10 +38,11 @@ Explanation = tuple[str, ...] | Callable[[], tuple[str, ...]]
 def record(*, seq: int, at: datetime, actor: str, role: str | None, kind: str, event: str,
            from_state: str | None, to_state: str, data: Mapping[str, Any],
            workflow_version: int, explanation: Explanation = (),
-           dossier: Mapping[str, Any] | None = None) -> Record:
+           dossier: Mapping[str, Any] | None = None, warnings: tuple[str, ...] = ()
+           ) -> Record:
     """A new record; ``data`` and ``dossier`` are kept flat."""
     return (seq, at, actor, role, kind, event, from_state, to_state, flat(data),
-            workflow_version, explanation, None if dossier is None else flat(dossier))
+            workflow_version, explanation, None if dossier is None else flat(dossier), warnings)
 
 
 def flat(values: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -109,6 +110,8 @@ def to_dict(r: Record) -> dict[str, Any]:
         result["explanation"] = list(explanation)
     if r[DOSSIER] is not None:
         result["dossier"] = to_json(unflat(r[DOSSIER]))
+    if r[WARNINGS]:
+        result["warnings"] = list(r[WARNINGS])
     return result
 
 
@@ -120,25 +123,28 @@ def from_dict(raw: Mapping[str, Any]) -> Record:
         seq, at, actor, role = get("seq"), get("at"), get("actor"), get("role")
         kind, event, source, target = get("kind"), get("event"), get("from"), get("to")
         data, version = get("data"), get("workflow_version")
-        explanation, dossier = get("explanation"), get("dossier")
+        explanation, dossier, warnings = get("explanation"), get("dossier"), get("warnings")
         if (seq.__class__ is int and at.__class__ is str and actor.__class__ is str
                 and kind.__class__ is str and event.__class__ is str
                 and target.__class__ is str and data.__class__ is dict
                 and version.__class__ is int and (role is None or role.__class__ is str)
                 and (source is None or source.__class__ is str)
                 and (explanation is None or explanation.__class__ is list)
-                and (dossier is None or dossier.__class__ is dict)):
+                and (dossier is None or dossier.__class__ is dict)
+                and (warnings is None or warnings.__class__ is list)):
             try:
                 moment = datetime.fromisoformat(at)
             except ValueError:
                 moment = None
             if (moment is not None and moment.tzinfo is not None
                     and (not explanation or all(line.__class__ is str
-                                                for line in explanation))):
+                                                for line in explanation))
+                    and (not warnings or all(line.__class__ is str for line in warnings))):
                 return (seq, moment, actor, role, kind, event, source, target,
                         flat(data), version,
                         tuple(explanation) if explanation else (),
-                        None if dossier is None else flat(dossier))
+                        None if dossier is None else flat(dossier),
+                        tuple(warnings) if warnings else ())
     if not isinstance(raw, Mapping):
         raise CaseFormatError(f"history entry: expected a mapping, got {type(raw).__name__}")
     try:
@@ -150,7 +156,8 @@ def from_dict(raw: Mapping[str, Any]) -> Record:
             data=typed(raw, "data", dict),
             workflow_version=typed(raw, "workflow_version", int),
             explanation=_lines(raw.get("explanation")),
-            dossier=_optional(raw, "dossier", dict))
+            dossier=_optional(raw, "dossier", dict),
+            warnings=_lines(raw.get("warnings"), "warnings"))
     except (KeyError, ValueError, TypeError) as exc:
         raise CaseFormatError(f"history entry {raw.get('seq', '?')}: {why(exc)}") from None
 
@@ -182,11 +189,11 @@ def _optional(raw: Mapping[str, Any], key: str, kind: type) -> Any:
     return None if raw.get(key) is None else typed(raw, key, kind)
 
 
-def _lines(value: Any) -> tuple[str, ...]:
+def _lines(value: Any, key: str = "explanation") -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(line, str) for line in value):
-        raise TypeError("'explanation' should be a list of text lines")
+        raise TypeError(f"'{key}' should be a list of text lines")
     return tuple(value)
 
 

@@ -8,6 +8,7 @@ from .workflow import (
     Criterion,
     Cycle,
     DataField,
+    DifferentPeople,
     Duration,
     Example,
     ExampleStart,
@@ -32,6 +33,7 @@ from .workflow import (
     Transition,
     TypeName,
     Unit,
+    WarningRule,
     Workflow,
 )
 
@@ -42,6 +44,7 @@ __all__ = [
     "Criterion",
     "Cycle",
     "DataField",
+    "DifferentPeople",
     "Duration",
     "Example",
     "ExampleStart",
@@ -67,6 +70,7 @@ __all__ = [
     "Transition",
     "TypeName",
     "Unit",
+    "WarningRule",
     "Where",
     "Workflow",
     "where_of",

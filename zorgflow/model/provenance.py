@@ -1,7 +1,8 @@
 """Where each element of a workflow comes from: its source or its assumption.
 
 Every element a policy officer can point at (the workflow, roles, facts, cycles, states,
-timers, transitions, rule sets and their criteria and rows, invariants, examples) carries
+timers, different-people rules, transitions and their warnings, rule sets and their criteria
+and rows, invariants, examples) carries
 ``source:`` (the document's title and section, best with a short quote) or ``assumption:``
 (why it was chosen where the sources are silent). `elements` lists them once, for `verify`
 (which warns about an element with neither) and for the docs (the "Aannames" section and the
@@ -50,9 +51,14 @@ def elements(workflow: Workflow) -> Iterator[Element]:
         for timer in state.timers:
             yield Element("timer", f"{timer.signal} (in {state.id})", timer.label, timer.cite,
                           timer.assumption)
+    for group in wf.different_people:
+        yield Element("verschillende personen", ", ".join(group.roles), ", ".join(group.roles),
+                      group.cite, group.assumption)
     for t in wf.transitions:
         yield Element("gebeurtenis", f"{t.event} (van {', '.join(t.from_states)})", t.label,
                       t.cite, t.assumption)
+        for w in t.warnings:
+            yield Element("waarschuwing", f"{t.event}.{w.id}", w.label, w.cite, w.assumption)
     for rs in wf.rules.values():
         yield Element("regelset", rs.id, rs.label, rs.cite, rs.assumption)
         if rs.kind == "table":

@@ -81,6 +81,28 @@ class Fact:
     description: str = ""
     #: why this was chosen where the sources are silent (``assumption:``)
     assumption: str = ""
+    #: ``set_by: []``: nobody sets it by hand; only the events in ``written_by`` write it
+    events_only: bool = False
+    #: the events whose ``sets:`` may write it (empty: any event whose roles may set it)
+    written_by: tuple[str, ...] = ()
+    #: the states in which it may be set by hand (empty: any state that is not final)
+    set_in: tuple[str, ...] = ()
+    #: a condition that must be true for it to be set by hand (None: no condition)
+    set_when: str | None = None
+    #: sent in an anonymous dossier (``dossier: true``): the allow-list
+    dossier: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DifferentPeople:
+    """Case roles that must be held by different actors; with ``and_the_assigner``, an event
+    may not assign one of them to the actor firing it (separation of duties)."""
+
+    roles: tuple[str, ...]
+    and_the_assigner: bool = False
+    cite: str = ""
+    #: why this was chosen where the sources are silent (``assumption:``)
+    assumption: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +173,19 @@ class DataField:
 
 
 @dataclass(frozen=True, slots=True)
+class WarningRule:
+    """A soft condition of an event: when ``when`` holds at the step, ``label`` is recorded on
+    its history entry (``HistoryEntry.warnings``); it never refuses the step."""
+
+    id: str
+    label: str
+    when: str
+    cite: str = ""
+    #: why this was chosen where the sources are silent (``assumption:``)
+    assumption: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Transition:
     """An event that moves a case from one of ``from_states`` to ``target``."""
 
@@ -168,6 +203,8 @@ class Transition:
     escalation_paths: tuple[str, ...] = ()
     cite: str = ""
     description: str = ""
+    #: soft conditions recorded with the step, never a refusal
+    warnings: tuple[WarningRule, ...] = ()
     #: why this was chosen where the sources are silent (``assumption:``)
     assumption: str = ""
 
@@ -366,6 +403,8 @@ class Expectation:
     signals: tuple[str, ...] | None = None
     #: the events the actor may fire, order free
     events: tuple[str, ...] | None = None
+    #: the warnings the step recorded (each by id or a fragment of its label), order free
+    warnings: tuple[str, ...] | None = None
 
 
 StepAction = Literal["event", "set_facts", "decide", "due", "allowed"]
@@ -432,6 +471,7 @@ class Workflow:
     cite: str = ""
     description: str = ""
     file: str = ""
+    different_people: tuple[DifferentPeople, ...] = ()
     #: why this was chosen where the sources are silent (``assumption:``)
     assumption: str = ""
     #: the program the compile stage made of this workflow, kept with it so that it is

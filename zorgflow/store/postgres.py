@@ -34,7 +34,7 @@ def _psycopg() -> Any:
     return psycopg
 
 #: The schema this code writes; `_MIGRATIONS[n]` brings version n to n + 1.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _MIGRATIONS = [
     """
     CREATE TABLE {s}.cases (
@@ -87,13 +87,18 @@ _MIGRATIONS = [
         'UTC offset in seconds the time was recorded in, so it reads back exactly';
     COMMENT ON COLUMN {s}.personal_data.seq IS '0: the current facts, n: history entry n';
     """,
+    """
+    ALTER TABLE {s}.history ADD COLUMN warnings jsonb;
+    COMMENT ON COLUMN {s}.history.warnings IS 'the labels of the warnings that held at the step';
+    """,
 ]
 
 _CASE_COLUMNS = ("id, workflow_id, workflow_version, state, version, facts::text, "
                  "timers::text, next_due_at")
 _REF_COLUMNS = "id, workflow_id, workflow_version, state, version, next_due_at"
 _HISTORY_COLUMNS = ("seq, at, at_offset, actor, role, kind, event, from_state, to_state, "
-                    "data::text, workflow_version, explanation::text, dossier::text")
+                    "data::text, workflow_version, explanation::text, dossier::text, "
+                    "warnings::text")
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
@@ -235,9 +240,9 @@ class PostgresStore(SQLStore):
                             "DO UPDATE SET actor_id = excluded.actor_id"),
             insert_history=sql("INSERT INTO {s}.history (case_id, seq, at, at_offset, actor, "
                                "role, kind, event, from_state, to_state, data, "
-                               "workflow_version, explanation, dossier) VALUES (%s, %s, %s, "
-                               "%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::jsonb, "
-                               "%s::jsonb)"),
+                               "workflow_version, explanation, dossier, warnings) VALUES "
+                               "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, "
+                               "%s::jsonb, %s::jsonb, %s::jsonb)"),
             insert_personal=sql("INSERT INTO {s}.personal_data (case_id, seq, name, value, "
                                 "secret) VALUES (%s, %s, %s, %s::jsonb, %s)"),
             due=sql(f"SELECT {_REF_COLUMNS} FROM {{s}}.cases WHERE next_due_at IS NOT NULL "
@@ -255,7 +260,7 @@ class PostgresStore(SQLStore):
 
     def _history_values(self, h: HistoryRow) -> tuple[Any, ...]:
         return (h.seq, h.at, _offset(h.at), h.actor, h.role, h.kind, h.event, h.from_state,
-                h.to_state, h.data, h.workflow_version, h.explanation, h.dossier)
+                h.to_state, h.data, h.workflow_version, h.explanation, h.dossier, h.warnings)
 
     def _history_read(self, r: tuple[Any, ...]) -> HistoryRow:
         return _history_row(r)

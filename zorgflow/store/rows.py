@@ -53,6 +53,7 @@ class HistoryRow:
     workflow_version: int
     explanation: str | None  # JSON list of lines
     dossier: str | None  # JSON
+    warnings: str | None = None  # JSON list of the warnings' labels
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +329,9 @@ class CaseCodec:
                                   seq=seq) if "explanation" in raw else None,
                 dossier=dumps(raw["dossier"], "the dossier of history entry {seq}",
                               "dossier field '{key}' of history entry {seq}", seq=seq
-                              ) if "dossier" in raw else None))
+                              ) if "dossier" in raw else None,
+                warnings=dumps(raw["warnings"], "the warnings of history entry {seq}", seq=seq
+                               ) if "warnings" in raw else None))
         row = CaseRow(
             id=case.id, workflow_id=case.workflow_id, workflow_version=case.workflow_version,
             state=case.state, version=case.version, facts=facts_text, timers=timers,
@@ -419,6 +422,8 @@ def entry_dict(row: HistoryRow, personal: Mapping[str, Any] | None) -> dict[str,
         entry["explanation"] = json.loads(row.explanation)
     if row.dossier is not None:
         entry["dossier"] = json.loads(row.dossier)
+    if row.warnings is not None:
+        entry["warnings"] = json.loads(row.warnings)
     return entry
 
 

@@ -17,7 +17,7 @@ from .rows import CaseCodec, HistoryRow, from_utc_text, utc_text
 from .sql import SQLStore, Statements
 
 #: The schema this code writes; `_MIGRATIONS[n]` brings version n to n + 1.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _MIGRATIONS = [
     """
     CREATE TABLE cases (
@@ -66,12 +66,17 @@ _MIGRATIONS = [
         CHECK ((value IS NULL) <> (secret IS NULL))
     );
     """,
+    # history.warnings: JSON list of the warnings that held (no SQL comment: SQLite appends
+    # the column's text to the table's definition, where a comment would swallow the ')')
+    """
+    ALTER TABLE history ADD COLUMN warnings TEXT
+    """,
 ]
 
 _CASE_COLUMNS = ("id, workflow_id, workflow_version, state, version, facts, timers, "
                  "next_due_at")
 _HISTORY_COLUMNS = ("seq, at, actor, role, kind, event, from_state, to_state, data, "
-                    "workflow_version, explanation, dossier")
+                    "workflow_version, explanation, dossier, warnings")
 _REF_COLUMNS = "id, workflow_id, workflow_version, state, version, next_due_at"
 
 #: The query behind `SQLiteStore.due` (a range scan of the partial index on next_due_at).
@@ -216,7 +221,7 @@ class SQLiteStore(SQLStore):
         upsert_role="INSERT INTO case_roles (case_id, role, actor_id) VALUES (?, ?, ?) "
                     "ON CONFLICT (case_id, role) DO UPDATE SET actor_id = excluded.actor_id",
         insert_history=f"INSERT INTO history (case_id, {_HISTORY_COLUMNS}) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         insert_personal="INSERT INTO personal_data (case_id, seq, name, value, secret) "
                         "VALUES (?, ?, ?, ?, ?)",
         due=DUE_SQL, ref_columns=_REF_COLUMNS, history_columns=_HISTORY_COLUMNS,
@@ -231,7 +236,7 @@ class SQLiteStore(SQLStore):
 
     def _history_values(self, h: HistoryRow) -> tuple[Any, ...]:
         return (h.seq, h.at.isoformat(), h.actor, h.role, h.kind, h.event, h.from_state,
-                h.to_state, h.data, h.workflow_version, h.explanation, h.dossier)
+                h.to_state, h.data, h.workflow_version, h.explanation, h.dossier, h.warnings)
 
     def _history_read(self, r: tuple[Any, ...]) -> HistoryRow:
         return HistoryRow(r[0], datetime.fromisoformat(r[1]), *r[2:])
