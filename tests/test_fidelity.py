@@ -218,7 +218,7 @@ def test_warnings_survive_the_case_json_and_both_stores(tmp_path: Path) -> None:
     assert store.load("c1").history[-1].warnings == case.history[-1].warnings
 
 
-def test_a_version_1_sqlite_store_gains_the_warnings_column(tmp_path: Path) -> None:
+def test_a_version_1_sqlite_store_gains_the_new_columns(tmp_path: Path) -> None:
     import sqlite3
 
     from zorgflow.store import SQLiteStore
@@ -230,6 +230,7 @@ def test_a_version_1_sqlite_store_gains_the_warnings_column(tmp_path: Path) -> N
     store.close()
     with sqlite3.connect(path) as conn:  # what a store of the previous release holds
         conn.execute("ALTER TABLE history DROP COLUMN warnings")
+        conn.execute("ALTER TABLE cases DROP COLUMN progress")
         conn.execute("UPDATE zorgflow_schema SET version = 1")
     store = SQLiteStore(path, engine)
     old = store.load("oud")
@@ -388,6 +389,236 @@ def test_examples_check_warnings_by_id_or_fragment(tmp_path: Path) -> None:
         file = tmp_path / "klein.yaml"
         file.write_text(RIJK + example % (f'"{expected}"' if expected else ""),
                         encoding="utf-8")
+        run = subprocess.run([sys.executable, "-m", "zorgflow", "test", str(file)],
+                             capture_output=True, text=True, check=False)
+        assert (run.returncode == 0) is passes, (expected, run.stdout + run.stderr)
+
+
+# -- joint decisions -----------------------------------------------------------------------------
+
+AKKOORD = RIJK + """  - event: overdragen
+    from: bezig
+    to: klaar
+    agreement: [coordinator, regisseur]
+    when: risico
+    source: "Werkwijze LZN, Stagnatie en opschaling: “spreken gezamenlijk af”"
+    data:
+      netwerk: {type: enum, values: [lthg, ander], label: Netwerk}
+  - event: plan_aangepast
+    from: bezig
+    to: bezig
+    agreement: [coordinator, regisseur]
+    source: "Werkwijze LZN, Stagnatie en opschaling, punt 1"
+"""
+
+regisseur = Actor("r.een", roles={"regisseur"})
+tweede = Actor("t.twee", roles={"tweede"})
+coord2 = Actor("c.twee", roles={"coordinator"})
+
+
+def bezig(engine: Engine):  # type: ignore[no-untyped-def]
+    case = engine.start("klein", actor=melder, at=T0, facts={"risico": True})
+    return engine.fire(case, "beginnen", actor=coord, data=tweeds, at=T0)
+
+
+def test_a_joint_decision_takes_effect_at_the_last_agreement() -> None:
+    engine = Engine([workflow(AKKOORD)])
+    case = bezig(engine)
+    first = engine.fire(case, "overdragen", actor=coord, data={"netwerk": "lthg"}, at=T0)
+    assert first.state == "bezig"
+    assert first.agreements == {"overdragen": {"coordinator": coord.id}}
+    entry = first.history[-1]
+    assert (entry.kind, entry.event, entry.role, entry.from_state, entry.to_state) == (
+        "agree", "overdragen", "coordinator", "bezig", "bezig")
+    assert first.version == case.version + 1
+    done = engine.fire(first, "overdragen", actor=regisseur, at=T0)  # agrees to the same data
+    assert done.state == "klaar" and done.agreements == {}
+    assert (done.history[-1].kind, done.history[-1].role) == ("fire", "regisseur")
+    assert dict(done.history[-1].data) == {"netwerk": "lthg"}
+
+
+def test_allowed_lists_an_agreement_for_each_actor_who_may_still_agree() -> None:
+    engine = Engine([workflow(AKKOORD)])
+    case = bezig(engine)
+    assert "overdragen" in engine.allowed(case, coord)
+    assert "overdragen" in engine.allowed(case, regisseur)
+    first = engine.fire(case, "overdragen", actor=coord, data={"netwerk": "lthg"}, at=T0)
+    assert "overdragen" not in engine.allowed(first, coord)
+    assert "overdragen" not in engine.allowed(first, coord2)  # the coordinator role agreed
+    assert "overdragen" in engine.allowed(first, regisseur)
+    assert "overdragen" not in engine.allowed(first, tweede)
+
+
+@pytest.mark.parametrize(("who", "data", "reason"), [
+    (coord, {"netwerk": "ander"}, "an earlier agreement to 'overdragen' was about other data "
+                                  "(netwerk differ)"),
+    (coord2, {"netwerk": "lthg"}, "coordinator has already agreed to 'overdragen'; waiting for "
+                                  "regisseur"),
+    (coord, {"netwerk": "lthg"}, "this actor has already agreed to 'overdragen'"),
+    (tweede, {"netwerk": "lthg"}, "'overdragen' is decided together by coordinator and "
+                                  "regisseur"),
+])
+def test_a_wrong_agreement_is_refused_with_its_reason(who: Actor, data: dict[str, str],
+                                                      reason: str) -> None:
+    engine = Engine([workflow(AKKOORD)])
+    first = engine.fire(bezig(engine), "overdragen", actor=coord, data={"netwerk": "lthg"},
+                        at=T0)
+    before = first.to_dict()
+    with pytest.raises(TransitionRejected) as info:
+        engine.fire(first, "overdragen", actor=who, data=data, at=T0)
+    assert any(reason in r for r in info.value.reasons), info.value.reasons
+    assert "lthg" not in " ".join(info.value.reasons) or "ander" not in data.values()
+    assert first.to_dict() == before
+
+
+def test_conflicting_data_names_the_field_never_the_values() -> None:
+    engine = Engine([workflow(AKKOORD)])
+    first = engine.fire(bezig(engine), "overdragen", actor=coord, data={"netwerk": "lthg"},
+                        at=T0)
+    with pytest.raises(TransitionRejected) as info:
+        engine.fire(first, "overdragen", actor=regisseur, data={"netwerk": "ander"}, at=T0)
+    text = " ".join(info.value.reasons)
+    assert "netwerk" in text and "lthg" not in text and "ander" not in text
+
+
+def test_the_guard_is_checked_only_when_the_last_agreement_comes() -> None:
+    engine = Engine([workflow(AKKOORD)])
+    case = engine.set_facts(bezig(engine), {"risico": False}, actor=coord, at=T0)
+    first = engine.fire(case, "overdragen", actor=coord, data={"netwerk": "lthg"}, at=T0)
+    with pytest.raises(TransitionRejected) as info:
+        engine.fire(first, "overdragen", actor=regisseur, at=T0)
+    assert "condition is false: risico" in info.value.reasons[0]
+    assert "overdragen" not in engine.allowed(first, regisseur)
+
+
+def test_pending_agreements_lapse_when_the_case_leaves_its_state() -> None:
+    engine = Engine([workflow(AKKOORD)])
+    case = bezig(engine)
+    pending = engine.fire(case, "overdragen", actor=coord, data={"netwerk": "lthg"}, at=T0)
+    pending = engine.fire(pending, "plan_aangepast", actor=regisseur, at=T0)
+    assert set(pending.agreements) == {"overdragen", "plan_aangepast"}
+    # a decision that stays in the state leaves the other pending agreements alone
+    stayed = engine.fire(pending, "plan_aangepast", actor=coord, at=T0)
+    assert stayed.state == "bezig" and set(stayed.agreements) == {"overdragen"}
+    closed = engine.fire(stayed, "afronden", actor=coord, at=T0)
+    assert closed.agreements == {}
+
+
+def test_pending_agreements_survive_json_and_the_stores(tmp_path: Path) -> None:
+    import os
+
+    from zorgflow import Case
+    from zorgflow.store import SQLiteStore
+
+    engine = Engine([workflow(AKKOORD)])
+    first = engine.fire(bezig(engine), "overdragen", actor=coord, data={"netwerk": "lthg"},
+                        at=T0)
+    again = Case.from_dict(first.to_dict())
+    assert again.agreements == first.agreements
+    assert engine.fire(again, "overdragen", actor=regisseur, at=T0).state == "klaar"
+    assert Case.from_dict(first.to_dict(), verify=False).agreements == first.agreements
+    stores = [SQLiteStore(tmp_path / "cases.db", engine)]
+    dsn = os.environ.get("ZORGFLOW_TEST_POSTGRES_DSN")
+    if dsn:
+        from zorgflow.store import PostgresStore
+
+        stores.append(PostgresStore(dsn, engine, schema="fidelity_agreements"))
+    for store in stores:
+        store.create(first)
+        loaded = store.load(first.id)
+        assert loaded.agreements == first.agreements
+        done = engine.fire(loaded, "overdragen", actor=regisseur, at=T0)
+        store.save(done, loaded.version)
+        assert store.load(first.id).agreements == {}
+        assert [e.kind for e in store.load(first.id).history][-2:] == ["agree", "fire"]
+
+
+def test_a_tampered_pending_agreement_is_refused() -> None:
+    from zorgflow import Case, CaseFormatError
+
+    engine = Engine([workflow(AKKOORD)])
+    first = engine.fire(bezig(engine), "overdragen", actor=coord, data={"netwerk": "lthg"},
+                        at=T0)
+    raw = first.to_dict()
+    raw["agreements"]["overdragen"]["roles"]["coordinator"] = "iemand.anders"
+    with pytest.raises(CaseFormatError):
+        Case.from_dict(raw)
+    raw = first.to_dict()
+    raw["agreements"] = {"overdragen": {"roles": {}, "data": {}}}
+    with pytest.raises(CaseFormatError):
+        Case.from_dict(raw, verify=False)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("    agreement: [coordinator, regisseur]\n    when: risico\n",
+      "    agreement: [coordinator, regisseur]\n    by: [coordinator]\n    when: risico\n"),
+     "with 'agreement:', the event is fired by the roles that agree"),
+    (("    agreement: [coordinator, regisseur]\n    when: risico\n",
+      "    agreement: [coordinator, regiseur]\n    when: risico\n"), "unknown role 'regiseur'"),
+    (("      netwerk: {type: enum, values: [lthg, ander], label: Netwerk}\n",
+      "      netwerk: {type: string, label: Netwerk, personal_data: true}\n"),
+     "its data field 'netwerk' is personal data"),
+])
+def test_mistakes_in_an_agreement_are_load_errors(change: tuple[str, str],
+                                                  message: str) -> None:
+    problems = load_problems(AKKOORD.replace(*change))
+    assert any(message in p for p in problems), problems
+
+
+def test_a_transition_without_by_or_agreement_is_a_load_error() -> None:
+    problems = load_problems(AKKOORD.replace("    agreement: [coordinator, regisseur]\n"
+                                             "    source: \"Werkwijze LZN, Stagnatie en "
+                                             "opschaling, punt 1\"\n",
+                                             "    source: \"x\"\n"))
+    assert any("needs 'by:'" in p for p in problems), problems
+
+
+def test_verify_explores_agreements_as_steps() -> None:
+    report = verify(workflow(AKKOORD))
+    assert report.errors == [], [str(f) for f in report.errors]
+    never = AKKOORD + """invariants:
+  nooit_overdragen:
+    label: Nooit overdragen
+    never: {event: overdragen}
+    assumption: "Een proef."
+"""
+    (finding,) = [f for f in verify(workflow(never)).findings if "nooit" in f.kind]
+    assert finding.path[-2:] == ("overdragen (akkoord coordinator)", "overdragen") or \
+        finding.path[-2:] == ("overdragen (akkoord regisseur)", "overdragen")
+
+
+def test_the_generated_machine_runs_joint_decisions() -> None:
+    import unittest
+
+    from hypothesis import HealthCheck, settings
+
+    from zorgflow.testing import state_machine_for
+
+    test_case = state_machine_for(workflow(AKKOORD)).TestCase
+    test_case.settings = settings(max_examples=60, stateful_step_count=20, deadline=None,
+                                  database=None, suppress_health_check=list(HealthCheck))
+    result = unittest.TestResult()
+    unittest.defaultTestLoader.loadTestsFromTestCase(test_case).run(result)
+    assert not (result.failures or result.errors), (result.failures + result.errors)[0][1]
+
+
+def test_examples_check_pending_agreements(tmp_path: Path) -> None:
+    example = """examples:
+  - name: samen besluiten
+    source: "Werkwijze LZN, Stagnatie en opschaling: “spreken gezamenlijk af”"
+    actors: {m: [melder], c: [coordinator], r: [regisseur]}
+    start: {by: m, facts: {risico: true}}
+    steps:
+      - {event: beginnen, by: c, data: {regisseur: r}}
+      - event: overdragen
+        by: c
+        data: {netwerk: lthg}
+        expect: {state: bezig, agreements: {overdragen: [coordinator]}}
+      - {event: overdragen, by: r, expect: {state: klaar, agreements: %s}}
+"""
+    for expected, passes in (("{}", True), ("{overdragen: [coordinator]}", False)):
+        file = tmp_path / "klein.yaml"
+        file.write_text(AKKOORD + example % expected, encoding="utf-8")
         run = subprocess.run([sys.executable, "-m", "zorgflow", "test", str(file)],
                              capture_output=True, text=True, check=False)
         assert (run.returncode == 0) is passes, (expected, run.stdout + run.stderr)

@@ -535,10 +535,28 @@ class _Builder:
                 self.error(spath, f"final state '{sid}' has an outgoing transition "
                                   f"('{spec['event']}'): remove it or make the state not final")
         self.check_name((*path, "to"), spec["to"], states, "state")
-        for m, role in enumerate(spec["by"]):
+        agreement = spec.get("agreement", [])
+        by = spec.get("by", agreement)
+        if "by" not in spec and not agreement:
+            self.error(path, f"transition '{spec['event']}' needs 'by:' (the roles that may "
+                             "fire it) or 'agreement:' (the roles that decide it together)",
+                       key=True)
+        elif agreement and "by" in spec and set(spec["by"]) != set(agreement):
+            self.error((*path, "by"), "with 'agreement:', the event is fired by the roles that "
+                                      "agree: leave 'by:' out (or make it the same roles)")
+        for m, role in enumerate(agreement):
+            self.check_name((*path, "agreement", m), role, self.roles, "role")
+        for m, role in enumerate(by if "by" in spec else []):
             self.check_name((*path, "by", m), role, self.roles, "role")
         data = {fid: self.data_field((*path, "data", fid), fid, f, rules)
                 for fid, f in spec.get("data", {}).items()}
+        if agreement:
+            for fid, field in data.items():
+                if field.personal_data:
+                    self.error((*path, "data", fid), f"'{spec['event']}' is decided together "
+                               f"(agreement:), and its data field '{fid}' is personal data: a "
+                               "pending agreement keeps its data with the case, outside the "
+                               "encrypted personal data; let a plain event carry it")
         when = spec.get("when")
         for role in spec.get("assigns", {}):
             if self.check_name((*path, "assigns", role), role, self.roles, "role") and \
@@ -561,7 +579,7 @@ class _Builder:
         return Transition(
             event=spec["event"], label=spec.get("label", spec["event"]),
             from_states=tuple(sources),
-            target=spec["to"], by=tuple(spec["by"]), data=_frozen(data),
+            target=spec["to"], by=tuple(by), data=_frozen(data),
             when=None if when is None else self.expression((*path, "when"), when),
             assigns=_frozen({k: self.expression((*path, "assigns", k), v)
                              for k, v in spec.get("assigns", {}).items()}),
@@ -575,6 +593,7 @@ class _Builder:
                             self.expression((*path, "warnings", wid, "when"), w["when"]),
                             w.get("source", ""), w.get("assumption", ""))
                 for wid, w in spec.get("warnings", {}).items()),
+            agreement=tuple(agreement),
         )
 
     def check_determinism(self, transitions: tuple[Transition, ...]) -> None:
@@ -805,6 +824,9 @@ class _Builder:
             if "expect" in step and "state" in step["expect"]:
                 self.check_name((*spath, "expect", "state"), step["expect"]["state"],
                                 self.states, "state")
+            for event in step.get("expect", {}).get("agreements", None) or {}:
+                self.check_name((*spath, "expect", "agreements", event), event, self.events,
+                                "event")
             for fact in step.get("expect", {}).get("dossier", None) or {}:
                 self.check_name((*spath, "expect", "dossier", fact), fact, self.facts, "fact")
             known_actors((*spath, "by"), step.get("by"))
@@ -848,6 +870,8 @@ def _expectation(spec: Mapping[str, Any]) -> Expectation:
         outcome=spec.get("outcome"), expects_outcome="outcome" in spec,
         signals=_tuple_or_none(spec.get("signals")), events=_tuple_or_none(spec.get("events")),
         warnings=_tuple_or_none(spec.get("warnings")),
+        agreements=None if spec.get("agreements") is None else _frozen(
+            {event: tuple(roles) for event, roles in spec["agreements"].items()}),
     )
 
 

@@ -372,6 +372,7 @@ class CompiledTransition:
     """One ``(state, event)`` cell of the table."""
 
     __slots__ = (
+        "agreement",
         "assigns",
         "by",
         "case_roles",
@@ -406,6 +407,7 @@ class CompiledTransition:
         self.assigns = compiled.assigns
         self.sets = compiled.sets
         self.warnings = compiled.warnings
+        self.agreement = t.agreement
         target = workflow.states[t.target]
         self.resets = tuple(tm.signal for tm in target.timers if t.event in tm.reset_by)
         # data values to try when asking whether the event is allowed without its data

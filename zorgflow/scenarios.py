@@ -244,6 +244,12 @@ class _Runner:
             self.check_dossier(where, case, expect.dossier)
         if expect.warnings is not None:
             self.check_warnings(where, case, expect.warnings)
+        if expect.agreements is not None:
+            actual = {event: sorted(roles) for event, roles in case.agreements.items()}
+            wanted = {event: sorted(roles) for event, roles in expect.agreements.items()}
+            if actual != wanted:
+                raise ExampleFailed(f"{where}: expected the pending agreements {wanted or 'none'}"
+                                    f", got {actual or 'none'}")
 
     def check_warnings(self, where: str, case: Case, expected: tuple[str, ...]) -> None:
         """Each expected warning (an id of a warning of the workflow, or a fragment of its

@@ -332,7 +332,12 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
                 assert json.dumps(self.case.to_dict(), sort_keys=True) == before, \
                     "a refused event changed the case"
                 return
-            self._check_step(self.case, new, event, new.history[-1].data, at)
+            if new.history[-1].kind == "agree":
+                assert new.state == self.case.state, "an agreement moved the case"
+                assert event in new.agreements, "an agreement was not kept as pending"
+            else:
+                assert event not in new.agreements, "a decision taken is still pending"
+                self._check_step(self.case, new, event, new.history[-1].data, at)
             self.case = new
 
         @rule(group=st.sampled_from(groups) if groups else st.nothing(), data=st.data())

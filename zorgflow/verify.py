@@ -42,7 +42,10 @@ TIME_LIMIT = 120.0
 #: The moment the verifier evaluates time-dependent conditions at.
 VERIFY_AT = datetime(2026, 6, 15, 12, 0, tzinfo=AMSTERDAM)
 
-Node = tuple[str, frozenset[str]]
+#: An abstract state: the state, the case roles assigned, the pending agreements (event,
+#: role) and the open tasks.
+Node = tuple[str, frozenset[str], frozenset[tuple[str, str]], frozenset[str]]
+_NOTHING: frozenset[Any] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,7 +350,7 @@ class Verifier:
 
     def explore(self) -> dict[Node, tuple[Node | None, str | None]]:
         """Breadth-first over abstract states; parent links give shortest paths."""
-        start: Node = (self.cw.initial, frozenset())
+        start: Node = (self.cw.initial, _NOTHING, _NOTHING, _NOTHING)
         parents: dict[Node, tuple[Node | None, str | None]] = {start: (None, None)}
         queue = deque([start])
         popped = 0
@@ -359,14 +362,14 @@ class Verifier:
                     break
                 if self.progress is not None and popped % 16384 == 0:
                     self.progress(len(parents))
-            for ct, target in self.edges(node):
+            for label, target in self.steps(node):
                 if target not in parents:
                     if len(parents) >= self.max_states:
                         self.report.stopped = (f"more than {self.max_states:,} abstract "
                                                "states (--max-states raises the bound)")
                         queue.clear()
                         break
-                    parents[target] = (node, ct.event)
+                    parents[target] = (node, label)
                     queue.append(target)
         self.report.nodes = len(parents)
         return parents
@@ -384,20 +387,58 @@ class Verifier:
         return events[::-1]
 
     def edges(self, node: Node) -> list[tuple[CompiledTransition, Node]]:
-        """The transitions someone can fire from ``node``, with the node each leads to."""
-        state, roles = node
+        """The transitions that can take effect from ``node``, with the node each leads to
+        (for a joint decision: the last agreement, once every other role has agreed)."""
+        state, roles, agreements, tasks = node
         result = []
         for ct in self.cw.by_state[state]:
-            if self.can_act(ct, roles) and self.guard_witness(ct) is not None:
+            if ct.agreement:
+                agreed = {r for e, r in agreements if e == ct.event}
+                waiting = [r for r in ct.agreement if r not in agreed]
+                if len(waiting) != 1 or not self.can_hold(ct, waiting[0], roles):
+                    continue
+            elif not self.can_act(ct, roles):
+                continue
+            if self.guard_witness(ct) is not None:
                 assigned = roles | {r for r, _ in ct.assigns} if ct.assigns else roles
-                result.append((ct, (ct.target, assigned)))
+                if ct.target != state:
+                    pending: frozenset[tuple[str, str]] = _NOTHING
+                else:
+                    pending = frozenset(p for p in agreements if p[0] != ct.event)
+                result.append((ct, (ct.target, assigned, pending, tasks)))
         return result
+
+    def agreements(self, node: Node) -> list[tuple[str, Node]]:
+        """The agreements someone can give from ``node`` that are not the last one, as
+        (what the path shows, the node with the agreement pending)."""
+        state, roles, agreements, tasks = node
+        result = []
+        for ct in self.cw.by_state[state]:
+            if not ct.agreement:
+                continue
+            agreed = {r for e, r in agreements if e == ct.event}
+            waiting = [r for r in ct.agreement if r not in agreed]
+            if len(waiting) < 2:
+                continue
+            for role in waiting:
+                if self.can_hold(ct, role, roles):
+                    result.append((f"{ct.event} (akkoord {role})",
+                                   (state, roles, agreements | {(ct.event, role)}, tasks)))
+        return result
+
+    def steps(self, node: Node) -> list[tuple[str, Node]]:
+        """Every step from ``node``: events taking effect and agreements, labelled."""
+        return [(ct.event, target) for ct, target in self.edges(node)] + self.agreements(node)
+
+    def can_hold(self, ct: CompiledTransition, role: str, roles: frozenset[str]) -> bool:
+        """Someone can hold ``role``: an organisational role, or an assigned case role."""
+        return role in ct.org_roles or role in roles
 
     def run(self) -> Report:
         """Every check; returns the report."""
         parents = self.explore()
         exhaustive = not self.report.stopped
-        reached_states = {state for state, _ in parents}
+        reached_states = {node[0] for node in parents}
         if exhaustive:  # beyond a bound, "never reached" cannot be claimed
             for sid in self.wf.states:
                 if sid not in reached_states:
@@ -406,10 +447,10 @@ class Verifier:
                                  "holds the role)")
         fired: set[tuple[str, str]] = set()
         for node in self.each(parents):
-            state, _ = node
+            state = node[0]
             edges = self.edges(node)
             fired.update((ct.from_state, ct.event) for ct, _ in edges)
-            if not self.wf.states[state].final and not edges:
+            if not self.wf.states[state].final and not edges and not self.agreements(node):
                 self.finding("dead end", f"in state '{state}' no event can ever be allowed",
                              self.path_to(parents, node))
         if not self.report.stopped:
@@ -535,7 +576,7 @@ class Verifier:
         goals = set(inv.goals)
         into: dict[Node, list[Node]] = {}  # the edges reversed
         for node in self.each(parents):
-            for _, target in self.edges(node):
+            for _, target in self.steps(node):
                 into.setdefault(target, []).append(node)
         if self.report.stopped:
             return

@@ -33,6 +33,7 @@ from .record import (
     Once,
     Record,
     explanation_of,
+    flat,
     from_dict,
     frozen_facts,
     outside,
@@ -225,8 +226,8 @@ class Case:
     Treat it as a value: the engine never changes a case, it returns a new one.
     """
 
-    __slots__ = ("_entries", "_facts", "_history", "_id", "_normalised", "_roles", "_state",
-                 "_stored", "_timers", "_workflow_id", "_workflow_version")
+    __slots__ = ("_agreements", "_entries", "_facts", "_history", "_id", "_normalised",
+                 "_roles", "_state", "_stored", "_timers", "_workflow_id", "_workflow_version")
 
     def __init__(
         self,
@@ -241,6 +242,7 @@ class Case:
         *,
         normalised: bool = True,
         stored: _StoredEntries | None = None,
+        agreements: Agreements | None = None,
     ) -> None:
         self._id = id
         self._workflow_id = workflow_id
@@ -250,6 +252,7 @@ class Case:
         self._roles = case_roles
         self._history = history
         self._timers = timers
+        self._agreements: Agreements = agreements if agreements is not None else _NONE
         self._normalised = normalised
         # Entries read from storage and not parsed yet; they come before ``_history``.
         self._stored = stored
@@ -284,6 +287,14 @@ class Case:
     def case_roles(self) -> Mapping[str, str]:
         """Case role → the id of the actor assigned to it in this case."""
         return MappingProxyType(self._roles)
+
+    @property
+    def agreements(self) -> Mapping[str, Mapping[str, str]]:
+        """Pending joint decisions: event → {role: id of the actor who agreed}. An event
+        leaves here when the last agreement makes it take effect, and every pending agreement
+        lapses when the case leaves its state."""
+        return MappingProxyType({event: MappingProxyType(dict(roles))
+                                 for event, (roles, _) in self._agreements.items()})
 
     @property
     def timers(self) -> Mapping[str, datetime]:
@@ -323,7 +334,8 @@ class Case:
 
     def _evolve(self, *records: Record, state: str | None = None,
                 facts: dict[str, Any] | None = None, case_roles: dict[str, str] | None = None,
-                timers: dict[str, datetime] | None = None) -> Case:
+                timers: dict[str, datetime] | None = None,
+                agreements: Agreements | None = None) -> Case:
         """The next version of this case: ``records`` appended to its history, the fields
         given replaced and the rest shared (a case is never changed, so sharing is safe)."""
         return Case(self._id, self._workflow_id, self._workflow_version,
@@ -332,7 +344,8 @@ class Case:
                     self._roles if case_roles is None else case_roles,
                     (*self._history, *records) if records else self._history,
                     self._timers if timers is None else timers,
-                    stored=self._stored)
+                    stored=self._stored,
+                    agreements=self._agreements if agreements is None else agreements)
 
     def __repr__(self) -> str:
         return (f"<Case {self._id} {self._workflow_id} v{self._workflow_version} "
@@ -365,8 +378,20 @@ class Case:
             "timers": {k: v.isoformat() for k, v in self._timers.items()},
             "history": [HistoryEntry._view(r).to_dict() for r in self._records()],
         }
+        body.update(self._progress())
         body["digest"] = digest.sign(body, key, key_id)
         return body
+
+    def _progress(self) -> dict[str, Any]:
+        """What a case holds besides its state, facts, roles and timers, in JSON form: the
+        pending agreements (only keys that hold something, so a case without any has the
+        form, and the digest, of an earlier release)."""
+        progress: dict[str, Any] = {}
+        if self._agreements:
+            progress["agreements"] = {
+                event: {"roles": dict(roles), "data": to_json(unflat(data))}
+                for event, (roles, data) in self._agreements.items()}
+        return progress
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], *, verify: bool = True, key: Key | None = None,
@@ -436,6 +461,7 @@ class Case:
                 timers={k: parse_datetime(v) for k, v in typed(raw, "timers", dict).items()},
                 normalised=False,
                 stored=stored,
+                agreements=read_agreements(raw.get("agreements")),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise CaseFormatError(f"malformed case: {why(exc)}") from None
@@ -481,25 +507,59 @@ class Case:
                 or last.__class__ is not dict or last.get("seq") != len(entries)
                 or last.get("to") != state):
             return None
+        agreements = None
+        if "agreements" in raw:
+            try:
+                agreements = read_agreements(raw["agreements"])
+            except (KeyError, ValueError, TypeError):
+                return None
         return cls(id, workflow_id, workflow_version, state, frozen_facts(facts), dict(roles), (),
-                   parsed_timers, normalised=False, stored=_StoredEntries(entries))
+                   parsed_timers, normalised=False, stored=_StoredEntries(entries),
+                   agreements=agreements)
 
     @classmethod
     def _from_storage(cls, id: str, workflow_id: str, workflow_version: int, state: str,
                       facts: dict[str, Any], case_roles: dict[str, str],
-                      timers: dict[str, str], history: list[dict[str, Any]]) -> Case:
+                      timers: dict[str, str], history: list[dict[str, Any]],
+                      progress: Mapping[str, Any] | None = None) -> Case:
         """A case from a store's rows: history entries in `HistoryEntry.to_dict` form, read
-        when the history is first read; facts typed when an engine first uses the case."""
+        when the history is first read; facts typed when an engine first uses the case;
+        ``progress`` what `_progress` wrote."""
+        progress = progress or {}
         try:
             parsed_timers = {k: parse_datetime(v) for k, v in timers.items()}
-        except (ValueError, TypeError) as exc:
-            raise CaseFormatError(f"case {id}: malformed timer: {exc}") from None
+            agreements = read_agreements(progress.get("agreements"))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise CaseFormatError(f"case {id}: malformed {why(exc)}") from None
         _check_stored_history(state, history)
         return cls(id, workflow_id, workflow_version, state, facts, case_roles, (),
-                   parsed_timers, normalised=False, stored=_StoredEntries(history))
+                   parsed_timers, normalised=False, stored=_StoredEntries(history),
+                   agreements=agreements)
 
 
 _CASE_KEYS = ("id", "workflow", "state", "facts", "case_roles", "timers", "history", "digest")
+
+#: Pending agreements: event → (role → actor id, the event data agreed on, kept `flat`).
+Agreements = dict[str, tuple[dict[str, str], tuple[Any, ...]]]
+_NONE: Agreements = {}
+
+
+def read_agreements(raw: Any) -> Agreements:
+    """Pending agreements from their JSON form (None: none). Raises `TypeError`/`ValueError`
+    saying what is malformed."""
+    if raw is None:
+        return _NONE
+    if not isinstance(raw, dict):
+        raise TypeError("'agreements' should be a mapping of event: {roles, data}")
+    result: Agreements = {}
+    for event, pending in raw.items():
+        if not isinstance(event, str) or not isinstance(pending, dict):
+            raise TypeError("'agreements' should be a mapping of event: {roles, data}")
+        roles = _case_roles(typed(pending, "roles", dict))
+        if not roles:
+            raise ValueError(f"agreement to '{event}' names nobody who agreed")
+        result[event] = (roles, flat(frozen_facts(typed(pending, "data", dict))))
+    return result
 
 
 def _check_stored_history(state: str, entries: list[Any]) -> None:

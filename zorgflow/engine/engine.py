@@ -42,7 +42,7 @@ from ..rules.durable import check as durable_gaps
 from ..rules.expr import Env, Expr, suggest
 from ..rules.logic import UNKNOWN
 from .case import Actor, Case, Signal
-from .record import Once, Record, record
+from .record import Once, Record, flat, record, unflat
 from .reference import build_machine
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -270,12 +270,30 @@ class Engine:
         if ct is None:
             raise TransitionRejected(event, [self._no_transition(program, case._state, event)])
         reasons = []
-        role = ct.role_for(actor.id, actor.roles, case._roles)
-        if role is None:
-            reasons.append(self._role_reason(program, ct, actor, case))
+        pending = case._agreements.get(event) if ct.agreement else None
+        if pending is not None and not data:
+            data = unflat(pending[1])  # a later agreement without data agrees to the first's
+        if ct.agreement:
+            role, why = _agreeing_role(ct, actor, case)
+            if why:
+                reasons.append(why)
+        else:
+            role = ct.role_for(actor.id, actor.roles, case._roles)
+            if role is None:
+                reasons.append(self._role_reason(program, ct, actor, case))
         clean, problems = ct.data_check(data)
         if problems:
             reasons += problems
+        if ct.agreement:
+            if pending is not None and not problems and flat(clean) != pending[1]:
+                reasons.append(_conflict_reason(event, pending[1], clean))
+            if role is not None and not _completes(ct, pending, role):
+                if reasons:
+                    raise TransitionRejected(event, reasons)
+                new_case = _agree(case, ct, actor, role, clean, at)
+                if store is not None:
+                    store.save(new_case, case.version)
+                return new_case
         env = None
         explanation: Any = ()
         guard = ct.guard
@@ -323,8 +341,12 @@ class Engine:
                         f"the event would set fact '{name}' to a value it cannot hold: {exc}"]
                     ) from None
         timers = case._timers
+        agreements = case._agreements
         if ct.target != case._state:
             timers = {t.signal: at for t in program.model.states[ct.target].timers}
+            agreements = {}  # pending joint decisions lapse when the case leaves the state
+        elif ct.event in agreements:
+            agreements = {e: p for e, p in agreements.items() if e != ct.event}
         elif ct.resets:
             timers = dict(timers)
             for signal in ct.resets:
@@ -342,7 +364,7 @@ class Engine:
                        workflow_version=case._workflow_version, explanation=explanation,
                        dossier=dossier, warnings=warnings)
         return case._evolve(entry, state=ct.target, facts=facts, case_roles=roles,
-                            timers=timers)
+                            timers=timers, agreements=agreements)
 
     def set_facts(
         self,
@@ -435,7 +457,14 @@ class Engine:
         decide = program.decider(case._facts, at)
         result = []
         for ct in program.by_state[case._state]:
-            if ct.role_for(actor.id, actor.roles, case._roles) is None:
+            if ct.agreement:
+                role, _ = _agreeing_role(ct, actor, case)
+                if role is None:
+                    continue
+                if not _completes(ct, case._agreements.get(ct.event), role):
+                    result.append(ct.event)  # an agreement; the guard counts at the last one
+                    continue
+            elif ct.role_for(actor.id, actor.roles, case._roles) is None:
                 continue
             if ct.guard_could_pass(lambda data: Env(case._facts, at, data, decide)):
                 result.append(ct.event)
@@ -657,6 +686,73 @@ class Engine:
                 parts.append(f"'{role}' is a case role: only the actor assigned to this case "
                              f"holds it{'' if holder else ' (nobody is assigned yet)'}")
         return "; ".join(parts)
+
+
+def _holds(role: str, ct: CompiledTransition, actor: Actor, case: Case) -> bool:
+    if role in ct.org_roles:
+        return role in actor.roles
+    return case._roles.get(role) == actor.id
+
+
+def _agreeing_role(ct: CompiledTransition, actor: Actor, case: Case) -> tuple[str | None, str]:
+    """The role under which ``actor`` agrees to ``ct`` now, or None and why not."""
+    pending = case._agreements.get(ct.event)
+    agreed = pending[0] if pending is not None else {}
+    held = [r for r in ct.agreement if _holds(r, ct, actor, case)]
+    together = " and ".join(ct.agreement)
+    if not held:
+        why = (f"'{ct.event}' is decided together by {together}; the actor holds "
+               f"{_roles_text(actor.roles)}")
+        unassigned = [r for r in ct.agreement
+                      if r in ct.case_roles and r in actor.roles and r not in case._roles]
+        if unassigned:
+            why += f" ('{unassigned[0]}' is a case role and nobody is assigned yet)"
+        elif any(r in ct.case_roles and r in actor.roles for r in ct.agreement):
+            why += " (a case role is held only by the actor assigned to this case)"
+        return None, why
+    for role, holder in agreed.items():
+        if holder == actor.id:
+            waiting = [r for r in ct.agreement if r not in agreed]
+            return None, (f"this actor has already agreed to '{ct.event}' (as {role}); one "
+                          "person's agreement counts once, so a holder of "
+                          f"{' and '.join(waiting)} must agree")
+    open_roles = [r for r in held if r not in agreed]
+    if not open_roles:
+        waiting = [r for r in ct.agreement if r not in agreed]
+        return None, (f"{' and '.join(held)} has already agreed to '{ct.event}'; waiting for "
+                      f"{' and '.join(waiting)}")
+    return open_roles[0], ""
+
+
+def _completes(ct: CompiledTransition, pending: Any, role: str) -> bool:
+    """Whether ``role``'s agreement is the last one ``ct`` waits for."""
+    agreed = pending[0] if pending is not None else {}
+    return all(r in agreed or r == role for r in ct.agreement)
+
+
+def _conflict_reason(event: str, agreed: tuple[Any, ...], given: Mapping[str, Any]) -> str:
+    """Agreements to one event must be about the same data; names the fields that differ,
+    never their values (they may be personal)."""
+    before = dict(zip(agreed[::2], agreed[1::2], strict=True))
+    fields = sorted(k for k in before.keys() | given.keys() if before.get(k) != given.get(k))
+    return (f"an earlier agreement to '{event}' was about other data ({', '.join(fields)} "
+            "differ): agree to the same data, or let the case leave its state so the "
+            "agreement lapses")
+
+
+def _agree(case: Case, ct: CompiledTransition, actor: Actor, role: str,
+           clean: Mapping[str, Any], at: datetime) -> Case:
+    """``case`` with ``actor``'s agreement to ``ct`` recorded: one history entry of kind
+    ``agree``; the state does not change."""
+    pending = case._agreements.get(ct.event)
+    agreed = dict(pending[0]) if pending is not None else {}
+    agreed[role] = actor.id
+    agreements = dict(case._agreements)
+    agreements[ct.event] = (agreed, flat(clean))
+    entry = record(seq=case.version + 1, at=at, actor=actor.id, role=role, kind="agree",
+                   event=ct.event, from_state=case._state, to_state=case._state, data=clean,
+                   workflow_version=case._workflow_version)
+    return case._evolve(entry, agreements=agreements)
 
 
 def _assigned(roles: Mapping[str, str], ct: CompiledTransition, env: Env) -> dict[str, str]:

@@ -28,7 +28,7 @@ FIELDS = ("seq", "at", "actor", "role", "kind", "event", "from_state", "to_state
  DOSSIER, WARNINGS) = range(len(FIELDS))
 
 #: The kinds of step a record can be.
-KINDS = ("start", "fire", "set_facts", "signal")
+KINDS = ("start", "fire", "set_facts", "agree", "complete", "signal", "migrate")
 
 Record = tuple[Any, ...]
 #: Explanation lines, or a callable that works them out the first time they are read.

@@ -205,6 +205,9 @@ class Transition:
     description: str = ""
     #: soft conditions recorded with the step, never a refusal
     warnings: tuple[WarningRule, ...] = ()
+    #: a joint decision: the event takes effect once one holder of each role has agreed
+    #: (``by`` is then these roles)
+    agreement: tuple[str, ...] = ()
     #: why this was chosen where the sources are silent (``assumption:``)
     assumption: str = ""
 
@@ -405,6 +408,8 @@ class Expectation:
     events: tuple[str, ...] | None = None
     #: the warnings the step recorded (each by id or a fragment of its label), order free
     warnings: tuple[str, ...] | None = None
+    #: the pending agreements after the step: event → the roles that agreed ({}: none)
+    agreements: Mapping[str, tuple[str, ...]] | None = None
 
 
 StepAction = Literal["event", "set_facts", "decide", "due", "allowed"]

@@ -89,12 +89,14 @@ _MIGRATIONS = [
     """,
     """
     ALTER TABLE {s}.history ADD COLUMN warnings jsonb;
+    ALTER TABLE {s}.cases ADD COLUMN progress jsonb;
+    COMMENT ON COLUMN {s}.cases.progress IS 'pending agreements and open tasks';
     COMMENT ON COLUMN {s}.history.warnings IS 'the labels of the warnings that held at the step';
     """,
 ]
 
 _CASE_COLUMNS = ("id, workflow_id, workflow_version, state, version, facts::text, "
-                 "timers::text, next_due_at")
+                 "timers::text, next_due_at, progress::text")
 _REF_COLUMNS = "id, workflow_id, workflow_version, state, version, next_due_at"
 _HISTORY_COLUMNS = ("seq, at, at_offset, actor, role, kind, event, from_state, to_state, "
                     "data::text, workflow_version, explanation::text, dossier::text, "
@@ -228,11 +230,11 @@ class PostgresStore(SQLStore):
         return Statements(
             mark="%s", tables=sql("{s}."),
             insert_case=sql("INSERT INTO {s}.cases (id, workflow_id, workflow_version, state, "
-                            "version, facts, timers, next_due_at) "
-                            "VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)"),
+                            "version, facts, timers, next_due_at, progress) "
+                            "VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s::jsonb)"),
             update_case=sql("UPDATE {s}.cases SET workflow_version = %s, state = %s, "
                             "version = %s, facts = %s::jsonb, timers = %s::jsonb, "
-                            "next_due_at = %s, updated_at = now() "
+                            "next_due_at = %s, progress = %s::jsonb, updated_at = now() "
                             "WHERE id = %s AND version = %s"),
             select_case=sql(f"SELECT {_CASE_COLUMNS} FROM {{s}}.cases WHERE id = %s"),
             upsert_role=sql("INSERT INTO {s}.case_roles (case_id, role, actor_id) "

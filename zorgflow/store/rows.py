@@ -35,6 +35,8 @@ class CaseRow:
     facts: str  # JSON, without personal data
     timers: str  # JSON: signal -> ISO time the timer started
     next_due_at: datetime | None
+    #: JSON: pending agreements, open tasks, where an escalation returns to (None: nothing)
+    progress: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +299,9 @@ class CaseCodec:
         facts_text = dumps(facts, "the facts", "fact '{key}'")
         timers = dumps({k: v.isoformat() for k, v in case.timers.items()}, "the timers",
                        "timer '{key}'")
+        pending = case._progress()
+        progress = dumps(pending, "the pending agreements and tasks", "'{key}'") \
+            if pending else None
         facts_changed = any(e.kind in ("start", "set_facts") or e.event in setting_events
                             for e in entries)
         personal = [self._personal_row(CURRENT_FACTS, name, value, "fact '{key}'")
@@ -335,7 +340,7 @@ class CaseCodec:
         row = CaseRow(
             id=case.id, workflow_id=case.workflow_id, workflow_version=case.workflow_version,
             state=case.state, version=case.version, facts=facts_text, timers=timers,
-            next_due_at=self.engine.next_due(case))
+            next_due_at=self.engine.next_due(case), progress=progress)
         return CaseWrite(row, rows, personal, facts_changed)
 
     # -- rows to cases ---------------------------------------------------------------------
@@ -349,7 +354,8 @@ class CaseCodec:
         facts.update(values.get(CURRENT_FACTS, {}))
         entries = [entry_dict(h, values.get(h.seq)) for h in history]
         return Case._from_storage(row.id, row.workflow_id, row.workflow_version, row.state,
-                                  facts, dict(roles), json.loads(row.timers), entries)
+                                  facts, dict(roles), json.loads(row.timers), entries,
+                                  json.loads(row.progress) if row.progress else None)
 
     # -- personal data ---------------------------------------------------------------------
     def _personal_names(self, case: Case) -> _PersonalNames:

@@ -31,9 +31,10 @@ class Statements:
 
     mark: str
     tables: str
-    #: id, workflow_id, workflow_version, state, version, facts, timers, next_due_at
+    #: id, workflow_id, workflow_version, state, version, facts, timers, next_due_at, progress
     insert_case: str
-    #: workflow_version, state, version, facts, timers, next_due_at, id, expected version
+    #: workflow_version, state, version, facts, timers, next_due_at, progress, id,
+    #: expected version
     update_case: str
     #: id -> the columns of `CaseRow`
     select_case: str
@@ -107,7 +108,8 @@ class SQLStore:
                 with self._isolated(cur):
                     cur.execute(self._statements.insert_case, (
                         row.id, row.workflow_id, row.workflow_version, row.state, row.version,
-                        row.facts, row.timers, self._due_value(row.next_due_at)))
+                        row.facts, row.timers, self._due_value(row.next_due_at),
+                        row.progress))
             except self._duplicate:
                 raise CaseExists(f"a case with id {case.id} is already stored") from None
             self._write_rest(cur, case, write.history, write.personal)
@@ -124,7 +126,8 @@ class SQLStore:
         with self._step(write=True) as cur:
             updated = cur.execute(sql.update_case, (
                 row.workflow_version, row.state, row.version, row.facts, row.timers,
-                self._due_value(row.next_due_at), row.id, expected_version)).rowcount
+                self._due_value(row.next_due_at), row.progress, row.id,
+                expected_version)).rowcount
             if updated != 1:
                 found = cur.execute(f"SELECT version FROM {sql.tables}cases WHERE id = "
                                     f"{sql.mark}", (case.id,)).fetchone()
@@ -156,7 +159,7 @@ class SQLStore:
                 f"SELECT {sql.personal_columns} FROM {sql.tables}personal_data "
                 f"WHERE case_id = {sql.mark}", (case_id,))]
         row = CaseRow(found[0], found[1], found[2], found[3], found[4], found[5], found[6],
-                      self._due_read(found[7]))
+                      self._due_read(found[7]), found[8])
         return self._codec.build(row, roles, history, personal)
 
     def history(self, case_id: str) -> list[HistoryEntry]:

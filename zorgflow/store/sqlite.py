@@ -66,15 +66,17 @@ _MIGRATIONS = [
         CHECK ((value IS NULL) <> (secret IS NULL))
     );
     """,
-    # history.warnings: JSON list of the warnings that held (no SQL comment: SQLite appends
-    # the column's text to the table's definition, where a comment would swallow the ')')
+    # history.warnings: JSON list of the warnings that held; cases.progress: JSON of the
+    # pending agreements and open tasks (no SQL comment: SQLite appends a column's text to
+    # the table's definition, where a comment would swallow the ')')
     """
-    ALTER TABLE history ADD COLUMN warnings TEXT
+    ALTER TABLE history ADD COLUMN warnings TEXT;
+    ALTER TABLE cases ADD COLUMN progress TEXT
     """,
 ]
 
 _CASE_COLUMNS = ("id, workflow_id, workflow_version, state, version, facts, timers, "
-                 "next_due_at")
+                 "next_due_at, progress")
 _HISTORY_COLUMNS = ("seq, at, actor, role, kind, event, from_state, to_state, data, "
                     "workflow_version, explanation, dossier, warnings")
 _REF_COLUMNS = "id, workflow_id, workflow_version, state, version, next_due_at"
@@ -213,9 +215,9 @@ class SQLiteStore(SQLStore):
     _statements = Statements(
         mark="?", tables="",
         insert_case=f"INSERT INTO cases ({_CASE_COLUMNS}, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, datetime('now'))",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, datetime('now'))",
         update_case="UPDATE cases SET workflow_version = ?, state = ?, version = ?, facts = ?, "
-                    "timers = ?, next_due_at = ?, updated_at = datetime('now') "
+                    "timers = ?, next_due_at = ?, progress = ?, updated_at = datetime('now') "
                     "WHERE id = ? AND version = ?",
         select_case=f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ?",
         upsert_role="INSERT INTO case_roles (case_id, role, actor_id) VALUES (?, ?, ?) "
