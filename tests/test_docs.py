@@ -180,8 +180,8 @@ def test_markdown_document(tmp_path: Path) -> None:
         for clause in criterion.clauses:
             assert f"`{words(clause)}`" in line
     assert ("| Teamleider Team Jeugd en Gezin `teamleider_tjg` | Neemt een opgeschaalde casus "
-            "over als een ketenpartner een goede aanpak blokkeert. | 000, Stagnatie en "
-            "opschaling, punt 4 |") in text
+            "over als een ketenpartner een goede aanpak blokkeert. | Werkwijze LZN, Stagnatie "
+            "en opschaling, punt 4: “") in text
 
 
 def test_markdown_escapes_user_text(tmp_path: Path) -> None:

@@ -1,7 +1,10 @@
 """The rules of the source documents at their boundaries, through the shipped workflows.
 
-Every rule set is decided with `Engine.decide(workflow, rule_set, facts, at=...)` on the files
-in ``workflows/``; an unknown fact must never make a criterion hold.
+The documents: "Werkwijze Lokaal Zorg Netwerk (LZN)" (lzn), "Levensloopaanpak / Ketenveldnorm
+levensloopaanpak" (levensloop, inclusion) and "Stappenplan bij complexe casuïstiek"
+(stappenplan); each part below names the section of the document it tests. Every rule set is
+decided with `Engine.decide(workflow, rule_set, facts, at=...)` on the files in
+``workflows/``; an unknown fact must never make a criterion hold.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ def test_the_workflows_and_rule_sets_exist(engine: zorgflow.Engine) -> None:
                         "overgedragen_ander_netwerk", "geen_perspectief"]
 
 
-# -- lzn: afsluitcriteria ---------------------------------------------------------------------
+# -- lzn: afsluitcriteria (Werkwijze LZN, Afsluiten casus, punten 1-4) ----------------------------
 
 CRITERION_1 = {"zelfredzaamheid_vergroot": True, "open_voor_hulpverlening": True,
                "toegeleid_naar_reguliere_zorg": True}
@@ -221,7 +224,7 @@ def test_unknown_never_makes_a_closure_criterion_hold(partial: dict[str, Any],
 _ENGINE = zorgflow.Engine.from_directory(ROOT / "workflows")
 
 
-# -- lzn: regiecriteria ---------------------------------------------------------------------------
+# -- lzn: regiecriteria (Werkwijze LZN, Benoemen casusregisseur) ----------------------------------
 
 
 def partner(id: str, *, expertise: tuple[str, ...] = (), eerder_contact: bool = False,
@@ -296,7 +299,7 @@ def test_regiecriteria_without_candidates_is_unknown(engine: zorgflow.Engine) ->
     assert (d.outcome, d.matched, d.holds) == (None, [], UNKNOWN)
 
 
-# -- lzn: escalatiepaden --------------------------------------------------------------------------
+# -- lzn: escalatiepaden (Werkwijze LZN, Stagnatie en opschaling) ---------------------------------
 
 PATHS = {
     "situatie_veranderd": "plan_aanpassen",
@@ -328,7 +331,7 @@ def test_escalatiepaden_several_and_none(engine: zorgflow.Engine) -> None:
     assert (d.matched, d.holds) == ([], UNKNOWN)
 
 
-# -- levensloop: inclusiecriteria ----------------------------------------------------------------
+# -- levensloop: inclusiecriteria (Ketenveldnorm levensloopaanpak, Doelgroep) ---------------------
 
 INCLUSIE = {"gevaarlijk_gedrag": True, "oorzaak": "verslaving",
             "geen_strafrechtelijke_titel": True, "hoog_risico": True,
@@ -388,7 +391,7 @@ def test_inclusie_last_clause_false_or_unknown(engine: zorgflow.Engine,
     assert d.holds is (False if unknown is None else UNKNOWN)
 
 
-# -- stappenplan: zorgplicht ---------------------------------------------------------------------
+# -- stappenplan: zorgplicht (Stappenplan, 3. Zorgplicht, Overzicht zorgplicht) -------------------
 
 
 def zorgplicht(engine: zorgflow.Engine, facts: dict[str, Any], at: datetime = AT) -> Decision:
@@ -418,7 +421,7 @@ def zorgplicht(engine: zorgflow.Engine, facts: dict[str, Any], at: datetime = AT
         ({"wet": "wlz", "overgang_van": "wmo", "wlz_ingangsdatum": "2026-03-02"},
          "overgang_naar_wlz_voor_dag_5", "gemeente"),  # day 0
         ({"wet": "wlz", "overgang_van": "wmo", "wlz_ingangsdatum": "2026-03-10"},
-         "overgang_naar_wlz_voor_dag_5", "gemeente"),  # before the start date (aanname)
+         "overgang_naar_wlz_voor_dag_5", "gemeente"),  # before the start date (an assumption)
         ({"wet": "wlz", "overgang_van": "wmo", "wlz_ingangsdatum": "2025-03-02"},
          "overgang_naar_wlz_vanaf_dag_5", "zorgkantoor"),
         ({"wet": "forensische_zorg"}, "forensische_zorg", "dji"),
@@ -511,7 +514,7 @@ def test_zorgplicht_refuses_a_bad_date(engine: zorgflow.Engine) -> None:
                             "wlz_ingangsdatum": "1 maart 2026"})
 
 
-# -- stappenplan: interventies ---------------------------------------------------------------------
+# -- stappenplan: interventies (Stappenplan, 4. Interventie(s) kiezen) ----------------------------
 
 INTERVENTIES = {
     "gehandicaptenzorg_expertise_nodig": "wegwijzer_gehandicaptenzorg",
