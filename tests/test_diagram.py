@@ -131,7 +131,8 @@ def test_svg_has_roles_and_guard_on_the_edge() -> None:
     assert code == 0
     edge = words(" ".join(texts(svg_nodes(svg)["stagnatie->opgeschaald"])))
     assert edge == ("Opgeschaald naar de teamleider van het Team Jeugd en Gezin "
-                    "door LZN-coördinator als ketenpartner_blokkeert")
+                    "door LZN-coördinator, als “Een ketenpartner houdt zich (blijvend) niet "
+                    "aan de…")
 
 
 def test_png_is_a_picture(tmp_path: Path) -> None:
@@ -200,7 +201,8 @@ def test_mermaid_escapes_hard_labels_without_graphviz(lastig: Path, no_graphviz:
     edges = re.findall(r'^  s_(\w+) (-->|-\.->)\|"([^"|]*)"\| s_(\w+)$', text, re.MULTILINE)
     assert [(a, arrow, b) for a, arrow, _, b in edges] == [("begin", "-->", "pijp"),
                                                           ("pijp", "-.->", "end")]
-    assert unquote_mermaid(edges[1][2]) == "Klaar | #35; &amp; \\n\ndoor Melder <\"baas\">\nals ok"
+    assert unquote_mermaid(edges[1][2]) == \
+        "Klaar | #35; &amp; \\n\ndoor Melder <\"baas\">,\nals “Alles <goed>”"
     for raw in ("<script", '"hier"', "<nu>"):
         assert raw not in text
 

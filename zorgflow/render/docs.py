@@ -1,9 +1,11 @@
 """The process document: a workflow as HTML or Markdown, for policy staff.
 
-`document_context` gathers what the document says (labels, sources, conditions in plain
-Dutch, rule sets as tables, invariants, examples); the Jinja2 templates in
-``zorgflow/render/templates`` lay it out. HTML is autoescaped; Markdown escapes every value
-through a ``finalize`` hook, so user text never turns into markup in either.
+`document_context` gathers what the document says (labels, conditions in plain Dutch, rule
+sets as tables, invariants, examples; for every element its source or its assumption, the
+list of assumptions, and the traceability from source sections to elements and examples); the
+Jinja2 templates in ``zorgflow/render/templates`` lay it out. HTML is autoescaped; Markdown
+escapes every value through a ``finalize`` hook, so user text never turns into markup in
+either.
 """
 
 from __future__ import annotations
@@ -11,24 +13,27 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from .._version import __version__
 from ..errors import TemplatesMissing
 from ..model import (
     Cell,
     CriteriaRuleSet,
+    DifferentPeople,
     Duration,
     Example,
     ExampleStart,
     ExampleStep,
     Expectation,
+    Fact,
     Invariant,
     RankingRuleSet,
     TableRuleSet,
     Transition,
     Workflow,
 )
+from ..model.provenance import Element, elements
 from .dutch import Dutch, quoted
 
 DocFormat = Literal["html", "md"]
@@ -44,24 +49,151 @@ _CELL = {"any": "–", "absent": "onbekend"}
 
 
 def document_context(workflow: Workflow) -> dict[str, Any]:
-    """Everything the process document shows, as plain data for the templates."""
+    """Everything the process document shows, as plain data for the templates. Every element
+    carries ``source`` (its ``source:``) and ``assumption`` (its ``assumption:``)."""
     dutch = Dutch(workflow)
     return {
         "workflow": workflow,
+        "origin": _provenance(workflow),
         "file": Path(workflow.file).name if workflow.file else "",
         "version": __version__,
         "roles": [{"id": r.id, "label": r.label, "case_role": r.case_role,
-                   "description": r.description, "source": r.cite}
+                   "description": r.description, **_provenance(r)}
                   for r in workflow.roles.values()],
+        "different_people": [_different_people(workflow, d) for d in workflow.different_people],
+        "cycles": [{"id": c.id, "label": c.label, "every": _duration(workflow, c.every),
+                    "first": c.first.isoformat(), **_provenance(c)}
+                   for c in workflow.cycles.values()],
         "states": [_state(workflow, s) for s in workflow.states],
         "events": [_event(workflow, t) for t in workflow.transitions],
         "facts": [{"id": f.id, "label": f.label, "type": f.type.describe(),
-                   "personal": f.personal_data, "set_by": _roles(workflow, f.set_by),
-                   "source": f.cite} for f in workflow.facts.values()],
+                   "personal": f.personal_data, "set_by": _set_by(workflow, f),
+                   **_provenance(f)} for f in workflow.facts.values()],
         "rules": [_rule_set(workflow, dutch, r) for r in workflow.rules.values()],
         "invariants": [_invariant(workflow, i) for i in workflow.invariants],
         "examples": [_example(workflow, e) for e in workflow.examples],
+        "assumptions": assumptions(workflow),
+        "traceability": traceability(workflow),
     }
+
+
+# -- provenance ----------------------------------------------------------------------------
+
+
+class _Cited(Protocol):
+    """An element of the model that says where it comes from."""
+
+    @property
+    def cite(self) -> str: ...
+
+    @property
+    def assumption(self) -> str: ...
+
+
+def _provenance(item: _Cited) -> dict[str, str]:
+    """``source`` and ``assumption`` of an element, on one line each (empty when not given)."""
+    return {"source": _line(item.cite), "assumption": _line(item.assumption)}
+
+
+def _line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def source_section(cite: str) -> str:
+    """The section a ``source:`` cites: its text before the first ``": "`` (the title and
+    section, without the quote), on one line; ``""`` for no source."""
+    return _line(cite.split(": ", 1)[0])
+
+
+def _shown(element: Element) -> dict[str, str]:
+    """An element as the document names it: kind, label, and its name when that differs."""
+    label = _line(element.label)
+    return {"kind": element.kind, "label": label or element.name,
+            "name": element.name if label and label != element.name else ""}
+
+
+def assumptions(workflow: Workflow) -> list[dict[str, str]]:
+    """Every assumption of ``workflow`` in file order, for policy staff to confirm: the
+    element's ``kind``, ``label`` and ``name`` (as `_shown`), and the ``assumption``."""
+    return [{**_shown(e), "assumption": _line(e.assumption)}
+            for e in elements(workflow) if e.assumption.strip()]
+
+
+def traceability(workflow: Workflow) -> list[dict[str, Any]]:
+    """The source sections ``workflow`` cites, in order of first appearance, each with the
+    elements that cite it (as `_shown`) and the names of the examples that cite it or exercise
+    one of those elements (see `exercised`), in file order."""
+    sections: dict[str, tuple[list[Element], set[str]]] = {}
+    for element in elements(workflow):
+        section = source_section(element.source)
+        if not section:
+            continue
+        cited, examples = sections.setdefault(section, ([], set()))
+        if element.kind == "voorbeeld":
+            examples.add(element.name)
+        else:
+            cited.append(element)
+    used = {example.name: exercised(workflow, example) for example in workflow.examples}
+    rows = []
+    for section, (cited, examples) in sections.items():
+        keys = {(e.kind, e.name) for e in cited}
+        linked = examples | {name for name, keys_used in used.items() if keys_used & keys}
+        rows.append({"section": section, "elements": [_shown(e) for e in cited],
+                     "examples": list(dict.fromkeys(e.name for e in workflow.examples
+                                                    if e.name in linked))})
+    return rows
+
+
+def _transition_name(transition: Transition) -> str:
+    """A transition's name as `zorgflow.model.provenance.elements` gives it."""
+    return f"{transition.event} (van {', '.join(transition.from_states)})"
+
+
+def exercised(workflow: Workflow, example: Example) -> set[tuple[str, str]]:
+    """The (kind, name) of the elements ``example`` exercises, named as
+    `zorgflow.model.provenance.elements` names them: the transitions its events try (from
+    the state the example is in, when known; a refused step tries them too), the rule sets it
+    decides with their criteria or rows, and the states it expects."""
+    found: set[tuple[str, str]] = set()
+    state: str | None = next((s.id for s in workflow.states.values() if s.initial), None)
+    for step in example.steps:
+        if step.action == "event":
+            tried, state = _fire(workflow, step, state)
+            found.update(("gebeurtenis", _transition_name(t)) for t in tried)
+        elif step.action == "decide":
+            found |= _decided(workflow, step.rule_set)
+        if step.expect.state is not None:
+            found.add(("toestand", step.expect.state))
+            state = step.expect.state
+    return found
+
+
+def _fire(workflow: Workflow, step: ExampleStep,
+          state: str | None) -> tuple[list[Transition], str | None]:
+    """The transitions an ``event`` step tries from ``state`` (None: any state), and the
+    state after it (None: not known)."""
+    tried = [t for t in workflow.transitions
+             if t.event == step.event and (state is None or state in t.from_states)]
+    if step.expect.rejected not in (None, False):
+        return tried, state
+    expected = step.expect.state
+    if expected is not None:
+        tried = [t for t in tried if t.target == expected] or tried
+    targets = {t.target for t in tried}
+    return tried, targets.pop() if len(targets) == 1 else None
+
+
+def _decided(workflow: Workflow, rule_set_id: str) -> set[tuple[str, str]]:
+    """A decided rule set and its criteria or rows, as (kind, name)."""
+    rule_set = workflow.rules.get(rule_set_id)
+    if rule_set is None:
+        return set()
+    found = {("regelset", rule_set.id)}
+    if isinstance(rule_set, TableRuleSet):
+        found.update(("regel", f"{rule_set.id}.{row.id}") for row in rule_set.rows)
+    else:
+        found.update(("criterium", f"{rule_set.id}.{c.id}") for c in rule_set.criteria)
+    return found
 
 
 def render_document(workflow: Workflow, fmt: DocFormat, *, diagram: str | None = None) -> str:
@@ -123,6 +255,28 @@ def _roles(workflow: Workflow, ids: tuple[str, ...]) -> list[str]:
     return [workflow.roles[r].label if r in workflow.roles else r for r in ids]
 
 
+def _set_by(workflow: Workflow, fact: Fact) -> list[str]:
+    """Who records ``fact``: its roles, or for a fact only events write, those events."""
+    if not fact.events_only:
+        return _roles(workflow, fact.set_by)
+    labels = {t.event: t.label for t in reversed(workflow.transitions)}
+    events = [quoted(labels.get(e, e)) for e in fact.written_by]
+    if not events:
+        return ["alleen gebeurtenissen"]
+    word = "de gebeurtenis" if len(events) == 1 else "de gebeurtenissen"
+    return [f"alleen {word} {', '.join(events)}"]
+
+
+def _different_people(workflow: Workflow, rule: DifferentPeople) -> dict[str, Any]:
+    """A separation-of-duties rule in words, with its source and assumption."""
+    roles = ", ".join(quoted(label) for label in _roles(workflow, rule.roles))
+    text = (f"{roles} worden door verschillende personen vervuld" if len(rule.roles) > 1
+            else f"{roles} wordt door één persoon vervuld")
+    if rule.and_the_assigner:
+        text += ", en niet door wie hen benoemt"
+    return {"text": text, **_provenance(rule)}
+
+
 def _state_label(workflow: Workflow, state: str) -> str:
     return workflow.states[state].label if state in workflow.states else state
 
@@ -131,14 +285,14 @@ def _state(workflow: Workflow, state_id: str) -> dict[str, Any]:
     state = workflow.states[state_id]
     cycle = workflow.cycles.get(state.shows_cycle) if state.shows_cycle else None
     return {
-        "id": state.id, "label": state.label, "source": state.cite,
+        "id": state.id, "label": state.label, **_provenance(state),
         "description": state.description, "initial": state.initial, "final": state.final,
         "cycle": f"{cycle.label} (elke {_duration(workflow, cycle.every)}, vanaf "
                  f"{cycle.first.isoformat()})"
         if cycle else "",
         "timers": [{"signal": t.signal, "label": t.label,
                     "after": ", anders ".join(_duration(workflow, d) for d in t.after),
-                    "reset_by": list(t.reset_by)} for t in state.timers],
+                    "reset_by": list(t.reset_by), **_provenance(t)} for t in state.timers],
         "next": [{"event": t.event, "label": t.label} for t in workflow.transitions_from(state.id)],
     }
 
@@ -172,7 +326,7 @@ def _escalation_paths(workflow: Workflow, paths: tuple[str, ...]) -> list[str]:
 def _event(workflow: Workflow, t: Transition) -> dict[str, Any]:
     dutch = Dutch(workflow, t.data)
     return {
-        "event": t.event, "label": t.label, "source": t.cite, "description": t.description,
+        "event": t.event, "label": t.label, **_provenance(t), "description": t.description,
         "from": [{"id": s, "label": _state_label(workflow, s)} for s in t.from_states],
         "to": {"id": t.target, "label": _state_label(workflow, t.target)},
         "by": _roles(workflow, t.by),
@@ -186,6 +340,8 @@ def _event(workflow: Workflow, t: Transition) -> dict[str, Any]:
                   "value": dutch.say(expr)} for f, expr in t.sets.items()],
         "assigns": [{"role": workflow.roles[r].label if r in workflow.roles else r,
                      "value": dutch.say(expr)} for r, expr in t.assigns.items()],
+        "warnings": [{"id": w.id, "label": w.label, "when": dutch.say(w.when),
+                      **_provenance(w)} for w in t.warnings],
         "escalation": t.escalation,
         "escalation_paths": _escalation_paths(workflow, t.escalation_paths),
         "sends": "een anoniem dossier (zonder persoonsgegevens)"
@@ -209,10 +365,10 @@ def _cell(cell: Cell | None) -> str:
 def _rule_set(workflow: Workflow, dutch: Dutch,
               rule_set: CriteriaRuleSet | TableRuleSet | RankingRuleSet) -> dict[str, Any]:
     base: dict[str, Any] = {"id": rule_set.id, "label": rule_set.label, "kind": rule_set.kind,
-            "source": rule_set.cite, "description": rule_set.description}
+                            **_provenance(rule_set), "description": rule_set.description}
     if isinstance(rule_set, CriteriaRuleSet):
         base["criteria"] = [
-            {"id": c.id, "label": c.label, "source": c.cite, "mode": _MODES[c.mode],
+            {"id": c.id, "label": c.label, **_provenance(c), "mode": _MODES[c.mode],
              "clauses": [{"text": dutch.say(clause), "source": " ".join(clause.split())}
                          for clause in c.clauses]}
             for c in rule_set.criteria]
@@ -222,7 +378,7 @@ def _rule_set(workflow: Workflow, dutch: Dutch,
                           for i in rule_set.inputs]
         base["outputs"] = list(rule_set.outputs)
         base["rows"] = [
-            {"id": r.id, "label": r.label, "source": r.cite,
+            {"id": r.id, "label": r.label, **_provenance(r),
              "cells": [_cell(r.cells.get(i.id)) for i in rule_set.inputs],
              "outputs": [_value(r.outputs.get(o, "")) for o in rule_set.outputs]}
             for r in rule_set.rows]
@@ -231,7 +387,7 @@ def _rule_set(workflow: Workflow, dutch: Dutch,
         candidates = workflow.facts.get(rule_set.candidates)
         base["candidates"] = candidates.label if candidates else rule_set.candidates
         base["criteria"] = [
-            {"id": c.id, "label": c.label, "source": c.cite, "weight": _number(c.weight),
+            {"id": c.id, "label": c.label, **_provenance(c), "weight": _number(c.weight),
              "required": c.required,
              "rule": (f"{_number(c.weight)} punt{'' if c.weight == 1 else 'en'} als "
                       f"{item.say(c.when)}" if c.when else
@@ -242,7 +398,7 @@ def _rule_set(workflow: Workflow, dutch: Dutch,
 
 
 def _invariant(workflow: Workflow, invariant: Invariant) -> dict[str, Any]:
-    return {"id": invariant.id, "label": invariant.label, "source": invariant.cite,
+    return {"id": invariant.id, "label": invariant.label, **_provenance(invariant),
             "text": _invariant_text(workflow, invariant)}
 
 
@@ -269,7 +425,7 @@ def _invariant_text(workflow: Workflow, invariant: Invariant) -> str:
 
 def _example(workflow: Workflow, example: Example) -> dict[str, Any]:
     return {
-        "name": example.name,
+        "name": example.name, **_provenance(example),
         "actors": [{"id": a, "roles": _roles(workflow, roles)}
                    for a, roles in example.actors.items()],
         "start": _start_text(workflow, example.start),
@@ -399,6 +555,8 @@ def _expect_text(workflow: Workflow, expect: Expectation,
         parts.append(f"signalen {_value(expect.signals)}")
     if expect.events is not None:
         parts.append(f"gebeurtenissen {_value(expect.events)}")
+    if expect.warnings is not None:
+        parts.append(f"waarschuwingen {_value(expect.warnings)}")
     return "; ".join(parts)
 
 

@@ -32,6 +32,11 @@ def quoted(label: str) -> str:
     return f"“{' '.join(label.split())}”"
 
 
+def either(items: list[str]) -> str:
+    """Alternatives as Dutch: ``A``, ``A of B``, ``A, B of C``."""
+    return _choice(items)
+
+
 class Dutch:
     """Says conditions of one workflow in Dutch, using the labels of its facts and fields."""
 

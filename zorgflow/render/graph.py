@@ -1,7 +1,8 @@
 """A workflow as a drawing-neutral graph: labelled nodes and edges, with a case's path.
 
-`build_graph` decides *what* a diagram shows (labels, roles, guard summaries, escalation,
-the path a case took); `zorgflow.render.mermaid` and `zorgflow.render.dot` decide *how*.
+`build_graph` decides *what* a diagram shows (labels, arrows that read as Dutch sentences,
+escalation, the path a case took); `zorgflow.render.mermaid` and `zorgflow.render.dot` decide
+*how*.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from typing import TYPE_CHECKING
 
 from ..errors import CaseMismatch
 from ..model import Transition, Workflow
+from .dutch import Dutch, either
 
 if TYPE_CHECKING:
     from ..engine import Case
 
 #: edge labels and node labels are wrapped at this many characters
 WRAP = 34
-#: a guard longer than this is cut with an ellipsis in the diagram (the document has it whole)
+#: a condition longer than this is cut with an ellipsis in the diagram (the document has it
+#: whole)
 GUARD_LIMIT = 60
 
 
@@ -56,7 +59,8 @@ class Edge:
     source: str
     target: str
     event: str
-    #: event label, then ``door …`` (roles), then ``als …`` (the guard, shortened)
+    #: one Dutch sentence, a clause a line: the event label, then ``door …`` (the roles), then
+    #: ``als …`` (the condition in plain Dutch, shortened)
     lines: tuple[str, ...]
     escalation: bool = False
     taken: bool = False
@@ -90,16 +94,40 @@ def guard_summary(when: str | None, limit: int = GUARD_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def shorten(text: str, limit: int = GUARD_LIMIT) -> str:
+    """``text`` on one line, at most ``limit`` characters: cut after a whole word where one
+    ends in the second half, and ended with ``…``."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
+
+
+def condition_summary(workflow: Workflow, transition: Transition,
+                      limit: int = GUARD_LIMIT) -> str:
+    """The transition's guard in plain Dutch, cut at ``limit`` characters (``""`` without
+    one)."""
+    if not transition.when or not transition.when.strip():
+        return ""
+    return shorten(Dutch(workflow, transition.data).say(transition.when), limit)
+
+
 def edge_lines(workflow: Workflow, transition: Transition) -> tuple[str, ...]:
-    """Event label, the roles that may fire it, and the guard summary."""
-    lines = [*wrap(transition.label)]
+    """The arrow's text as one Dutch sentence, a clause a line: ``Casus afsluiten`` /
+    ``door LZN-coördinator,`` / ``als de opgegeven “Afsluitreden” …``."""
     roles = [workflow.roles[r].label if r in workflow.roles else r for r in transition.by]
+    condition = condition_summary(workflow, transition)
+    clauses = [transition.label]
     if roles:
-        lines.extend(wrap("door " + ", ".join(roles)))
-    guard = guard_summary(transition.when)
-    if guard:
-        lines.extend(wrap("als " + guard))
-    return tuple(lines)
+        clauses.append("door " + either(roles))
+    if condition:
+        clauses[-1] = clauses[-1].rstrip() + ","
+        clauses.append("als " + condition)
+    return tuple(line for clause in clauses for line in wrap(clause))
 
 
 def case_path(workflow: Workflow, case: Case) -> CasePath:
