@@ -292,7 +292,7 @@ def test_a_save_that_fails_leaves_the_file_whole(folder: Path, start: Start,
 
     monkeypatch.setattr(os, "fsync", disk_full)
     status, answer = call(server, "/api/save", {"name": "lzn.yaml", "text": "half",
-                                                "base": base})
+                                                "base": base, "confirm_errors": True})
     assert status == 500 and "unchanged" in answer["error"], answer
     assert (folder / "lzn.yaml").read_text(encoding="utf-8") == LZN
     assert sorted(p.name for p in folder.iterdir()) == ["lzn.yaml"]
@@ -377,7 +377,8 @@ def test_a_lone_surrogate_in_a_label_never_starts_dot(folder: Path, start: Start
         assert status == 422 and "not valid Unicode" in answer["error"], answer
         assert f"(see {where}: \\ud800)" in answer["error"]
     base = opened(server)["hash"]
-    status, answer = call(server, "/api/save", {"name": "lzn.yaml", "text": text, "base": base})
+    status, answer = call(server, "/api/save", {"name": "lzn.yaml", "text": text, "base": base,
+                                                "confirm_errors": True})
     assert status == 200 and answer["saved"] is True and answer["problems"], answer
     assert (folder / "lzn.yaml").read_text(encoding="utf-8") == text
     assert not fake_dot.exists(), "dot was started"

@@ -2,7 +2,9 @@
 
 Routes: ``GET /`` (the page), ``GET /static/<file>``, ``GET /api/files``,
 ``GET /api/file?name=``, ``POST /api/check``, ``POST /api/examples``, ``POST /api/save``
-(``HEAD`` as ``GET``; the other methods HTTP defines get 405).
+(``HEAD`` as ``GET``; the other methods HTTP defines get 405). A check also verifies the text
+(`zorgflow.serve.verifying`: small bounds, a few at a time, skipped when busy); a save of a
+text with errors needs ``"confirm_errors": true`` (else 422).
 Every request must name this server in ``Host`` (no DNS rebinding, whatever address it
 listens on; see `zorgflow.serve.hosts`). POSTs must be JSON from this page's own origin (a
 form on another web site cannot send them), of bounded size, and arrive within
@@ -30,8 +32,10 @@ from ..errors import SaveConflict, UsageError, ValueProblem
 from . import api
 from .files import Refused, read_text, served_files, why_refused
 from .hosts import LOOPBACK, allowed_hosts, check_names, is_wildcard
+from .verifying import Verification, VerifyLimits
 
-__all__ = ["REQUEST_TIMEOUT", "WorkflowServer", "make_server", "serve", "served_files"]
+__all__ = ["REQUEST_TIMEOUT", "VerifyLimits", "WorkflowServer", "make_server", "serve",
+           "served_files"]
 
 #: seconds a client has to send a request line, its headers, and its whole body
 REQUEST_TIMEOUT = 10.0
@@ -51,16 +55,19 @@ _SURROGATE_ESCAPE = re.compile(r"\\(?:u[dD][89a-fA-F][0-9a-fA-F]{2}|U0000[dD][89
 
 
 class WorkflowServer(ThreadingHTTPServer):
-    """The server, holding the fixed set of files it serves and the names it answers to."""
+    """The server, holding the fixed set of files it serves, the names it answers to, and
+    the `Verification` its requests share."""
 
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], files: dict[str, Path],
                  log: TextIO | None = None, *, allow_hosts: Iterable[str] = (),
-                 request_timeout: float = REQUEST_TIMEOUT) -> None:
+                 request_timeout: float = REQUEST_TIMEOUT,
+                 verify_limits: VerifyLimits | None = None) -> None:
         self.files = files
         self.log = log
         self.request_timeout = request_timeout
+        self.verification = Verification(verify_limits)
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, _Handler)
         bound = (address[0], self.host)
@@ -142,6 +149,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _error(self, status: HTTPStatus, message: str) -> None:
         self._json(status, {"error": message})
+
+    def _refused(self, exc: Refused) -> None:
+        """The answer to a refusal: ``{"error": ...}``, with the members and headers it
+        adds (a problem-details body, ``Retry-After``). Members may quote the text sent: a
+        lone surrogate in them is written as JSON's ``\\uD800`` escape."""
+        if not exc.details and not exc.headers:
+            self._error(exc.status, exc.message)
+            return
+        body = _encoded({"error": exc.message, **exc.details}, lenient=True)
+        self._send(exc.status, body, "application/json; charset=utf-8", exc.headers)
 
     def _check_host(self) -> None:
         host = self.headers.get("Host", "").strip().lower()
@@ -249,14 +266,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._check_host()
             self._get(urlsplit(self.path))
         except Refused as exc:
-            self._error(exc.status, exc.message)
+            self._refused(exc)
 
     def do_POST(self) -> None:
         try:
             self._check_host()
             self._post(urlsplit(self.path).path)
         except Refused as exc:
-            self._error(exc.status, exc.message)
+            self._refused(exc)
 
     def _not_allowed(self) -> None:
         """Any other HTTP method: 405 (the standard library answered 501, a server error)."""
@@ -293,13 +310,14 @@ class _Handler(BaseHTTPRequestHandler):
         payload = self._payload()
         file = self._file(payload["name"])
         text = payload["text"]
+        verification = self.server.verification
         try:
             if route == "/api/check":
-                body = _encoded(api.check(text, file.name))
+                body = _encoded(api.check(text, file.name, verification))
             elif route == "/api/examples":
                 body = _encoded(api.run(text, file.name))
             else:  # saved: the answer must say so, a lone surrogate written as \uD800
-                body = _encoded(_save(file, text, payload.get("base")), lenient=True)
+                body = _encoded(_save(file, text, payload, verification), lenient=True)
         except ValueProblem as exc:  # the diagram cannot be drawn from this text
             raise Refused(HTTPStatus.UNPROCESSABLE_ENTITY, str(exc)) from None
         except UnicodeEncodeError:
@@ -341,9 +359,12 @@ def _read_served(file: Path) -> str:
                       f"{file.name}: cannot be read ({exc.strerror})") from None
 
 
-def _save(file: Path, text: str, base: object) -> dict[str, Any]:
+def _save(file: Path, text: str, payload: dict[str, Any],
+          verification: Verification) -> dict[str, Any]:
     """Save through `api.save`: only with the ``base`` the page loaded (a save without one
-    is refused, 428), and a conflict or a failure as an HTTP refusal."""
+    is refused, 428), a text with errors only with ``confirm_errors`` (else 422), and a
+    conflict or a failure as an HTTP refusal."""
+    base = payload.get("base")
     if base is None:
         raise Refused(HTTPStatus.PRECONDITION_REQUIRED,
                       f"{file.name}: a save needs \"base\", the hash /api/file gave when the "
@@ -352,8 +373,12 @@ def _save(file: Path, text: str, base: object) -> dict[str, Any]:
     if not isinstance(base, str):
         raise Refused(HTTPStatus.BAD_REQUEST, f"{file.name}: \"base\" must be the hash text "
                       "/api/file gave")
+    confirmed = payload.get(api.CONFIRM, False)
+    if not isinstance(confirmed, bool):
+        raise Refused(HTTPStatus.BAD_REQUEST, f'{file.name}: "{api.CONFIRM}" must be true '
+                      "(save a text with errors) or false")
     try:
-        return api.save(file, text, base)
+        return api.save(file, text, base, verification, confirmed=confirmed)
     except SaveConflict as exc:
         raise Refused(HTTPStatus.CONFLICT, str(exc)) from None
     except OSError as exc:
@@ -389,17 +414,19 @@ def lone_surrogate(value: object, where: str = "the request") -> str | None:
 
 def make_server(path: str | Path, host: str = "127.0.0.1", port: int = 0,
                 log: TextIO | None = None, *, allow_hosts: Iterable[str] = (),
-                request_timeout: float = REQUEST_TIMEOUT) -> WorkflowServer:
+                request_timeout: float = REQUEST_TIMEOUT,
+                verify_limits: VerifyLimits | None = None) -> WorkflowServer:
     """A server for the workflow file (or folder of files) ``path``; ``port=0`` picks a free
     port. It answers to the loopback names, ``host`` when that is one address (not
     ``0.0.0.0`` or ``::``), and the ``allow_hosts`` names; a client gets ``request_timeout``
-    seconds to send a request. Call ``serve_forever()`` on it (and ``shutdown()`` from another
-    thread to stop). Raises `UsageError` for a path that cannot be served or a bad name,
-    `OSError` when the address is taken."""
+    seconds to send a request; ``verify_limits`` bounds the verification of each text checked
+    or saved (default `VerifyLimits()`). Call ``serve_forever()`` on it (and ``shutdown()``
+    from another thread to stop). Raises `UsageError` for a path that cannot be served or a
+    bad name, `OSError` when the address is taken."""
     files = served_files(Path(path))
     names = check_names(allow_hosts)
     return WorkflowServer((host, port), files, log, allow_hosts=names,
-                          request_timeout=request_timeout)
+                          request_timeout=request_timeout, verify_limits=verify_limits)
 
 
 def serve(path: str | Path, host: str = "127.0.0.1", port: int = 8765,

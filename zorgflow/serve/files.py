@@ -17,8 +17,10 @@ import os
 import stat
 import tempfile
 import threading
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 from ..errors import SaveConflict, UsageError
 from ..loader import workflow_files
@@ -40,10 +42,16 @@ class Refused(Exception):
     Internal to `zorgflow.serve`: the request handler turns it into an error response.
     """
 
-    def __init__(self, status: HTTPStatus, message: str) -> None:
+    def __init__(self, status: HTTPStatus, message: str, *,
+                 details: Mapping[str, Any] | None = None,
+                 headers: Iterable[tuple[str, str]] = ()) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        #: more members of the JSON answer, beside ``error`` (a problem-details body)
+        self.details = dict(details or {})
+        #: more response headers (``Retry-After``)
+        self.headers = tuple(headers)
 
 
 def digest(text: str) -> str:
@@ -141,11 +149,18 @@ def replace_text(file: Path, text: str, base: str) -> None:
     `digest` is ``base``. Raises `SaveConflict` when it changed, `Refused` when it may not
     be written; on any error the file is left as it was."""
     with _lock(file):
-        if digest(read_text(file)) != base:
-            raise SaveConflict(f"{file.name}: the file changed on disk since this page loaded "
-                               "it (another save, or another editor); reload the page (and "
-                               "copy your edits) first")
+        ensure_unchanged(file, base)
         _write_whole(file, text)
+
+
+def ensure_unchanged(file: Path, base: str) -> None:
+    """Raise `SaveConflict` unless the served ``file`` still holds the text whose `digest`
+    is ``base`` (`Refused` when it may not be read). `replace_text` checks again under its
+    lock: this is for refusing early, before a save does more work."""
+    if digest(read_text(file)) != base:
+        raise SaveConflict(f"{file.name}: the file changed on disk since this page loaded "
+                           "it (another save, or another editor); reload the page (and "
+                           "copy your edits) first")
 
 
 def _write_whole(file: Path, text: str) -> None:

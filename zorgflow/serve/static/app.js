@@ -1,12 +1,25 @@
 // zorgflow serve: edit a workflow, see its problems at their line and its diagram, live.
 // Talks only to this server's JSON API; nothing is saved until the user presses Opslaan.
+// Every check also runs verify (bounded); a text with errors is saved only after the user
+// confirms it (the save is sent again with "confirm_errors": true).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const editor = $("editor"), gutter = $("gutter"), problemsList = $("problems");
+const findingsList = $("findings"), verifyNote = $("verify-note");
 const diagram = $("diagram"), note = $("diagram-note"), statusLine = $("status");
 let current = { name: "", base: "", saved: "" };
-let checkSeq = 0, timer = 0, errorLines = new Map();
+let checkSeq = 0, timer = 0, errorLines = new Map(), warningLines = new Map();
+
+// A refused request: its HTTP status and the JSON answer (a problem-details body for a save
+// with errors not confirmed) travel with the message.
+class Refusal extends Error {
+  constructor(status, data) {
+    super(data.error || `HTTP ${status}`);
+    this.status = status;
+    this.data = data;
+  }
+}
 
 async function request(path, body) {
   const options = body === undefined ? {} : {
@@ -14,9 +27,11 @@ async function request(path, body) {
   };
   const response = await fetch(path, options);
   const data = await response.json();
-  if (!response.ok) throw new Error(data.error || response.statusText);
+  if (!response.ok) throw new Refusal(response.status, data);
   return data;
 }
+
+function plural(n, one, many) { return `${n} ${n === 1 ? one : many}`; }
 
 function setStatus(text, kind) {
   statusLine.textContent = text;
@@ -37,6 +52,7 @@ function renderGutter() {
     const span = document.createElement("span");
     span.textContent = String(n);
     if (errorLines.has(n)) { span.className = "err"; span.title = errorLines.get(n); }
+    else if (warningLines.has(n)) { span.className = "warn"; span.title = warningLines.get(n); }
     lines.push(span, document.createTextNode("\n"));
   }
   gutter.replaceChildren(...lines);
@@ -54,6 +70,10 @@ function goToLine(line, column) {
   editor.scrollTop = Math.max(0, (line - 5) * lineHeight);
 }
 
+function mark(lines, line, message) {
+  if (line) lines.set(line, (lines.get(line) ? lines.get(line) + "\n" : "") + message);
+}
+
 function showProblems(problems) {
   errorLines = new Map();
   const items = problems.map((p) => {
@@ -61,12 +81,40 @@ function showProblems(problems) {
     li.dataset.line = String(p.line);
     li.textContent = p.line ? `regel ${p.line}, kolom ${p.column}: ${p.message}` : p.message;
     li.addEventListener("click", () => goToLine(p.line, p.column));
-    if (p.line) errorLines.set(p.line, (errorLines.get(p.line) ? errorLines.get(p.line) + "\n" : "") + p.message);
+    mark(errorLines, p.line, p.message);
     return li;
   });
   problemsList.replaceChildren(...items);
   renderGutter();
 }
+
+// What verify found: errors first, then warnings; each with its line when the server found
+// one (a finding is about a state, event, rule set or invariant, not a position).
+function showFindings(findings, verify) {
+  warningLines = new Map();
+  const sorted = [...findings].sort((a, b) => (a.severity === "error" ? 0 : 1) - (b.severity === "error" ? 0 : 1));
+  const items = sorted.map((f) => {
+    const li = document.createElement("li");
+    li.className = f.severity;
+    li.dataset.severity = f.severity;
+    li.dataset.kind = f.kind;
+    if (f.line) li.dataset.line = String(f.line);
+    const where = f.line ? `regel ${f.line}: ` : "";
+    const path = f.path && f.path.length ? ` (kortste pad: start → ${f.path.join(" → ")})` : "";
+    li.textContent = `${f.severity === "error" ? "fout" : "waarschuwing"} · ${f.kind}: ${where}${f.message}${path}`;
+    if (f.line) li.addEventListener("click", () => goToLine(f.line, f.column));
+    if (f.severity === "error") mark(errorLines, f.line, f.message);
+    else mark(warningLines, f.line, f.message);
+    return li;
+  });
+  findingsList.replaceChildren(...items);
+  const status = verify ? verify.status : "not_run";
+  verifyNote.textContent = status === "complete" || status === "not_run" ? "" : verify.note;
+  verifyNote.className = status;
+  renderGutter();
+}
+
+function verifyErrors(answer) { return answer.verify ? answer.verify.errors : 0; }
 
 function showDiagram(svgText) {
   const doc = new DOMParser().parseFromString(svgText, "image/svg+xml");
@@ -87,11 +135,14 @@ async function check() {
   }
   if (seq !== checkSeq) return;  // a newer check is on its way
   showProblems(answer.problems);
+  showFindings(answer.findings || [], answer.verify);
   $("summary").textContent = answer.ok ? answer.summary : "";
   if (answer.ok) {
     if (answer.svg) { showDiagram(answer.svg); note.textContent = ""; }
     else if (answer.diagram_error) note.textContent = answer.diagram_error;
-    setStatus(dirty() ? "geldig, niet opgeslagen" : "geldig", dirty() ? "dirty" : "ok");
+    const found = verifyErrors(answer), unsaved = dirty() ? ", niet opgeslagen" : "";
+    if (found) setStatus(`verify: ${plural(found, "fout", "fouten")}${unsaved}`, "error");
+    else setStatus(`geldig${unsaved}`, dirty() ? "dirty" : "ok");
   } else {
     diagram.classList.add("stale");
     const n = answer.problems.length;
@@ -143,15 +194,38 @@ async function runExamples() {
   box.replaceChildren(summary, table);
 }
 
-async function save() {
+// The question asked before a text with errors is saved: how many, and the first few.
+function confirmQuestion(refusal) {
+  const listed = [
+    ...(refusal.problems || []).map((p) => (p.line ? `regel ${p.line}: ${p.message}` : p.message)),
+    ...(refusal.findings || []).filter((f) => f.severity === "error").map((f) => `${f.kind}: ${f.message}`),
+  ];
+  const shown = listed.slice(0, 5).map((m) => `• ${m.length > 160 ? m.slice(0, 157) + "…" : m}`);
+  if (listed.length > shown.length) shown.push(`… en nog ${listed.length - shown.length}`);
+  return `${current.name} heeft ${plural(refusal.errors, "fout", "fouten")} ` +
+    `(${refusal.load_errors} bij het laden, ${refusal.verify_errors} uit verify):\n\n` +
+    `${shown.join("\n")}\n\nToch opslaan?`;
+}
+
+// Save; a text with errors is refused (422 with "confirm_with"), then saved only when the
+// user confirms, by sending it again with "confirm_errors": true.
+async function save(confirmed = false) {
+  const body = { name: current.name, text: editor.value, base: current.base };
+  if (confirmed === true) body.confirm_errors = true;
   try {
-    const answer = await request("/api/save", { name: current.name, text: editor.value, base: current.base });
+    const answer = await request("/api/save", body);
     current.base = answer.hash;
     current.saved = editor.value;
     $("save").disabled = true;
-    const n = answer.problems.length;
-    setStatus(n ? `opgeslagen (met ${n} ${n === 1 ? "fout" : "fouten"})` : "opgeslagen", n ? "error" : "ok");
+    const n = answer.errors ?? answer.problems.length;
+    setStatus(n ? `opgeslagen (met ${plural(n, "fout", "fouten")})` : "opgeslagen", n ? "error" : "ok");
   } catch (error) {
+    const refusal = error instanceof Refusal ? error.data : null;
+    if (refusal && error.status === 422 && refusal.confirm_with === "confirm_errors" && confirmed !== true) {
+      if (confirm(confirmQuestion(refusal))) return save(true);
+      setStatus(`niet opgeslagen: ${plural(refusal.errors, "fout", "fouten")}`, "error");
+      return;
+    }
     setStatus(`niet opgeslagen: ${error.message}`, "error");
   }
 }
@@ -188,10 +262,10 @@ async function start() {
       editor.setRangeText("  ", editor.selectionStart, editor.selectionEnd, "end");
       scheduleCheck();
     }
-    if ((event.ctrlKey || event.metaKey) && event.key === "s") { event.preventDefault(); save(); }
+    if ((event.ctrlKey || event.metaKey) && event.key === "s") { event.preventDefault(); save(false); }
   });
   $("run").addEventListener("click", runExamples);
-  $("save").addEventListener("click", save);
+  $("save").addEventListener("click", () => save(false));
   window.addEventListener("beforeunload", (event) => { if (dirty()) event.preventDefault(); });
   await open(files[0]);
 }
