@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.conftest import Backend
 from zorgflow import Actor, Engine, TransitionRejected, WorkflowError
 from zorgflow.loader import load_workflow_text
 from zorgflow.verify import verify
@@ -201,16 +202,15 @@ def test_a_warning_is_recorded_and_never_refuses() -> None:
     assert unknown.history[-1].warnings == ()  # unknown caseload: no warning
 
 
-def test_warnings_survive_the_case_json_and_both_stores(tmp_path: Path) -> None:
+def test_warnings_survive_the_case_json_and_both_stores(backend: Backend) -> None:
     from zorgflow import Case
-    from zorgflow.store import SQLiteStore
 
     engine = rijk()
     case = engine.start("klein", actor=melder, at=T0)
     case = engine.fire(case, "beginnen", actor=coord, data={**tweeds, "caseload": 9}, at=T0)
     again = Case.from_dict(case.to_dict())
     assert again.history[-1].warnings == case.history[-1].warnings
-    store = SQLiteStore(tmp_path / "cases.db", engine)
+    store = backend.open(engine)
     store.create(engine.start("klein", actor=melder, at=T0, case_id="c1"))
     loaded = store.load("c1")
     store.save(engine.fire(loaded, "beginnen", actor=coord,
@@ -504,11 +504,8 @@ def test_pending_agreements_lapse_when_the_case_leaves_its_state() -> None:
     assert closed.agreements == {}
 
 
-def test_pending_agreements_survive_json_and_the_stores(tmp_path: Path) -> None:
-    import os
-
+def test_pending_agreements_survive_json_and_the_stores(backend: Backend) -> None:
     from zorgflow import Case
-    from zorgflow.store import SQLiteStore
 
     engine = Engine([workflow(AKKOORD)])
     first = engine.fire(bezig(engine), "overdragen", actor=coord, data={"netwerk": "lthg"},
@@ -517,20 +514,14 @@ def test_pending_agreements_survive_json_and_the_stores(tmp_path: Path) -> None:
     assert again.agreements == first.agreements
     assert engine.fire(again, "overdragen", actor=regisseur, at=T0).state == "klaar"
     assert Case.from_dict(first.to_dict(), verify=False).agreements == first.agreements
-    stores = [SQLiteStore(tmp_path / "cases.db", engine)]
-    dsn = os.environ.get("ZORGFLOW_TEST_POSTGRES_DSN")
-    if dsn:
-        from zorgflow.store import PostgresStore
-
-        stores.append(PostgresStore(dsn, engine, schema="fidelity_agreements"))
-    for store in stores:
-        store.create(first)
-        loaded = store.load(first.id)
-        assert loaded.agreements == first.agreements
-        done = engine.fire(loaded, "overdragen", actor=regisseur, at=T0)
-        store.save(done, loaded.version)
-        assert store.load(first.id).agreements == {}
-        assert [e.kind for e in store.load(first.id).history][-2:] == ["agree", "fire"]
+    store = backend.open(engine)
+    store.create(first)
+    loaded = store.load(first.id)
+    assert loaded.agreements == first.agreements
+    done = engine.fire(loaded, "overdragen", actor=regisseur, at=T0)
+    store.save(done, loaded.version)
+    assert store.load(first.id).agreements == {}
+    assert [e.kind for e in store.load(first.id).history][-2:] == ["agree", "fire"]
 
 
 def test_a_tampered_pending_agreement_is_refused() -> None:
@@ -622,3 +613,290 @@ def test_examples_check_pending_agreements(tmp_path: Path) -> None:
         run = subprocess.run([sys.executable, "-m", "zorgflow", "test", str(file)],
                              capture_output=True, text=True, check=False)
         assert (run.returncode == 0) is passes, (expected, run.stdout + run.stderr)
+
+
+# -- tasks -------------------------------------------------------------------------------------
+
+TAKEN = KLEIN.replace("states:\n", """cycles:
+  overleg: {label: Overleg, first: 2026-01-05, every: 2 weeks, source: "Werkwijze LZN, Overleg LZN"}
+tasks:
+  uitnodigen:
+    label: Uitnodigen voor het overleg
+    role: coordinator
+    opened_in: open
+    due: next overleg
+    source: "Werkwijze LZN, Overleg LZN: “uitnodigen voor het overleg”"
+  huisbezoek:
+    label: Huisbezoek afleggen
+    role: regisseur
+    opened_by: beginnen
+    source: "Werkwijze LZN, Benoemen casusregisseur: “een huisbezoek afleggen”"
+  bellen:
+    label: Bellen
+    role: coordinator
+    opened_in: bezig
+    due: 3 days
+    assumption: "Binnen drie dagen."
+states:
+""", 1)
+
+
+def taken() -> Engine:
+    return Engine([workflow(TAKEN)])
+
+
+def test_a_state_opens_its_task_with_the_next_cycle_date_as_deadline() -> None:
+    engine = taken()
+    case = engine.start("klein", actor=melder, at=T0)  # Monday 2 March, an overleg day
+    (task,) = engine.tasks(case)
+    assert (task.id, task.role, task.done) == ("uitnodigen", "coordinator", False)
+    # the first overleg strictly after the day it opened: 16 March, 00:00 in Amsterdam
+    assert task.due_at == datetime(2026, 3, 16, 0, 0, tzinfo=AMS)
+    assert engine.due(case, datetime(2026, 3, 15, 23, 59, tzinfo=AMS)) == []
+    (signal,) = engine.due(case, datetime(2026, 3, 16, 0, 0, tzinfo=AMS))
+    assert signal.name == "uitnodigen_te_laat"
+    recorded = engine.record_signals(case, datetime(2026, 3, 16, 1, tzinfo=AMS))
+    assert [e.event for e in recorded.history][-1] == "uitnodigen_te_laat"
+    assert engine.record_signals(recorded, datetime(2026, 3, 17, tzinfo=AMS)) is recorded
+
+
+def test_a_completed_task_is_done_once_and_raises_no_signal() -> None:
+    engine = taken()
+    case = engine.start("klein", actor=melder, at=T0)
+    done = engine.complete(case, "uitnodigen", actor=coord, at=T0)
+    entry = done.history[-1]
+    assert (entry.kind, entry.event, entry.role, entry.to_state) == (
+        "complete", "uitnodigen", "coordinator", "open")
+    assert [t.done for t in engine.tasks(done)] == [True]
+    assert engine.due(done, datetime(2026, 4, 1, tzinfo=AMS)) == []
+    with pytest.raises(TransitionRejected) as info:
+        engine.complete(done, "uitnodigen", actor=coord, at=T0)
+    assert "completed already" in info.value.reasons[0]
+
+
+@pytest.mark.parametrize(("task", "who", "reason"), [
+    ("uitnodigen", melder, "task 'uitnodigen' is done by coordinator"),
+    ("uitnodign", coord, "unknown task 'uitnodign' — did you mean 'uitnodigen'"),
+    ("huisbezoek", coord, "task 'huisbezoek' is not open in this case"),
+])
+def test_a_wrong_completion_is_refused_and_the_case_is_unchanged(task: str, who: Actor,
+                                                                 reason: str) -> None:
+    engine = taken()
+    case = engine.start("klein", actor=melder, at=T0)
+    before = case.to_dict()
+    with pytest.raises(TransitionRejected) as info:
+        engine.complete(case, task, actor=who, at=T0)
+    assert reason in info.value.reasons[0], info.value.reasons
+    assert case.to_dict() == before
+
+
+def test_state_tasks_lapse_on_leaving_and_event_tasks_stay_until_done() -> None:
+    engine = taken()
+    case = engine.start("klein", actor=melder, at=T0)
+    case = engine.fire(case, "beginnen", actor=coord, data={"regisseur": regisseur.id}, at=T0)
+    assert {t.id: t.due_at for t in engine.tasks(case)} == {
+        "huisbezoek": None, "bellen": datetime(2026, 3, 5, 9, 0, tzinfo=AMS)}
+    with pytest.raises(TransitionRejected) as info:
+        engine.complete(case, "huisbezoek", actor=Actor("x", roles={"regisseur"}), at=T0)
+    assert "held only by the actor assigned" in info.value.reasons[0]
+    closed = engine.fire(case, "afronden", actor=coord, at=T0)
+    assert [t.id for t in engine.tasks(closed)] == ["huisbezoek"]  # also in a final state
+    done = engine.complete(closed, "huisbezoek", actor=regisseur, at=T0)
+    assert engine.tasks(done)[0].done and engine.tasks(done)[0].done_by == regisseur.id
+
+
+def test_tasks_survive_json_and_the_stores(backend: Backend) -> None:
+    from zorgflow import Case
+
+    engine = taken()
+    case = engine.start("klein", actor=melder, at=T0, case_id="t1")
+    case = engine.complete(case, "uitnodigen", actor=coord, at=T0)
+    assert Case.from_dict(case.to_dict()) == case
+    assert engine.tasks(Case.from_dict(case.to_dict(), verify=False)) == engine.tasks(case)
+    store = backend.open(engine)
+    fresh = engine.start("klein", actor=melder, at=T0, case_id="t2")
+    store.create(fresh)
+    assert store.due(datetime(2026, 3, 16, 1, tzinfo=AMS))[0].id == "t2"
+    loaded = store.load("t2")
+    store.save(engine.complete(loaded, "uitnodigen", actor=coord, at=T0), loaded.version)
+    assert [t.done for t in engine.tasks(store.load("t2"))] == [True]
+    assert store.due(datetime(2026, 3, 16, 1, tzinfo=AMS)) == []
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("    opened_in: open\n", "    opened_in: opn\n"), "unknown state 'opn'"),
+    (("    due: next overleg\n", "    due: next overlg\n"), "unknown cycle 'overlg'"),
+    (("    opened_by: beginnen\n", "    opened_by: beginen\n"), "unknown event 'beginen'"),
+    (("    role: regisseur\n    opened_by", "    role: regiseur\n    opened_by"),
+     "unknown role 'regiseur'"),
+    (("    opened_in: open\n", ""), "needs exactly one of 'opened_in:'"),
+    (("    due: 3 days\n", "    due: soon\n"), "'soon' is not a duration"),
+])
+def test_mistakes_in_tasks_are_load_errors(change: tuple[str, str], message: str) -> None:
+    problems = load_problems(TAKEN.replace(*change))
+    assert any(message in p for p in problems), problems
+
+
+def test_verify_explores_tasks_and_the_machine_completes_them() -> None:
+    import unittest
+
+    from hypothesis import HealthCheck, settings
+
+    from zorgflow.testing import state_machine_for
+
+    report = verify(workflow(TAKEN))
+    assert report.errors == [] and not report.cut_off
+    # open tasks are part of the abstract state: more of them than states alone
+    assert report.nodes > len(workflow(TAKEN).states)
+    test_case = state_machine_for(workflow(TAKEN)).TestCase
+    test_case.settings = settings(max_examples=60, stateful_step_count=20, deadline=None,
+                                  database=None, suppress_health_check=list(HealthCheck))
+    result = unittest.TestResult()
+    unittest.defaultTestLoader.loadTestsFromTestCase(test_case).run(result)
+    assert not (result.failures or result.errors), (result.failures + result.errors)[0][1]
+
+
+def test_examples_complete_tasks_and_check_the_open_ones(tmp_path: Path) -> None:
+    example = """examples:
+  - name: taken
+    source: "Werkwijze LZN, Overleg LZN"
+    actors: {m: [melder], c: [coordinator]}
+    start: {by: m}
+    steps:
+      - {allowed: true, by: c, expect: {tasks: [uitnodigen]}}
+      - {complete: uitnodigen, by: c, expect: {tasks: %s}}
+      - {complete: uitnodigen, by: c, expect: {rejected: "completed already"}}
+"""
+    for expected, passes in (("[]", True), ("[uitnodigen]", False)):
+        file = tmp_path / "klein.yaml"
+        file.write_text(TAKEN + example % expected, encoding="utf-8")
+        run = subprocess.run([sys.executable, "-m", "zorgflow", "test", str(file)],
+                             capture_output=True, text=True, check=False)
+        assert (run.returncode == 0) is passes, (expected, run.stdout + run.stderr)
+
+
+# -- timers: a group of states, anchored on a date, with a condition --------------------------
+
+TIJD = KLEIN.replace("""states:
+  open:""", """  uitgesteld_tot: {type: date, label: Uitgesteld tot, assumption: "Een datum."}
+  geinformeerd: {type: boolean, label: Geïnformeerd, assumption: "Ja of nee."}
+  ingangsdatum: {type: date, label: Ingangsdatum, assumption: "Een datum."}
+states:
+  open:""").replace("""
+transitions:""", """
+  elders: {label: Elders, source: "Levensloopfunctie Gelderland, Verblijf elders"}
+timers:
+  - signal: contact_te_laat
+    label: Contact te laat
+    in: [bezig, elders]
+    after: 14 days
+    reset_by: [contact]
+    assumption: "Elke twee weken contact."
+  - signal: informeren_alsnog
+    label: Alsnog informeren
+    in: all
+    at: facts.uitgesteld_tot
+    while: not geinformeerd
+    source: "Voorbeeldbrief, Informeren: “helder is wanneer het dan wél gaat gebeuren”"
+  - signal: dag_vijf
+    label: Dag vijf
+    in: open
+    at: facts.ingangsdatum
+    offset: 5 days
+    source: "Stappenplan, Zorgplicht: “Vanaf 5e dag: zorgkantoor”"
+transitions:""") + """\
+  - {event: weg, from: bezig, to: elders, by: [coordinator], assumption: "Naar elders."}
+  - {event: terug, from: elders, to: bezig, by: [coordinator], assumption: "Terug."}
+  - {event: contact, from: [bezig, elders], to: bezig, by: [coordinator], assumption: "x"}
+"""
+
+
+def tijd() -> Engine:
+    return Engine([workflow(TIJD)])
+
+
+def signals(engine: Engine, case, at: datetime) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted(s.name for s in engine.due(case, at))
+
+
+def test_a_group_timer_runs_on_across_its_states_and_restarts_only_by_its_event() -> None:
+    engine = tijd()
+    case = engine.start("klein", actor=melder, at=T0)
+    case = engine.fire(case, "beginnen", actor=coord, data={"regisseur": "r.een"}, at=T0)
+    later = T0.replace(day=10)
+    case = engine.fire(case, "weg", actor=coord, at=later)  # moving inside the group
+    case = engine.fire(case, "terug", actor=coord, at=later)
+    assert case.timers["contact_te_laat"] == T0  # not restarted by moving
+    assert signals(engine, case, T0.replace(day=15, hour=8)) == []
+    assert signals(engine, case, T0.replace(day=16)) == ["contact_te_laat"]
+    case = engine.fire(case, "contact", actor=coord, at=T0.replace(day=15))
+    assert case.timers["contact_te_laat"] == T0.replace(day=15)
+    assert signals(engine, case, T0.replace(day=16)) == []
+    closed = engine.fire(case, "afronden", actor=coord, at=T0.replace(day=20))
+    assert "contact_te_laat" not in closed.timers  # the case left the group
+
+
+def test_an_anchored_timer_is_due_at_the_start_of_its_day_plus_the_offset() -> None:
+    engine = tijd()
+    case = engine.start("klein", actor=melder, at=T0, facts={"ingangsdatum": "2026-03-10"})
+    # day 5 after 10 March starts at 15 March 00:00 in Amsterdam
+    assert signals(engine, case, datetime(2026, 3, 14, 23, 59, tzinfo=AMS)) == []
+    assert signals(engine, case, datetime(2026, 3, 15, 0, 0, tzinfo=AMS)) == ["dag_vijf"]
+    begun = engine.fire(case, "beginnen", actor=coord, data={"regisseur": "r.een"}, at=T0)
+    closed = engine.fire(begun, "afronden", actor=coord, at=T0)
+    assert signals(engine, closed, datetime(2026, 4, 1, tzinfo=AMS)) == []  # 'open' only
+
+
+def test_an_anchored_timer_with_an_unknown_fact_says_why_it_has_no_signal() -> None:
+    engine = tijd()
+    case = engine.start("klein", actor=melder, at=T0)
+    status = {s.signal: s for s in engine.timer_status(case)}
+    assert status["dag_vijf"].due_at is None
+    assert "fact 'ingangsdatum' is unknown" in status["dag_vijf"].reason
+    assert signals(engine, case, datetime(2030, 1, 1, tzinfo=AMS)) == []
+
+
+def test_a_timer_with_a_condition_falls_due_only_while_it_holds_also_when_closed() -> None:
+    engine = tijd()
+    case = engine.start("klein", actor=melder, at=T0, facts={"uitgesteld_tot": "2026-04-01"})
+    case = engine.fire(case, "beginnen", actor=coord, data={"regisseur": "r.een"}, at=T0)
+    case = engine.fire(case, "afronden", actor=coord, at=T0)
+    april = datetime(2026, 4, 1, 0, 0, tzinfo=AMS)
+    assert signals(engine, case, april) == ["informeren_alsnog"]  # 'all': final states too
+    informed = Engine([workflow(TIJD)]).start("klein", actor=melder, at=T0, facts={
+        "uitgesteld_tot": "2026-04-01", "geinformeerd": True})
+    assert signals(engine, informed, april) == []
+    (status,) = [s for s in engine.timer_status(informed) if s.signal == "informeren_alsnog"]
+    assert "runs only while not geinformeerd, which is false" in status.reason
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("    at: facts.ingangsdatum\n", "    at: facts.caseload\n"), "a timer is anchored on a "
+                                                                     "date fact"),
+    (("    at: facts.ingangsdatum\n", "    at: facts.ingangsdatm\n"), "unknown fact "),
+    (("    in: [bezig, elders]\n", "    in: [bezig, eldres]\n"), "unknown state 'eldres'"),
+    (("    after: 14 days\n", ""), "needs exactly one of 'after:'"),
+    (("    offset: 5 days\n", "    offset: 5 dayz\n"), "is not a duration"),
+    (("    while: not geinformeerd\n", "    while: not geinformerd\n"), "geinformerd"),
+    (("  - signal: dag_vijf\n", "  - signal: contact_te_laat\n"), "give each timer its own"),
+])
+def test_mistakes_in_timers_are_load_errors(change: tuple[str, str], message: str) -> None:
+    problems = load_problems(TIJD.replace(*change))
+    assert any(message in p for p in problems), problems
+
+
+def test_the_timers_verify_and_the_machine_runs_them() -> None:
+    import unittest
+
+    from hypothesis import HealthCheck, settings
+
+    from zorgflow.testing import state_machine_for
+
+    report = verify(workflow(TIJD))
+    assert report.errors == [], [str(f) for f in report.errors]
+    test_case = state_machine_for(workflow(TIJD)).TestCase
+    test_case.settings = settings(max_examples=40, stateful_step_count=20, deadline=None,
+                                  database=None, suppress_health_check=list(HealthCheck))
+    result = unittest.TestResult()
+    unittest.defaultTestLoader.loadTestsFromTestCase(test_case).run(result)
+    assert not (result.failures or result.errors), (result.failures + result.errors)[0][1]

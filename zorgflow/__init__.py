@@ -15,7 +15,7 @@ applications is re-exported here.
 from __future__ import annotations
 
 from ._version import __version__
-from .engine import Actor, Case, CaseWriter, Engine, HistoryEntry, Signal
+from .engine import Actor, Case, CaseWriter, Engine, HistoryEntry, Signal, Task, TimerStatus
 from .errors import (
     CaseExists,
     CaseFormatError,
@@ -68,7 +68,9 @@ __all__ = [
     "Signal",
     "StoreError",
     "StoreUnavailable",
+    "Task",
     "TemplatesMissing",
+    "TimerStatus",
     "TransitionRejected",
     "UnknownWorkflow",
     "Workflow",

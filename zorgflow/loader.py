@@ -47,6 +47,7 @@ from .model import (
     TableInput,
     TableRow,
     TableRuleSet,
+    TaskDefinition,
     Timer,
     Transition,
     Unit,
@@ -69,7 +70,8 @@ _CELL_CMP = re.compile(r"^\s*(<=|>=|!=|<|>|==)\s*(.+?)\s*$")
 _CELL_RANGE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*\.\.\s*(-?\d+(?:\.\d+)?)\s*$")
 _INVARIANT_KINDS: tuple[InvariantKind, ...] = (
     "implies", "requires_case_role", "always_reachable", "never")
-_STEP_ACTIONS: tuple[StepAction, ...] = ("event", "set_facts", "decide", "due", "allowed")
+_STEP_ACTIONS: tuple[StepAction, ...] = ("event", "set_facts", "decide", "due", "allowed",
+                                         "complete")
 
 
 @cache
@@ -335,6 +337,9 @@ class _Builder:
         states = {sid: self.state(sid, s, cycles) for sid, s in d["states"].items()}
         self.states = states
         self.check_initial(states)
+        workflow_timers = self.workflow_timers(states)
+        tasks = self.tasks(states, cycles)
+        self.task_ids = tasks
         rules = self.rule_sets()
         transitions = tuple(self.transition(n, t, states, rules)
                             for n, t in enumerate(d["transitions"]))
@@ -350,6 +355,7 @@ class _Builder:
             invariants=invariants, examples=examples,
             cite=d.get("source", ""), description=d.get("description", ""),
             file=self.doc.file, assumption=d.get("assumption", ""), different_people=different,
+            tasks=_frozen(tasks), timers=workflow_timers,
         )
 
     def fact_type(self, path: Path, spec: Mapping[str, Any]) -> FactType:
@@ -461,22 +467,100 @@ class _Builder:
         return Cycle(cid, spec["label"], first, every or Duration("weeks", amount=1),
                      spec.get("source", ""), spec.get("assumption", ""))
 
-    def state(self, sid: str, spec: Mapping[str, Any], cycles: Mapping[str, Cycle]) -> State:
-        path: Path = ("states", sid)
-        timers = []
-        for n, t in enumerate(spec.get("timers", [])):
-            tpath: Path = (*path, "timers", n)
+    def timer(self, tpath: Path, t: Mapping[str, Any], states: tuple[str, ...] = ()) -> Timer:
+        """A timer under a state (``states`` empty) or at the top level."""
+        after: tuple[Duration, ...] = ()
+        if ("after" in t) == ("at" in t):
+            self.error(tpath, f"timer '{t['signal']}' needs exactly one of 'after:' (a "
+                              "duration) or 'at:' (a date fact)", key=True)
+        if "after" in t:
             parts = [part.strip() for part in t["after"].split("|")]
             parsed = [self.duration((*tpath, "after"), part, allow_fact=True) for part in parts]
             after = tuple(d for d in parsed if d is not None)
             if len(after) == len(parts) and after[-1].fact is not None:
                 self.error((*tpath, "after"), "the last duration after '|' must be fixed "
                                               "(e.g. '| 1 month'), so the timer always runs")
-            for m, event in enumerate(t.get("reset_by", [])):
-                self.check_name((*tpath, "reset_by", m), event, self.events, "event")
-            timers.append(Timer(t["signal"], t.get("label", t["signal"]), after,
-                                tuple(t.get("reset_by", ())), t.get("source", ""),
-                                t.get("assumption", "")))
+        anchor = None
+        if "at" in t:
+            anchor = t["at"].split(".", 1)[1]
+            if self.check_name((*tpath, "at"), anchor, self.facts, "fact") and \
+                    self.facts[anchor].type.name != "date":
+                self.error((*tpath, "at"), f"fact '{anchor}' is "
+                           f"{self.facts[anchor].type.describe()}; a timer is anchored on a "
+                           "date fact")
+        elif "offset" in t:
+            self.error((*tpath, "offset"), "'offset:' goes with 'at:' (a date fact)")
+        offset = tuple(d for part in t.get("offset", "").split("+") if part.strip()
+                       for d in [self.duration((*tpath, "offset"), part.strip(),
+                                               allow_fact=False)] if d is not None)
+        for m, event in enumerate(t.get("reset_by", [])):
+            self.check_name((*tpath, "reset_by", m), event, self.events, "event")
+        if anchor is not None and t.get("reset_by"):
+            self.error((*tpath, "reset_by"), "an anchored timer is due on its date; nothing "
+                                             "restarts it")
+        return Timer(t["signal"], t.get("label", t["signal"]), after,
+                     tuple(t.get("reset_by", ())), t.get("source", ""), t.get("assumption", ""),
+                     states=states, anchor=anchor, offset=offset,
+                     while_=self.optional_expression((*tpath, "while"), t.get("while")))
+
+    def workflow_timers(self, states: Mapping[str, State]) -> tuple[Timer, ...]:
+        timers = []
+        seen = {t.signal: sid for sid, s in states.items() for t in s.timers}
+        for n, t in enumerate(self.data.get("timers", [])):
+            tpath: Path = ("timers", n)
+            where = t["in"]
+            if where == "all":
+                names = tuple(states)
+            elif where == "open":
+                names = tuple(sid for sid, s in states.items() if not s.final)
+            else:
+                names = tuple(where)
+                for m, sid in enumerate(names):
+                    self.check_name((*tpath, "in", m), sid, states, "state")
+            if t["signal"] in seen:
+                other = seen[t["signal"]]
+                self.error((*tpath, "signal"), f"signal '{t['signal']}' is also the signal of "
+                           + (f"a timer of state '{other}'" if other else "another timer")
+                           + ": give each timer its own signal")
+            seen[t["signal"]] = ""
+            timers.append(self.timer(tpath, t, names))
+        return tuple(timers)
+
+    def tasks(self, states: Mapping[str, State], cycles: Mapping[str, Cycle]
+              ) -> dict[str, TaskDefinition]:
+        result = {}
+        for tid, spec in self.data.get("tasks", {}).items():
+            path: Path = ("tasks", tid)
+            self.check_name((*path, "role"), spec["role"], self.roles, "role")
+            opened_in, opened_by = _names(spec.get("opened_in")), _names(spec.get("opened_by"))
+            if bool(opened_in) == bool(opened_by):
+                self.error(path, f"task '{tid}' needs exactly one of 'opened_in:' (states) or "
+                                 "'opened_by:' (events)", key=True)
+            for m, sid in enumerate(opened_in):
+                where: Path = (*path, "opened_in", m) if isinstance(spec["opened_in"], list) \
+                    else (*path, "opened_in")
+                self.check_name(where, sid, states, "state")
+            for m, event in enumerate(opened_by):
+                where = (*path, "opened_by", m) if isinstance(spec["opened_by"], list) \
+                    else (*path, "opened_by")
+                self.check_name(where, event, self.events, "event")
+            due_after, due_cycle = None, None
+            due = spec.get("due")
+            if due is not None:
+                if due.startswith("next "):
+                    due_cycle = due[5:].strip()
+                    self.check_name((*path, "due"), due_cycle, cycles, "cycle")
+                else:
+                    due_after = self.duration((*path, "due"), due, allow_fact=False)
+            result[tid] = TaskDefinition(tid, spec["label"], spec["role"], opened_in, opened_by,
+                               due_after, due_cycle, spec.get("source", ""),
+                               spec.get("assumption", ""), spec.get("description", ""))
+        return result
+
+    def state(self, sid: str, spec: Mapping[str, Any], cycles: Mapping[str, Cycle]) -> State:
+        path: Path = ("states", sid)
+        timers = [self.timer((*path, "timers", n), t)
+                  for n, t in enumerate(spec.get("timers", []))]
         shows = spec.get("shows_cycle")
         if shows is not None:
             self.check_name((*path, "shows_cycle"), shows, cycles, "cycle")
@@ -815,9 +899,11 @@ class _Builder:
             actions = [k for k in _STEP_ACTIONS if k in step]
             if len(actions) != 1:
                 self.error(spath, "a step does exactly one of event, set_facts, decide, due, "
-                                  "allowed")
+                                  "allowed, complete")
             if "event" in step:
                 self.check_name((*spath, "event"), step["event"], self.events, "event")
+            if "complete" in step:
+                self.check_name((*spath, "complete"), step["complete"], self.task_ids, "task")
             if "decide" in step:
                 self.check_name((*spath, "decide"), step["decide"], self.data.get("rules", {}),
                                 "rule set")
@@ -843,6 +929,7 @@ class _Builder:
             action=action, event=spec.get("event", ""), data=_frozen(dict(spec.get("data", {}))),
             facts_to_set=_frozen(dict(spec.get("set_facts", {}))),
             rule_set=spec.get("decide", ""), by=spec.get("by"), at=spec.get("at"),
+            task=spec.get("complete", ""),
             expect=_expectation(spec.get("expect", {})), note=spec.get("note", ""), line=line,
         )
 
@@ -870,6 +957,7 @@ def _expectation(spec: Mapping[str, Any]) -> Expectation:
         outcome=spec.get("outcome"), expects_outcome="outcome" in spec,
         signals=_tuple_or_none(spec.get("signals")), events=_tuple_or_none(spec.get("events")),
         warnings=_tuple_or_none(spec.get("warnings")),
+        tasks=_tuple_or_none(spec.get("tasks")),
         agreements=None if spec.get("agreements") is None else _frozen(
             {event: tuple(roles) for event, roles in spec["agreements"].items()}),
     )

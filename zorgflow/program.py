@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ExprError, Problem, ValueProblem, WorkflowError
-from .model import NOWHERE, DataField, Invariant, RuleSet, Workflow, where_of
+from .model import NOWHERE, DataField, Invariant, RuleSet, Timer, Workflow, where_of
 from .model.calendar import interval_limits
 from .model.values import coerce, exact_form, interval_reader, problem_text, reader
 from .rules.decision import Decision
@@ -110,7 +110,7 @@ class _Compiler:
 
     def compile_all(self, unchecked_rows: Collection[tuple[str, str]]) -> tuple[
             dict[str, CompiledRuleSet], list[_TransitionExprs],
-            dict[str, CompiledInvariant], dict[str, Expr]]:
+            dict[str, CompiledInvariant], dict[str, Expr], dict[str, Expr]]:
         wf = self.workflow
         rules = {rid: compiled for rid, rs in wf.rules.items()
                  if (compiled := self.rule_set(rs, unchecked_rows)) is not None}
@@ -119,7 +119,9 @@ class _Compiler:
         scope = Scope(wf.facts, rules=wf.rules)
         set_when = {f.id: self(f.set_when, scope, expect_bool=True)
                     for f in wf.facts.values() if f.set_when is not None}
-        return rules, transitions, invariants, set_when
+        timer_conditions = {t.signal: self(t.while_, scope, expect_bool=True)
+                            for t in wf.all_timers if t.while_ is not None}
+        return rules, transitions, invariants, set_when, timer_conditions
 
     # -- transitions ------------------------------------------------------------------------
     def transition(self, t: Any) -> _TransitionExprs:
@@ -368,6 +370,20 @@ class DataCheck:
         return result, problems
 
 
+@dataclass(frozen=True, slots=True)
+class CompiledTimer:
+    """A timer with the states it runs in and its compiled ``while:`` condition."""
+
+    model: Timer
+    states: frozenset[str]
+    condition: Expr | None
+
+    @property
+    def signal(self) -> str:
+        """The signal it raises."""
+        return self.model.signal
+
+
 class CompiledTransition:
     """One ``(state, event)`` cell of the table."""
 
@@ -408,8 +424,8 @@ class CompiledTransition:
         self.sets = compiled.sets
         self.warnings = compiled.warnings
         self.agreement = t.agreement
-        target = workflow.states[t.target]
-        self.resets = tuple(tm.signal for tm in target.timers if t.event in tm.reset_by)
+        self.resets = tuple(tm.signal for tm in workflow.all_timers
+                            if t.event in tm.reset_by and t.target in tm.states)
         # data values to try when asking whether the event is allowed without its data
         choices: list[tuple[str, tuple[Any, ...]]] = []
         if self.guard is not None:
@@ -455,10 +471,22 @@ class Program:
     def __init__(self, workflow: Workflow, rules: dict[str, CompiledRuleSet],
                  transitions: list[_TransitionExprs],
                  invariants: dict[str, CompiledInvariant],
-                 set_when: dict[str, Expr] | None = None) -> None:
+                 set_when: dict[str, Expr] | None = None,
+                 timer_conditions: dict[str, Expr] | None = None) -> None:
         self.model = workflow
         #: the condition under which each fact that has one may be set by hand
         self.set_when = set_when or {}
+        conditions = timer_conditions or {}
+        #: every timer, with the states it runs in and its ``while:`` condition
+        self.timers = tuple(CompiledTimer(t, frozenset(t.states), conditions.get(t.signal))
+                            for t in workflow.all_timers)
+        self.timers_in: dict[str, tuple[CompiledTimer, ...]] = {
+            s: tuple(t for t in self.timers if s in t.states) for s in workflow.states}
+        self.tasks = workflow.tasks
+        self.tasks_in = {s: tuple(t for t in workflow.tasks.values() if s in t.opened_in)
+                         for s in workflow.states}
+        self.tasks_by = {e: tuple(t for t in workflow.tasks.values() if e in t.opened_by)
+                         for e in workflow.events}
         self.rules = rules
         self.invariants = invariants
         self.table: dict[tuple[str, str], CompiledTransition] = {}

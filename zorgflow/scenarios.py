@@ -131,6 +131,9 @@ class _Runner:
         elif step.action == "decide":
             where = f"step {n} (decide {step.rule_set})"
             self.decide(where, step.rule_set, case, at, expect)
+        elif step.action == "complete":
+            where = f"step {n} (complete {step.task} by {_who(step)})"
+            case = self.complete(where, step, case, at)
         elif step.action == "due":
             where = f"step {n} (due at {at.isoformat()})"
             self.check_due(where, case, at, expect)
@@ -158,6 +161,21 @@ class _Runner:
             raise ExampleFailed(f"{where}: was accepted (the case moved to '{new.state}'), but "
                                 "the example expects it to be rejected")
         self.coverage.transitions.add((case.state, event))
+        return new
+
+    def complete(self, where: str, step: ExampleStep, case: Case, at: datetime) -> Case:
+        expect = step.expect
+        try:
+            new = self.engine.complete(case, step.task, actor=self.actor(step.by, where), at=at)
+        except TransitionRejected as exc:
+            if not expect.rejected:
+                raise ExampleFailed(f"{where}: was rejected, but the example expects it to "
+                                    "pass. Reasons:\n    - " + "\n    - ".join(exc.reasons)) \
+                    from None
+            self.check_rejection(where, expect.rejected, exc)
+            return case
+        if expect.rejected:
+            raise ExampleFailed(f"{where}: expected a rejection, but the task was completed")
         return new
 
     def set_facts(self, where: str, step: ExampleStep, case: Case, at: datetime) -> Case:
@@ -244,6 +262,11 @@ class _Runner:
             self.check_dossier(where, case, expect.dossier)
         if expect.warnings is not None:
             self.check_warnings(where, case, expect.warnings)
+        if expect.tasks is not None:
+            open_tasks = sorted(t.id for t in self.engine.tasks(case) if not t.done)
+            if open_tasks != sorted(expect.tasks):
+                raise ExampleFailed(f"{where}: expected the open tasks {sorted(expect.tasks)}, "
+                                    f"got {open_tasks}")
         if expect.agreements is not None:
             actual = {event: sorted(roles) for event, roles in case.agreements.items()}
             wanted = {event: sorted(roles) for event, roles in expect.agreements.items()}

@@ -340,6 +340,27 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
                 self._check_step(self.case, new, event, new.history[-1].data, at)
             self.case = new
 
+        @rule(data=st.data())
+        def complete_a_task(self, data: st.DataObject) -> None:
+            """Complete an open task, by someone who may or may not hold its role."""
+            open_tasks = [t for t in runner.tasks(self.case) if not t.done]
+            if not open_tasks:
+                return
+            task = data.draw(st.sampled_from(open_tasks))
+            who = actors[data.draw(st.sampled_from(ids))]
+            before = json.dumps(self.case.to_dict(), sort_keys=True)
+            try:
+                new = runner.complete(self.case, task.id, actor=who, at=self.at)
+            except TransitionRejected as refused:
+                assert refused.reasons, "a refusal must say why"
+                assert json.dumps(self.case.to_dict(), sort_keys=True) == before, \
+                    "a refused completion changed the case"
+                return
+            assert new.state == self.case.state, "completing a task moved the case"
+            done = {t.id: t.done for t in runner.tasks(new)}
+            assert done[task.id], "a completed task is not done"
+            self.case = new
+
         @rule(group=st.sampled_from(groups) if groups else st.nothing(), data=st.data())
         def set_facts_of_a_rule(self, group: tuple[str, ...], data: st.DataObject) -> None:
             """Set together the facts one criterion, row input or guard reads."""

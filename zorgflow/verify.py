@@ -350,7 +350,8 @@ class Verifier:
 
     def explore(self) -> dict[Node, tuple[Node | None, str | None]]:
         """Breadth-first over abstract states; parent links give shortest paths."""
-        start: Node = (self.cw.initial, _NOTHING, _NOTHING, _NOTHING)
+        start: Node = (self.cw.initial, _NOTHING, _NOTHING,
+                       self.tasks_after(None, self.cw.initial, "start", _NOTHING))
         parents: dict[Node, tuple[Node | None, str | None]] = {start: (None, None)}
         queue = deque([start])
         popped = 0
@@ -405,7 +406,33 @@ class Verifier:
                     pending: frozenset[tuple[str, str]] = _NOTHING
                 else:
                     pending = frozenset(p for p in agreements if p[0] != ct.event)
-                result.append((ct, (ct.target, assigned, pending, tasks)))
+                result.append((ct, (ct.target, assigned, pending,
+                                    self.tasks_after(state, ct.target, ct.event, tasks))))
+        return result
+
+    def tasks_after(self, state: str | None, target: str, event: str,
+                    tasks: frozenset[str]) -> frozenset[str]:
+        """The open tasks after a step (as `zorgflow.engine.work.tasks_after`, abstractly:
+        a task completed is no longer open)."""
+        if not self.cw.tasks:
+            return tasks
+        result = set(tasks)
+        if state != target:
+            result -= {t for t in tasks if self.cw.tasks[t].opened_in
+                       and target not in self.cw.tasks[t].opened_in}
+            result |= {t.id for t in self.cw.tasks_in[target]}
+        result |= {t.id for t in self.cw.tasks_by.get(event, ())}
+        return frozenset(result)
+
+    def completions(self, node: Node) -> list[tuple[str, Node]]:
+        """Completing an open task someone can hold the role of."""
+        state, roles, agreements, tasks = node
+        result = []
+        for tid in sorted(tasks):
+            role = self.cw.tasks[tid].role
+            if role not in self.cw.case_role_ids or role in roles:
+                result.append((f"taak {tid} afgerond",
+                               (state, roles, agreements, tasks - {tid})))
         return result
 
     def agreements(self, node: Node) -> list[tuple[str, Node]]:
@@ -428,7 +455,8 @@ class Verifier:
 
     def steps(self, node: Node) -> list[tuple[str, Node]]:
         """Every step from ``node``: events taking effect and agreements, labelled."""
-        return [(ct.event, target) for ct, target in self.edges(node)] + self.agreements(node)
+        return ([(ct.event, target) for ct, target in self.edges(node)] + self.agreements(node)
+                + self.completions(node))
 
     def can_hold(self, ct: CompiledTransition, role: str, roles: frozenset[str]) -> bool:
         """Someone can hold ``role``: an organisational role, or an assigned case role."""

@@ -227,7 +227,8 @@ class Case:
     """
 
     __slots__ = ("_agreements", "_entries", "_facts", "_history", "_id", "_normalised",
-                 "_roles", "_state", "_stored", "_timers", "_workflow_id", "_workflow_version")
+                 "_roles", "_state", "_stored", "_tasks", "_timers", "_workflow_id",
+                 "_workflow_version")
 
     def __init__(
         self,
@@ -243,6 +244,7 @@ class Case:
         normalised: bool = True,
         stored: _StoredEntries | None = None,
         agreements: Agreements | None = None,
+        tasks: dict[str, TaskRecord] | None = None,
     ) -> None:
         self._id = id
         self._workflow_id = workflow_id
@@ -253,6 +255,7 @@ class Case:
         self._history = history
         self._timers = timers
         self._agreements: Agreements = agreements if agreements is not None else _NONE
+        self._tasks: dict[str, TaskRecord] = tasks if tasks is not None else _NO_TASKS
         self._normalised = normalised
         # Entries read from storage and not parsed yet; they come before ``_history``.
         self._stored = stored
@@ -335,7 +338,8 @@ class Case:
     def _evolve(self, *records: Record, state: str | None = None,
                 facts: dict[str, Any] | None = None, case_roles: dict[str, str] | None = None,
                 timers: dict[str, datetime] | None = None,
-                agreements: Agreements | None = None) -> Case:
+                agreements: Agreements | None = None,
+                tasks: dict[str, TaskRecord] | None = None) -> Case:
         """The next version of this case: ``records`` appended to its history, the fields
         given replaced and the rest shared (a case is never changed, so sharing is safe)."""
         return Case(self._id, self._workflow_id, self._workflow_version,
@@ -345,7 +349,8 @@ class Case:
                     (*self._history, *records) if records else self._history,
                     self._timers if timers is None else timers,
                     stored=self._stored,
-                    agreements=self._agreements if agreements is None else agreements)
+                    agreements=self._agreements if agreements is None else agreements,
+                    tasks=self._tasks if tasks is None else tasks)
 
     def __repr__(self) -> str:
         return (f"<Case {self._id} {self._workflow_id} v{self._workflow_version} "
@@ -384,13 +389,15 @@ class Case:
 
     def _progress(self) -> dict[str, Any]:
         """What a case holds besides its state, facts, roles and timers, in JSON form: the
-        pending agreements (only keys that hold something, so a case without any has the
-        form, and the digest, of an earlier release)."""
+        pending agreements and the tasks (only keys that hold something, so a case without any
+        has the form, and the digest, of an earlier release)."""
         progress: dict[str, Any] = {}
         if self._agreements:
             progress["agreements"] = {
                 event: {"roles": dict(roles), "data": to_json(unflat(data))}
                 for event, (roles, data) in self._agreements.items()}
+        if self._tasks:
+            progress["tasks"] = {tid: _task_json(record) for tid, record in self._tasks.items()}
         return progress
 
     @classmethod
@@ -462,6 +469,7 @@ class Case:
                 normalised=False,
                 stored=stored,
                 agreements=read_agreements(raw.get("agreements")),
+                tasks=read_tasks(raw.get("tasks")),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise CaseFormatError(f"malformed case: {why(exc)}") from None
@@ -507,15 +515,16 @@ class Case:
                 or last.__class__ is not dict or last.get("seq") != len(entries)
                 or last.get("to") != state):
             return None
-        agreements = None
-        if "agreements" in raw:
+        agreements, tasks = None, None
+        if "agreements" in raw or "tasks" in raw:
             try:
-                agreements = read_agreements(raw["agreements"])
+                agreements = read_agreements(raw.get("agreements"))
+                tasks = read_tasks(raw.get("tasks"))
             except (KeyError, ValueError, TypeError):
                 return None
         return cls(id, workflow_id, workflow_version, state, frozen_facts(facts), dict(roles), (),
                    parsed_timers, normalised=False, stored=_StoredEntries(entries),
-                   agreements=agreements)
+                   agreements=agreements, tasks=tasks)
 
     @classmethod
     def _from_storage(cls, id: str, workflow_id: str, workflow_version: int, state: str,
@@ -529,12 +538,13 @@ class Case:
         try:
             parsed_timers = {k: parse_datetime(v) for k, v in timers.items()}
             agreements = read_agreements(progress.get("agreements"))
+            tasks = read_tasks(progress.get("tasks"))
         except (KeyError, ValueError, TypeError) as exc:
             raise CaseFormatError(f"case {id}: malformed {why(exc)}") from None
         _check_stored_history(state, history)
         return cls(id, workflow_id, workflow_version, state, facts, case_roles, (),
                    parsed_timers, normalised=False, stored=_StoredEntries(history),
-                   agreements=agreements)
+                   agreements=agreements, tasks=tasks)
 
 
 _CASE_KEYS = ("id", "workflow", "state", "facts", "case_roles", "timers", "history", "digest")
@@ -542,6 +552,44 @@ _CASE_KEYS = ("id", "workflow", "state", "facts", "case_roles", "timers", "histo
 #: Pending agreements: event → (role → actor id, the event data agreed on, kept `flat`).
 Agreements = dict[str, tuple[dict[str, str], tuple[Any, ...]]]
 _NONE: Agreements = {}
+
+
+#: A task as a case keeps it: opened at, due at (or None), done at and by (or None).
+TaskRecord = tuple[datetime, datetime | None, datetime | None, str | None]
+_NO_TASKS: dict[str, TaskRecord] = {}
+
+
+def _task_json(record: TaskRecord) -> dict[str, Any]:
+    opened_at, due_at, done_at, done_by = record
+    result: dict[str, Any] = {"opened_at": opened_at.isoformat()}
+    if due_at is not None:
+        result["due_at"] = due_at.isoformat()
+    if done_at is not None:
+        result["done_at"] = done_at.isoformat()
+        result["done_by"] = done_by
+    return result
+
+
+def read_tasks(raw: Any) -> dict[str, TaskRecord]:
+    """Tasks from their JSON form (None: none). Raises `TypeError`/`ValueError` saying what
+    is malformed."""
+    if raw is None:
+        return _NO_TASKS
+    if not isinstance(raw, dict):
+        raise TypeError("'tasks' should be a mapping of task: {opened_at, due_at, ...}")
+    result: dict[str, TaskRecord] = {}
+    for tid, task in raw.items():
+        if not isinstance(tid, str) or not isinstance(task, dict):
+            raise TypeError("'tasks' should be a mapping of task: {opened_at, due_at, ...}")
+        due, done = task.get("due_at"), task.get("done_at")
+        done_by = task.get("done_by")
+        if (done is None) != (done_by is None) or not (done_by is None
+                                                       or isinstance(done_by, str)):
+            raise ValueError(f"task '{tid}' should have both done_at and done_by, or neither")
+        result[tid] = (parse_datetime(task["opened_at"]),
+                       None if due is None else parse_datetime(due),
+                       None if done is None else parse_datetime(done), done_by)
+    return result
 
 
 def read_agreements(raw: Any) -> Agreements:

@@ -28,9 +28,7 @@ from ..loader import load_workflow, workflow_files
 from ..model import Workflow
 from ..model.calendar import (
     AMSTERDAM,
-    add_duration,
     add_months,
-    duration_amount,
     local_date,
     now,
     require_aware,
@@ -44,13 +42,18 @@ from ..rules.logic import UNKNOWN
 from .case import Actor, Case, Signal
 from .record import Once, Record, flat, record, unflat
 from .reference import build_machine
+from .work import (
+    Task,
+    TimerStatus,
+    task_signals,
+    task_views,
+    tasks_after,
+    timer_statuses,
+    timers_after,
+)
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _JUST_BOOL = {bool}
-#: when a timer falls due that would fall before the year 1: it is due
-_EARLIEST = datetime.min.replace(tzinfo=UTC)
-#: about how many of each unit make a year (which end of the calendar a timer fell off)
-_PER_YEAR = {"days": 365, "weeks": 52, "months": 12, "years": 1}
 
 
 class CaseWriter(Protocol):
@@ -241,9 +244,11 @@ class Engine:
                        from_state=None, to_state=initial,
                        data=_json_facts(facts or {}, new_facts),
                        workflow_version=program.model.version)
-        timers = {t.signal: at for t in program.model.states[initial].timers}
+        timers = timers_after(program, None, initial, "start", {}, at)
+        tasks = tasks_after(program, None, initial, "start", {}, at) if program.tasks else None
         case = Case(case_id or uuid.uuid4().hex, program.model.id, program.model.version, initial,
-                    facts=new_facts, case_roles={}, history=(entry,), timers=timers)
+                    facts=new_facts, case_roles={}, history=(entry,), timers=timers,
+                    tasks=tasks)
         if store is not None:
             store.create(case)
         return case
@@ -342,8 +347,9 @@ class Engine:
                     ) from None
         timers = case._timers
         agreements = case._agreements
+        tasks = case._tasks
         if ct.target != case._state:
-            timers = {t.signal: at for t in program.model.states[ct.target].timers}
+            timers = timers_after(program, case._state, ct.target, ct.event, timers, at)
             agreements = {}  # pending joint decisions lapse when the case leaves the state
         elif ct.event in agreements:
             agreements = {e: p for e, p in agreements.items() if e != ct.event}
@@ -351,6 +357,8 @@ class Engine:
             timers = dict(timers)
             for signal in ct.resets:
                 timers[signal] = at
+        if program.tasks and (ct.target != case._state or ct.event in program.tasks_by):
+            tasks = tasks_after(program, case._state, ct.target, ct.event, tasks, at)
         dossier = None
         if ct.model.sends == "anonymous_dossier":
             allowed = program.dossier
@@ -364,7 +372,7 @@ class Engine:
                        workflow_version=case._workflow_version, explanation=explanation,
                        dossier=dossier, warnings=warnings)
         return case._evolve(entry, state=ct.target, facts=facts, case_roles=roles,
-                            timers=timers, agreements=agreements)
+                            timers=timers, agreements=agreements, tasks=tasks)
 
     def set_facts(
         self,
@@ -552,33 +560,84 @@ class Engine:
         return [s for s in self.timers(case) if s.due_at <= at]
 
     def timers(self, case: Case) -> list[Signal]:
-        """Every timer of the current state with when it is due, due or not, soonest first.
+        """Every timer running in the current state with when it is due, due or not, and
+        ``<task>_te_laat`` for each open task with a deadline; soonest first.
 
-        A timer whose due time would fall after the year 9999 is left out: it never falls
-        due. One that would fall before the year 1 is due, at the earliest time there is
-        (``datetime.min`` in UTC). The engine's own steps make neither (the times they take
-        and the facts that set intervals are bounded); a case made elsewhere may, and `due`,
-        `next_due` and a store's save keep working for it.
+        A timer anchored on a date fact that is unknown, or whose ``while:`` condition is not
+        true, has no signal (`timer_status` says why). A timer whose due time would fall
+        after the year 9999 is left out: it never falls due. One that would fall before the
+        year 1 is due, at the earliest time there is (``datetime.min`` in UTC). The engine's
+        own steps make neither (the times they take and the facts that set intervals are
+        bounded); a case made elsewhere may, and `due`, `next_due` and a store's save keep
+        working for it.
         """
         program, case = self._for_case(case)
-        result = []
-        for timer in program.model.states[case._state].timers:
-            started = case._timers.get(timer.signal)
-            if started is None:
-                continue
-            for duration in timer.after:
-                amount = duration_amount(duration, case._facts)
-                if amount is not None:
-                    try:
-                        due_at = add_duration(started, amount, duration.unit)
-                    except ValueProblem:
-                        # outside the calendar: after its end never due, before its start due
-                        if started.year + amount // _PER_YEAR[duration.unit] > 5000:
-                            break
-                        due_at = _EARLIEST
-                    result.append(Signal(timer.signal, due_at, timer.label))
-                    break
+        result = [Signal(s.signal, s.due_at, s.label)
+                  for s in timer_statuses(program, case._state, case._facts, case._timers)
+                  if s.due_at is not None]
+        if case._tasks:
+            result += task_signals(program, case._tasks)
         return sorted(result, key=lambda s: s.due_at)
+
+    def timer_status(self, case: Case) -> list[TimerStatus]:
+        """Each timer running in the case's current state: when it falls due, or why it has no
+        due time (its date fact is unknown, its ``while:`` condition is not true, it has not
+        started)."""
+        program, case = self._for_case(case)
+        return timer_statuses(program, case._state, case._facts, case._timers)
+
+    def tasks(self, case: Case, at: datetime | None = None) -> list[Task]:
+        """The case's tasks, open and done, in the order the workflow declares them (a task
+        opened by a state the case has left is gone). ``at`` is accepted for symmetry with
+        `due`; use `Task.overdue` to ask whether a task is late at some time."""
+        if at is not None:
+            _any_at(at)
+        program, case = self._for_case(case)
+        return task_views(program, case._tasks)
+
+    def complete(self, case: Case, task: str, *, actor: Actor, at: datetime | None = None,
+                 store: CaseWriter | None = None) -> Case:
+        """Mark an open task done: one history entry of kind ``complete``. Raises
+        `TransitionRejected` (the case unchanged) for a task the workflow does not have, one
+        that is not open, one done already, or an actor who does not hold its role."""
+        at = _at(at)
+        program, case = self._for_case(case)
+        _check_actor(actor)
+        if not isinstance(task, str):
+            raise TypeError(f"task must be a task id (str), not {type(task).__name__}")
+        spec = program.tasks.get(task)
+        if spec is None:
+            raise TransitionRejected(task, [f"unknown task '{task}'"
+                                            f"{suggest(task, program.tasks)}"])
+        record_ = case._tasks.get(task)
+        if record_ is None:
+            raise TransitionRejected(task, [f"task '{task}' is not open in this case (state "
+                                            f"'{case._state}')"])
+        reasons = []
+        if record_[2] is not None:
+            reasons.append(f"task '{task}' was completed already, at "
+                           f"{record_[2].isoformat()}")
+        holder = case._roles.get(spec.role)
+        if spec.role in program.case_role_ids:
+            allowed = holder == actor.id
+        else:
+            allowed = spec.role in actor.roles
+        if not allowed:
+            reasons.append(f"task '{task}' is done by {spec.role}; the actor holds "
+                           f"{_roles_text(actor.roles)}"
+                           + (" (a case role is held only by the actor assigned to this case)"
+                              if spec.role in actor.roles else ""))
+        if reasons:
+            raise TransitionRejected(task, reasons)
+        tasks = dict(case._tasks)
+        tasks[task] = (record_[0], record_[1], at, actor.id)
+        entry = record(seq=case.version + 1, at=at, actor=actor.id, role=spec.role,
+                       kind="complete", event=task, from_state=case._state,
+                       to_state=case._state, data={}, workflow_version=case._workflow_version)
+        new_case = case._evolve(entry, tasks=tasks)
+        if store is not None:
+            store.save(new_case, case.version)
+        return new_case
 
     def record_signals(self, case: Case, at: datetime | None = None, *,
                        store: CaseWriter | None = None) -> Case:

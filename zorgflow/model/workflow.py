@@ -8,7 +8,7 @@ source document it comes from (title, section, a short quote), as its ``source:`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from types import MappingProxyType
 from typing import Any, Literal
@@ -120,15 +120,60 @@ class Duration:
 
 @dataclass(frozen=True, slots=True)
 class Timer:
-    """A signal due some time after the case entered the state (or after a reset event)."""
+    """A signal that falls due while the case is in the timer's states.
+
+    Relative (``after``): due that long after the case entered the timer's states from
+    outside them (moving between them does not restart it), or after the last ``reset_by``
+    event. Anchored (``anchor``): due at the start (00:00, Europe/Amsterdam) of the day a date
+    fact names, plus ``offset``; no signal while that fact is unknown. With ``while_``, the
+    signal is due unless that condition is false (unknown counts as holding).
+    """
 
     signal: str
     label: str
-    after: tuple[Duration, ...]
+    after: tuple[Duration, ...] = ()
     reset_by: tuple[str, ...] = ()
     cite: str = ""
     #: why this was chosen where the sources are silent (``assumption:``)
     assumption: str = ""
+    #: the states it runs in (a timer under a state: that state)
+    states: tuple[str, ...] = ()
+    #: the date fact an anchored timer counts from
+    anchor: str | None = None
+    #: added to the anchor's date, in Europe/Amsterdam days, months or years
+    offset: tuple[Duration, ...] = ()
+    #: ``while:``, a condition; due unless it is false (None: always)
+    while_: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDefinition:
+    """Work someone must do that is not a change of state: opened by entering one of
+    ``opened_in`` or by one of the events ``opened_by``, done once completed by a holder of
+    ``role``. With ``due``, an open task past its deadline raises ``<id>_te_laat``."""
+
+    id: str
+    label: str
+    role: str
+    opened_in: tuple[str, ...] = ()
+    opened_by: tuple[str, ...] = ()
+    #: a relative deadline from the moment it opened ...
+    due_after: Duration | None = None
+    #: ... or the next date of this cycle strictly after the day it opened (at 00:00)
+    due_cycle: str | None = None
+    cite: str = ""
+    #: why this was chosen where the sources are silent (``assumption:``)
+    assumption: str = ""
+    description: str = ""
+
+    @property
+    def overdue_signal(self) -> str:
+        """The signal an open task past its deadline raises."""
+        return f"{self.id}_te_laat"
+
+
+def _in_state(timer: Timer, state: str) -> Timer:
+    return replace(timer, states=(state,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,11 +453,13 @@ class Expectation:
     events: tuple[str, ...] | None = None
     #: the warnings the step recorded (each by id or a fragment of its label), order free
     warnings: tuple[str, ...] | None = None
+    #: the open tasks after the step, order free
+    tasks: tuple[str, ...] | None = None
     #: the pending agreements after the step: event → the roles that agreed ({}: none)
     agreements: Mapping[str, tuple[str, ...]] | None = None
 
 
-StepAction = Literal["event", "set_facts", "decide", "due", "allowed"]
+StepAction = Literal["event", "set_facts", "decide", "due", "allowed", "complete"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,6 +479,8 @@ class ExampleStep:
     facts_to_set: Mapping[str, Any] = field(default_factory=_empty)
     #: for ``decide``: the rule set to evaluate
     rule_set: str = ""
+    #: for ``complete``: the task to complete
+    task: str = ""
     #: an actor of the example; None: its only actor
     by: str | None = None
     #: a time with offset, as written (checked when the example runs); None: the time of
@@ -477,6 +526,16 @@ class Workflow:
     description: str = ""
     file: str = ""
     different_people: tuple[DifferentPeople, ...] = ()
+    tasks: Mapping[str, TaskDefinition] = field(default_factory=dict)
+    #: timers declared at the top level (those under a state are in `State.timers`)
+    timers: tuple[Timer, ...] = ()
+
+    @property
+    def all_timers(self) -> tuple[Timer, ...]:
+        """Every timer: those under states (running in that state), then the top-level
+        ones."""
+        return tuple(t if t.states else _in_state(t, s.id) for s in self.states.values()
+                     for t in s.timers) + self.timers
     #: why this was chosen where the sources are silent (``assumption:``)
     assumption: str = ""
     #: the program the compile stage made of this workflow, kept with it so that it is

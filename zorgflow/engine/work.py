@@ -1,0 +1,221 @@
+"""A case's clock and its open work: when its timers fall due, and its tasks.
+
+Timers are declared under a state (they run in that state) or at the top level of a workflow
+(they run in a group of states, or in every state). A *relative* timer counts from the moment
+the case entered its states from outside them, or from the last event that restarts it; an
+*anchored* timer is due at 00:00 (Europe/Amsterdam) of the day a date fact names, plus an
+offset. A timer with a ``while:`` condition is due unless that condition is false: unknown
+counts as holding, so a reminder comes when in doubt (write ``known(x)`` to require a fact).
+
+A task is opened by entering a state (and lapses when the case leaves the states that open
+it) or by an event (and stays open until completed, also in a final state). An open task with
+a deadline raises ``<task>_te_laat`` once the deadline has passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from ..errors import ValueProblem
+from ..model import TaskDefinition
+from ..model.calendar import AMSTERDAM, add_duration, add_months, duration_amount, local_date
+from ..program import CompiledTimer, Program
+from ..rules.expr import Env
+from .case import Signal, TaskRecord
+
+#: when a timer falls due that would fall before the year 1: it is due
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+#: about how many of each unit make a year (which end of the calendar a timer fell off)
+_PER_YEAR = {"days": 365, "weeks": 52, "months": 12, "years": 1}
+
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A task of a case: who must do it, by when, and whether it is done."""
+
+    id: str
+    label: str
+    role: str
+    opened_at: datetime
+    due_at: datetime | None
+    done: bool
+    done_at: datetime | None = None
+    done_by: str | None = None
+
+    def overdue(self, at: datetime) -> bool:
+        """Open and past its deadline at ``at``."""
+        return not self.done and self.due_at is not None and self.due_at <= at
+
+
+@dataclass(frozen=True, slots=True)
+class TimerStatus:
+    """One timer of the case's current state: when it falls due, or why it does not."""
+
+    signal: str
+    label: str
+    due_at: datetime | None
+    #: why there is no due time (empty when there is one)
+    reason: str = ""
+
+
+# -- timers ------------------------------------------------------------------------------------
+def timers_after(program: Program, state: str | None, target: str, event: str,
+                 timers: Mapping[str, datetime], at: datetime) -> dict[str, datetime]:
+    """The start times of the relative timers after a step from ``state`` (None: the case
+    opens) to ``target`` by ``event``: a timer keeps its start while the case stays in its
+    states, unless ``event`` restarts it; one the case enters from outside starts now."""
+    result = {}
+    for timer in program.timers_in[target]:
+        model = timer.model
+        if model.anchor is not None:
+            continue
+        started = timers.get(timer.signal) if state is not None and state in timer.states \
+            else None
+        result[timer.signal] = at if started is None or event in model.reset_by else started
+    return result
+
+
+def timer_statuses(program: Program, state: str, facts: Mapping[str, Any],
+                   timers: Mapping[str, datetime]) -> list[TimerStatus]:
+    """Each timer running in ``state``: its due time, or why it has none."""
+    return [_status(program, timer, facts, timers) for timer in program.timers_in[state]]
+
+
+def _status(program: Program, timer: CompiledTimer, facts: Mapping[str, Any],
+            timers: Mapping[str, datetime]) -> TimerStatus:
+    model = timer.model
+    label = model.label
+    if model.anchor is not None:
+        day = facts.get(model.anchor)
+        if day is None:
+            return TimerStatus(timer.signal, label, None,
+                               f"fact '{model.anchor}' is unknown, so there is no date to "
+                               "count from")
+        due_at = _anchored(day, model.offset, facts)
+    else:
+        started = timers.get(timer.signal)
+        if started is None:
+            return TimerStatus(timer.signal, label, None, "the timer has not started")
+        due_at = _relative(started, model.after, facts)
+        if due_at is None:
+            return TimerStatus(timer.signal, label, None,
+                               "it would fall due after the year 9999")
+    if due_at is None:
+        return TimerStatus(timer.signal, label, None, "it would fall due after the year 9999")
+    if timer.condition is not None:
+        holds = timer.condition.fn(Env(facts, max(due_at, EARLIEST + timedelta(days=2)),
+                                       {}, program.decider(facts, due_at)))
+        if holds is False:  # unknown counts as holding: a reminder when in doubt
+            return TimerStatus(timer.signal, label, None,
+                               f"it runs only while {timer.condition.source}, which is false")
+    return TimerStatus(timer.signal, label, due_at)
+
+
+def _relative(started: datetime, after: tuple[Any, ...], facts: Mapping[str, Any]
+              ) -> datetime | None:
+    for duration in after:
+        amount = duration_amount(duration, dict(facts))
+        if amount is None:
+            continue
+        try:
+            return add_duration(started, amount, duration.unit)
+        except ValueProblem:
+            # outside the calendar: after its end never due, before its start due
+            if started.year + amount // _PER_YEAR[duration.unit] > 5000:
+                return None
+            return EARLIEST
+    return None
+
+
+def _anchored(day: Any, offset: tuple[Any, ...], facts: Mapping[str, Any]) -> datetime | None:
+    """00:00 in Europe/Amsterdam of ``day`` plus ``offset``."""
+    try:
+        due = datetime.combine(day, time(0), tzinfo=AMSTERDAM)
+        for duration in offset:
+            amount = duration_amount(duration, dict(facts))
+            if amount is not None:
+                due = add_duration(due, amount, duration.unit)
+        return due
+    except (ValueProblem, OverflowError, TypeError):
+        return None
+
+
+# -- tasks -------------------------------------------------------------------------------------
+def tasks_after(program: Program, state: str | None, target: str, event: str,
+                tasks: Mapping[str, TaskRecord], at: datetime) -> dict[str, TaskRecord]:
+    """The tasks after a step from ``state`` (None: the case opens) to ``target`` by
+    ``event``: state tasks the case leaves lapse, those of a state it enters from outside
+    open, the event's tasks open (again, when done before)."""
+    result = dict(tasks)
+    if state != target:
+        for tid in list(result):
+            spec = program.tasks[tid]
+            if spec.opened_in and target not in spec.opened_in:
+                del result[tid]
+        for spec in program.tasks_in[target]:
+            if state is None or state not in spec.opened_in:
+                result[spec.id] = _opened(program, spec, at)
+    for spec in program.tasks_by.get(event, ()):
+        current = result.get(spec.id)
+        if current is None or current[2] is not None:
+            result[spec.id] = _opened(program, spec, at)
+    return result
+
+
+def _opened(program: Program, spec: TaskDefinition, at: datetime) -> TaskRecord:
+    due_at = None
+    if spec.due_after is not None and spec.due_after.amount is not None:
+        try:
+            due_at = add_duration(at, spec.due_after.amount, spec.due_after.unit)
+        except ValueProblem:
+            due_at = None
+    elif spec.due_cycle is not None:
+        due_at = next_cycle_start(program, spec.due_cycle, at)
+    return (at, due_at, None, None)
+
+
+def next_cycle_start(program: Program, cycle_id: str, at: datetime) -> datetime | None:
+    """00:00 (Europe/Amsterdam) of the first date of the cycle strictly after the day of
+    ``at``; None past the end of the calendar."""
+    cycle = program.model.cycles[cycle_id]
+    after = local_date(at)
+    day = cycle.first
+    step = cycle.every
+    try:
+        if step.unit in ("days", "weeks") and step.amount:
+            period = step.amount * (7 if step.unit == "weeks" else 1)
+            if day <= after:
+                day = day + timedelta(days=((after - day).days // period + 1) * period)
+        else:
+            n = 0
+            while day <= after:
+                n += 1
+                months = (step.amount or 1) * n * (12 if step.unit == "years" else 1)
+                day = add_months(cycle.first, months)
+        return datetime.combine(day, time(0), tzinfo=AMSTERDAM)
+    except (OverflowError, ValueProblem):
+        return None
+
+
+def task_views(program: Program, tasks: Mapping[str, TaskRecord]) -> list[Task]:
+    """The case's tasks in the order the workflow declares them."""
+    result = []
+    for tid, spec in program.tasks.items():
+        record = tasks.get(tid)
+        if record is not None:
+            opened_at, due_at, done_at, done_by = record
+            result.append(Task(tid, spec.label, spec.role, opened_at, due_at,
+                               done_at is not None, done_at, done_by))
+    return result
+
+
+def task_signals(program: Program, tasks: Mapping[str, TaskRecord]) -> list[Signal]:
+    """``<task>_te_laat`` for each open task with a deadline."""
+    return [Signal(program.tasks[tid].overdue_signal, due_at,
+                   f"{program.tasks[tid].label}: te laat")
+            for tid, (_, due_at, done_at, _) in tasks.items()
+            if due_at is not None and done_at is None]
