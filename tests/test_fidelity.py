@@ -900,3 +900,69 @@ def test_the_timers_verify_and_the_machine_runs_them() -> None:
     result = unittest.TestResult()
     unittest.defaultTestLoader.loadTestsFromTestCase(test_case).run(result)
     assert not (result.failures or result.errors), (result.failures + result.errors)[0][1]
+
+
+# -- an escalation that returns where it came from ---------------------------------------
+
+TERUG = TIJD.replace("""  elders: {label: Elders""", """\
+  escalatie: {label: Opgeschaald, assumption: "Een knelpunt bij het ZVH."}
+  elders: {label: Elders""").replace("    in: [bezig, elders]\n",
+                                      "    in: [bezig, elders, escalatie]\n") + """\
+  - event: knelpunt
+    from: [bezig, elders]
+    to: escalatie
+    by: [coordinator]
+    source: "Ketenveldnorm levensloopaanpak, Opschaling"
+  - event: opgelost
+    from: escalatie
+    returns: true
+    by: [melder]
+    assumption: "Terug naar waar de casus vandaan kwam."
+  - {event: contact_tijdens, from: escalatie, to: escalatie, by: [coordinator], assumption: x}
+"""
+
+
+@pytest.mark.parametrize("origin", ["bezig", "elders"])
+def test_an_escalation_returns_to_the_state_it_came_from(origin: str) -> None:
+    engine = Engine([workflow(TERUG)])
+    case = engine.start("klein", actor=melder, at=T0)
+    case = engine.fire(case, "beginnen", actor=coord, data={"regisseur": "r.een"}, at=T0)
+    if origin == "elders":
+        case = engine.fire(case, "weg", actor=coord, at=T0)
+    case = engine.fire(case, "knelpunt", actor=coord, at=T0.replace(day=3))
+    case = engine.fire(case, "contact_tijdens", actor=coord, at=T0.replace(day=4))
+    assert case.timers["contact_te_laat"] == T0  # the group timer runs on in the escalation
+    back = engine.fire(case, "opgelost", actor=melder, at=T0.replace(day=5))
+    assert back.state == origin and back.history[-1].to_state == origin
+    from zorgflow import Case
+
+    assert Case.from_dict(case.to_dict()) == case
+    assert engine.fire(Case.from_dict(case.to_dict()), "opgelost", actor=melder,
+                       at=T0).state == origin
+
+
+def test_a_returning_transition_without_an_origin_is_refused() -> None:
+    from zorgflow import Case
+
+    engine = Engine([workflow(TERUG)])
+    case = engine.start("klein", actor=melder, at=T0)
+    case = engine.fire(case, "beginnen", actor=coord, data={"regisseur": "r.een"}, at=T0)
+    raw = engine.fire(case, "knelpunt", actor=coord, at=T0).to_dict()
+    del raw["returns_to"]
+    with pytest.raises(TransitionRejected) as info:
+        engine.fire(Case.from_dict(raw, verify=False), "opgelost", actor=melder, at=T0)
+    assert "does not say where it came from" in info.value.reasons[0]
+
+
+def test_returning_transitions_verify_draw_and_load_errors() -> None:
+    wf = workflow(TERUG)
+    report = verify(wf)
+    assert report.errors == [], [str(f) for f in report.errors]
+    (t,) = [t for t in wf.transitions if t.event == "opgelost"]
+    assert wf.targets(t) == ("bezig", "elders")
+    from zorgflow.render.graph import build_graph
+
+    edges = {(e.source, e.target) for e in build_graph(wf).edges if e.event == "opgelost"}
+    assert edges == {("escalatie", "bezig"), ("escalatie", "elders")}
+    both = load_problems(TERUG.replace("    returns: true\n", "    returns: true\n    to: bezig\n"))
+    assert any("needs exactly one of 'to:'" in p for p in both), both

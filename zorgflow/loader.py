@@ -344,6 +344,7 @@ class _Builder:
         transitions = tuple(self.transition(n, t, states, rules)
                             for n, t in enumerate(d["transitions"]))
         self.check_determinism(transitions)
+        self.check_returns(transitions)
         self.check_reachability(states, transitions)
         self.check_rankings(rules)
         invariants = tuple(self.invariant(iid, i) for iid, i in d.get("invariants", {}).items())
@@ -618,7 +619,13 @@ class _Builder:
             if self.check_name(spath, sid, states, "state") and states[sid].final:
                 self.error(spath, f"final state '{sid}' has an outgoing transition "
                                   f"('{spec['event']}'): remove it or make the state not final")
-        self.check_name((*path, "to"), spec["to"], states, "state")
+        returns = bool(spec.get("returns", False))
+        if ("to" in spec) == returns:
+            self.error(path, f"transition '{spec['event']}' needs exactly one of 'to:' (the "
+                             "state it leads to) or 'returns: true' (back to where the case "
+                             "came from)", key=True)
+        elif not returns:
+            self.check_name((*path, "to"), spec["to"], states, "state")
         agreement = spec.get("agreement", [])
         by = spec.get("by", agreement)
         if "by" not in spec and not agreement:
@@ -663,7 +670,7 @@ class _Builder:
         return Transition(
             event=spec["event"], label=spec.get("label", spec["event"]),
             from_states=tuple(sources),
-            target=spec["to"], by=tuple(by), data=_frozen(data),
+            target=spec.get("to", ""), by=tuple(by), data=_frozen(data),
             when=None if when is None else self.expression((*path, "when"), when),
             assigns=_frozen({k: self.expression((*path, "assigns", k), v)
                              for k, v in spec.get("assigns", {}).items()}),
@@ -677,7 +684,7 @@ class _Builder:
                             self.expression((*path, "warnings", wid, "when"), w["when"]),
                             w.get("source", ""), w.get("assumption", ""))
                 for wid, w in spec.get("warnings", {}).items()),
-            agreement=tuple(agreement),
+            agreement=tuple(agreement), returns=returns,
         )
 
     def check_determinism(self, transitions: tuple[Transition, ...]) -> None:
@@ -691,6 +698,16 @@ class _Builder:
                                f"#{seen[key] + 1}): one event may have one target per state")
                 else:
                     seen[key] = n
+
+    def check_returns(self, transitions: tuple[Transition, ...]) -> None:
+        """A returning transition needs somewhere to return to."""
+        for n, t in enumerate(transitions):
+            if t.returns and not any(other.target in t.from_states
+                                     and set(other.from_states) - set(t.from_states)
+                                     for other in transitions):
+                self.error(("transitions", n, "returns"), f"'{t.event}' returns the case to "
+                           "where it came from, but no transition leads into "
+                           f"{', '.join(t.from_states)} from another state")
 
     def check_reachability(self, states: Mapping[str, State],
                            transitions: tuple[Transition, ...]) -> None:

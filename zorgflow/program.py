@@ -278,7 +278,7 @@ class _Compiler:
         if inv.kind == "implies":
             states = set(inv.states)
             for n, t in enumerate(wf.transitions):
-                if t.target in states:
+                if any(target in states for target in wf.targets(t)):
                     exprs[n] = self(inv.condition, _invariant_scope(wf, t.data),
                                     expect_bool=True)
         elif inv.kind == "never":
@@ -389,6 +389,7 @@ class CompiledTransition:
 
     __slots__ = (
         "agreement",
+        "returns",
         "assigns",
         "by",
         "case_roles",
@@ -424,6 +425,7 @@ class CompiledTransition:
         self.sets = compiled.sets
         self.warnings = compiled.warnings
         self.agreement = t.agreement
+        self.returns = t.returns
         self.resets = tuple(tm.signal for tm in workflow.all_timers
                             if t.event in tm.reset_by and t.target in tm.states)
         # data values to try when asking whether the event is allowed without its data
@@ -482,6 +484,9 @@ class Program:
                             for t in workflow.all_timers)
         self.timers_in: dict[str, tuple[CompiledTimer, ...]] = {
             s: tuple(t for t in self.timers if s in t.states) for s in workflow.states}
+        #: states a returning transition leaves: entering one records where the case came from
+        self.returning_states = frozenset(s for t in workflow.transitions if t.returns
+                                          for s in t.from_states)
         self.tasks = workflow.tasks
         self.tasks_in = {s: tuple(t for t in workflow.tasks.values() if s in t.opened_in)
                          for s in workflow.states}

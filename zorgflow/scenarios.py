@@ -35,7 +35,7 @@ class Coverage:
 
     def missing_transitions(self, workflow: Workflow) -> list[str]:
         """``state --event-->`` for each transition no example fired."""
-        return [f"{s} --{t.event}--> {t.target}" for t in workflow.transitions
+        return [f"{s} --{t.event}--> {t.target or 'terug'}" for t in workflow.transitions
                 for s in t.from_states if (s, t.event) not in self.transitions]
 
     def missing_sides(self, workflow: Workflow) -> list[str]:

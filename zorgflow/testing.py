@@ -246,7 +246,8 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
     holding = [w for ws in _criterion_witnesses(workflow, program).values() for w in ws]
     guard_witnesses = _guard_witnesses(workflow, program)
     attacks = _never_witnesses(workflow, program, checks)
-    closes = {key: workflow.states[ct.target].final for key, ct in program.table.items()}
+    closes = {key: bool(ct.target) and workflow.states[ct.target].final
+              for key, ct in program.table.items()}
 
     class WorkflowMachine(RuleBasedStateMachine):
         def __init__(self) -> None:

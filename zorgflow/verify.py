@@ -43,8 +43,8 @@ TIME_LIMIT = 120.0
 VERIFY_AT = datetime(2026, 6, 15, 12, 0, tzinfo=AMSTERDAM)
 
 #: An abstract state: the state, the case roles assigned, the pending agreements (event,
-#: role) and the open tasks.
-Node = tuple[str, frozenset[str], frozenset[tuple[str, str]], frozenset[str]]
+#: role), the open tasks, and the state an escalation returns to ("" when none).
+Node = tuple[str, frozenset[str], frozenset[tuple[str, str]], frozenset[str], str]
 _NOTHING: frozenset[Any] = frozenset()
 
 
@@ -351,7 +351,7 @@ class Verifier:
     def explore(self) -> dict[Node, tuple[Node | None, str | None]]:
         """Breadth-first over abstract states; parent links give shortest paths."""
         start: Node = (self.cw.initial, _NOTHING, _NOTHING,
-                       self.tasks_after(None, self.cw.initial, "start", _NOTHING))
+                       self.tasks_after(None, self.cw.initial, "start", _NOTHING), "")
         parents: dict[Node, tuple[Node | None, str | None]] = {start: (None, None)}
         queue = deque([start])
         popped = 0
@@ -390,9 +390,12 @@ class Verifier:
     def edges(self, node: Node) -> list[tuple[CompiledTransition, Node]]:
         """The transitions that can take effect from ``node``, with the node each leads to
         (for a joint decision: the last agreement, once every other role has agreed)."""
-        state, roles, agreements, tasks = node
+        state, roles, agreements, tasks, origin = node
         result = []
         for ct in self.cw.by_state[state]:
+            target = origin if ct.returns else ct.target
+            if not target:
+                continue  # nowhere to return to
             if ct.agreement:
                 agreed = {r for e, r in agreements if e == ct.event}
                 waiting = [r for r in ct.agreement if r not in agreed]
@@ -402,12 +405,15 @@ class Verifier:
                 continue
             if self.guard_witness(ct) is not None:
                 assigned = roles | {r for r, _ in ct.assigns} if ct.assigns else roles
-                if ct.target != state:
+                if target != state:
                     pending: frozenset[tuple[str, str]] = _NOTHING
+                    returns_to = state if target in self.cw.returning_states else ""
                 else:
                     pending = frozenset(p for p in agreements if p[0] != ct.event)
-                result.append((ct, (ct.target, assigned, pending,
-                                    self.tasks_after(state, ct.target, ct.event, tasks))))
+                    returns_to = origin
+                result.append((ct, (target, assigned, pending,
+                                    self.tasks_after(state, target, ct.event, tasks),
+                                    returns_to)))
         return result
 
     def tasks_after(self, state: str | None, target: str, event: str,
@@ -426,22 +432,22 @@ class Verifier:
 
     def completions(self, node: Node) -> list[tuple[str, Node]]:
         """Completing an open task someone can hold the role of."""
-        state, roles, agreements, tasks = node
+        state, roles, agreements, tasks, origin = node
         result = []
         for tid in sorted(tasks):
             role = self.cw.tasks[tid].role
             if role not in self.cw.case_role_ids or role in roles:
                 result.append((f"taak {tid} afgerond",
-                               (state, roles, agreements, tasks - {tid})))
+                               (state, roles, agreements, tasks - {tid}, origin)))
         return result
 
     def agreements(self, node: Node) -> list[tuple[str, Node]]:
         """The agreements someone can give from ``node`` that are not the last one, as
         (what the path shows, the node with the agreement pending)."""
-        state, roles, agreements, tasks = node
+        state, roles, agreements, tasks, origin = node
         result = []
         for ct in self.cw.by_state[state]:
-            if not ct.agreement:
+            if not ct.agreement or (ct.returns and not origin):
                 continue
             agreed = {r for e, r in agreements if e == ct.event}
             waiting = [r for r in ct.agreement if r not in agreed]
@@ -450,7 +456,8 @@ class Verifier:
             for role in waiting:
                 if self.can_hold(ct, role, roles):
                     result.append((f"{ct.event} (akkoord {role})",
-                                   (state, roles, agreements | {(ct.event, role)}, tasks)))
+                                   (state, roles, agreements | {(ct.event, role)}, tasks,
+                                    origin)))
         return result
 
     def steps(self, node: Node) -> list[tuple[str, Node]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from types import MappingProxyType
+from types import EllipsisType, MappingProxyType
 from typing import Any
 
 from ..errors import CaseFormatError
@@ -227,8 +227,8 @@ class Case:
     """
 
     __slots__ = ("_agreements", "_entries", "_facts", "_history", "_id", "_normalised",
-                 "_roles", "_state", "_stored", "_tasks", "_timers", "_workflow_id",
-                 "_workflow_version")
+                 "_returns_to", "_roles", "_state", "_stored", "_tasks", "_timers",
+                 "_workflow_id", "_workflow_version")
 
     def __init__(
         self,
@@ -245,6 +245,7 @@ class Case:
         stored: _StoredEntries | None = None,
         agreements: Agreements | None = None,
         tasks: dict[str, TaskRecord] | None = None,
+        returns_to: str | None = None,
     ) -> None:
         self._id = id
         self._workflow_id = workflow_id
@@ -256,6 +257,7 @@ class Case:
         self._timers = timers
         self._agreements: Agreements = agreements if agreements is not None else _NONE
         self._tasks: dict[str, TaskRecord] = tasks if tasks is not None else _NO_TASKS
+        self._returns_to = returns_to
         self._normalised = normalised
         # Entries read from storage and not parsed yet; they come before ``_history``.
         self._stored = stored
@@ -339,7 +341,8 @@ class Case:
                 facts: dict[str, Any] | None = None, case_roles: dict[str, str] | None = None,
                 timers: dict[str, datetime] | None = None,
                 agreements: Agreements | None = None,
-                tasks: dict[str, TaskRecord] | None = None) -> Case:
+                tasks: dict[str, TaskRecord] | None = None,
+                returns_to: str | None | EllipsisType = ...) -> Case:
         """The next version of this case: ``records`` appended to its history, the fields
         given replaced and the rest shared (a case is never changed, so sharing is safe)."""
         return Case(self._id, self._workflow_id, self._workflow_version,
@@ -350,7 +353,9 @@ class Case:
                     self._timers if timers is None else timers,
                     stored=self._stored,
                     agreements=self._agreements if agreements is None else agreements,
-                    tasks=self._tasks if tasks is None else tasks)
+                    tasks=self._tasks if tasks is None else tasks,
+                    returns_to=(self._returns_to if isinstance(returns_to, EllipsisType)
+                                else returns_to))
 
     def __repr__(self) -> str:
         return (f"<Case {self._id} {self._workflow_id} v{self._workflow_version} "
@@ -398,6 +403,8 @@ class Case:
                 for event, (roles, data) in self._agreements.items()}
         if self._tasks:
             progress["tasks"] = {tid: _task_json(record) for tid, record in self._tasks.items()}
+        if self._returns_to is not None:
+            progress["returns_to"] = self._returns_to
         return progress
 
     @classmethod
@@ -470,6 +477,7 @@ class Case:
                 stored=stored,
                 agreements=read_agreements(raw.get("agreements")),
                 tasks=read_tasks(raw.get("tasks")),
+                returns_to=_optional_text(raw, "returns_to"),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise CaseFormatError(f"malformed case: {why(exc)}") from None
@@ -515,16 +523,17 @@ class Case:
                 or last.__class__ is not dict or last.get("seq") != len(entries)
                 or last.get("to") != state):
             return None
-        agreements, tasks = None, None
-        if "agreements" in raw or "tasks" in raw:
+        agreements, tasks, returns_to = None, None, None
+        if "agreements" in raw or "tasks" in raw or "returns_to" in raw:
             try:
                 agreements = read_agreements(raw.get("agreements"))
                 tasks = read_tasks(raw.get("tasks"))
+                returns_to = _optional_text(raw, "returns_to")
             except (KeyError, ValueError, TypeError):
                 return None
         return cls(id, workflow_id, workflow_version, state, frozen_facts(facts), dict(roles), (),
                    parsed_timers, normalised=False, stored=_StoredEntries(entries),
-                   agreements=agreements, tasks=tasks)
+                   agreements=agreements, tasks=tasks, returns_to=returns_to)
 
     @classmethod
     def _from_storage(cls, id: str, workflow_id: str, workflow_version: int, state: str,
@@ -539,12 +548,13 @@ class Case:
             parsed_timers = {k: parse_datetime(v) for k, v in timers.items()}
             agreements = read_agreements(progress.get("agreements"))
             tasks = read_tasks(progress.get("tasks"))
+            returns_to = _optional_text(progress, "returns_to")
         except (KeyError, ValueError, TypeError) as exc:
             raise CaseFormatError(f"case {id}: malformed {why(exc)}") from None
         _check_stored_history(state, history)
         return cls(id, workflow_id, workflow_version, state, facts, case_roles, (),
                    parsed_timers, normalised=False, stored=_StoredEntries(history),
-                   agreements=agreements, tasks=tasks)
+                   agreements=agreements, tasks=tasks, returns_to=returns_to)
 
 
 _CASE_KEYS = ("id", "workflow", "state", "facts", "case_roles", "timers", "history", "digest")
@@ -557,6 +567,13 @@ _NONE: Agreements = {}
 #: A task as a case keeps it: opened at, due at (or None), done at and by (or None).
 TaskRecord = tuple[datetime, datetime | None, datetime | None, str | None]
 _NO_TASKS: dict[str, TaskRecord] = {}
+
+
+def _optional_text(raw: Mapping[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise TypeError(f"'{key}' should be a state id")
+    return value
 
 
 def _task_json(record: TaskRecord) -> dict[str, Any]:

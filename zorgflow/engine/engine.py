@@ -274,6 +274,11 @@ class Engine:
         ct = program.table.get((case._state, event))
         if ct is None:
             raise TransitionRejected(event, [self._no_transition(program, case._state, event)])
+        if ct.returns and case._returns_to is None:
+            raise TransitionRejected(event, [
+                f"'{event}' returns the case to the state it came from into '{case._state}', "
+                "but this case does not say where it came from (it was made outside the "
+                "engine, or by an older workflow version)"])
         reasons = []
         pending = case._agreements.get(event) if ct.agreement else None
         if pending is not None and not data:
@@ -345,11 +350,12 @@ class Engine:
                     raise TransitionRejected(ct.event, [
                         f"the event would set fact '{name}' to a value it cannot hold: {exc}"]
                     ) from None
+        target = ct.target or case._returns_to or case._state
         timers = case._timers
         agreements = case._agreements
         tasks = case._tasks
-        if ct.target != case._state:
-            timers = timers_after(program, case._state, ct.target, ct.event, timers, at)
+        if target != case._state:
+            timers = timers_after(program, case._state, target, ct.event, timers, at)
             agreements = {}  # pending joint decisions lapse when the case leaves the state
         elif ct.event in agreements:
             agreements = {e: p for e, p in agreements.items() if e != ct.event}
@@ -357,8 +363,8 @@ class Engine:
             timers = dict(timers)
             for signal in ct.resets:
                 timers[signal] = at
-        if program.tasks and (ct.target != case._state or ct.event in program.tasks_by):
-            tasks = tasks_after(program, case._state, ct.target, ct.event, tasks, at)
+        if program.tasks and (target != case._state or ct.event in program.tasks_by):
+            tasks = tasks_after(program, case._state, target, ct.event, tasks, at)
         dossier = None
         if ct.model.sends == "anonymous_dossier":
             allowed = program.dossier
@@ -368,11 +374,16 @@ class Engine:
             assert env is not None
             warnings = tuple(label for label, when in ct.warnings if when.fn(env) is True)
         entry = record(seq=case.version + 1, at=at, actor=actor.id, role=role, kind="fire",
-                       event=ct.event, from_state=case._state, to_state=ct.target, data=clean,
+                       event=ct.event, from_state=case._state, to_state=target, data=clean,
                        workflow_version=case._workflow_version, explanation=explanation,
                        dossier=dossier, warnings=warnings)
-        return case._evolve(entry, state=ct.target, facts=facts, case_roles=roles,
-                            timers=timers, agreements=agreements, tasks=tasks)
+        returns_to = case._returns_to
+        if target != case._state:
+            # entering a state an escalation returns from: remember where it came from
+            returns_to = case._state if target in program.returning_states else None
+        return case._evolve(entry, state=target, facts=facts, case_roles=roles,
+                            timers=timers, agreements=agreements, tasks=tasks,
+                            returns_to=returns_to)
 
     def set_facts(
         self,

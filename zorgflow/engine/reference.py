@@ -12,12 +12,14 @@ from ..model import Workflow
 
 
 def build_machine(workflow: Workflow, model: Any = None) -> Any:
-    """A `transitions.Machine` with the workflow's states and transitions (no guards)."""
+    """A `transitions.Machine` with the workflow's states and transitions (no guards). A
+    returning transition (``returns: true``) leads, in the machine, to the first state it can
+    return to: the machine keeps no history of where a case came from."""
     from transitions import Machine
 
     transitions = [
-        {"trigger": t.event, "source": list(t.from_states), "dest": t.target}
-        for t in workflow.transitions
+        {"trigger": t.event, "source": list(t.from_states), "dest": workflow.targets(t)[0]}
+        for t in workflow.transitions if workflow.targets(t)
     ]
     return Machine(
         model=model if model is not None else Machine.self_literal,

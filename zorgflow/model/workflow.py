@@ -253,6 +253,9 @@ class Transition:
     #: a joint decision: the event takes effect once one holder of each role has agreed
     #: (``by`` is then these roles)
     agreement: tuple[str, ...] = ()
+    #: ``returns: true``: back to the state the case came from into ``from_states`` (then
+    #: ``target`` is empty; `Workflow.targets` lists where it can lead)
+    returns: bool = False
     #: why this was chosen where the sources are silent (``assumption:``)
     assumption: str = ""
 
@@ -551,6 +554,15 @@ class Workflow:
     def events(self) -> tuple[str, ...]:
         """Every event id, in definition order, once."""
         return tuple(dict.fromkeys(t.event for t in self.transitions))
+
+    def targets(self, t: Transition) -> tuple[str, ...]:
+        """The states ``t`` can lead to: its target, or for a returning transition each state
+        from which a transition enters its from-states (the states it can return to)."""
+        if not t.returns:
+            return (t.target,)
+        return tuple(dict.fromkeys(
+            source for other in self.transitions if other.target in t.from_states
+            for source in other.from_states if source not in t.from_states))
 
     def transitions_from(self, state: str) -> tuple[Transition, ...]:
         """The transitions leaving ``state``, in definition order."""

@@ -178,8 +178,8 @@ def _fire(workflow: Workflow, step: ExampleStep,
         return tried, state
     expected = step.expect.state
     if expected is not None:
-        tried = [t for t in tried if t.target == expected] or tried
-    targets = {t.target for t in tried}
+        tried = [t for t in tried if expected in workflow.targets(t)] or tried
+    targets = {target for t in tried for target in workflow.targets(t)}
     return tried, targets.pop() if len(targets) == 1 else None
 
 
@@ -328,7 +328,10 @@ def _event(workflow: Workflow, t: Transition) -> dict[str, Any]:
     return {
         "event": t.event, "label": t.label, **_provenance(t), "description": t.description,
         "from": [{"id": s, "label": _state_label(workflow, s)} for s in t.from_states],
-        "to": {"id": t.target, "label": _state_label(workflow, t.target)},
+        "to": ({"id": t.target, "label": _state_label(workflow, t.target)} if not t.returns
+               else {"id": "", "label": "terug naar de toestand waar de casus vandaan kwam ("
+                     + ", ".join(_state_label(workflow, s) for s in workflow.targets(t))
+                     + ")"}),
         "by": _roles(workflow, t.by),
         "when": dutch.say(t.when), "when_source": " ".join(t.when.split()) if t.when else "",
         "data": [{"id": d.id, "label": d.label, "required": d.required,

@@ -169,7 +169,7 @@ def build_graph(workflow: Workflow, path: CasePath | None = None) -> Graph:
         for s in workflow.states.values())
     lines = [edge_lines(workflow, t) for t in workflow.transitions]  # once per transition,
     edges = tuple(  # shared by the edges of all its source states
-        Edge(source, t.target, t.event, text, t.escalation, taken=(source, t.event) in taken)
+        Edge(source, target, t.event, text, t.escalation, taken=(source, t.event) in taken)
         for t, text in zip(workflow.transitions, lines, strict=True)
-        for source in t.from_states)
+        for source in t.from_states for target in workflow.targets(t))
     return Graph(workflow.id, workflow.label, nodes, edges, path)
