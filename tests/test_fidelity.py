@@ -966,3 +966,68 @@ def test_returning_transitions_verify_draw_and_load_errors() -> None:
     assert edges == {("escalatie", "bezig"), ("escalatie", "elders")}
     both = load_problems(TERUG.replace("    returns: true\n", "    returns: true\n    to: bezig\n"))
     assert any("needs exactly one of 'to:'" in p for p in both), both
+
+
+# -- check --strict and acknowledged warnings --------------------------------------------------
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "zorgflow", *args], capture_output=True,
+                          text=True, check=False)
+
+
+def test_check_strict_fails_on_a_warning_and_passes_once_it_is_acknowledged(
+        tmp_path: Path) -> None:
+    file = tmp_path / "klein.yaml"
+    untraced = KLEIN.replace('    assumption: "Alleen de coördinator rondt af."\n', "")
+    file.write_text(untraced, encoding="utf-8")
+    assert run_cli("check", str(file)).returncode == 0
+    strict = run_cli("check", "--strict", str(file))
+    assert strict.returncode == 1
+    assert "1 unacknowledged warning (--strict)" in strict.stdout
+    file.write_text(untraced + """acknowledged_warnings:
+  - kind: no source
+    about: afronden
+    reason: "Volgt in versie 2."
+""", encoding="utf-8")
+    accepted = run_cli("check", "--strict", str(file))
+    assert accepted.returncode == 0, accepted.stdout
+    assert "acknowledged: Volgt in versie 2." in accepted.stdout
+
+
+def test_an_acknowledgement_matching_nothing_is_a_warning(tmp_path: Path) -> None:
+    file = tmp_path / "klein.yaml"
+    file.write_text(KLEIN + """acknowledged_warnings:
+  - {kind: table gap, about: zorgplicht, reason: "Bewust."}
+""", encoding="utf-8")
+    run = run_cli("verify", "--strict", str(file))
+    assert run.returncode == 1
+    assert "stale acknowledgement: acknowledged_warnings #1 (table gap: 'zorgplicht') " \
+        "matches no warning" in run.stdout
+
+
+def test_the_shipped_workflows_pass_check_strict() -> None:
+    run = run_cli("check", "--strict", str(Path(__file__).resolve().parent.parent /
+                                             "workflows"))
+    assert run.returncode == 0, run.stdout[-3000:]
+
+
+# -- what policy staff see: agreements, tasks and timers in the docs and diagrams -------------
+
+def test_diagrams_and_docs_show_who_agrees_tasks_in_their_state_and_timers() -> None:
+    from zorgflow.render.docs import render_document
+    from zorgflow.render.graph import build_graph
+
+    wf = workflow(AKKOORD)
+    edges = {e.event: " ".join(e.lines) for e in build_graph(wf).edges}
+    assert edges["overdragen"].startswith("overdragen samen door Coördinator en Regisseur")
+    taken_wf = workflow(TAKEN)
+    nodes = {n.id: n.lines for n in build_graph(taken_wf).nodes}
+    assert "taak: Uitnodigen voor het overleg" in nodes["open"]
+    md = render_document(taken_wf, "md")
+    assert "Taak _Uitnodigen voor het overleg_ voor Coördinator, vóór het volgende Overleg" in md
+    assert "- **Opent taak:** Huisbezoek afleggen" in md
+    html = render_document(workflow(TIJD), "html")
+    assert "op de datum “Ingangsdatum” plus 5 dagen" in html
+    assert "na 14 dagen (loopt door in Bezig, Elders)" in html
+    assert "zolang" in html
+    assert "samen besloten door Coördinator en Regisseur" in render_document(wf, "md")

@@ -130,7 +130,7 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
 
 def _bounds(args: argparse.Namespace) -> dict[str, Any]:
     return {"max_states": args.max_states, "time_limit": args.time_limit,
-            "allow_partial": args.allow_partial}
+            "allow_partial": args.allow_partial, "strict": args.strict}
 
 
 def _positive_int(text: str) -> int:
@@ -350,6 +350,9 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--allow-partial", action="store_true",
                            help="a verification stopped by --max-states or --time-limit "
                            "does not fail")
+            p.add_argument("--strict", action="store_true",
+                           help="a warning the workflow does not acknowledge "
+                           "(acknowledged_warnings:) fails")
         if name == "test":
             p.add_argument("-q", "--quiet", action="store_true", help="only print failures")
         p.set_defaults(func=func)

@@ -22,6 +22,7 @@ from typing import Any, cast
 from ._yaml import MAX_BYTES, Document, Path, read_yaml, size_problem
 from .errors import Problem, ValueProblem, WorkflowError
 from .model import (
+    Acknowledgement,
     Cell,
     CriteriaRuleSet,
     Criterion,
@@ -357,6 +358,8 @@ class _Builder:
             cite=d.get("source", ""), description=d.get("description", ""),
             file=self.doc.file, assumption=d.get("assumption", ""), different_people=different,
             tasks=_frozen(tasks), timers=workflow_timers,
+            acknowledged_warnings=tuple(Acknowledgement(a["kind"], a["about"], a["reason"])
+                                        for a in d.get("acknowledged_warnings", [])),
         )
 
     def fact_type(self, path: Path, spec: Mapping[str, Any]) -> FactType:

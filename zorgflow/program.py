@@ -389,7 +389,6 @@ class CompiledTransition:
 
     __slots__ = (
         "agreement",
-        "returns",
         "assigns",
         "by",
         "case_roles",
@@ -402,6 +401,7 @@ class CompiledTransition:
         "model",
         "org_roles",
         "resets",
+        "returns",
         "sets",
         "target",
         "warnings",

@@ -20,7 +20,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TextIO
 
@@ -58,9 +58,13 @@ class Finding:
     path: tuple[str, ...] = ()
     witness: Mapping[str, Any] = field(default_factory=dict)
     severity: str = "error"
+    #: for a warning the workflow acknowledges (``acknowledged_warnings:``): why it is accepted
+    acknowledged: str = ""
 
     def __str__(self) -> str:
         text = f"{self.severity.upper()} {self.workflow}: {self.kind}: {self.message}"
+        if self.acknowledged:
+            text += f"\n    acknowledged: {self.acknowledged}"
         if self.path:
             text += "\n    shortest path: start → " + " → ".join(self.path)
         if self.witness:
@@ -85,6 +89,11 @@ class Report:
     def errors(self) -> list[Finding]:
         """Findings that make verification fail."""
         return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def unacknowledged_warnings(self) -> list[Finding]:
+        """Warnings the workflow does not acknowledge: these fail ``--strict``."""
+        return [f for f in self.findings if f.severity == "warning" and not f.acknowledged]
 
 
 class WitnessSearch:
@@ -510,7 +519,28 @@ class Verifier:
                          "states, events that never fire and always_reachable invariants are "
                          "not reported", severity="warning")
         self.report.cut_off = self.search.cut_off or bool(self.report.stopped)
+        self.acknowledge()
         return self.report
+
+    def acknowledge(self) -> None:
+        """Mark the warnings the workflow acknowledges; an acknowledgement that matches no
+        warning is a warning itself (it would hide a future one)."""
+        used = set()
+        findings = []
+        for finding in self.report.findings:
+            for n, ack in enumerate(self.wf.acknowledged_warnings):
+                if (finding.severity == "warning" and finding.kind == ack.kind
+                        and ack.about in finding.message):
+                    finding = replace(finding, acknowledged=ack.reason)
+                    used.add(n)
+                    break
+            findings.append(finding)
+        self.report.findings = findings
+        for n, ack in enumerate(self.wf.acknowledged_warnings):
+            if n not in used and not self.report.cut_off:
+                self.finding("stale acknowledgement", f"acknowledged_warnings #{n + 1} "
+                             f"({ack.kind}: {ack.about!r}) matches no warning: remove it",
+                             severity="warning")
 
     def each(self, nodes: Iterable[Node]) -> Iterable[Node]:
         """``nodes`` until the time limit passes."""
@@ -713,11 +743,12 @@ def verify(workflow: Workflow, budget: int = SEARCH_BUDGET, *, max_states: int =
 def report_verification(workflows: list[Workflow], out: TextIO,
                         progress: TextIO | None = None, budget: int | None = None, *,
                         max_states: int = MAX_STATES, time_limit: float | None = TIME_LIMIT,
-                        allow_partial: bool = False) -> int:
+                        allow_partial: bool = False, strict: bool = False) -> int:
     """Verify each workflow, print the findings; returns the number of errors.
 
     A workflow whose state space was cut off by ``max_states`` or ``time_limit`` counts as an
-    error unless ``allow_partial``: "no violations" would claim more than was checked.
+    error unless ``allow_partial``: "no violations" would claim more than was checked. With
+    ``strict``, each warning the workflow does not acknowledge counts as an error.
     """
     progress = progress if progress is not None else sys.stderr
     errors = 0
@@ -736,7 +767,9 @@ def report_verification(workflows: list[Workflow], out: TextIO,
         for finding in report.findings:
             print(str(finding), file=out)
         errors += len(report.errors)
-        status = "OK" if not report.errors else "FAIL"
+        unacknowledged = len(report.unacknowledged_warnings) if strict else 0
+        errors += unacknowledged
+        status = "OK" if not report.errors and not unacknowledged else "FAIL"
         if report.stopped and not allow_partial:
             errors += 1
             status = "FAIL" if report.errors else "INCOMPLETE"
@@ -744,5 +777,7 @@ def report_verification(workflows: list[Workflow], out: TextIO,
               f"{len(workflow.invariants)} invariants, {_count(len(report.errors), 'violation')}"
               + (f" (stopped early: {report.stopped}; --allow-partial accepts that)"
                  if report.stopped and not allow_partial else
-                 " (search cut off)" if report.cut_off else ""), file=out)
+                 " (search cut off)" if report.cut_off else "")
+              + (f"; {_count(unacknowledged, 'unacknowledged warning')} (--strict)"
+                 if unacknowledged else ""), file=out)
     return errors

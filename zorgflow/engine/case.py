@@ -342,7 +342,7 @@ class Case:
                 timers: dict[str, datetime] | None = None,
                 agreements: Agreements | None = None,
                 tasks: dict[str, TaskRecord] | None = None,
-                returns_to: str | None | EllipsisType = ...) -> Case:
+                returns_to: str | EllipsisType | None = ...) -> Case:
         """The next version of this case: ``records`` appended to its history, the fields
         given replaced and the rest shared (a case is never changed, so sharing is safe)."""
         return Case(self._id, self._workflow_id, self._workflow_version,

@@ -3,6 +3,7 @@ their values are checked (`values`), and the Europe/Amsterdam calendar (`calenda
 
 from .where import NOWHERE, Expression, Where, where_of
 from .workflow import (
+    Acknowledgement,
     Cell,
     CriteriaRuleSet,
     Criterion,
@@ -40,6 +41,7 @@ from .workflow import (
 
 __all__ = [
     "NOWHERE",
+    "Acknowledgement",
     "Cell",
     "CriteriaRuleSet",
     "Criterion",

@@ -106,6 +106,17 @@ class DifferentPeople:
 
 
 @dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    """A `verify` warning the workflow's authors have looked at and accept: its ``kind``, a
+    fragment of its message (``about``) and why it is acceptable (``reason``). An acknowledged
+    warning does not fail ``zorgflow check --strict``."""
+
+    kind: str
+    about: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Duration:
     """``amount unit`` or ``facts.<fact> unit``."""
 
@@ -532,6 +543,7 @@ class Workflow:
     tasks: Mapping[str, TaskDefinition] = field(default_factory=dict)
     #: timers declared at the top level (those under a state are in `State.timers`)
     timers: tuple[Timer, ...] = ()
+    acknowledged_warnings: tuple[Acknowledgement, ...] = ()
 
     @property
     def all_timers(self) -> tuple[Timer, ...]:

@@ -30,6 +30,8 @@ from ..model import (
     Invariant,
     RankingRuleSet,
     TableRuleSet,
+    TaskDefinition,
+    Timer,
     Transition,
     Workflow,
 )
@@ -290,11 +292,41 @@ def _state(workflow: Workflow, state_id: str) -> dict[str, Any]:
         "cycle": f"{cycle.label} (elke {_duration(workflow, cycle.every)}, vanaf "
                  f"{cycle.first.isoformat()})"
         if cycle else "",
-        "timers": [{"signal": t.signal, "label": t.label,
-                    "after": ", anders ".join(_duration(workflow, d) for d in t.after),
-                    "reset_by": list(t.reset_by), **_provenance(t)} for t in state.timers],
+        "timers": [{"signal": t.signal, "label": t.label, "when": _timer_when(workflow, t),
+                    "reset_by": list(t.reset_by), **_provenance(t)}
+                   for t in workflow.all_timers if state.id in t.states],
+        "tasks": [{"id": task.id, "label": task.label, "role": _roles(workflow, (task.role,))[0],
+                   "due": _task_due(workflow, task), **_provenance(task)}
+                  for task in workflow.tasks.values() if state.id in task.opened_in],
         "next": [{"event": t.event, "label": t.label} for t in workflow.transitions_from(state.id)],
     }
+
+
+def _timer_when(workflow: Workflow, timer: Timer) -> str:
+    """When a timer's signal falls due, in Dutch: ``na 14 dagen``, ``op de datum “X” plus 5
+    dagen``, with the states it runs through and its condition."""
+    if timer.anchor is not None:
+        fact = workflow.facts.get(timer.anchor)
+        text = f"op de datum {quoted(fact.label if fact else timer.anchor)}"
+        if timer.offset:
+            text += " plus " + " en ".join(_duration(workflow, d) for d in timer.offset)
+    else:
+        text = "na " + ", anders ".join(_duration(workflow, d) for d in timer.after)
+    if len(timer.states) > 1:
+        text += " (loopt door in " + ", ".join(_state_label(workflow, s)
+                                               for s in timer.states) + ")"
+    if timer.while_:
+        text += ", zolang " + Dutch(workflow).say(timer.while_)
+    return text
+
+
+def _task_due(workflow: Workflow, task: TaskDefinition) -> str:
+    if task.due_cycle is not None:
+        cycle = workflow.cycles.get(task.due_cycle)
+        return f"vóór het volgende {cycle.label if cycle else task.due_cycle}"
+    if task.due_after is not None:
+        return f"binnen {_duration(workflow, task.due_after)}"
+    return ""
 
 
 _UNITS = {"days": "dagen", "weeks": "weken", "months": "maanden", "years": "jaar"}
@@ -332,7 +364,9 @@ def _event(workflow: Workflow, t: Transition) -> dict[str, Any]:
                else {"id": "", "label": "terug naar de toestand waar de casus vandaan kwam ("
                      + ", ".join(_state_label(workflow, s) for s in workflow.targets(t))
                      + ")"}),
-        "by": _roles(workflow, t.by),
+        "by": _roles(workflow, t.by) if not t.agreement
+        else ["samen besloten door " + " en ".join(_roles(workflow, t.agreement))],
+        "opens": [task.label for task in workflow.tasks.values() if t.event in task.opened_by],
         "when": dutch.say(t.when), "when_source": " ".join(t.when.split()) if t.when else "",
         "data": [{"id": d.id, "label": d.label, "required": d.required,
                   "type": (f"een criterium van {quoted(workflow.rules[d.enum_from].label)}"

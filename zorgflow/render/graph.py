@@ -45,11 +45,14 @@ class Node:
     final: bool = False
     visited: bool = False
     current: bool = False
+    #: the tasks entering this state opens, by label
+    tasks: tuple[str, ...] = ()
 
     @property
     def lines(self) -> list[str]:
-        """The label wrapped for drawing."""
-        return wrap(self.label)
+        """The label wrapped for drawing, then a line per task (``taak: …``)."""
+        return [*wrap(self.label), *(line for task in self.tasks
+                                     for line in wrap("taak: " + task))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +125,9 @@ def edge_lines(workflow: Workflow, transition: Transition) -> tuple[str, ...]:
     roles = [workflow.roles[r].label if r in workflow.roles else r for r in transition.by]
     condition = condition_summary(workflow, transition)
     clauses = [transition.label]
-    if roles:
+    if transition.agreement:
+        clauses.append("samen door " + " en ".join(roles))
+    elif roles:
         clauses.append("door " + either(roles))
     if condition:
         clauses[-1] = clauses[-1].rstrip() + ","
@@ -165,7 +170,8 @@ def build_graph(workflow: Workflow, path: CasePath | None = None) -> Graph:
     nodes = tuple(
         Node(s.id, s.label, s.initial, s.final,
              visited=bool(path and s.id in path.visited),
-             current=bool(path and s.id == path.current))
+             current=bool(path and s.id == path.current),
+             tasks=tuple(t.label for t in workflow.tasks.values() if s.id in t.opened_in))
         for s in workflow.states.values())
     lines = [edge_lines(workflow, t) for t in workflow.transitions]  # once per transition,
     edges = tuple(  # shared by the edges of all its source states
