@@ -1031,3 +1031,37 @@ def test_diagrams_and_docs_show_who_agrees_tasks_in_their_state_and_timers() -> 
     assert "na 14 dagen (loopt door in Bezig, Elders)" in html
     assert "zolang" in html
     assert "samen besloten door Coördinator en Regisseur" in render_document(wf, "md")
+
+
+# -- date arithmetic in conditions ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("day", "holds"), [("2026-06-02", False), ("2026-06-03", True)])
+def test_add_months_tells_the_day_after_three_calendar_months(day: str, holds: bool) -> None:
+    text = KLEIN.replace("  caseload:", "  sinds: {type: date, label: Sinds, assumption: x}\n"
+                                        "  caseload:").replace(
+        "    assumption: \"Alleen de coördinator rondt af.\"\n",
+        "    assumption: \"Alleen de coördinator rondt af.\"\n"
+        "    when: today() > add_months(sinds, 3) and add_days(sinds, 93) >= today()\n")
+    engine = Engine([workflow(text)])
+    case = engine.start("klein", actor=melder, at=T0, facts={"sinds": "2026-03-02"})
+    case = engine.fire(case, "beginnen", actor=coord, data={"regisseur": "r.een"}, at=T0)
+    at = datetime.fromisoformat(day).replace(hour=9, tzinfo=AMS)
+    assert ("afronden" in engine.allowed(case, coord, at)) is holds
+    if not holds:
+        with pytest.raises(TransitionRejected) as info:
+            engine.fire(case, "afronden", actor=coord, at=at)
+        assert "today() > add_months(sinds, 3)" in info.value.reasons[0]
+
+
+@pytest.mark.parametrize(("expr", "message"), [
+    ("add_months(caseload, 3) > today()", "add_months() needs a date first"),
+    ("add_days(sinds, risico) > today()", "add_days() needs a whole number second"),
+    ("add_days(sinds) > today()", "add_days() takes 2 argument(s)"),
+])
+def test_date_arithmetic_mistakes_are_load_errors(expr: str, message: str) -> None:
+    text = KLEIN.replace("  caseload:", "  sinds: {type: date, label: Sinds, assumption: x}\n"
+                                        "  caseload:").replace(
+        "    assumption: \"Alleen de coördinator rondt af.\"\n",
+        f"    assumption: \"Alleen de coördinator rondt af.\"\n    when: {expr}\n")
+    problems = load_problems(text)
+    assert any(message in p for p in problems), problems

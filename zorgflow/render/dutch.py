@@ -172,6 +172,9 @@ class Dutch:
             return f"{args[0]} is bekend"
         if func == "today":
             return "vandaag"
+        if func in ("add_days", "add_months") and len(args) == 2:
+            unit = "dagen" if func == "add_days" else "maanden"
+            return f"{args[0]} plus {args[1]} {unit}"
         if func in _FUNCTIONS and args:
             return _FUNCTIONS[func].format(args[0])
         return ast.unparse(node)

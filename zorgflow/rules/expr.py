@@ -15,12 +15,12 @@ import tokenize
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from ..errors import ExprError
+from ..errors import ExprError, ValueProblem
 from ..model import DataField, Fact, FactType, RuleSet, TableRuleSet
-from ..model.calendar import days_between, local_date, months_between
+from ..model.calendar import add_months, days_between, local_date, months_between
 from .logic import UNKNOWN, k_not
 
 MAX_SOURCE = 2_000
@@ -189,7 +189,8 @@ _CMP = {
     ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
     ast.In: "in", ast.NotIn: "not in",
 }
-_FUNCTIONS = {"known": 1, "today": 0, "days_since": 1, "months_since": 1, "len": 1}
+_FUNCTIONS = {"known": 1, "today": 0, "days_since": 1, "months_since": 1, "len": 1,
+              "add_days": 2, "add_months": 2}
 _LITERAL_NAMES = {"true": True, "false": False}
 _NO_NONE = ("there is no 'none': a fact that is not set is unknown; test it with known(x) or "
             "not known(x)")
@@ -459,6 +460,8 @@ class _Compiler:
 
             self.computed.setdefault("today()", (today, False))
             return today, DATE
+        if name in ("add_days", "add_months"):
+            return self.date_plus(node, name, depth)
         argument = node.args[0]
         t: FactType | None
         if (name in ("days_since", "months_since") and isinstance(argument, ast.Constant)
@@ -501,6 +504,38 @@ class _Compiler:
 
         self.computed.setdefault(ast.unparse(node), (since, personal))
         return since, INT
+
+    def date_plus(self, node: ast.Call, name: str, depth: int) -> tuple[Fn, FactType | None]:
+        """``add_days(d, n)`` / ``add_months(d, n)``: the date ``n`` days or calendar months
+        after ``d`` (31 January + 1 month = 28/29 February); unknown when either is unknown,
+        or when the date would fall outside the calendar."""
+        day_node, count_node = node.args
+        if isinstance(day_node, ast.Constant) and isinstance(day_node.value, str):
+            day_fn: Fn = _const(self.literal_for(node, DATE, day_node.value, ast.unparse(node)))
+            day_type: FactType | None = DATE
+        else:
+            day_fn, day_type = self.compile(day_node, depth)
+        count_fn, count_type = self.compile(count_node, depth)
+        if day_type is None or not _is_date(day_type):
+            raise self.fail(node, f"{name}() needs a date first, and "
+                                  f"`{ast.unparse(day_node)}` is "
+                                  f"{day_type.describe() if day_type else 'of no known type'}")
+        if count_type is None or count_type.name != "integer":
+            raise self.fail(node, f"{name}() needs a whole number second, and "
+                                  f"`{ast.unparse(count_node)}` is "
+                                  f"{count_type.describe() if count_type else 'of no known type'}")
+        months = name == "add_months"
+
+        def plus(env: Env) -> Any:
+            day, count = day_fn(env), count_fn(env)
+            if day is UNKNOWN or count is UNKNOWN:
+                return UNKNOWN
+            try:
+                return add_months(day, count) if months else day + timedelta(days=count)
+            except (OverflowError, ValueError, ValueProblem):
+                return UNKNOWN
+
+        return plus, DATE
 
     # -- type checks ---------------------------------------------------------------------
     def expect_bool(self, node: ast.AST, t: FactType | None, where: str) -> None:

@@ -286,7 +286,7 @@ class _Translator:
         text = ast.unparse(node)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             name = node.func.id
-            if name in ("today", "days_since", "months_since"):
+            if name in ("today", "days_since", "months_since", "add_days", "add_months"):
                 return (f"'{text}' depends on dates and the time of evaluation, which "
                         "durable-rules conditions cannot compute")
             if name == "len":
