@@ -50,8 +50,10 @@ def fire_many(spec: tuple[str, str, str], worker: int, case_ids: list[str], fire
                     new = engine.set_facts(case, {"multiproblematiek": bool(n % 2)},
                                            actor=coordinator, at=at, store=store)
                 elif case.state == "stagnatie":
-                    new = engine.fire(case, "plan_aangepast", actor=coordinator, at=at,
-                                      store=store)
+                    # a joint decision: the coordinator agrees, the casusregisseur's agreement
+                    # makes it take effect
+                    who = regisseur if "plan_aangepast" in case.agreements else coordinator
+                    new = engine.fire(case, "plan_aangepast", actor=who, at=at, store=store)
                 else:  # in uitvoering: report progress, or now and then a stagnation
                     event = "stagnatie_gemeld" if n % 3 == 0 else "voortgang_teruggekoppeld"
                     new = engine.fire(case, event, actor=regisseur, at=at, store=store)

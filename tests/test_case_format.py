@@ -42,7 +42,7 @@ def stored() -> dict[str, Any]:
     case = engine.fire(case, "passend_bevonden", actor=coord, at=T0)
     case = engine.fire(case, "geen_actief_dossier", actor=coord, at=T0)
     case = engine.fire(case, "casusregisseur_benoemd", actor=coord,
-                       data={"casusregisseur": regisseur.id}, at=T0)
+                       data={"casusregisseur": regisseur.id, "ketenpartner": "GGZ"}, at=T0)
     case = engine.set_facts(case, {"terugkoppeling_interval_dagen": 14,
                                    "geboortedatum": "1950-01-01", "multiproblematiek": True},
                             actor=coord, at=T0)

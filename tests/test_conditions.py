@@ -386,7 +386,7 @@ def test_a_date_literal_is_checked_at_load_time() -> None:
         ("kandidaat.id == 'x'", "is not a name this condition can use"),
         ("rules.afsluitcriteria.matched", "rule sets cannot be used here"),
         ("lenn(xs)", "calling 'lenn' is not allowed; functions are: known, today, days_since, "
-                     "months_since, len — did you mean 'len'?"),
+                     "months_since, len, add_days, add_months — did you mean 'len'?"),
         ("a * 2", "only '+' and '-' are allowed"),
         ("n / 2", "only '+' and '-' are allowed"),
         ("a is b", "is not allowed"),

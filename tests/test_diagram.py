@@ -112,17 +112,29 @@ def test_svg_shows_every_state_label_and_marks_final_states(name: str, tmp_path:
     workflow = zorgflow.load_workflow(WORKFLOWS / f"{name}.yaml")
     for state in workflow.states.values():
         assert state.id in groups, f"state {state.id} not drawn"
-        assert words(" ".join(texts(groups[state.id]))) == words(state.label)
+        assert words(" ".join(texts(groups[state.id]))) == drawn_label(workflow, state.id)
         shapes = [e for e in groups[state.id] if e.tag in (f"{SVG}path", f"{SVG}polygon")]
         assert len(shapes) == (2 if state.final else 1), state.id
     for transition in workflow.transitions:
+        # a returning transition (returns: true) has an arrow to each state it can return to
+        targets = workflow.targets(transition)
+        assert targets and all(t in workflow.states for t in targets), transition.event
         for source in transition.from_states:
-            drawn = [(text, stroke) for title, text, stroke in edges
-                     if title == f"{source}->{transition.target}"
-                     and text.startswith(words(transition.label) + " door ")]
-            assert len(drawn) == 1, (source, transition.event)
-            assert ("#b91c1c" in drawn[0][1]) == transition.escalation, transition.event
-    assert len(edges) == sum(len(t.from_states) for t in workflow.transitions) + 1  # + start
+            who = " samen door " if transition.agreement else " door "
+            for target in targets:
+                drawn = [(text, stroke) for title, text, stroke in edges
+                         if title == f"{source}->{target}"
+                         and text.startswith(words(transition.label) + who)]
+                assert len(drawn) == 1, (source, transition.event, target)
+                assert ("#b91c1c" in drawn[0][1]) == transition.escalation, transition.event
+    assert len(edges) == sum(len(t.from_states) * len(workflow.targets(t))
+                             for t in workflow.transitions) + 1  # + start
+
+
+def drawn_label(workflow: zorgflow.Workflow, state: str) -> str:
+    """A state's text as drawn: its label, then a line per task entering it opens."""
+    tasks = [f"taak: {t.label}" for t in workflow.tasks.values() if state in t.opened_in]
+    return words(" ".join([workflow.states[state].label, *tasks]))
 
 
 def test_svg_has_roles_and_guard_on_the_edge() -> None:
@@ -130,9 +142,10 @@ def test_svg_has_roles_and_guard_on_the_edge() -> None:
     code, svg = run("diagram", str(WORKFLOWS / "lzn.yaml"), "--format", "svg")
     assert code == 0
     edge = words(" ".join(texts(svg_nodes(svg)["stagnatie->opgeschaald"])))
+    # a joint decision: both roles decide together
     assert edge == ("Opgeschaald naar de teamleider van het Team Jeugd en Gezin "
-                    "door LZN-coördinator, als “Een ketenpartner houdt zich (blijvend) niet "
-                    "aan de…")
+                    "samen door LZN-coördinator en Casusregisseur, als “Een ketenpartner houdt "
+                    "zich (blijvend) niet aan de…")
 
 
 def test_png_is_a_picture(tmp_path: Path) -> None:
@@ -214,9 +227,11 @@ def test_mermaid_of_lzn_has_every_state_and_escalation_edge(no_graphviz: None) -
     for state in workflow.states.values():
         match = re.search(rf'^  s_{state.id}\(\[?"([^"]*)"\]?\)$', text, re.MULTILINE)
         assert match, state.id
-        assert words(unquote_mermaid(match.group(1))) == words(state.label)
+        assert words(unquote_mermaid(match.group(1))) == drawn_label(workflow, state.id)
+    # the four ways to tackle stagnation; a transfer straight from uitvoering is no escalation
     dotted = re.findall(r"^  s_(\w+) -\.->", text, re.MULTILINE)
     assert sorted(dotted) == ["stagnatie"] * 4
+    assert drawn_label(workflow, "geagendeerd").count("taak:") == 2  # uitnodigen, informatie
 
 
 def test_svg_without_graphviz_is_a_usage_error(

@@ -98,9 +98,13 @@ def test_every_event_says_who_and_under_which_condition(lzn_html: str) -> None:
     assert ("Voorwaarde de opgegeven “Afsluitreden (afsluitcriterium dat geldt)” komt voor in de "
             "criteria van “Criteria om een casus af te sluiten (één is genoeg)” die gelden") \
         in afsluiten
-    assert "Van Uitvoering van het systeemplan, (Dreigende) stagnatie" in afsluiten
+    assert ("Van Geagendeerd voor het LZN-overleg, Uitvoering van het systeemplan, (Dreigende) "
+            "stagnatie") in afsluiten
     opschalen = words(rows["gebeurtenis-opgeschaald_teamleider"])
     assert "escalatie" in opschalen and "Escalatiepad Opschalen naar de teamleider" in opschalen
+    assert "Wie samen besloten door LZN-coördinator en Casusregisseur" in opschalen
+    assert ("Opent taak Huisbezoek afleggen (al dan niet met een andere ketenpartner)"
+            in words(rows["gebeurtenis-casusregisseur_benoemd"]))
     assert "Voorwaarde altijd" in words(rows["gebeurtenis-passend_bevonden"])
 
 
@@ -113,11 +117,16 @@ def test_states_ranking_invariants_and_examples(lzn_html: str) -> None:
         assert ("einde" in row.split()) == state.final
     for role in workflow.roles.values():
         assert role.cite and words(role.cite) in words(rows[f"rol-{role.id}"])
-    assert "expertise_leidend 3 3 punten als “Bovenliggende problematiek" \
+    # four criteria weigh the same, none knocks a candidate out (Werkwijze LZN, Benoemen
+    # casusregisseur: "in elk geval meegewogen")
+    assert "expertise_leidend 1 1 punt als “Bovenliggende problematiek" \
         in words(rows["regiecriteria-expertise_leidend"])
-    assert "voorkeur_overleg 1 1 × “voorkeur overleg” van de kandidaat" \
+    assert "voorkeur_overleg 1 1 × “voorkeur aandeel” van de kandidaat" \
         in words(rows["regiecriteria-voorkeur_overleg"])
-    assert "vereist" in rows["regiecriteria-langdurig_systeemgericht"]
+    assert "langdurig_betrokken 0.5 0.5 punten als “langdurig betrokken” van de kandidaat" \
+        in words(rows["regiecriteria-langdurig_betrokken"])
+    assert not any("vereist" in rows[f"regiecriteria-{c.id}"]
+                   for c in workflow.rules["regiecriteria"].criteria)
     for invariant in workflow.invariants:
         assert words(invariant.label) in words(rows[f"invariant-{invariant.id}"])
     assert ("Nooit “Casus afsluiten” als “Er zijn kinderen betrokken” en de opgegeven "

@@ -1065,3 +1065,14 @@ def test_date_arithmetic_mistakes_are_load_errors(expr: str, message: str) -> No
         f"    assumption: \"Alleen de coördinator rondt af.\"\n    when: {expr}\n")
     problems = load_problems(text)
     assert any(message in p for p in problems), problems
+
+
+def test_a_group_timer_bounds_the_fact_it_takes_its_interval_from() -> None:
+    text = TIJD.replace("  uitgesteld_tot:", "  interval: {type: integer, label: Interval, "
+                                              "assumption: x}\n  uitgesteld_tot:").replace(
+        "    after: 14 days\n", "    after: \"facts.interval days | 14 days\"\n")
+    engine = Engine([workflow(text)])
+    case = engine.start("klein", actor=melder, at=T0)
+    with pytest.raises(TransitionRejected) as info:
+        engine.set_facts(case, {"interval": 3_000_000}, actor=coord, at=T0)
+    assert "a timer's interval in days must lie between" in info.value.reasons[0]

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LZN = ROOT / "workflows" / "lzn.yaml"
 LZN_TEXT = LZN.read_text(encoding="utf-8")
 
-IMPLIES = "    implies: history.last.data.afsluitreden in rules.afsluitcriteria.matched\n"
+IMPLIES = "    implies: known(history.last.data.reden)\n"
+NEVER_CLOSE = '      when: "not (data.afsluitreden in rules.afsluitcriteria.matched)"\n'
 
 
 def edited(old: str, new: str) -> str:
@@ -42,18 +43,19 @@ def only_problem(text: str) -> zorgflow.Problem:
 
 
 def test_a_typo_in_an_invariant_is_a_load_error_at_its_position() -> None:
-    text = edited(IMPLIES, IMPLIES.replace("afsluitcriteria.matched", "afsluitcriteria.matchd"))
+    text = edited(NEVER_CLOSE,
+                  NEVER_CLOSE.replace("afsluitcriteria.matched", "afsluitcriteria.matchd"))
     problem = only_problem(text)
     assert (problem.line, problem.column) == position_of(text, "rules.afsluitcriteria.matchd")
     assert "matchd" in problem.message
 
 
 def test_an_invariant_reads_the_data_of_the_step_that_led_there() -> None:
-    text = edited(IMPLIES, IMPLIES.replace("data.afsluitreden", "data.afsluit_reden"))
+    text = edited(IMPLIES, IMPLIES.replace("data.reden", "data.rede"))
     problem = only_problem(text)
-    assert (problem.line, problem.column) == position_of(text, "history.last.data.afsluit_")
-    assert "unknown data field 'afsluit_reden'" in problem.message
-    assert "did you mean 'afsluitreden'" in problem.message
+    assert (problem.line, problem.column) == position_of(text, "history.last.data.rede")
+    assert "unknown data field 'rede'" in problem.message
+    assert "did you mean 'reden'" in problem.message
 
 
 def test_a_typo_in_a_never_condition_is_a_load_error() -> None:
@@ -66,7 +68,7 @@ def test_a_typo_in_a_never_condition_is_a_load_error() -> None:
 
 
 def test_mistakes_of_the_loader_and_of_the_compile_stage_come_together() -> None:
-    text = edited(IMPLIES, IMPLIES.replace("matched", "matchd"))
+    text = edited(NEVER_CLOSE, NEVER_CLOSE.replace("matched", "matchd"))
     assert "by: [lzn_coordinator]" in text
     text = text.replace("by: [lzn_coordinator]", "by: [lzn_coordinatr]", 1)
     with pytest.raises(zorgflow.WorkflowError) as caught:

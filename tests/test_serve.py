@@ -17,8 +17,8 @@ from zorgflow.serve import WorkflowServer, make_server
 
 REPO = Path(__file__).resolve().parent.parent
 LZN = (REPO / "workflows" / "lzn.yaml").read_text(encoding="utf-8")
-AFSLUITEN_BY = ('    by: [lzn_coordinator]\n    source: "Werkwijze LZN, Afsluiten casus: '
-                '“Een casus kan worden afgesloten wanneer: …”"\n')
+AFSLUITEN_BY = ('    by: [lzn_coordinator]\n    source: >-\n      Werkwijze LZN, Afsluiten casus: '
+                '“Een casus kan worden afgesloten wanneer: …”, punt 4: “Na\n')
 BROKEN = LZN.replace(AFSLUITEN_BY, AFSLUITEN_BY.replace("lzn_coordinator", "lzn_coordinatr"))
 
 

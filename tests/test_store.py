@@ -54,10 +54,12 @@ def engine() -> Engine:
 
 
 def in_uitvoering(engine: Engine, store: Store, at: datetime = T0, **start) -> Case:
-    case = engine.start("lzn", actor=scp, at=at, facts={**PERSONAL, "multiproblematiek": True},
+    case = engine.start("lzn", actor=scp, at=at,
+                        facts={**PERSONAL, "bovenliggende_problematiek": "schulden"},
                         store=store, **start)
     for event, data in [("passend_bevonden", None), ("geen_actief_dossier", None),
-                        ("casusregisseur_benoemd", {"casusregisseur": REGISSEUR_ID})]:
+                        ("casusregisseur_benoemd", {"casusregisseur": REGISSEUR_ID,
+                                                    "ketenpartner": "GGZ"})]:
         case = engine.fire(case, event, actor=coord, data=data, at=at, store=store)
     return case
 

@@ -510,8 +510,7 @@ class Program:
         self.fact_enums = {name: values for name, (_, values) in forms.items()
                            if values is not None}
         # a fact a timer takes its interval from is bounded, so the timer can be worked out
-        for name, (limit, unit) in interval_limits(
-                t for s in workflow.states.values() for t in s.timers).items():
+        for name, (limit, unit) in interval_limits(workflow.all_timers).items():
             if name in self.fact_readers:
                 self.fact_readers[name] = interval_reader(self.fact_readers[name], limit, unit)
                 self.fact_classes.pop(name, None)

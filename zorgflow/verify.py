@@ -325,6 +325,7 @@ class Verifier:
             else float("inf")
         self.progress = progress
         self._fires: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._witnesses: dict[tuple[Any, ...], dict[str, Any] | None] = {}
 
     def out_of_time(self) -> bool:
         """True (and the report says so) once the time limit has passed."""
@@ -545,7 +546,7 @@ class Verifier:
     def each(self, nodes: Iterable[Node]) -> Iterable[Node]:
         """``nodes`` until the time limit passes."""
         for count, node in enumerate(nodes):
-            if count % 256 == 255 and self.out_of_time():
+            if count % 16 == 15 and self.out_of_time():
                 return
             yield node
 
@@ -617,10 +618,15 @@ class Verifier:
 
     def witness_on(self, ct: CompiledTransition, expr: Expr,
                    predicate: Callable[[Env], Any]) -> dict[str, Any] | None:
-        """Facts/data on ``ct`` (its guard and ``expr`` read) making ``predicate`` true."""
-        exprs = [expr] + ([ct.guard] if ct.guard is not None else [])
-        types = {f.id: (f.type, f.required) for f in ct.model.data.values()}
-        return self.search.find(exprs, predicate, data_types=types)
+        """Facts/data on ``ct`` (its guard and ``expr`` read) making ``predicate`` true. The
+        search depends on the transition and the condition only, not on the abstract state,
+        so it runs once per pair however many abstract states lead to it."""
+        key = (ct.from_state, ct.event, id(expr), id(predicate.__code__))
+        if key not in self._witnesses:
+            exprs = [expr] + ([ct.guard] if ct.guard is not None else [])
+            types = {f.id: (f.type, f.required) for f in ct.model.data.values()}
+            self._witnesses[key] = self.search.find(exprs, predicate, data_types=types)
+        return self._witnesses[key]
 
     def check_implies(self, inv: Invariant,
                       parents: Mapping[Node, tuple[Node | None, str | None]]) -> None:

@@ -65,7 +65,8 @@ def actors() -> dict[str, Any]:
 CRITERIA_IDS = ("zelfredzaamheid_vergroot", "zorg_bij_ketenpartner",
                 "overgedragen_ander_netwerk", "geen_perspectief")
 BOOLEAN_FACTS = (
-    "zelfredzaamheid_vergroot", "open_voor_hulpverlening", "toegeleid_naar_reguliere_zorg",
+    "zelfredzaamheid_vergroot", "netwerkondersteuning_vergroot", "open_voor_hulpverlening",
+    "toegeleid_naar_reguliere_zorg",
     "multiproblematiek", "procesregisseur_tjg_overgedragen",
     "zorg_ketenpartner_adequaat",
     "besluit_lzn_overleg_afsluiten", "te_weinig_perspectief", "disproportionele_inzet",
@@ -84,7 +85,8 @@ def afsluitcriteria_by_hand(facts: Mapping[str, Any]) -> list[str]:
     """
     get = facts.get
     matched = []
-    if (get("zelfredzaamheid_vergroot") is True and get("open_voor_hulpverlening") is True
+    if ((get("zelfredzaamheid_vergroot") is True or get("netwerkondersteuning_vergroot") is True)
+            and get("open_voor_hulpverlening") is True
             and get("toegeleid_naar_reguliere_zorg") is True
             and (get("multiproblematiek") is False
                  or get("procesregisseur_tjg_overgedragen") is True)):
@@ -135,9 +137,16 @@ class TransitionsModel:
         return afsluitreden in afsluitcriteria_by_hand(self.facts)
 
 
+def agree_trigger(event: str) -> str:
+    """The baseline's trigger for a first agreement to a joint decision (``agreement:``): a
+    step that records and leaves the state as it is, as the engine's ``agree`` step does."""
+    return f"akkoord_{event}"
+
+
 def transitions_machine(eng: Any) -> Any:
     """ONE `transitions.Machine` with the LZN states and triggers, no models bound yet, and a
-    condition callback on ``afsluiten``. Models are bound with ``machine.add_model``."""
+    condition callback on ``afsluiten``. Models are bound with ``machine.add_model``. A joint
+    decision also gets an internal trigger (`agree_trigger`) for its first agreement."""
     from transitions import Machine
 
     wf = eng.workflow("lzn")
@@ -147,13 +156,23 @@ def transitions_machine(eng: Any) -> Any:
         if t.event == "afsluiten":
             row["conditions"] = "may_close"
         spec.append(row)
+        if t.agreement:
+            spec.append({"trigger": agree_trigger(t.event), "source": list(t.from_states),
+                         "dest": None})
     return Machine(model=None, states=list(wf.states), transitions=spec,
                    initial=wf.initial.id, auto_transitions=False, send_event=False)
 
 
 def transition_table(eng: Any) -> dict[tuple[str, str], str]:
-    """The plain ``{(state, event): target}`` table of the LZN workflow."""
-    return {(s, t.event): t.target for t in eng.workflow("lzn").transitions for s in t.from_states}
+    """The plain ``{(state, event): target}`` table of the LZN workflow; a first agreement to a
+    joint decision (`agree_trigger`) stays in its state."""
+    table = {}
+    for t in eng.workflow("lzn").transitions:
+        for s in t.from_states:
+            table[(s, t.event)] = t.target
+            if t.agreement:
+                table[(s, agree_trigger(t.event))] = s
+    return table
 
 
 # -- timing ---------------------------------------------------------------------------------------

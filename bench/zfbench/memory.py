@@ -1,8 +1,9 @@
 """3. Memory per live case, measured with tracemalloc (snapshot difference ÷ number of cases).
 
-A zorgflow case in ``uitvoering`` with 10 facts set and its history (start, 3 events, 1
-set_facts: 5 entries), against a `transitions` model bound to ONE shared Machine, in the same
-state and holding the same 10 facts (in a dict, without any history). Per-case values (ids,
+A zorgflow case in ``uitvoering`` with 10 facts set (and the one casusregisseur_benoemd
+writes) and its history (start, 3 events, 1 set_facts: 5 entries), against a `transitions`
+model bound to ONE shared Machine, in the same state and holding the same 11 facts (in a dict,
+without any history). Per-case values (ids,
 times, names) are made inside the measured window for both, as an application would.
 """
 
@@ -46,7 +47,7 @@ def ten_facts(i: int) -> dict[str, Any]:
         "kinderen_betrokken": bool(i % 2),
         "multiproblematiek": True,
         "zorg_ketenpartner_adequaat": False,
-        "overgedragen_aan_netwerk": "geen",
+        "netwerkondersteuning_vergroot": False,
     }
 
 
@@ -55,7 +56,7 @@ def zorgflow_cases(n: int, *, whole_path: bool = False) -> list[Any]:
     people = actors()
     scp, coord, regisseur = people["scp"], people["coord"], people["regisseur"]
     start, fire, set_facts = eng.start, eng.fire, eng.set_facts
-    data = {"casusregisseur": regisseur.id}
+    data = {"casusregisseur": regisseur.id, "ketenpartner": "GGZ"}
     cases = []
     for i in range(n):
         at = AT + timedelta(minutes=i)
@@ -69,6 +70,8 @@ def zorgflow_cases(n: int, *, whole_path: bool = False) -> list[Any]:
                 case = fire(case, "voortgang_teruggekoppeld", actor=regisseur,
                             at=at + (5 + k) * _MINUTE)
             case = fire(case, "stagnatie_gemeld", actor=regisseur, at=at + 8 * _MINUTE)
+            # a joint decision: the coordinator agrees, the casusregisseur's agreement counts
+            case = fire(case, "plan_aangepast", actor=coord, at=at + 9 * _MINUTE)
             case = fire(case, "plan_aangepast", actor=regisseur, at=at + 9 * _MINUTE)
             case = set_facts(case, {"zorg_ketenpartner_adequaat": True}, actor=coord,
                              at=at + 10 * _MINUTE)
@@ -115,8 +118,9 @@ def run(n: int, repeats: int, n_models: int, n_closed: int) -> list[Row]:
                 machine.add_model(model)
                 model.passend_bevonden()
                 model.geen_actief_dossier()
-                model.casusregisseur_benoemd(casusregisseur=regisseur)
+                model.casusregisseur_benoemd(casusregisseur=regisseur, ketenpartner="GGZ")
                 model.facts.update(ten_facts(i))
+                model.facts["casusregie_bij"] = "GGZ"  # what the benoeming writes
                 models.append(model)
             if models[-1].state != "uitvoering":
                 raise BenchError(f"transitions model in {models[-1].state}")
@@ -131,17 +135,19 @@ def run(n: int, repeats: int, n_models: int, n_closed: int) -> list[Row]:
         return _traced(lambda: zorgflow_cases(n_closed, whole_path=True), n_closed)
 
     check = zorgflow_cases(2)[-1]
-    if check.state != "uitvoering" or len(check.facts) != 10 or len(check.history) != 5:
+    # the 10 facts set, and casusregie_bij that casusregisseur_benoemd writes
+    if check.state != "uitvoering" or len(check.facts) != 11 or len(check.history) != 5:
         raise BenchError(f"memory: zorgflow case is {check!r} with {len(check.facts)} facts")
     check = zorgflow_cases(2, whole_path=True)[-1]
-    if check.state != "afgesloten" or len(check.history) != 12:
+    if check.state != "afgesloten" or len(check.history) != 13:
         raise BenchError(f"memory: zorgflow case is {check!r} after the whole path")
     values = interleaved({"transitions": transitions_bytes, "zorgflow": zorgflow_bytes,
                           "closed": zorgflow_closed_bytes}, repeats)
     base = median(values["transitions"])
     z = median(values["zorgflow"])
     c = median(values["closed"])
-    rows = [section(f"**3. Memory per live case** — `uitvoering`, 10 facts, history of 5; "
+    rows = [section(f"**3. Memory per live case** — `uitvoering`, 10 facts set (11 held), "
+                    "history of 5; "
                     f"{n:,} cases, tracemalloc; ratio = bytes ÷ transitions model")]
     rows.append(Row(f"`transitions` model bound to the shared Machine, same facts, no history "
                     f"({n_models:,} models; baseline)", fmt_bytes(base), "1.00×",
@@ -149,6 +155,6 @@ def run(n: int, repeats: int, n_models: int, n_closed: int) -> list[Row]:
     rows.append(Row("zorgflow `Case` with its history", fmt_bytes(z), fmt_ratio(z / base),
                     fmt_pct(spread(values["zorgflow"])), "< 4 KB", z < 4096))
     rows.append(Row("↳ diagnostic: zorgflow `Case` after the whole happy path (`afgesloten`, "
-                    f"history of 12; {n_closed:,} cases)", fmt_bytes(c), fmt_ratio(c / base),
+                    f"history of 13; {n_closed:,} cases)", fmt_bytes(c), fmt_ratio(c / base),
                     fmt_pct(spread(values["closed"]))))
     return rows

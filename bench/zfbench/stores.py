@@ -53,11 +53,11 @@ def _case_in_uitvoering(eng: Any, who: dict[str, Any], n: int) -> Any:
     at = AT + timedelta(minutes=n)
     case = eng.start("lzn", actor=who["scp"], at=at, case_id=f"casus-{n:06}",
                      facts={"naam": f"Inwoner {n}", "bsn": f"{100000000 + n}",
-                            "multiproblematiek": True})
+                            "adres": f"Dorpsstraat {n % 500}"})
     case = eng.fire(case, "passend_bevonden", actor=who["coord"], at=at)
     case = eng.fire(case, "geen_actief_dossier", actor=who["coord"], at=at)
     return eng.fire(case, "casusregisseur_benoemd", actor=who["coord"], at=at,
-                    data={"casusregisseur": who["regisseur"].id})
+                    data={"casusregisseur": who["regisseur"].id, "ketenpartner": "GGZ"})
 
 
 def _fill(store: Any, cases: int, progress: Callable[[str], None], name: str) -> list[Any]:
