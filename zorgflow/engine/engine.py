@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -28,7 +28,7 @@ from ..loader import load_workflow, workflow_files
 from ..model import Workflow
 from ..model.calendar import (
     AMSTERDAM,
-    add_months,
+    cycle_date,
     local_date,
     now,
     require_aware,
@@ -700,22 +700,9 @@ class Engine:
         if cycle is None or cycle not in program.model.cycles:
             raise UnknownWorkflow(f"workflow '{program.model.id}' has no cycle {cycle!r}"
                                   f"{suggest(str(cycle), program.model.cycles)}")
-        spec = program.model.cycles[cycle]
         today = local_date(at)
-        day = spec.first
-        step = spec.every
         try:
-            if step.unit in ("days", "weeks") and step.amount:
-                period = step.amount * (7 if step.unit == "weeks" else 1)
-                if today > day:
-                    day = day + timedelta(days=-(-(today - day).days // period) * period)
-                return day
-            n = 0
-            while day < today:
-                n += 1
-                months = (step.amount or 1) * n * (12 if step.unit == "years" else 1)
-                day = add_months(spec.first, months)
-            return day
+            return cycle_date(program.model.cycles[cycle], today)
         except (OverflowError, ValueProblem):
             raise ValueProblem(f"cycle '{cycle}' of workflow '{program.model.id}' has no date "
                                f"on or after {today.isoformat()} before the calendar ends "

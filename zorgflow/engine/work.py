@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import ValueProblem
 from ..model import TaskDefinition
-from ..model.calendar import AMSTERDAM, add_duration, add_months, duration_amount, local_date
+from ..model.calendar import AMSTERDAM, add_duration, cycle_date, duration_amount, local_date
 from ..program import CompiledTimer, Program
 from ..rules.expr import Env
 from .case import Signal, TaskRecord
@@ -181,21 +181,8 @@ def _opened(program: Program, spec: TaskDefinition, at: datetime) -> TaskRecord:
 def next_cycle_start(program: Program, cycle_id: str, at: datetime) -> datetime | None:
     """00:00 (Europe/Amsterdam) of the first date of the cycle strictly after the day of
     ``at``; None past the end of the calendar."""
-    cycle = program.model.cycles[cycle_id]
-    after = local_date(at)
-    day = cycle.first
-    step = cycle.every
     try:
-        if step.unit in ("days", "weeks") and step.amount:
-            period = step.amount * (7 if step.unit == "weeks" else 1)
-            if day <= after:
-                day = day + timedelta(days=((after - day).days // period + 1) * period)
-        else:
-            n = 0
-            while day <= after:
-                n += 1
-                months = (step.amount or 1) * n * (12 if step.unit == "years" else 1)
-                day = add_months(cycle.first, months)
+        day = cycle_date(program.model.cycles[cycle_id], local_date(at) + timedelta(days=1))
         return datetime.combine(day, time(0), tzinfo=AMSTERDAM)
     except (OverflowError, ValueProblem):
         return None

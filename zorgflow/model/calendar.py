@@ -8,7 +8,7 @@ from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..errors import ValueProblem
-from .workflow import Duration, Timer
+from .workflow import Cycle, Duration, Timer
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -93,6 +93,25 @@ def add_duration(at: datetime, amount: int, unit: str) -> datetime:
         return wall.astimezone(UTC).astimezone(at.tzinfo)
     except OverflowError:
         raise ValueProblem(f"a time plus a number of {unit} {_OUTSIDE}") from None
+
+
+def cycle_date(cycle: Cycle, on_or_after: date) -> date:
+    """The first date of ``cycle`` on or after ``on_or_after`` (its first date when that is
+    later). Raises `ValueProblem` or `OverflowError` when that date would fall after
+    9999-12-31."""
+    day = cycle.first
+    step = cycle.every
+    if step.unit in ("days", "weeks") and step.amount:
+        period = step.amount * (7 if step.unit == "weeks" else 1)
+        if on_or_after > day:
+            day = day + timedelta(days=-(-(on_or_after - day).days // period) * period)
+        return day
+    n = 0
+    while day < on_or_after:
+        n += 1
+        months = (step.amount or 1) * n * (12 if step.unit == "years" else 1)
+        day = add_months(cycle.first, months)
+    return day
 
 
 def interval_limits(timers: Iterable[Timer]) -> dict[str, tuple[int, str]]:
