@@ -151,12 +151,7 @@ class _Runner:
         try:
             new = self.engine.fire(case, event, actor=actor, data=step.data, at=at)
         except TransitionRejected as exc:
-            if not expect.rejected:
-                raise ExampleFailed(f"{where}: was rejected, but the example expects it to "
-                                    "pass. Reasons:\n    - " + "\n    - ".join(exc.reasons)) \
-                    from None
-            self.check_rejection(where, expect.rejected, exc)
-            return case
+            return self.refused(where, expect, exc, case)
         if expect.rejected:
             raise ExampleFailed(f"{where}: was accepted (the case moved to '{new.state}'), but "
                                 "the example expects it to be rejected")
@@ -168,15 +163,21 @@ class _Runner:
         try:
             new = self.engine.complete(case, step.task, actor=self.actor(step.by, where), at=at)
         except TransitionRejected as exc:
-            if not expect.rejected:
-                raise ExampleFailed(f"{where}: was rejected, but the example expects it to "
-                                    "pass. Reasons:\n    - " + "\n    - ".join(exc.reasons)) \
-                    from None
-            self.check_rejection(where, expect.rejected, exc)
-            return case
+            return self.refused(where, expect, exc, case)
         if expect.rejected:
             raise ExampleFailed(f"{where}: expected a rejection, but the task was completed")
         return new
+
+    def refused(self, where: str, expect: Expectation, exc: TransitionRejected,
+                case: Case) -> Case:
+        """A refused event or completion: the case unchanged if the example expects the
+        refusal (and its reason), else `ExampleFailed` with every reason."""
+        if not expect.rejected:
+            raise ExampleFailed(f"{where}: was rejected, but the example expects it to "
+                                "pass. Reasons:\n    - " + "\n    - ".join(exc.reasons)) \
+                from None
+        self.check_rejection(where, expect.rejected, exc)
+        return case
 
     def set_facts(self, where: str, step: ExampleStep, case: Case, at: datetime) -> Case:
         actor = self.actor(step.by, where)
