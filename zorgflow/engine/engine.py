@@ -284,7 +284,7 @@ class Engine:
         if pending is not None and not data:
             data = unflat(pending[1])  # a later agreement without data agrees to the first's
         if ct.agreement:
-            role, why = _agreeing_role(ct, actor, case)
+            role, why = _agreeing_role(program, ct, actor, case)
             if why:
                 reasons.append(why)
         else:
@@ -449,10 +449,8 @@ class Engine:
                     problems.append(f"fact '{name}' may only be set when {condition.source}; "
                                     f"that is {word} now")
                     continue
-            if fact.set_by and not any(
-                r in actor.roles if r not in program.case_role_ids
-                else case_roles.get(r) == actor.id for r in fact.set_by
-            ):
+            if fact.set_by and not any(_holds(r, actor, case_roles, program.case_role_ids)
+                                       for r in fact.set_by):
                 problems.append(f"fact '{name}' may only be set by {', '.join(fact.set_by)}")
                 continue
             if value is None:
@@ -477,7 +475,7 @@ class Engine:
         result = []
         for ct in program.by_state[case._state]:
             if ct.agreement:
-                role, _ = _agreeing_role(ct, actor, case)
+                role, _ = _agreeing_role(program, ct, actor, case)
                 if role is None:
                     continue
                 if not _completes(ct, case._agreements.get(ct.event), role):
@@ -628,12 +626,7 @@ class Engine:
         if record_[2] is not None:
             reasons.append(f"task '{task}' was completed already, at "
                            f"{record_[2].isoformat()}")
-        holder = case._roles.get(spec.role)
-        if spec.role in program.case_role_ids:
-            allowed = holder == actor.id
-        else:
-            allowed = spec.role in actor.roles
-        if not allowed:
+        if not _holds(spec.role, actor, case._roles, program.case_role_ids):
             reasons.append(f"task '{task}' is done by {spec.role}; the actor holds "
                            f"{_roles_text(actor.roles)}"
                            + (" (a case role is held only by the actor assigned to this case)"
@@ -745,17 +738,22 @@ class Engine:
         return "; ".join(parts)
 
 
-def _holds(role: str, ct: CompiledTransition, actor: Actor, case: Case) -> bool:
-    if role in ct.org_roles:
-        return role in actor.roles
-    return case._roles.get(role) == actor.id
+def _holds(role: str, actor: Actor, case_roles: Mapping[str, str],
+           case_role_ids: frozenset[str]) -> bool:
+    """Whether ``actor`` holds ``role`` in a case: an organisational role by his own roles, a
+    case role only when assigned to him in this case."""
+    if role in case_role_ids:
+        return case_roles.get(role) == actor.id
+    return role in actor.roles
 
 
-def _agreeing_role(ct: CompiledTransition, actor: Actor, case: Case) -> tuple[str | None, str]:
+def _agreeing_role(program: Program, ct: CompiledTransition, actor: Actor, case: Case
+                   ) -> tuple[str | None, str]:
     """The role under which ``actor`` agrees to ``ct`` now, or None and why not."""
     pending = case._agreements.get(ct.event)
     agreed = pending[0] if pending is not None else {}
-    held = [r for r in ct.agreement if _holds(r, ct, actor, case)]
+    held = [r for r in ct.agreement
+            if _holds(r, actor, case._roles, program.case_role_ids)]
     together = " and ".join(ct.agreement)
     if not held:
         why = (f"'{ct.event}' is decided together by {together}; the actor holds "
