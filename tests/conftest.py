@@ -1,17 +1,26 @@
 """Shared test helpers: tools some tests need (Graphviz, Chromium, PostgreSQL), the store back
-ends the store tests run against, and a tiny PNG reader."""
+ends the store tests run against, `zorgflow serve` instances and a headless browser, and a
+tiny PNG reader."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import struct
+import threading
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from zorgflow.serve import WorkflowServer, make_server
+
+#: starts a `zorgflow serve` instance on a folder (fixture `start`)
+Start = Callable[..., WorkflowServer]
 
 POSTGRES_DSN_VARIABLE = "ZORGFLOW_TEST_POSTGRES_DSN"
 
@@ -127,3 +136,50 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
         rows.append(bytes(line))
         prev = line
     return width, height, rows
+
+
+def sha(text: str) -> str:
+    """The SHA-256 of a text, as `zorgflow serve` names a file's version (``base``)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@pytest.fixture
+def start() -> Iterator[Start]:
+    """Start servers the way ``zorgflow serve`` does (``make_server``); stop them after."""
+    running: list[tuple[WorkflowServer, threading.Thread]] = []
+
+    def starter(path: Path, **options: Any) -> WorkflowServer:
+        server = make_server(path, port=0, **options)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        return server
+
+    yield starter
+    for server, thread in running:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A headless Chromium driven by Selenium (skipped without it, failed under CI), quit
+    after use; for a fixture to ``yield from``."""
+    binary = require_tool("chromium", "apt install chromium")
+    driver_path = require_tool("chromedriver", "apt install chromium-driver")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    monkeypatch.setenv("SE_OFFLINE", "true")  # never let Selenium fetch a browser or driver
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                 f"--user-data-dir={tmp_path / 'chromium-profiel'}", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import png_pixels, require_tool
+from tests.conftest import chromium, png_pixels, require_tool
 from zorgflow.serve import WorkflowServer, make_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -144,25 +144,9 @@ def test_serve_command_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 @pytest.fixture
 def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    chromium = require_tool("chromium", "apt install chromium")
-    driver_path = require_tool("chromedriver", "apt install chromium-driver")
+    """Headless Chromium (skipped without it); the page draws its diagram with Graphviz."""
     require_tool("dot", "apt install graphviz")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    monkeypatch.setenv("SE_OFFLINE", "true")  # never let Selenium fetch a browser or driver
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                 f"--user-data-dir={tmp_path / 'chromium-profiel'}", "--window-size=1400,1000"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    yield from chromium(tmp_path, monkeypatch)
 
 
 def test_page_in_chromium(served: tuple[WorkflowServer, Path], browser: Any,

@@ -10,31 +10,26 @@ too long.
 from __future__ import annotations
 
 import errno
-import hashlib
 import http.client
 import json
 import os
 import socket
 import stat
 import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import Start, sha
 from zorgflow.serve import WorkflowServer, make_server
 
 REPO = Path(__file__).resolve().parent.parent
 LZN = (REPO / "workflows" / "lzn.yaml").read_text(encoding="utf-8")
 SECRET = "geheim: dit bestand ligt buiten de map\n"
 
-Start = Callable[..., WorkflowServer]
 Answer = tuple[int, dict[str, Any]]
 
-
-def sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @pytest.fixture
@@ -45,25 +40,6 @@ def folder(tmp_path: Path) -> Path:
     (served / "lzn.yaml").write_text(LZN, encoding="utf-8")
     (tmp_path / "buiten.yaml").write_text(SECRET, encoding="utf-8")
     return served
-
-
-@pytest.fixture
-def start() -> Iterator[Start]:
-    """Start servers the way ``zorgflow serve`` does (``make_server``); stop them after."""
-    running: list[tuple[WorkflowServer, threading.Thread]] = []
-
-    def starter(path: Path, **options: Any) -> WorkflowServer:
-        server = make_server(path, port=0, **options)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        running.append((server, thread))
-        return server
-
-    yield starter
-    for server, thread in running:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 def port_of(server: WorkflowServer) -> int:

@@ -9,19 +9,18 @@ stop a save. And the page asks before it confirms (the static page, and a real C
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import require_tool
-from zorgflow.serve import WorkflowServer, make_server, verifying
+from tests.conftest import Start, chromium, sha
+from zorgflow.serve import WorkflowServer, verifying
 from zorgflow.serve.verifying import VerifyLimits
 
 #: one element a verify warning is about (a gap in a ``unique`` table), and nothing wrong
@@ -87,12 +86,8 @@ transitions:
 #: a text that does not load
 NOT_LOADING = "id: mini\nversion: [\n"
 
-Start = Callable[..., WorkflowServer]
 Answer = tuple[int, dict[str, Any], dict[str, str]]
 
-
-def sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def line_of(text: str, fragment: str) -> int:
@@ -109,25 +104,6 @@ def folder(tmp_path: Path) -> Path:
     (served / "fout.yaml").write_text(WITH_ERRORS, encoding="utf-8")
     (served / "goed.yaml").write_text(WARNINGS_ONLY, encoding="utf-8")
     return served
-
-
-@pytest.fixture
-def start() -> Iterator[Start]:
-    """Start servers the way ``zorgflow serve`` does (``make_server``); stop them after."""
-    running: list[tuple[WorkflowServer, threading.Thread]] = []
-
-    def starter(path: Path, **options: Any) -> WorkflowServer:
-        server = make_server(path, port=0, **options)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        running.append((server, thread))
-        return server
-
-    yield starter
-    for server, thread in running:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 def call(server: WorkflowServer, path: str, body: Any = None) -> Answer:
@@ -426,25 +402,8 @@ def test_the_page_shows_findings_and_asks_before_saving_errors(folder: Path,
 
 @pytest.fixture
 def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Headless Chromium (skipped without it), as in tests/test_serve.py."""
-    chromium = require_tool("chromium", "apt install chromium")
-    driver_path = require_tool("chromedriver", "apt install chromium-driver")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    monkeypatch.setenv("SE_OFFLINE", "true")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage",
-                 f"--user-data-dir={tmp_path / 'chromium-profiel'}", "--window-size=1400,1000"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    """Headless Chromium (skipped without it)."""
+    yield from chromium(tmp_path, monkeypatch)
 
 
 def test_confirm_flow_in_chromium(folder: Path, start: Start, browser: Any) -> None:
