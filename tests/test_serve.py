@@ -193,8 +193,11 @@ def test_page_in_chromium(served: tuple[WorkflowServer, Path], browser: Any,
     # fixed, with a new label: the problems go, the diagram shows the new label
     edited = LZN.replace("label: Afgesloten\n", "label: Afgesloten en gearchiveerd\n")
     edit(edited)
-    wait.until(lambda d: "Afgesloten en gearchiveerd" in
-               (d.find_element(By.CSS_SELECTOR, "#diagram svg").get_attribute("textContent")))
+    # read in the page: the diagram is replaced as the checks come in, so an element found a
+    # moment earlier may be gone (StaleElementReferenceException)
+    wait.until(lambda d: "Afgesloten en gearchiveerd" in d.execute_script(
+        "const svg = document.querySelector('#diagram svg');"
+        "return svg ? svg.textContent : '';"))
     assert browser.find_elements(By.CSS_SELECTOR, "#problems li") == []
     assert file.read_text(encoding="utf-8") == LZN  # not saved yet
 
