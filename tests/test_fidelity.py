@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import unittest
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.conftest import Backend
-from zorgflow import Actor, Engine, TransitionRejected, WorkflowError
+from zorgflow import Actor, Engine, TransitionRejected, Workflow, WorkflowError
 from zorgflow.loader import load_workflow_text
+from zorgflow.testing import state_machine_for
 from zorgflow.verify import verify
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -67,6 +70,19 @@ coord = Actor("c.coord", roles={"coordinator"})
 
 def workflow(text: str = KLEIN, name: str = "klein.yaml"):  # type: ignore[no-untyped-def]
     return load_workflow_text(text, name)
+
+
+def machine_failure(wf: Workflow, examples: int) -> str | None:
+    """Run the hypothesis machine `zorgflow.testing` generates for ``wf``; what it found
+    wrong, or None."""
+    test_case = state_machine_for(wf).TestCase
+    test_case.settings = settings(max_examples=examples, stateful_step_count=20,
+                                  deadline=None, database=None,
+                                  suppress_health_check=list(HealthCheck))
+    result = unittest.TestResult()
+    unittest.defaultTestLoader.loadTestsFromTestCase(test_case).run(result)
+    problems = result.failures + result.errors
+    return problems[0][1] if problems else None
 
 
 def load_problems(text: str) -> list[str]:
@@ -579,18 +595,7 @@ def test_verify_explores_agreements_as_steps() -> None:
 
 
 def test_the_generated_machine_runs_joint_decisions() -> None:
-    import unittest
-
-    from hypothesis import HealthCheck, settings
-
-    from zorgflow.testing import state_machine_for
-
-    test_case = state_machine_for(workflow(AKKOORD)).TestCase
-    test_case.settings = settings(max_examples=60, stateful_step_count=20, deadline=None,
-                                  database=None, suppress_health_check=list(HealthCheck))
-    result = unittest.TestResult()
-    unittest.defaultTestLoader.loadTestsFromTestCase(test_case).run(result)
-    assert not (result.failures or result.errors), (result.failures + result.errors)[0][1]
+    assert machine_failure(workflow(AKKOORD), 60) is None
 
 
 def test_examples_check_pending_agreements(tmp_path: Path) -> None:
@@ -738,22 +743,11 @@ def test_mistakes_in_tasks_are_load_errors(change: tuple[str, str], message: str
 
 
 def test_verify_explores_tasks_and_the_machine_completes_them() -> None:
-    import unittest
-
-    from hypothesis import HealthCheck, settings
-
-    from zorgflow.testing import state_machine_for
-
     report = verify(workflow(TAKEN))
     assert report.errors == [] and not report.cut_off
     # open tasks are part of the abstract state: more of them than states alone
     assert report.nodes > len(workflow(TAKEN).states)
-    test_case = state_machine_for(workflow(TAKEN)).TestCase
-    test_case.settings = settings(max_examples=60, stateful_step_count=20, deadline=None,
-                                  database=None, suppress_health_check=list(HealthCheck))
-    result = unittest.TestResult()
-    unittest.defaultTestLoader.loadTestsFromTestCase(test_case).run(result)
-    assert not (result.failures or result.errors), (result.failures + result.errors)[0][1]
+    assert machine_failure(workflow(TAKEN), 60) is None
 
 
 def test_examples_complete_tasks_and_check_the_open_ones(tmp_path: Path) -> None:
@@ -886,20 +880,9 @@ def test_mistakes_in_timers_are_load_errors(change: tuple[str, str], message: st
 
 
 def test_the_timers_verify_and_the_machine_runs_them() -> None:
-    import unittest
-
-    from hypothesis import HealthCheck, settings
-
-    from zorgflow.testing import state_machine_for
-
     report = verify(workflow(TIJD))
     assert report.errors == [], [str(f) for f in report.errors]
-    test_case = state_machine_for(workflow(TIJD)).TestCase
-    test_case.settings = settings(max_examples=40, stateful_step_count=20, deadline=None,
-                                  database=None, suppress_health_check=list(HealthCheck))
-    result = unittest.TestResult()
-    unittest.defaultTestLoader.loadTestsFromTestCase(test_case).run(result)
-    assert not (result.failures or result.errors), (result.failures + result.errors)[0][1]
+    assert machine_failure(workflow(TIJD), 40) is None
 
 
 # -- an escalation that returns where it came from ---------------------------------------
