@@ -427,6 +427,10 @@ def test_confirm_flow_in_chromium(folder: Path, start: Start, browser: Any) -> N
         "const e = document.getElementById('editor'); e.value = arguments[0];"
         "e.dispatchEvent(new Event('input'));", edited)
     wait.until(lambda d: not d.find_element(By.ID, "save").get_attribute("disabled"))
+    # as a user would, save once the check of the edited text has answered (its answer
+    # would otherwise replace the save's status line)
+    wait.until(lambda d: d.find_element(By.ID, "status").text
+               .endswith(", niet opgeslagen"))
 
     browser.find_element(By.ID, "save").click()  # asked; no: not saved
     alert = wait.until(expected_conditions.alert_is_present())

@@ -10,6 +10,9 @@ const findingsList = $("findings"), verifyNote = $("verify-note");
 const diagram = $("diagram"), note = $("diagram-note"), statusLine = $("status");
 let current = { name: "", base: "", saved: "" };
 let checkSeq = 0, timer = 0, errorLines = new Map(), warningLines = new Map();
+// the check under way when a save last answered: that check's answer must not overwrite the
+// save's status line ("opgeslagen …", "niet opgeslagen …"), which is newer news
+let savedAtCheck = 0;
 
 // A refused request: its HTTP status and the JSON answer (a problem-details body for a save
 // with errors not confirmed) travel with the message.
@@ -141,6 +144,7 @@ async function check() {
     if (answer.svg) { showDiagram(answer.svg); note.textContent = ""; }
     else if (answer.diagram_error) note.textContent = answer.diagram_error;
     const found = verifyErrors(answer), unsaved = dirty() ? ", niet opgeslagen" : "";
+    if (seq <= savedAtCheck) return;
     if (found) setStatus(`verify: ${plural(found, "fout", "fouten")}${unsaved}`, "error");
     else setStatus(`geldig${unsaved}`, dirty() ? "dirty" : "ok");
   } else {
@@ -213,7 +217,7 @@ async function save(confirmed = false) {
   const body = { name: current.name, text: editor.value, base: current.base };
   if (confirmed === true) body.confirm_errors = true;
   try {
-    const answer = await request("/api/save", body);
+    const answer = await request("/api/save", body).finally(() => { savedAtCheck = checkSeq; });
     current.base = answer.hash;
     current.saved = editor.value;
     $("save").disabled = true;
