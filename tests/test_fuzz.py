@@ -1917,3 +1917,16 @@ def test_a_digest_that_is_not_ascii_is_refused_with_a_case_format_error() -> Non
         _non_ascii_digest()
 
 
+
+
+def test_a_restored_case_of_a_huge_workflow_version_is_refused_as_unknown_workflow() -> None:
+    """A case read with verify=False whose workflow version has more than 4,300 digits: every
+    engine call on it (`timers`, `fire`, ...) raised ValueError from writing the version into
+    the UnknownWorkflow message, and `repr(case)` did the same."""
+    engine = _shared_engine()
+    saved = engine.start("lzn", actor=_SCP, at=T0).to_dict()
+    restored = Case.from_dict({**saved, "workflow": {"id": "lzn", "version": 10**5000}},
+                              verify=False)
+    assert "digits" in repr(restored)
+    with pytest.raises(zorgflow.UnknownWorkflow, match="a whole number of about 5,001 digits"):
+        engine.timers(restored)

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import CaseFormatError
 from ..model.calendar import parse_datetime
-from ..model.values import to_json
+from ..model.values import number_text, to_json
 from . import digest
 from .digest import Key
 from .record import (
@@ -358,7 +358,7 @@ class Case:
                                 else returns_to))
 
     def __repr__(self) -> str:
-        return (f"<Case {self._id} {self._workflow_id} v{self._workflow_version} "
+        return (f"<Case {self._id} {self._workflow_id} v{number_text(self._workflow_version)} "
                 f"state={self._state} history={self.version}>")
 
     def __eq__(self, other: object) -> bool:

@@ -33,6 +33,7 @@ from ..model.calendar import (
     now,
     require_aware,
 )
+from ..model.values import number_text
 from ..program import CompiledTransition, Program, explain_guard, program_of
 from ..rules.decision import Decision
 from ..rules.durable import DurableRules
@@ -163,8 +164,8 @@ class Engine:
         compiled = self._programs.get((workflow_id, version))
         if compiled is None:
             versions = sorted(v for w, v in self._programs if w == workflow_id)
-            raise UnknownWorkflow(f"workflow '{workflow_id}' version {version} is not loaded "
-                                  f"(loaded: {versions or 'none'})")
+            raise UnknownWorkflow(f"workflow '{workflow_id}' version {number_text(version)} is "
+                                  f"not loaded (loaded: {versions or 'none'})")
         return compiled
 
     def _for_case(self, case: Case) -> tuple[Program, Case]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import CaseMismatch
 from ..model import Transition, Workflow
+from ..model.values import number_text
 from .dutch import Dutch, either
 
 if TYPE_CHECKING:
@@ -152,7 +153,7 @@ def case_path(workflow: Workflow, case: Case) -> CasePath:
             raise CaseMismatch(f"history step {entry.seq} goes to state '{entry.to_state}', "
                                f"which workflow '{workflow.id}' version {workflow.version} "
                                f"does not have (the case is of version "
-                               f"{case.workflow_version})")
+                               f"{number_text(case.workflow_version)})")
         visited.add(entry.to_state)
         if entry.kind == "fire" and entry.from_state is not None:
             if (entry.from_state, entry.event) not in known:
