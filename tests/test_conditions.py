@@ -10,7 +10,9 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import re
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import zorgflow
 from zorgflow import UNKNOWN, WorkflowError
 from zorgflow.loader import load_workflow_text
 from zorgflow.model import DataField, Fact, FactType
@@ -364,8 +367,10 @@ def test_a_date_literal_is_checked_at_load_time() -> None:
         ("n == true", "compares a whole number with true or false"),
         ("s == 1", "compares text with 1"),
         ("d == n", "compares a date (YYYY-MM-DD) with a whole number"),
-        ("n + s", "'+' and '-' need numbers"),
-        ("a - 1", "'+' and '-' need numbers"),
+        ("n + s", "'+' needs numbers"),
+        ("a - 1", "'-' needs numbers"),
+        ("a * 2", "'*' needs numbers"),
+        ("n / s", "'/' needs numbers"),
         ("-s", "'-' needs a number"),
         ("'x' in s", "the right side of 'in' must be a list"),
         ("1 in xs", "compares text with 1"),
@@ -386,9 +391,13 @@ def test_a_date_literal_is_checked_at_load_time() -> None:
         ("kandidaat.id == 'x'", "is not a name this condition can use"),
         ("rules.afsluitcriteria.matched", "rule sets cannot be used here"),
         ("lenn(xs)", "calling 'lenn' is not allowed; functions are: known, today, days_since, "
-                     "months_since, len, add_days, add_months — did you mean 'len'?"),
-        ("a * 2", "only '+' and '-' are allowed"),
-        ("n / 2", "only '+' and '-' are allowed"),
+                     "months_since, len, add_days, add_months, sum — did you mean 'len'?"),
+        ("n // 2", "only '+', '-', '*' and '/' are allowed"),
+        ("n % 2", "only '+', '-', '*' and '/' are allowed"),
+        ("sum(xs)", "sum() needs a number field of a list of records"),
+        ("sum(n.real)", "sum() needs a number field of a list of records; 'n' is a whole number"),
+        ("sum(xs.lengte)", "'xs' is a list of text"),
+        ("sum(kandidatn.punten)", "unknown fact 'kandidatn'"),
         ("a is b", "is not allowed"),
         ("~n", "is not allowed"),
         ("None", "there is no 'none'"),
@@ -476,7 +485,6 @@ HOSTILE = [
     "a\x00",
     "a and \\\n b",
     "n ** 1000000",
-    "n * 2",
     "n // 2",
     "n % 2",
     "n << 2",
@@ -909,9 +917,9 @@ TABLE_FIX = ("use `'jeugd' in rules.zorgplicht.matched` (which rows matched), "
                                          f"dates, but `rules.zorgplicht.outcome` {ROW}"),
         ("3 >= rules.zorgplicht.outcome", "'>=' needs numbers or dates, but "
                                           f"`rules.zorgplicht.outcome` {ROW}"),
-        ("rules.zorgplicht.outcome - 1 > 0", "'+' and '-' need numbers, but "
+        ("rules.zorgplicht.outcome - 1 > 0", "'-' needs numbers, but "
                                              f"`rules.zorgplicht.outcome` {ROW}"),
-        ("1 + rules.zorgplicht.outcome > 0", "'+' and '-' need numbers"),
+        ("1 + rules.zorgplicht.outcome > 0", "'+' needs numbers"),
         ("-rules.zorgplicht.outcome < 0", "'-' needs a number"),
         ("days_since(rules.zorgplicht.outcome) > 3", "days_since() needs a date, but "
                                                      f"`rules.zorgplicht.outcome` {ROW}"),
@@ -1043,3 +1051,111 @@ def test_a_mistake_after_accented_text_is_reported_at_its_character() -> None:
     (problem,) = info.value.errors
     assert (problem.line, problem.column) == (GUARD_LINE,
                                               GUARD_COLUMN + 1 + guard.index("onbekend_feit"))
+
+
+# -- arithmetic: '*' and '/', sum() over a list of records -----------------------------------
+
+RECORDS = FactType("list", fields={"id": FactType("string"), "stemmen": FactType("integer"),
+                                   "gewicht": FactType("number"), "naam": FactType("string")})
+RECORD_SCOPE = Scope({**FACTS, "kandidaten": _fact("kandidaten", RECORDS)})
+
+
+@pytest.mark.parametrize(
+    ("source", "facts", "expected"),
+    [
+        ("n * m", {"n": 3, "m": 4}, 12),
+        ("x * 2", {"x": 0.5}, 1.0),
+        ("n / m", {"n": 3, "m": 8}, 0.375),
+        ("n / m", {"n": 3, "m": 0}, UNKNOWN),  # a share of nothing is not known
+        ("n / m", {"n": 3}, UNKNOWN),
+        ("n * m", {"m": 2}, UNKNOWN),
+        ("x * x", {"x": 1e200}, UNKNOWN),  # beyond a float: not a number a rule can use
+        ("n / x", {"n": 10**300, "x": 1e-300}, UNKNOWN),
+        ("n - m * 2", {"n": 10, "m": 3}, 4),  # '*' before '-'
+        ("(n - m) * 2", {"n": 10, "m": 3}, 14),
+    ],
+)
+def test_multiplication_and_division(source: str, facts: dict[str, Any], expected: Any) -> None:
+    assert ev(source, facts) == expected if expected is not UNKNOWN \
+        else ev(source, facts) is UNKNOWN
+
+
+def test_division_is_a_number_and_multiplication_of_whole_numbers_a_whole_number() -> None:
+    assert compile_expr("n / m", SCOPE).type == FactType("number")
+    assert compile_expr("n * m", SCOPE).type == FactType("integer")
+    assert compile_expr("n * x", SCOPE).type == FactType("number")
+
+
+@pytest.mark.parametrize(
+    ("records", "expected"),
+    [
+        ([{"id": "a", "stemmen": 3}, {"id": "b", "stemmen": 5}], 8),
+        ([], 0),
+        ([{"id": "a", "stemmen": 3}, {"id": "b"}], UNKNOWN),  # one record does not say
+    ],
+)
+def test_sum_totals_a_field_over_the_records_of_a_list(records: list[dict[str, Any]],
+                                                       expected: Any) -> None:
+    result = ev("sum(kandidaten.stemmen)", {"kandidaten": records}, scope=RECORD_SCOPE)
+    assert result == expected if expected is not UNKNOWN else result is UNKNOWN
+    assert ev("sum(facts.kandidaten.stemmen)", {"kandidaten": records},
+              scope=RECORD_SCOPE) == result
+    assert ev("sum(kandidaten.stemmen)", {}, scope=RECORD_SCOPE) is UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("sum(kandidaten.naam) > 1", "'kandidaten.naam' is text"),
+        ("sum(kandidaten.stemme) > 1", "unknown field 'kandidaten.stemme' — did you mean "
+                                       "'stemmen'?"),
+        ("sum(kandidaten) > 1", "sum() needs a number field of a list of records"),
+    ],
+)
+def test_sum_refuses_what_is_not_a_number_field_of_records(source: str, message: str) -> None:
+    with pytest.raises(ExprError, match=re.escape(message)):
+        compile_expr(source, RECORD_SCOPE)
+
+
+@given(st.lists(st.integers(min_value=0, max_value=1000), min_size=1, max_size=8))
+def test_shares_computed_by_a_rule_add_up_to_one(votes: list[int]) -> None:
+    """The share the LZN ranking weighs: each candidate's votes over all votes."""
+    records = [{"id": str(i), "stemmen": v} for i, v in enumerate(votes)]
+    scope = Scope({**RECORD_SCOPE.facts, "s_n": _fact("s_n", FactType("integer"))})
+    shares = [ev("n / sum(kandidaten.stemmen)", {"kandidaten": records, "n": v}, scope=scope)
+              for v in votes]
+    if sum(votes) == 0:
+        assert all(s is UNKNOWN for s in shares)
+    else:
+        assert sum(shares) == pytest.approx(1.0)
+
+
+# -- rules.X.first: the best-placed candidate of a ranking ------------------------------------
+
+WORKFLOWS = Path(__file__).parent.parent / "workflows"
+LZN = load_workflow_text((WORKFLOWS / "lzn.yaml").read_text(encoding="utf-8"), "lzn.yaml")
+LZN_SCOPE = Scope(LZN.facts, rules=LZN.rules)
+
+
+def test_first_is_only_offered_by_a_ranking() -> None:
+    assert compile_expr("rules.regiecriteria.first == 'ggz'", LZN_SCOPE).type == \
+        FactType("boolean")
+    with pytest.raises(ExprError, match=re.escape("'.first' is the best-placed candidate of "
+                                                  "a ranking, and 'afsluitcriteria' is a "
+                                                  "criteria")):
+        compile_expr("rules.afsluitcriteria.first == 'x'", LZN_SCOPE)
+    with pytest.raises(ExprError, match="did you mean 'first'"):
+        compile_expr("rules.regiecriteria.frist == 'x'", LZN_SCOPE)
+
+
+def test_first_is_the_best_placed_candidate_or_unknown_without_one() -> None:
+    engine = zorgflow.Engine.from_directory(WORKFLOWS)
+    first = compile_expr("rules.regiecriteria.first", LZN_SCOPE)
+
+    def best(kandidaten: Any) -> Any:
+        facts = {} if kandidaten is None else {"kandidaten": kandidaten}
+        return first(Env(facts, AT, decide=lambda rid: engine.decide("lzn", rid, facts, at=AT)))
+
+    assert best([{"id": "a", "voorkeur_overleg": 1}, {"id": "b", "voorkeur_overleg": 3}]) == "b"
+    assert best([]) is UNKNOWN
+    assert best(None) is UNKNOWN

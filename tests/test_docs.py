@@ -121,7 +121,8 @@ def test_states_ranking_invariants_and_examples(lzn_html: str) -> None:
     # casusregisseur: "in elk geval meegewogen")
     assert "expertise_leidend 1 1 punt als “Bovenliggende problematiek" \
         in words(rows["regiecriteria-expertise_leidend"])
-    assert "voorkeur_overleg 1 1 × “voorkeur aandeel” van de kandidaat" \
+    assert ("voorkeur_overleg 1 1 × “voorkeur overleg” van de kandidaat gedeeld door het "
+            "totaal van “voorkeur overleg” over “Kandidaat-casusregisseurs (ketenpartners)”") \
         in words(rows["regiecriteria-voorkeur_overleg"])
     assert "langdurig_betrokken 0.5 0.5 punten als “langdurig betrokken” van de kandidaat" \
         in words(rows["regiecriteria-langdurig_betrokken"])

@@ -65,7 +65,7 @@ def test_lzn_happy_path_records_one_entry_per_step(engine: Engine) -> None:
     last = case.history[-1]
     assert (last.actor, last.role, last.from_state, last.to_state) == (
         coord.id, "lzn_coordinator", "uitvoering", "afgesloten")
-    assert last.workflow_version == case.workflow_version == 2
+    assert last.workflow_version == case.workflow_version == 3
     assert any("zorg_bij_ketenpartner" in line for line in last.explanation)
     assert case.history[4].role == "casusregisseur"
 
@@ -517,15 +517,15 @@ def test_case_from_a_foreign_workflow_state_is_refused(engine: Engine) -> None:
 def test_two_versions_side_by_side() -> None:
     text = (WORKFLOWS / "lzn.yaml").read_text(encoding="utf-8")
     v1 = load_workflow_text(text, "lzn.yaml")
-    v3 = load_workflow_text(text.replace("\nversion: 2\n", "\nversion: 3\n", 1).replace(
-        "by: [teamleider_tjg]", "by: [teamleider_tjg, lzn_coordinator]"), "lzn-v3.yaml")
-    assert (v1.version, v3.version) == (2, 3)
-    engine = Engine([v1, v3])
-    old = engine.start("lzn", actor=scp, at=T0, version=2)
+    v4 = load_workflow_text(text.replace("\nversion: 3\n", "\nversion: 4\n", 1).replace(
+        "by: [teamleider_tjg]", "by: [teamleider_tjg, lzn_coordinator]"), "lzn-v4.yaml")
+    assert (v1.version, v4.version) == (3, 4)
+    engine = Engine([v1, v4])
+    old = engine.start("lzn", actor=scp, at=T0, version=3)
     new = engine.start("lzn", actor=scp, at=T0)
-    assert (old.workflow_version, new.workflow_version) == (2, 3)
+    assert (old.workflow_version, new.workflow_version) == (3, 4)
     old = engine.fire(old, "passend_bevonden", actor=coord, at=T0)
-    assert old.workflow_version == 2 and old.history[-1].workflow_version == 2
+    assert old.workflow_version == 3 and old.history[-1].workflow_version == 3
 
 
 def test_engine_shared_by_threads(engine: Engine) -> None:

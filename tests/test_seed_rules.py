@@ -250,14 +250,14 @@ _ENGINE = zorgflow.Engine.from_directory(ROOT / "workflows")
 
 
 def partner(id: str, *, expertise: tuple[str, ...] = (), eerder_contact: bool = False,
-            vertrouwen_client: bool = False, voorkeur_aandeel: float | None = 0,
+            vertrouwen_client: bool = False, voorkeur_overleg: int | None = 0,
             langdurig_betrokken: bool | None = True,
             systeemgericht: bool | None = True) -> dict[str, Any]:
     record: dict[str, Any] = {"id": id, "expertise": list(expertise),
                               "eerder_contact": eerder_contact,
                               "vertrouwen_client": vertrouwen_client}
-    if voorkeur_aandeel is not None:
-        record["voorkeur_aandeel"] = voorkeur_aandeel
+    if voorkeur_overleg is not None:
+        record["voorkeur_overleg"] = voorkeur_overleg
     if langdurig_betrokken is not None:
         record["langdurig_betrokken"] = langdurig_betrokken
     if systeemgericht is not None:
@@ -283,7 +283,7 @@ def test_regiecriteria_four_criteria_of_equal_weight(engine: zorgflow.Engine) ->
     assert {c.id: c.weight for c in rule_set.criteria} == CRITERIA
     assert not any(c.required for c in rule_set.criteria)
     best = regie(engine, [partner("alles", expertise=("ggz",), eerder_contact=True,
-                                  vertrouwen_client=True, voorkeur_aandeel=1)])
+                                  vertrouwen_client=True, voorkeur_overleg=1)])
     assert best.outcome[0]["total"] == 4
     assert best.outcome[0]["points"] == CRITERIA
 
@@ -291,11 +291,11 @@ def test_regiecriteria_four_criteria_of_equal_weight(engine: zorgflow.Engine) ->
 def test_regiecriteria_order_by_points(engine: zorgflow.Engine) -> None:
     # eight preferences named: 1, 1, 5 and 1 of them
     d = regie(engine, [
-        partner("wijkteam", voorkeur_aandeel=0.125),                              # 0.125 + 1
-        partner("ggz_instelling", expertise=("ggz",), voorkeur_aandeel=0.125),    # 1 + 0.125 + 1
+        partner("wijkteam", voorkeur_overleg=1),                              # 0.125 + 1
+        partner("ggz_instelling", expertise=("ggz",), voorkeur_overleg=1),    # 1 + 0.125 + 1
         partner("maatschappelijk_werk", eerder_contact=True, vertrouwen_client=True,
-                voorkeur_aandeel=0.625),                                          # 1 + 0.625 + 1
-        partner("verslavingszorg", vertrouwen_client=True, voorkeur_aandeel=0.125),
+                voorkeur_overleg=5),                                          # 1 + 0.625 + 1
+        partner("verslavingszorg", vertrouwen_client=True, voorkeur_overleg=1),
     ])
     assert d.matched == ["maatschappelijk_werk", "ggz_instelling", "verslavingszorg",
                          "wijkteam"]
@@ -315,32 +315,48 @@ def test_regiecriteria_no_criterion_knocks_a_candidate_out(
         engine: zorgflow.Engine, langdurig: bool | None, systeemgericht: bool | None,
         points: float) -> None:
     d = regie(engine, [
-        partner("sterk", expertise=("ggz",), eerder_contact=True, voorkeur_aandeel=0.5,
+        partner("sterk", expertise=("ggz",), eerder_contact=True, voorkeur_overleg=1,
                 langdurig_betrokken=langdurig, systeemgericht=systeemgericht),
-        partner("zwak"),
+        partner("zwak", voorkeur_overleg=1),
     ])
     assert d.matched == ["sterk", "zwak"]  # still ranked, and here still first
     assert d.outcome[0]["total"] == 2 + points
     assert not any("not eligible" in line or "required" in line for line in d.explanation)
 
 
+def test_a_candidate_field_given_as_null_is_unknown_as_one_left_out(
+        engine: zorgflow.Engine) -> None:
+    """DOMAIN: a missing datum is unknown and counts 0 points. A front end sends JSON null
+    for a question nobody answered; that was refused ("expected true or false")."""
+    given = partner("a", expertise=("ggz",), voorkeur_overleg=1)
+    nulled = {**given, "langdurig_betrokken": None, "systeemgericht": None}
+    left_out = partner("a", expertise=("ggz",), voorkeur_overleg=1, langdurig_betrokken=None,
+                       systeemgericht=None)
+    assert regie(engine, [nulled]).outcome == regie(engine, [left_out]).outcome
+    assert regie(engine, [nulled]).outcome[0]["points"]["systeemgericht"] == 0
+
+
 def test_regiecriteria_ties_keep_the_order_given(engine: zorgflow.Engine) -> None:
-    d = regie(engine, [partner("b", voorkeur_aandeel=0.25), partner("a", voorkeur_aandeel=0.25),
-                       partner("c", voorkeur_aandeel=0.25)])
+    d = regie(engine, [partner("b", voorkeur_overleg=1), partner("a", voorkeur_overleg=1),
+                       partner("c", voorkeur_overleg=1)])
     assert d.matched == ["b", "a", "c"]
 
 
 def test_regiecriteria_preference_is_a_share_of_at_most_one(engine: zorgflow.Engine) -> None:
-    """The preference counts as a share of all preferences named, never as unbounded votes;
-    the count of those naming the candidate is recorded, but does not score."""
-    with pytest.raises(ValueError, match="field 'voorkeur_aandeel': must be at most 1"):
-        regie(engine, [partner("veel_stemmen", voorkeur_aandeel=5)])
-    counted = partner("geteld", voorkeur_aandeel=None)
-    counted["voorkeur_overleg"] = 5
-    d = regie(engine, [counted])
-    assert d.outcome[0]["points"]["voorkeur_overleg"] == 0
-    assert any("0 points: voorkeur_overleg" in line and "(voorkeur_aandeel = unknown)" in line
-               for line in d.explanation)
+    """The preference counts as the candidate's share of all preferences named (the rule
+    computes it from the counts), never as unbounded votes; when one candidate's count is
+    missing, no share is known and the criterion gives every candidate 0 points."""
+    alone = regie(engine, [partner("veel_stemmen", voorkeur_overleg=100)])
+    assert alone.outcome[0]["points"]["voorkeur_overleg"] == 1
+    d = regie(engine, [partner("a", voorkeur_overleg=5), partner("b", voorkeur_overleg=3)])
+    assert [r["points"]["voorkeur_overleg"] for r in d.outcome] == [0.625, 0.375]
+    nobody = regie(engine, [partner("a"), partner("b")])
+    assert [r["points"]["voorkeur_overleg"] for r in nobody.outcome] == [0, 0]
+    missing = regie(engine, [partner("a", voorkeur_overleg=5), partner("b", voorkeur_overleg=None)])
+    assert [r["points"]["voorkeur_overleg"] for r in missing.outcome] == [0, 0]
+    assert any("0 points: voorkeur_overleg" in line
+               and "sum(kandidaten.voorkeur_overleg) = unknown" in line
+               for line in missing.explanation), missing.explanation
 
 
 def test_regiecriteria_an_absent_attribute_is_unknown_and_scores_nothing(

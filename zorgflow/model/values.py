@@ -148,6 +148,8 @@ def _record(fields: Mapping[str, FactType], item: Any, n: int) -> Mapping[str, A
                            f"(fields: {', '.join(fields)})")
     result = {}
     for key, value in item.items():
+        if value is None:
+            continue  # a field given as null is not known, as a field left out
         try:
             result[key] = coerce(fields[key], value)
         except ValueProblem as exc:

@@ -20,6 +20,8 @@ _COMPARE = {
     ast.Eq: "is", ast.NotEq: "is niet", ast.Lt: "is kleiner dan", ast.LtE: "is hoogstens",
     ast.Gt: "is groter dan", ast.GtE: "is minstens",
 }
+_ARITHMETIC: dict[type[ast.operator], str] = {
+    ast.Add: "plus", ast.Sub: "min", ast.Mult: "maal", ast.Div: "gedeeld door"}
 _FUNCTIONS = {
     "days_since": "het aantal dagen sinds {}",
     "months_since": "het aantal hele maanden sinds {}",
@@ -102,6 +104,8 @@ class Dutch:
         if attr == "matched":
             what = "rijen" if kind == "table" else "criteria"
             return f"de {what} van {label} die gelden"
+        if attr == "first":
+            return f"de eerste kandidaat van {label}"
         if attr == "holds":
             some = {"criteria": "minstens één", "table": "een", "ranking": "een geschikte"}
             none = {"criteria": "geen enkel", "table": "geen", "ranking": "geen geschikte"}
@@ -144,10 +148,16 @@ class Dutch:
             return _constant(node.value)
         if isinstance(node, ast.List | ast.Tuple):
             return _choice([self.node(e) for e in node.elts])
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
-            word = "plus" if isinstance(node.op, ast.Add) else "min"
-            return f"{self.node(node.left, True)} {word} {self.node(node.right, True)}"
+        if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
+            word = _ARITHMETIC[type(node.op)]
+            return f"{self.operand(node.left)} {word} {self.operand(node.right)}"
         return ast.unparse(node)
+
+    def operand(self, node: ast.expr) -> str:
+        """One side of a sum: in brackets when it is itself a sum, so that the order of the
+        arithmetic stays readable (``(a plus b) gedeeld door c``)."""
+        text = self.node(node, True)
+        return f"({text})" if isinstance(node, ast.BinOp) else text
 
     def compare(self, node: ast.Compare) -> str:
         parts = []
@@ -175,6 +185,10 @@ class Dutch:
         if func in ("add_days", "add_months") and len(args) == 2:
             unit = "dagen" if func == "add_days" else "maanden"
             return f"{args[0]} plus {args[1]} {unit}"
+        if func == "sum" and node.args and isinstance(node.args[0], ast.Attribute):
+            field = node.args[0]
+            return (f"het totaal van {quoted(self._item_label(field.attr))} over "
+                    f"{self.node(field.value)}")
         if func in _FUNCTIONS and args:
             return _FUNCTIONS[func].format(args[0])
         return ast.unparse(node)

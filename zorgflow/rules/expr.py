@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 import difflib
 import io
+import math
+import operator
 import tokenize
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -190,8 +192,9 @@ _CMP = {
     ast.In: "in", ast.NotIn: "not in",
 }
 _FUNCTIONS = {"known": 1, "today": 0, "days_since": 1, "months_since": 1, "len": 1,
-              "add_days": 2, "add_months": 2}
+              "add_days": 2, "add_months": 2, "sum": 1}
 _LITERAL_NAMES = {"true": True, "false": False}
+_RULE_ATTRIBUTES = ("matched", "holds", "outcome", "first")
 _NO_NONE = ("there is no 'none': a fact that is not set is unknown; test it with known(x) or "
             "not known(x)")
 _NUMERIC = ("integer", "number")
@@ -370,7 +373,30 @@ class _Compiler:
             # a table's output row(s), a ranking's candidates: records of no declared type,
             # usable only where no type is needed (see `untyped`)
             return outcome, None
-        raise self.fail(node, f"rule sets offer .matched, .holds and .outcome, not '.{attr}'")
+        if attr == "first":
+            return self.first_candidate(node, rule_id, rule_set)
+        raise self.fail(node, "rule sets offer .matched, .holds and .outcome (a ranking also "
+                              f".first), not '.{attr}'{suggest(attr, _RULE_ATTRIBUTES)}")
+
+    def first_candidate(self, node: ast.Attribute, rule_id: str, rule_set: RuleSet
+                        ) -> tuple[Fn, FactType | None]:
+        """``rules.X.first``: the id of the best-placed candidate of ranking X; unknown while
+        the candidates are unknown or none is eligible."""
+        if rule_set.kind != "ranking":
+            raise self.fail(node, f"'.first' is the best-placed candidate of a ranking, and "
+                                  f"'{rule_id}' is a {rule_set.kind}; use "
+                                  f"rules.{rule_id}.matched")
+        candidates = self.scope.facts.get(rule_set.candidates)
+        id_type = candidates.type.fields.get(rule_set.candidate_id) if candidates else None
+
+        def first(env: Env) -> Any:
+            assert env.decide is not None
+            matched = env.decide(rule_id).matched
+            return matched[0] if matched else UNKNOWN
+
+        personal = candidates is not None and candidates.personal_data
+        self.computed.setdefault(ast.unparse(node), (first, personal))
+        return first, id_type if id_type is not None and id_type.name == "string" else STR
 
     def c_UnaryOp(self, node: ast.UnaryOp, depth: int) -> tuple[Fn, FactType | None]:
         operand, t = self.compile(node.operand, depth)
@@ -410,25 +436,28 @@ class _Compiler:
         return (_and(parts) if isinstance(node.op, ast.And) else _or(parts)), BOOL
 
     def c_BinOp(self, node: ast.BinOp, depth: int) -> tuple[Fn, FactType | None]:
-        if not isinstance(node.op, ast.Add | ast.Sub):
-            raise self.fail(node, "only '+' and '-' are allowed for arithmetic")
+        symbol = _ARITHMETIC.get(type(node.op))
+        if symbol is None:
+            raise self.fail(node, "only '+', '-', '*' and '/' are allowed for arithmetic")
         left, lt = self.compile(node.left, depth)
         right, rt = self.compile(node.right, depth)
         for side, t in ((node.left, lt), (node.right, rt)):
             if t is None:
-                raise self.untyped(node, side, f"`{ast.unparse(node)}`: '+' and '-' need "
+                raise self.untyped(node, side, f"`{ast.unparse(node)}`: '{symbol}' needs "
                                                "numbers")
         if not (_is_num(lt) and _is_num(rt)):
-            raise self.fail(node, f"`{ast.unparse(node)}`: '+' and '-' need numbers")
-        sign = 1 if isinstance(node.op, ast.Add) else -1
+            raise self.fail(node, f"`{ast.unparse(node)}`: '{symbol}' needs numbers")
+        both_int = lt is not None and rt is not None and lt.name == rt.name == "integer"
+        if symbol == "/":
+            return _divide(left, right), NUM
+        operate = _OPERATIONS[symbol]
 
         def arithmetic(env: Env) -> Any:
             a, b = left(env), right(env)
             if a is UNKNOWN or b is UNKNOWN:
                 return UNKNOWN
-            return a + sign * b
+            return _finite(operate(a, b))
 
-        both_int = lt is not None and rt is not None and lt.name == rt.name == "integer"
         return arithmetic, INT if both_int else NUM
 
     def c_Compare(self, node: ast.Compare, depth: int) -> tuple[Fn, FactType | None]:
@@ -462,6 +491,8 @@ class _Compiler:
             return today, DATE
         if name in ("add_days", "add_months"):
             return self.date_plus(node, name, depth)
+        if name == "sum":
+            return self.total(node, depth)
         argument = node.args[0]
         t: FactType | None
         if (name in ("days_since", "months_since") and isinstance(argument, ast.Constant)
@@ -504,6 +535,56 @@ class _Compiler:
 
         self.computed.setdefault(ast.unparse(node), (since, personal))
         return since, INT
+
+    def total(self, node: ast.Call, depth: int) -> tuple[Fn, FactType | None]:
+        """``sum(list.field)``: the total of a number field over the records of a list fact
+        (``sum(kandidaten.voorkeur_overleg)``); unknown while the list, or the field of any
+        record in it, is unknown; 0 for an empty list."""
+        argument = node.args[0]
+        hint = "sum() needs a number field of a list of records"
+        example = " (e.g. `sum(kandidaten.voorkeur_overleg)`)"
+        if not isinstance(argument, ast.Attribute):
+            raise self.fail(node, hint + example)
+        base = argument.value
+        if isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name) \
+                and base.value.id == "facts":
+            list_name = base.attr
+        elif isinstance(base, ast.Name) and base.id not in ("facts", "data", "rules"):
+            list_name = base.id
+        else:
+            raise self.fail(node, hint + example)
+        if list_name not in self.scope.facts:
+            raise self.fail(base, f"unknown fact '{list_name}'"
+                                  f"{suggest(list_name, self.scope.facts)}")
+        list_fact = self.scope.facts[list_name]
+        if list_fact.type.name != "list" or not list_fact.type.fields:
+            raise self.fail(node, f"{hint}; '{list_name}' is {list_fact.type.describe()}")
+        field_name = argument.attr
+        field_type = list_fact.type.fields.get(field_name)
+        if field_type is None:
+            raise self.fail(argument, f"unknown field '{list_name}.{field_name}'"
+                                      f"{suggest(field_name, list_fact.type.fields)}")
+        if not _is_num(field_type):
+            raise self.fail(node, f"{hint}; '{list_name}.{field_name}' is "
+                                  f"{field_type.describe()}")
+        self.facts[list_name] = None
+        fact_default = list_fact.default
+
+        def total(env: Env) -> Any:
+            records = env.facts.get(list_name, UNKNOWN if fact_default is None
+                                    else fact_default)
+            if records is UNKNOWN:
+                return UNKNOWN
+            result: Any = 0
+            for record in records:
+                value = record.get(field_name, UNKNOWN)
+                if value is UNKNOWN or value is None:
+                    return UNKNOWN
+                result += value
+            return _finite(result)
+
+        self.computed.setdefault(ast.unparse(node), (total, list_fact.personal_data))
+        return total, field_type if field_type.name == "integer" else NUM
 
     def date_plus(self, node: ast.Call, name: str, depth: int) -> tuple[Fn, FactType | None]:
         """``add_days(d, n)`` / ``add_months(d, n)``: the date ``n`` days or calendar months
@@ -704,6 +785,36 @@ def _rule_ids(rule_set: RuleSet) -> tuple[str, ...]:
     if rule_set.kind == "table":
         return tuple(r.id for r in rule_set.rows)
     return ()
+
+
+_ARITHMETIC = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_OPERATIONS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul}
+#: beyond this a number cannot be weighed or compared as a float (about 1.8e308)
+_LARGEST = 2 ** 1023
+
+
+def _finite(value: Any) -> Any:
+    """``value``, or unknown when arithmetic left the numbers a rule can use (an infinite
+    float, or a whole number beyond a float)."""
+    if value.__class__ is float:
+        return value if math.isfinite(value) else UNKNOWN
+    return value if -_LARGEST < value < _LARGEST else UNKNOWN
+
+
+def _divide(left: Fn, right: Fn) -> Fn:
+    """``a / b``: a number; unknown when either is unknown or ``b`` is 0 (a share of
+    nothing is not known, rather than an error halfway through a decision)."""
+    def divide(env: Env) -> Any:
+        a, b = left(env), right(env)
+        if a is UNKNOWN or b is UNKNOWN or b == 0:
+            return UNKNOWN
+        try:
+            return _finite(a / b)
+        except OverflowError:
+            return UNKNOWN
+
+    return divide
 
 
 def _const(value: Any) -> Fn:
