@@ -1059,3 +1059,77 @@ def test_a_group_timer_bounds_the_fact_it_takes_its_interval_from() -> None:
     with pytest.raises(TransitionRejected) as info:
         engine.set_facts(case, {"interval": 3_000_000}, actor=coord, at=T0)
     assert "a timer's interval in days must lie between" in info.value.reasons[0]
+
+
+# -- verify: facts only events write are not free ----------------------------------------------
+
+#: `regie_bij` is written only by `beginnen` (from data it requires, or — with `optional` — from
+#: data it may lack); `hervatten` goes back to bezig only when it is known.
+ALLEEN_EVENTS = KLEIN.replace("""  caseload: {type: integer""", """\
+  regie_bij:
+    type: string
+    label: Regie bij
+    set_by: []
+    written_by: [beginnen]
+    assumption: "Alleen het begin legt vast bij wie de regie ligt."
+  caseload: {type: integer""").replace("""    data:
+      regisseur: {type: string, label: Regisseur}
+    assigns: {regisseur: data.regisseur}""", """    data:
+      regisseur: {type: string, label: Regisseur}
+      organisatie: {type: string, label: Organisatie}
+    assigns: {regisseur: data.regisseur}
+    sets: {regie_bij: data.organisatie}
+  - event: hervatten
+    from: open
+    to: bezig
+    by: [coordinator]
+    when: known(regie_bij)
+    assumption: "Hervatten kan alleen als de regie al is vastgelegd."
+  - event: terug
+    from: bezig
+    to: open
+    by: [coordinator]
+    assumption: "Terug naar open."
+""") + """\
+invariants:
+  regisseur_als_bezig:
+    label: Bezig heeft een regisseur
+    assumption: "Wie bezig is, heeft een regisseur."
+    in_state: bezig
+    requires_case_role: regisseur
+  regie_bekend_als_bezig:
+    label: Bezig weet bij wie de regie ligt
+    assumption: "Wie bezig is, weet bij wie de regie ligt."
+    in_state: bezig
+    implies: known(regie_bij)
+"""
+
+
+def test_verify_knows_a_fact_only_events_write_is_unknown_until_one_does() -> None:
+    """`hervatten` needs regie_bij, which only `beginnen` writes (and `beginnen` assigns the
+    regisseur). Treating the fact as free, verify let `hervatten` fire first and reported
+    bezig without a regisseur; and it checked `known(regie_bij)` on entering bezig without
+    the data `sets:` reads, a violation that cannot happen."""
+    report = verify(workflow(ALLEEN_EVENTS))
+    assert report.errors == [], "\n".join(map(str, report.errors))
+
+
+def test_verify_still_finds_a_fact_written_from_data_that_may_be_missing() -> None:
+    optional = ALLEEN_EVENTS.replace(
+        "organisatie: {type: string, label: Organisatie}",
+        "organisatie: {type: string, label: Organisatie, required: false}")
+    errors = [str(f) for f in verify(workflow(optional)).errors]
+    assert any("regie_bekend_als_bezig" in e and "beginnen" in e for e in errors), errors
+
+
+def test_verify_says_why_an_event_waiting_for_an_unwritten_fact_never_fires() -> None:
+    no_way_back = ALLEEN_EVENTS.replace("""  - event: terug
+    from: bezig
+    to: open
+    by: [coordinator]
+    assumption: "Terug naar open."
+""", "")
+    findings = [str(f) for f in verify(workflow(no_way_back)).findings]
+    assert any("'hervatten' from 'open': its condition reads regie_bij, which only events "
+               "write, and no path to 'open' leaves them as the condition needs" in f
+               for f in findings), findings

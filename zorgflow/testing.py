@@ -389,12 +389,15 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
                     raise AssertionError(f"invariant {iid}: '{event}' fired while "
                                          f"'{exprs[event].source}' holds; facts before: "
                                          f"{_facts_text(old)}; data: {dict(data)}")
+            # an implied condition is read once the step took effect (its sets: included),
+            # as verify reads it
+            after = Env(new.facts, at, data, program.decider(new.facts, at))
             for iid, states, exprs in checks.implies:
                 entering = new.state in states and old.state not in states
-                if entering and event in exprs and exprs[event].fn(env) is False:
-                        raise AssertionError(f"invariant {iid}: entered '{new.state}' by "
-                                             f"'{event}' while '{exprs[event].source}' is "
-                                             f"false; facts before: {_facts_text(old)}")
+                if entering and event in exprs and exprs[event].fn(after) is False:
+                    raise AssertionError(f"invariant {iid}: entered '{new.state}' by "
+                                         f"'{event}' while '{exprs[event].source}' is "
+                                         f"false; facts after: {_facts_text(new)}")
 
         @invariant()
         def case_roles_present(self) -> None:

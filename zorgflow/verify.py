@@ -1,9 +1,13 @@
 """Exhaustive verification of a workflow over its abstract state space.
 
-The abstract state is the process state plus the case roles assigned so far. Facts are free:
-any actor with a role may set them at any time, so an event can fire from a state when *some*
-facts and data make its guard true. That question is answered by a witness search over the
-facts and data a guard reads, each one unknown or one of a few representative values. Kleene
+The abstract state is the process state plus the case roles assigned so far (and the pending
+agreements, open tasks and the state an escalation returns to). Facts are free — any actor with
+a role may set them at any time — except the facts only events write (``set_by: []`` with
+``written_by``): the abstract state says of each whether it is unknown (not written yet),
+known, or perhaps known (written from data that may be missing). An event can fire from a
+state when *some* facts and data make its guard true. That question is answered by a witness
+search over the facts and data a guard reads, each one unknown or one of a few representative
+values. Kleene
 logic is monotone in knowledge (an expression that is false with some facts unknown stays
 false whatever they turn out to be), so a branch is cut as soon as it evaluates to false.
 
@@ -43,8 +47,13 @@ TIME_LIMIT = 120.0
 VERIFY_AT = datetime(2026, 6, 15, 12, 0, tzinfo=AMSTERDAM)
 
 #: An abstract state: the state, the case roles assigned, the pending agreements (event,
-#: role), the open tasks, and the state an escalation returns to ("" when none).
-Node = tuple[str, frozenset[str], frozenset[tuple[str, str]], frozenset[str], str]
+#: role), the open tasks, the state an escalation returns to ("" when none), and the facts
+#: only events write that are written (fact, True when surely known; False: perhaps).
+Node = tuple[str, frozenset[str], frozenset[tuple[str, str]], frozenset[str], str,
+             frozenset[tuple[str, bool]]]
+#: What a witness search may assume about the facts only events write: fact → True (known),
+#: False (perhaps known); a fact left out is unknown.
+Written = Mapping[str, bool]
 _NOTHING: frozenset[Any] = frozenset()
 
 
@@ -107,10 +116,13 @@ class WitnessSearch:
         self.monotone_rules = {
             rid: _rule_monotone(rs) for rid, rs in cw.rules.items()
         }
+        #: the facts only events write (``set_by: []``): not free, see `Written`
+        self.event_facts = frozenset(n for n, f in cw.model.facts.items() if f.events_only)
 
-    def variables(self, exprs: Iterable[Expr], data_types: Mapping[str, tuple[FactType, bool]]
-                  ) -> list[tuple[str, str, list[Any]]]:
-        """(kind, name, values) for each fact and data field the expressions read."""
+    def variables(self, exprs: Iterable[Expr], data_types: Mapping[str, tuple[FactType, bool]],
+                  written: Written | None = None) -> list[tuple[str, str, list[Any]]]:
+        """(kind, name, values) for each fact and data field the expressions read; with
+        ``written``, the facts only events write take only the values it allows."""
         constants: list[Any] = []
         facts: dict[str, None] = {}
         data: dict[str, None] = {}
@@ -130,8 +142,24 @@ class WitnessSearch:
             values = _domain(ftype, constants)
             result.append(("data", name, values if not required else values[1:]))
         for name in facts:
-            result.append(("fact", name, _domain(self.cw.fact_types[name], constants)))
+            values = _domain(self.cw.fact_types[name], constants)
+            if written is not None and name in self.event_facts:
+                if name not in written:
+                    values = [UNKNOWN]
+                elif written[name]:
+                    values = values[1:]
+            result.append(("fact", name, values))
         return result
+
+    def facts_read(self, exprs: Iterable[Expr]) -> set[str]:
+        """The facts the expressions read, also through the rule sets they use."""
+        names: set[str] = set()
+        for expr in exprs:
+            names.update(expr.facts_read)
+            for rid in expr.rules_read:
+                for sub in _rule_exprs(self.cw.rules[rid]):
+                    names.update(sub.facts_read)
+        return names
 
     def monotone(self, exprs: Iterable[Expr]) -> bool:
         """Whether false-with-unknowns stays false (so a branch may be cut)."""
@@ -139,10 +167,12 @@ class WitnessSearch:
                    for e in exprs)
 
     def find(self, exprs: list[Expr], predicate: Callable[[Env], Any], *,
-             data_types: Mapping[str, tuple[FactType, bool]]) -> dict[str, Any] | None:
+             data_types: Mapping[str, tuple[FactType, bool]],
+             written: Written | None = None) -> dict[str, Any] | None:
         """Facts and data that make ``predicate`` (a Kleene combination of ``exprs``) true, or
-        None when there are none (or the search was cut off: see ``cut_off``)."""
-        variables = self.variables(exprs, data_types)
+        None when there are none (or the search was cut off: see ``cut_off``). ``written``
+        (see `Written`) limits the facts only events write; without it they are free."""
+        variables = self.variables(exprs, data_types, written)
         if self.monotone(exprs):
             return self._find_monotone(variables, predicate)
         return self._find_exhaustive(variables, predicate)
@@ -161,10 +191,15 @@ class WitnessSearch:
         # Kleene logic is monotone in knowledge: a witness with some variable unknown stays a
         # witness when it becomes known, and false stays false. So branch only on variables
         # the evaluation read while unknown, over known values only, and cut at false.
-        domains = {(k, n): [v for v in values if v is not UNKNOWN]
-                   for k, n, values in variables}
+        domains = {(k, n): known for k, n, values in variables
+                   if (known := [v for v in values if v is not UNKNOWN])}
+        # a fact that must be known (written by an event from required data) is given a
+        # value from the start: monotonicity makes any value as good as another here
+        required = [(n, values[0]) for k, n, values in variables
+                    if k == "fact" and values and UNKNOWN not in values]
         facts: _Reads = _Reads()
         data: _Reads = _Reads()
+        facts.update(required)
 
         def walk() -> dict[str, Any] | None:
             if self._spend():
@@ -324,8 +359,15 @@ class Verifier:
         self.deadline = (time.monotonic() + time_limit) if time_limit is not None \
             else float("inf")
         self.progress = progress
-        self._fires: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._fires: dict[tuple[Any, ...], dict[str, Any] | None] = {}
         self._witnesses: dict[tuple[Any, ...], dict[str, Any] | None] = {}
+        #: per transition, the facts only events write that its ``sets:`` writes, each True
+        #: when surely known after it (a literal, or data the event requires)
+        self.writes: dict[tuple[str, str], dict[str, bool]] = {
+            (ct.from_state, ct.event): {
+                name: _surely_known(expr, ct) for name, expr, _ in ct.sets
+                if name in self.search.event_facts}
+            for ct in self.cw.table.values()}
 
     def out_of_time(self) -> bool:
         """True (and the report says so) once the time limit has passed."""
@@ -342,17 +384,42 @@ class Verifier:
         self.report.findings.append(Finding(self.wf.id, kind, message, tuple(path),
                                             dict(witness or {}), severity))
 
-    def guard_witness(self, ct: CompiledTransition) -> dict[str, Any] | None:
-        """Facts/data that let the transition's guard pass (cached per transition)."""
-        key = (ct.from_state, ct.event)
+    def guard_witness(self, ct: CompiledTransition, written: frozenset[tuple[str, bool]] | None
+                      = None) -> dict[str, Any] | None:
+        """Facts/data that let the transition's guard pass, with the facts only events write
+        as ``written`` says (None: as freely as any fact). Cached per transition and what it
+        reads of ``written``."""
+        if ct.guard is None:
+            return {}
+        guard = ct.guard
+        limits = self.limits([guard], written)
+        key = (ct.from_state, ct.event, limits)
         if key not in self._fires:
-            if ct.guard is None:
-                self._fires[key] = {}
-            else:
-                guard = ct.guard
-                types = {f.id: (f.type, f.required) for f in ct.model.data.values()}
-                self._fires[key] = self.search.find([guard], guard.fn, data_types=types)
+            types = {f.id: (f.type, f.required) for f in ct.model.data.values()}
+            self._fires[key] = self.search.find(
+                [guard], guard.fn, data_types=types,
+                written=None if limits is None else dict(limits))
         return self._fires[key]
+
+    def limits(self, exprs: list[Expr], written: frozenset[tuple[str, bool]] | None
+               ) -> frozenset[tuple[str, bool]] | None:
+        """What ``written`` says of the facts only events write that ``exprs`` read (the part
+        of an abstract state a witness search depends on)."""
+        if written is None:
+            return None
+        read = self.search.facts_read(exprs) & self.search.event_facts
+        if not read:
+            return _NOTHING
+        return frozenset(w for w in written if w[0] in read)
+
+    def written_after(self, ct: CompiledTransition, written: frozenset[tuple[str, bool]]
+                      ) -> frozenset[tuple[str, bool]]:
+        """``written`` once ``ct``'s ``sets:`` took effect."""
+        writes = self.writes.get((ct.from_state, ct.event))
+        if not writes:
+            return written
+        kept = {w for w in written if w[0] not in writes}
+        return frozenset(kept | set(writes.items()))
 
     def can_act(self, ct: CompiledTransition, roles: frozenset[str]) -> bool:
         """Someone can hold a role in ``by``: an organisational role, or an assigned case role."""
@@ -361,7 +428,7 @@ class Verifier:
     def explore(self) -> dict[Node, tuple[Node | None, str | None]]:
         """Breadth-first over abstract states; parent links give shortest paths."""
         start: Node = (self.cw.initial, _NOTHING, _NOTHING,
-                       self.tasks_after(None, self.cw.initial, "start", _NOTHING), "")
+                       self.tasks_after(None, self.cw.initial, "start", _NOTHING), "", _NOTHING)
         parents: dict[Node, tuple[Node | None, str | None]] = {start: (None, None)}
         queue = deque([start])
         popped = 0
@@ -400,7 +467,7 @@ class Verifier:
     def edges(self, node: Node) -> list[tuple[CompiledTransition, Node]]:
         """The transitions that can take effect from ``node``, with the node each leads to
         (for a joint decision: the last agreement, once every other role has agreed)."""
-        state, roles, agreements, tasks, origin = node
+        state, roles, agreements, tasks, origin, written = node
         result = []
         for ct in self.cw.by_state[state]:
             target = origin if ct.returns else ct.target
@@ -413,7 +480,7 @@ class Verifier:
                     continue
             elif not self.can_act(ct, roles):
                 continue
-            if self.guard_witness(ct) is not None:
+            if self.guard_witness(ct, written) is not None:
                 assigned = roles | {r for r, _ in ct.assigns} if ct.assigns else roles
                 if target != state:
                     pending: frozenset[tuple[str, str]] = _NOTHING
@@ -423,7 +490,7 @@ class Verifier:
                     returns_to = origin
                 result.append((ct, (target, assigned, pending,
                                     self.tasks_after(state, target, ct.event, tasks),
-                                    returns_to)))
+                                    returns_to, self.written_after(ct, written))))
         return result
 
     def tasks_after(self, state: str | None, target: str, event: str,
@@ -442,19 +509,19 @@ class Verifier:
 
     def completions(self, node: Node) -> list[tuple[str, Node]]:
         """Completing an open task someone can hold the role of."""
-        state, roles, agreements, tasks, origin = node
+        state, roles, agreements, tasks, origin, written = node
         result = []
         for tid in sorted(tasks):
             role = self.cw.tasks[tid].role
             if role not in self.cw.case_role_ids or role in roles:
                 result.append((f"taak {tid} afgerond",
-                               (state, roles, agreements, tasks - {tid}, origin)))
+                               (state, roles, agreements, tasks - {tid}, origin, written)))
         return result
 
     def agreements(self, node: Node) -> list[tuple[str, Node]]:
         """The agreements someone can give from ``node`` that are not the last one, as
         (what the path shows, the node with the agreement pending)."""
-        state, roles, agreements, tasks, origin = node
+        state, roles, agreements, tasks, origin, written = node
         result = []
         for ct in self.cw.by_state[state]:
             if not ct.agreement or (ct.returns and not origin):
@@ -467,13 +534,28 @@ class Verifier:
                 if self.can_hold(ct, role, roles):
                     result.append((f"{ct.event} (akkoord {role})",
                                    (state, roles, agreements | {(ct.event, role)}, tasks,
-                                    origin)))
+                                    origin, written)))
         return result
 
     def steps(self, node: Node) -> list[tuple[str, Node]]:
         """Every step from ``node``: events taking effect and agreements, labelled."""
         return ([(ct.event, target) for ct, target in self.edges(node)] + self.agreements(node)
                 + self.completions(node))
+
+    def why_never(self, ct: CompiledTransition,
+                  parents: Mapping[Node, tuple[Node | None, str | None]]) -> str:
+        """Why an event never fires from a state the case can reach."""
+        if self.guard_witness(ct) is None:
+            return "its condition can never be true"
+        nodes = [n for n in parents if n[0] == ct.from_state]
+        someone = any(all(self.can_hold(ct, r, n[1]) for r in ct.agreement) if ct.agreement
+                      else self.can_act(ct, n[1]) for n in nodes)
+        if not someone:
+            return "nobody can hold a role that may fire it"
+        read = sorted(self.search.facts_read([ct.guard] if ct.guard else [])
+                      & self.search.event_facts)
+        return (f"its condition reads {', '.join(read)}, which only events write, and no "
+                f"path to '{ct.from_state}' leaves them as the condition needs")
 
     def can_hold(self, ct: CompiledTransition, role: str, roles: frozenset[str]) -> bool:
         """Someone can hold ``role``: an organisational role, or an assigned case role."""
@@ -501,8 +583,7 @@ class Verifier:
         if not self.report.stopped:
             for ct in self.cw.table.values():
                 if (ct.from_state, ct.event) not in fired and ct.from_state in reached_states:
-                    why = ("its condition can never be true" if self.guard_witness(ct) is None
-                           else "nobody can hold a role that may fire it")
+                    why = self.why_never(ct, parents)
                     self.finding("event never fires",
                                  f"'{ct.event}' from '{ct.from_state}': {why}")
         self.check_tables()
@@ -617,15 +698,20 @@ class Verifier:
         return self.cw.invariants[inv.id].on[ct.index]
 
     def witness_on(self, ct: CompiledTransition, expr: Expr,
-                   predicate: Callable[[Env], Any]) -> dict[str, Any] | None:
-        """Facts/data on ``ct`` (its guard and ``expr`` read) making ``predicate`` true. The
-        search depends on the transition and the condition only, not on the abstract state,
-        so it runs once per pair however many abstract states lead to it."""
-        key = (ct.from_state, ct.event, id(expr), id(predicate.__code__))
+                   predicate: Callable[[Env], Any], node: Node) -> dict[str, Any] | None:
+        """Facts/data on ``ct`` (what its guard, its ``sets:`` and ``expr`` read) making
+        ``predicate`` true from ``node``. The search depends on the transition, the condition
+        and what ``node`` says of the facts they read that only events write, so it runs once
+        per such triple however many abstract states lead to it."""
+        exprs = [expr] + ([ct.guard] if ct.guard is not None else []) \
+            + [e for _, e, _ in ct.sets]
+        limits = self.limits(exprs, node[5])
+        key = (ct.from_state, ct.event, id(expr), id(predicate.__code__), limits)
         if key not in self._witnesses:
-            exprs = [expr] + ([ct.guard] if ct.guard is not None else [])
             types = {f.id: (f.type, f.required) for f in ct.model.data.values()}
-            self._witnesses[key] = self.search.find(exprs, predicate, data_types=types)
+            self._witnesses[key] = self.search.find(
+                exprs, predicate, data_types=types,
+                written=None if limits is None else dict(limits))
         return self._witnesses[key]
 
     def check_implies(self, inv: Invariant,
@@ -635,7 +721,7 @@ class Verifier:
                 if target[0] not in inv.states or node[0] in inv.states:
                     continue
                 expr = self.invariant_on(inv, ct)
-                witness = self.witness_on(ct, expr, _entering_breaks(expr, ct))
+                witness = self.witness_on(ct, expr, _entering_breaks(expr, ct), node)
                 if witness is not None:
                     self.finding(f"invariant {inv.id}", f"{inv.label}: entering '{target[0]}' "
                                  f"by '{ct.event}' while '{inv.condition}' is false",
@@ -672,12 +758,29 @@ class Verifier:
                 if ct.event != inv.event:
                     continue
                 expr = self.invariant_on(inv, ct)
-                witness = self.witness_on(ct, expr, _fires_while(expr, ct.guard))
+                witness = self.witness_on(ct, expr, _fires_while(expr, ct.guard), node)
                 if witness is not None:
                     self.finding(f"invariant {inv.id}", f"{inv.label}: '{inv.event}' can fire "
                                  f"from '{node[0]}' while '{inv.when}'",
                                  [*self.path_to(parents, node), inv.event], witness)
                     return
+
+
+def _surely_known(expr: Expr, ct: CompiledTransition) -> bool:
+    """Whether a ``sets:`` expression always has a value: a literal, or data the event
+    requires."""
+    try:
+        node = ast.parse(" ".join(expr.source.split()), mode="eval").body
+    except SyntaxError:
+        return False
+    if isinstance(node, ast.Constant) or (isinstance(node, ast.Name)
+                                          and node.id in ("true", "false")):
+        return True
+    if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            and node.value.id == "data"):
+        field = ct.model.data.get(node.attr)
+        return field is not None and field.required
+    return False
 
 
 def _entering_breaks(expr: Expr, ct: CompiledTransition) -> Callable[[Env], Any]:
