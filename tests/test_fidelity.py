@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, settings
 from tests.conftest import Backend
 from zorgflow import Actor, Engine, TransitionRejected, Workflow, WorkflowError
 from zorgflow.loader import load_workflow_text
+from zorgflow.store.sqlite import SCHEMA_VERSION
 from zorgflow.testing import state_machine_for
 from zorgflow.verify import verify
 
@@ -255,7 +256,8 @@ def test_a_version_1_sqlite_store_gains_the_new_columns(tmp_path: Path) -> None:
                            at=T0), old.version)
     assert len(store.load("oud").history[-1].warnings) == 1
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version FROM zorgflow_schema").fetchone() == (2,)
+        version = conn.execute("SELECT version FROM zorgflow_schema").fetchone()
+    assert version == (SCHEMA_VERSION,)
 
 
 def test_the_dossier_holds_only_the_allow_list() -> None:

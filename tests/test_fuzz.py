@@ -953,7 +953,7 @@ def open_backend(kind: str, engine: Engine, folder: Path) -> Iterator[Backend]:
 
     def empty() -> None:
         reader.execute(f'TRUNCATE "{schema}".cases, "{schema}".case_roles, "{schema}".history, '
-                       f'"{schema}".personal_data')
+                       f'"{schema}".personal_data, "{schema}".idempotency_keys')
 
     try:
         yield Backend(kind, pg_store, read_postgres, empty)

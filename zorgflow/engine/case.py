@@ -220,6 +220,47 @@ class _StoredEntries:
         return self._parsed
 
 
+class _EntriesLater(_StoredEntries):
+    """History entries a store reads only when the history is first read (`Case.history`,
+    `Case.to_dict`, a save of entries before the version loaded). The case row gives how many
+    there are and the timer signals among them, which is all the engine needs otherwise.
+
+    ``read`` returns the entries in `HistoryEntry.to_dict` form, oldest first: the ``count``
+    entries of the version loaded, never newer ones. Shared by every later version of the
+    case, so it is called at most once (twice if two threads read the history at once)."""
+
+    __slots__ = ("_count", "_read", "_signals", "_state")
+
+    def __init__(self, count: int, signals: list[tuple[Any, Any]],
+                 read: Callable[[], list[Any]], state: str) -> None:
+        super().__init__([])
+        self._raw = None
+        self._count = count
+        self._signals = signals
+        self._read: Callable[[], list[Any]] | None = read
+        self._state = state  # where the history must end
+
+    def __len__(self) -> int:
+        return self._count
+
+    def signal_keys(self) -> list[tuple[Any, Any]]:
+        return list(self._signals)
+
+    def parsed(self) -> tuple[Record, ...]:
+        read = self._read  # once: another thread may finish reading meanwhile
+        if read is not None:
+            raw = read()
+            if len(raw) != self._count:
+                raise CaseFormatError(f"the store gave {len(raw)} history entries for a case "
+                                      f"at version {self._count}")
+            _check_stored_history(self._state, raw)
+            parsed = tuple(from_dict(e) for e in raw)
+            _check_contiguous(parsed)
+            self._parsed = parsed
+            self._read = None
+        return self._parsed
+
+
 class Case:
     """One case: its workflow version, state, facts, case roles and history.
 
@@ -321,16 +362,19 @@ class Case:
             records = self._records()[seq:]
         return tuple(HistoryEntry._view(r) for r in records)
 
+    def _signal_keys(self) -> list[tuple[Any, Any]]:
+        """(signal, due time as written) of every signal entry, oldest first. Reads stored
+        entries only for their kind; a case loaded from a store has them from its row."""
+        stored = self._stored
+        own = signal_keys(self._history)
+        return own if stored is None else stored.signal_keys() + own
+
     def _signals_recorded(self) -> set[tuple[str, Any]]:
         """(signal, due time) of every signal entry, due times as aware datetimes: compared as
         instants, since a case read back from storage has fixed UTC offsets where the engine
         computes with Europe/Amsterdam. Reads stored entries only for their kind."""
-        keys = signal_keys(self._history)
-        stored = self._stored
-        if stored is not None:
-            keys += stored.signal_keys()
         found = set()
-        for name, due_at in keys:
+        for name, due_at in self._signal_keys():
             try:
                 found.add((name, parse_datetime(due_at)))
             except (ValueError, TypeError):
@@ -533,6 +577,34 @@ class Case:
                 return None
         return cls(id, workflow_id, workflow_version, state, frozen_facts(facts), dict(roles), (),
                    parsed_timers, normalised=False, stored=_StoredEntries(entries),
+                   agreements=agreements, tasks=tasks, returns_to=returns_to)
+
+    @classmethod
+    def _from_store(cls, id: str, workflow_id: str, workflow_version: int, state: str,
+                    facts: dict[str, Any], case_roles: dict[str, str], timers: dict[str, str],
+                    progress: Mapping[str, Any] | None, *, version: int,
+                    signals: Iterable[Any], history: Callable[[], list[Any]]) -> Case:
+        """A case from a store's case row, without its history: ``version`` is how many
+        entries it has and ``signals`` the (signal, due time as written) pairs of its signal
+        entries; ``history()`` reads the entries (in `HistoryEntry.to_dict` form) when they
+        are first needed, and they are checked then (count, order, the state they end in).
+        Facts are typed when an engine first uses the case; ``progress`` is what `_progress`
+        wrote."""
+        progress = progress or {}
+        try:
+            parsed_timers = {k: parse_datetime(v) for k, v in timers.items()}
+            agreements = read_agreements(progress.get("agreements"))
+            tasks = read_tasks(progress.get("tasks"))
+            returns_to = _optional_text(progress, "returns_to")
+            keys = [(name, due_at) for name, due_at in signals]
+        except (KeyError, ValueError, TypeError) as exc:
+            raise CaseFormatError(f"case {id}: malformed {why(exc)}") from None
+        if version.__class__ is not int or version < 1:
+            raise CaseFormatError(f"case {id}: version {outside(version)} is not a count of "
+                                  "history entries")
+        return cls(id, workflow_id, workflow_version, state, facts, case_roles, (),
+                   parsed_timers, normalised=False,
+                   stored=_EntriesLater(version, keys, history, state),
                    agreements=agreements, tasks=tasks, returns_to=returns_to)
 
     @classmethod

@@ -7,6 +7,11 @@ on; a stale save raises `ConcurrentUpdate` and writes nothing::
     store = SQLiteStore("cases.db", engine)
     case = engine.start("lzn", actor=scp, store=store)          # created in the store
     case = engine.fire(store.load(case.id), "passend_bevonden", actor=coord, store=store)
+
+`load` reads the case row, not the history (read when first needed), so it costs the same at
+any length of history; `history(id, after=, limit=)` and `find(..., limit=, after=)` page.
+`remember`/`recall`/`forget_keys` keep idempotency keys (a request digest and the resulting
+version per case and key), inside the caller's `transaction` when there is one.
 """
 
 from __future__ import annotations
@@ -17,15 +22,17 @@ from .base import (
     CaseRef,
     Cipher,
     ConcurrentUpdate,
+    RecordedSignal,
     Store,
     StoreError,
     StoreUnavailable,
     UnstorableValue,
 )
+from .opening import open_store
 from .postgres import PostgresStore
 from .sqlite import SQLiteStore
 
 __all__ = ["CaseExists", "CaseNotFound", "CaseRef", "Cipher", "ConcurrentUpdate",
-           "PostgresStore", "SQLiteStore", "Store", "StoreError", "StoreUnavailable",
-           "UnstorableValue"]
+           "PostgresStore", "RecordedSignal", "SQLiteStore", "Store", "StoreError",
+           "StoreUnavailable", "UnstorableValue", "open_store"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ..engine import Case, CaseWriter, HistoryEntry
 from ..errors import (
@@ -29,6 +29,26 @@ class CaseRef:
     state: str
     version: int
     next_due_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedSignal:
+    """A timer signal recorded in a case's history (once): what `Store.undelivered` hands a
+    timer worker, and what `zorgflow.service.CaseService.record_due` reports."""
+
+    case_id: str
+    workflow_id: str
+    signal: str
+    due_at: datetime
+    recorded_at: datetime
+    #: the history entry's position (``seq``) in the case
+    seq: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: times as ISO 8601 text."""
+        return {"case_id": self.case_id, "workflow_id": self.workflow_id,
+                "signal": self.signal, "due_at": self.due_at.isoformat(),
+                "recorded_at": self.recorded_at.isoformat(), "seq": self.seq}
 
 
 class Cipher(Protocol):
@@ -69,23 +89,63 @@ class Store(CaseWriter, Protocol):
         """Store a new case (raises `CaseExists` if its id is taken)."""
 
     def load(self, case_id: str) -> Case:
-        """The stored case (raises `CaseNotFound`; `TypeError` if ``case_id`` is not a str)."""
+        """The stored case (raises `CaseNotFound`; `TypeError` if ``case_id`` is not a str).
+
+        The history is not read: ``case.version`` and the timer signals already recorded
+        come with the case's row, so loading costs the same however long the history is. The
+        history is read from the store the first time it is needed (``case.history``,
+        ``case.to_dict()``): in the thread's open `transaction`, else in a short read of its
+        own, and only the entries of the version loaded."""
 
     def save(self, case: Case, expected_version: int) -> None:
-        """Write ``case``, which was made from version ``expected_version`` of it."""
+        """Write ``case``, which was made from version ``expected_version`` of it: only the
+        history entries after that version, and the case's new state, facts, roles and
+        timers."""
 
-    def history(self, case_id: str) -> list[HistoryEntry]:
-        """The case's history, oldest first (raises `CaseNotFound`)."""
+    def history(self, case_id: str, *, after: int = 0,
+                limit: int | None = None) -> list[HistoryEntry]:
+        """The case's history entries with ``seq`` above ``after``, oldest first, at most
+        ``limit`` of them (raises `CaseNotFound`). ``after`` is an int of 0 or more (0: from
+        the first entry; the next page starts after the last ``seq`` of this one), ``limit``
+        an int of 0 or more or None (no limit)."""
 
     def find(self, *, workflow_id: str | None = None, state: str | None = None,
-             role_holder: str | None = None) -> list[CaseRef]:
-        """Cases that match every criterion given (``role_holder``: holds a case role); each
-        is a str or None (not a criterion)."""
+             role_holder: str | None = None, limit: int | None = None,
+             after: str | None = None) -> list[CaseRef]:
+        """Cases that match every criterion given (``role_holder``: holds a case role), by id
+        (by code point, on every back end); each criterion is a str or None (not a
+        criterion). At most ``limit`` (an int of 0 or more; None: no limit) cases, whose id
+        sorts after ``after`` (the last id of the previous page; None: from the first)."""
 
     def due(self, before: datetime, *, limit: int | None = None) -> list[CaseRef]:
         """Cases with a timer signal due at or before ``before`` (an aware datetime, else a
         `StoreError`) that is not recorded yet, soonest first; at most ``limit`` of them (an
         int of 0 or more; None: no limit)."""
+
+    def remember(self, case_id: str, key: str, request: str, version: int,
+                 at: datetime) -> None:
+        """Keep idempotency key ``key`` of case ``case_id`` with the digest of its request
+        (``request``) and the case version it led to (``version``), remembered at ``at`` (an
+        aware datetime); never the case. Inside `transaction` it commits or is undone with the
+        save it belongs to. The same key again with the same request and version does
+        nothing; with another request or version it is a `StoreError`, writing nothing."""
+
+    def recall(self, case_id: str, key: str) -> tuple[str, int] | None:
+        """The (request digest, case version) remembered for ``key`` of case ``case_id``, or
+        None when the key is not (or no longer) remembered."""
+
+    def forget_keys(self, before: datetime) -> int:
+        """Forget the idempotency keys remembered before ``before`` (an aware datetime); the
+        number forgotten."""
+
+    def undelivered(self, *, limit: int = 100) -> list[RecordedSignal]:
+        """Signal entries no timer worker has handed to its callback yet (see
+        `mark_delivered`), oldest first, at most ``limit``. Inside `transaction`, PostgreSQL
+        locks them (``FOR UPDATE SKIP LOCKED``), so workers do not hand out the same one."""
+
+    def mark_delivered(self, case_id: str, seq: int, at: datetime) -> None:
+        """Note that the signal entry ``seq`` of case ``case_id`` was handed to a callback
+        (at ``at``, an aware datetime); `undelivered` no longer lists it."""
 
     def transaction(self) -> AbstractContextManager[Store]:
         """A context in which every call is one atomic step; it commits on success."""
@@ -94,5 +154,5 @@ class Store(CaseWriter, Protocol):
         """Release the store's connections."""
 
 
-__all__ = ["CaseExists", "CaseNotFound", "CaseRef", "Cipher", "ConcurrentUpdate", "Store",
-           "StoreError", "StoreUnavailable", "UnstorableValue"]
+__all__ = ["CaseExists", "CaseNotFound", "CaseRef", "Cipher", "ConcurrentUpdate",
+           "RecordedSignal", "Store", "StoreError", "StoreUnavailable", "UnstorableValue"]

@@ -34,7 +34,7 @@ def _psycopg() -> Any:
     return psycopg
 
 #: The schema this code writes; `_MIGRATIONS[n]` brings version n to n + 1.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _MIGRATIONS = [
     """
     CREATE TABLE {s}.cases (
@@ -93,10 +93,39 @@ _MIGRATIONS = [
     COMMENT ON COLUMN {s}.cases.progress IS 'pending agreements and open tasks';
     COMMENT ON COLUMN {s}.history.warnings IS 'the labels of the warnings that held at the step';
     """,
+    """
+    ALTER TABLE {s}.cases ADD COLUMN signals jsonb NOT NULL DEFAULT '[]';
+    UPDATE {s}.cases AS c SET signals = recorded.keys
+    FROM (SELECT case_id, jsonb_agg(jsonb_build_array(event, data -> 'due_at') ORDER BY seq)
+                 AS keys
+          FROM {s}.history WHERE kind = 'signal' GROUP BY case_id) AS recorded
+    WHERE c.id = recorded.case_id;
+    COMMENT ON COLUMN {s}.cases.signals IS
+        '[signal, due time] of every signal entry, so a case loads without its history';
+    CREATE INDEX cases_id_by_code_point ON {s}.cases (id COLLATE "C");
+    CREATE TABLE {s}.idempotency_keys (
+        case_id         text NOT NULL,
+        idempotency_key text NOT NULL,
+        request         text NOT NULL,
+        version         integer NOT NULL,
+        remembered_at   timestamptz NOT NULL,
+        PRIMARY KEY (case_id, idempotency_key)
+    );
+    CREATE INDEX idempotency_keys_remembered_at ON {s}.idempotency_keys (remembered_at);
+    COMMENT ON COLUMN {s}.idempotency_keys.request IS
+        'digest of the request the key came with';
+    COMMENT ON COLUMN {s}.idempotency_keys.version IS 'the case version that request led to';
+    ALTER TABLE {s}.history ADD COLUMN IF NOT EXISTS delivered_at timestamptz;
+    UPDATE {s}.history SET delivered_at = at WHERE kind = 'signal';
+    CREATE INDEX IF NOT EXISTS history_undelivered ON {s}.history (at)
+        WHERE kind = 'signal' AND delivered_at IS NULL;
+    COMMENT ON COLUMN {s}.history.delivered_at IS
+        'for a signal entry: when a timer worker handed it to its callback';
+    """,
 ]
 
 _CASE_COLUMNS = ("id, workflow_id, workflow_version, state, version, facts::text, "
-                 "timers::text, next_due_at, progress::text")
+                 "timers::text, next_due_at, progress::text, signals::text")
 _REF_COLUMNS = "id, workflow_id, workflow_version, state, version, next_due_at"
 _HISTORY_COLUMNS = ("seq, at, at_offset, actor, role, kind, event, from_state, to_state, "
                     "data::text, workflow_version, explanation::text, dossier::text, "
@@ -230,11 +259,13 @@ class PostgresStore(SQLStore):
         return Statements(
             mark="%s", tables=sql("{s}."),
             insert_case=sql("INSERT INTO {s}.cases (id, workflow_id, workflow_version, state, "
-                            "version, facts, timers, next_due_at, progress) "
-                            "VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s::jsonb)"),
+                            "version, facts, timers, next_due_at, progress, signals) "
+                            "VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s::jsonb, "
+                            "%s::jsonb)"),
             update_case=sql("UPDATE {s}.cases SET workflow_version = %s, state = %s, "
                             "version = %s, facts = %s::jsonb, timers = %s::jsonb, "
-                            "next_due_at = %s, progress = %s::jsonb, updated_at = now() "
+                            "next_due_at = %s, progress = %s::jsonb, "
+                            "signals = COALESCE(%s::jsonb, signals), updated_at = now() "
                             "WHERE id = %s AND version = %s"),
             select_case=sql(f"SELECT {_CASE_COLUMNS} FROM {{s}}.cases WHERE id = %s"),
             upsert_role=sql("INSERT INTO {s}.case_roles (case_id, role, actor_id) "
@@ -251,6 +282,10 @@ class PostgresStore(SQLStore):
                     "AND next_due_at <= %s ORDER BY next_due_at"),
             ref_columns=_REF_COLUMNS, history_columns=_HISTORY_COLUMNS,
             personal_columns="seq, name, value::text, secret",
+            id_order='id COLLATE "C"',
+            insert_key=sql("INSERT INTO {s}.idempotency_keys (case_id, idempotency_key, "
+                           "request, version, remembered_at) VALUES (%s, %s, %s, %s, %s) "
+                           "ON CONFLICT (case_id, idempotency_key) DO NOTHING"),
         )
 
     def _isolated(self, cursor: Any) -> AbstractContextManager[Any]:

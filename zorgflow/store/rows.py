@@ -7,7 +7,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -37,6 +37,10 @@ class CaseRow:
     next_due_at: datetime | None
     #: JSON: pending agreements, open tasks, where an escalation returns to (None: nothing)
     progress: str | None = None
+    #: JSON list of [signal, due time as written] of every signal entry in the history, so
+    #: that a case loads without its history (None in a save: no new signal entries, the
+    #: stored list stands)
+    signals: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,25 +341,43 @@ class CaseCodec:
                               ) if "dossier" in raw else None,
                 warnings=dumps(raw["warnings"], "the warnings of history entry {seq}", seq=seq
                                ) if "warnings" in raw else None))
+        signals = None
+        if after == 0 or any(e.kind == "signal" for e in entries):
+            signals = dumps(case._signal_keys(), "the timer signals of case {case}",
+                            case=case.id)
         row = CaseRow(
             id=case.id, workflow_id=case.workflow_id, workflow_version=case.workflow_version,
             state=case.state, version=case.version, facts=facts_text, timers=timers,
-            next_due_at=self.engine.next_due(case), progress=progress)
+            next_due_at=self.engine.next_due(case), progress=progress, signals=signals)
         return CaseWrite(row, rows, personal, facts_changed)
 
     # -- rows to cases ---------------------------------------------------------------------
-    def build(self, row: CaseRow, roles: Mapping[str, str], history: Iterable[HistoryRow],
-              personal: Iterable[PersonalRow]) -> Case:
-        """The case the rows hold."""
+    def build(self, row: CaseRow, roles: Mapping[str, str], current: Iterable[PersonalRow],
+              history: Callable[[], list[dict[str, Any]]]) -> Case:
+        """The case the rows hold: ``current`` are the personal values of its current facts;
+        ``history()`` gives its history entries (see `entries`), read when they are first
+        needed."""
+        facts = json.loads(row.facts)
+        for p in current:
+            facts[p.name] = self._personal_value(row.id, p)
+        try:
+            signals = json.loads(row.signals or "[]")
+        except ValueError:
+            raise StoreError(f"case {row.id}: its stored list of timer signals is not JSON"
+                             ) from None
+        return Case._from_store(row.id, row.workflow_id, row.workflow_version, row.state,
+                                facts, dict(roles), json.loads(row.timers),
+                                json.loads(row.progress) if row.progress else None,
+                                version=row.version, signals=signals, history=history)
+
+    def entries(self, case_id: str, history: Iterable[HistoryRow],
+                personal: Iterable[PersonalRow]) -> list[dict[str, Any]]:
+        """History rows in `HistoryEntry.to_dict` form, with the personal values of their
+        entries (``personal``: rows whose ``seq`` is an entry's)."""
         values: dict[int, dict[str, Any]] = {}
         for p in personal:
-            values.setdefault(p.seq, {})[p.name] = self._personal_value(row.id, p)
-        facts = json.loads(row.facts)
-        facts.update(values.get(CURRENT_FACTS, {}))
-        entries = [entry_dict(h, values.get(h.seq)) for h in history]
-        return Case._from_storage(row.id, row.workflow_id, row.workflow_version, row.state,
-                                  facts, dict(roles), json.loads(row.timers), entries,
-                                  json.loads(row.progress) if row.progress else None)
+            values.setdefault(p.seq, {})[p.name] = self._personal_value(case_id, p)
+        return [entry_dict(h, values.get(h.seq)) for h in history]
 
     # -- personal data ---------------------------------------------------------------------
     def _personal_names(self, case: Case) -> _PersonalNames:
@@ -445,9 +467,11 @@ def from_utc_text(text: str) -> datetime:
 
 
 def find_filter(workflow_id: str | None, state: str | None, role_holder: str | None, *,
-                mark: str, roles_table: str) -> tuple[str, list[str]]:
+                mark: str, roles_table: str, after: str | None = None,
+                id_column: str = "id") -> tuple[str, list[str]]:
     """The ``WHERE`` clause (or "") and its parameters behind ``Store.find``; ``mark`` is the
-    back end's parameter mark (``?`` or ``%s``)."""
+    back end's parameter mark (``?`` or ``%s``); ``after``: only ids that sort after it, the
+    way ``id_column`` (the id as the back end orders it) sorts."""
     where, params = [], []
     for column, value in (("workflow_id", workflow_id), ("state", state)):
         if value is not None:
@@ -456,4 +480,52 @@ def find_filter(workflow_id: str | None, state: str | None, role_holder: str | N
     if role_holder is not None:
         where.append(f"id IN (SELECT case_id FROM {roles_table} WHERE actor_id = {mark})")
         params.append(role_holder)
+    if after is not None:
+        where.append(f"{id_column} > {mark}")
+        params.append(after)
     return (" WHERE " + " AND ".join(where)) if where else "", params
+
+
+def limit_argument(limit: Any, name: str = "limit") -> int | None:
+    """A ``limit`` given to a store method: an int of 0 or more, or None (no limit); a bool or
+    another type is a `TypeError`, a negative number a `ValueError`."""
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise TypeError(f"{name} must be an int or None (no limit), not "
+                        f"{type(limit).__name__}")
+    if limit < 0:
+        raise ValueError(f"{name} must be 0 or more, or None for no limit")
+    return limit
+
+
+def count_argument(value: Any, name: str, least: int, meaning: str) -> int:
+    """An int of ``least`` or more given to a store method (``meaning`` says what it is, for
+    the message): a bool or another type is a `TypeError`, a smaller number a `ValueError`."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int ({meaning}), not {type(value).__name__}")
+    if value < least:
+        raise ValueError(f"{name} must be {least} or more: {meaning}")
+    return value
+
+
+def moment_argument(value: Any, name: str) -> datetime:
+    """An aware datetime given to a store method: anything else is a `TypeError`, a naive one
+    (no time zone) a `ValueError`."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"{name} must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be an aware datetime (with a time zone), e.g. "
+                         "datetime.now(ZoneInfo('Europe/Amsterdam'))")
+    return value
+
+
+def key_argument(value: Any, name: str) -> str:
+    """An id a store indexes, given to a store method: `text_argument`, and `UnstorableValue`
+    when it is longer than `MAX_KEY_LENGTH`."""
+    text_argument(value, name)
+    text: str = value
+    if len(text) > MAX_KEY_LENGTH:
+        raise UnstorableValue(f"{name} is {len(text)} characters long; a store keeps ids of at "
+                              f"most {MAX_KEY_LENGTH}: use a shorter one; nothing was written")
+    return text

@@ -9,14 +9,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..engine import Case, HistoryEntry
-from .base import CaseExists, CaseNotFound, CaseRef, ConcurrentUpdate, StoreError
+from .base import (
+    CaseExists,
+    CaseNotFound,
+    CaseRef,
+    ConcurrentUpdate,
+    RecordedSignal,
+    StoreError,
+)
 from .rows import (
     CURRENT_FACTS,
     CaseCodec,
     CaseRow,
     HistoryRow,
     PersonalRow,
+    count_argument,
     find_filter,
+    key_argument,
+    limit_argument,
+    moment_argument,
     text_argument,
 )
 
@@ -31,10 +42,11 @@ class Statements:
 
     mark: str
     tables: str
-    #: id, workflow_id, workflow_version, state, version, facts, timers, next_due_at, progress
+    #: id, workflow_id, workflow_version, state, version, facts, timers, next_due_at, progress,
+    #: signals
     insert_case: str
-    #: workflow_version, state, version, facts, timers, next_due_at, progress, id,
-    #: expected version
+    #: workflow_version, state, version, facts, timers, next_due_at, progress, signals (None:
+    #: keep the stored ones), id, expected version
     update_case: str
     #: id -> the columns of `CaseRow`
     select_case: str
@@ -52,6 +64,10 @@ class Statements:
     history_columns: str
     #: the personal_data columns seq, name, value (as JSON text), secret
     personal_columns: str
+    #: the case id as `find` orders and pages cases (the same on every back end: by code point)
+    id_order: str
+    #: case_id, key, request, version, remembered_at; does nothing when the key is there
+    insert_key: str
 
 
 class SQLStore:
@@ -109,7 +125,7 @@ class SQLStore:
                     cur.execute(self._statements.insert_case, (
                         row.id, row.workflow_id, row.workflow_version, row.state, row.version,
                         row.facts, row.timers, self._due_value(row.next_due_at),
-                        row.progress))
+                        row.progress, row.signals))
             except self._duplicate:
                 raise CaseExists(f"a case with id {case.id} is already stored") from None
             self._write_rest(cur, case, write.history, write.personal)
@@ -126,7 +142,7 @@ class SQLStore:
         with self._step(write=True) as cur:
             updated = cur.execute(sql.update_case, (
                 row.workflow_version, row.state, row.version, row.facts, row.timers,
-                self._due_value(row.next_due_at), row.progress, row.id,
+                self._due_value(row.next_due_at), row.progress, row.signals, row.id,
                 expected_version)).rowcount
             if updated != 1:
                 found = cur.execute(f"SELECT version FROM {sql.tables}cases WHERE id = "
@@ -142,7 +158,16 @@ class SQLStore:
     def load(self, case_id: str) -> Case:
         """The stored case; `CaseNotFound` if there is none. Inside `transaction`, a store
         that locks rows keeps the case locked against other transactions until it ends.
-        `TypeError` if ``case_id`` is not a str."""
+        `TypeError` if ``case_id`` is not a str.
+
+        Reads the case's row, roles and current personal facts, not its history: what the
+        engine needs of the history (how many entries, which timer signals are recorded) is
+        in the case row, so a load costs the same at 10 entries as at 10,000. The history is
+        read the first time something needs it (``case.history``, ``case.to_dict()``, a save
+        based on an older version): in this thread's open `transaction` if there is one, else
+        in a short read of its own. It reads the entries of the version loaded, never newer
+        ones, and raises a `StoreError` if they are no longer stored (the case was destroyed
+        meanwhile); after `close` it opens a connection again to read them."""
         text_argument(case_id, "case_id")
         sql = self._statements
         lock = " FOR UPDATE" if self._locking() else ""
@@ -152,33 +177,63 @@ class SQLStore:
                 raise CaseNotFound(f"no case {case_id} is stored")
             roles = dict(cur.execute(f"SELECT role, actor_id FROM {sql.tables}case_roles "
                                      f"WHERE case_id = {sql.mark}", (case_id,)).fetchall())
-            history = [self._history_read(r) for r in cur.execute(
-                f"SELECT {sql.history_columns} FROM {sql.tables}history "
-                f"WHERE case_id = {sql.mark} ORDER BY seq", (case_id,))]
-            personal = [PersonalRow(r[0], r[1], r[2], r[3]) for r in cur.execute(
+            current = [PersonalRow(r[0], r[1], r[2], r[3]) for r in cur.execute(
                 f"SELECT {sql.personal_columns} FROM {sql.tables}personal_data "
-                f"WHERE case_id = {sql.mark}", (case_id,))]
+                f"WHERE case_id = {sql.mark} AND seq = {sql.mark}", (case_id, CURRENT_FACTS))]
         row = CaseRow(found[0], found[1], found[2], found[3], found[4], found[5], found[6],
-                      self._due_read(found[7]), found[8])
-        return self._codec.build(row, roles, history, personal)
+                      self._due_read(found[7]), found[8], found[9])
+        version = row.version
+        return self._codec.build(row, roles, current,
+                                 lambda: self._entries_of(case_id, version))
 
-    def history(self, case_id: str) -> list[HistoryEntry]:
-        """The case's history, oldest first, with its personal data."""
-        return list(self.load(case_id).history)
+    def history(self, case_id: str, *, after: int = 0,
+                limit: int | None = None) -> list[HistoryEntry]:
+        """The case's history entries with a sequence number above ``after``, oldest first,
+        at most ``limit`` of them, with their personal data; `CaseNotFound` if there is no
+        such case. The next page starts after the last ``seq`` of this one.
+
+        ``case_id`` is a str; ``after`` an int of 0 or more (0, the default: from the first
+        entry); ``limit`` an int of 0 or more, or None (the default: no limit). A value of
+        the wrong kind is a `TypeError`, a negative number a `ValueError`."""
+        text_argument(case_id, "case_id")
+        count_argument(after, "after", 0, "the seq of the last entry already read, or 0")
+        limit = limit_argument(limit)
+        sql = self._statements
+        with self._step(write=False) as cur:
+            found = cur.execute(f"SELECT version FROM {sql.tables}cases WHERE id = "
+                                f"{sql.mark}", (case_id,)).fetchone()
+            if found is None:
+                raise CaseNotFound(f"no case {case_id} is stored")
+            if after >= found[0] or limit == 0:
+                return []
+            rows, personal = self._history_rows(cur, case_id, after, None, limit)
+        return [HistoryEntry.from_dict(e) for e in self._codec.entries(case_id, rows, personal)]
 
     def find(self, *, workflow_id: str | None = None, state: str | None = None,
-             role_holder: str | None = None) -> list[CaseRef]:
-        """Cases matching every criterion given, by id. Each criterion is a str or None (not a
-        criterion); anything else is a `TypeError`."""
+             role_holder: str | None = None, limit: int | None = None,
+             after: str | None = None) -> list[CaseRef]:
+        """Cases matching every criterion given, ordered by id (by code point, on every back
+        end). Each criterion is a str or None (not a criterion); anything else is a
+        `TypeError`.
+
+        Pages: at most ``limit`` cases (an int of 0 or more, else `TypeError`/`ValueError`;
+        None: no limit), only those whose id sorts after ``after`` (a str: the last id of
+        the previous page; None: from the first)."""
         for name, value in (("workflow_id", workflow_id), ("state", state),
-                            ("role_holder", role_holder)):
+                            ("role_holder", role_holder), ("after", after)):
             text_argument(value, name, optional=True)
+        limit = limit_argument(limit)
         sql = self._statements
         where, params = find_filter(workflow_id, state, role_holder, mark=sql.mark,
-                                    roles_table=f"{sql.tables}case_roles")
+                                    roles_table=f"{sql.tables}case_roles", after=after,
+                                    id_column=sql.id_order)
+        query = f"SELECT {sql.ref_columns} FROM {sql.tables}cases{where} ORDER BY {sql.id_order}"
+        all_params: list[Any] = list(params)
+        if limit is not None:
+            query += f" LIMIT {sql.mark}"
+            all_params.append(min(limit, _MAX_LIMIT))
         with self._step(write=False) as cur:
-            return [self._ref(r) for r in cur.execute(
-                f"SELECT {sql.ref_columns} FROM {sql.tables}cases{where} ORDER BY id", params)]
+            return [self._ref(r) for r in cur.execute(query, all_params)]
 
     def due(self, before: datetime, *, limit: int | None = None) -> list[CaseRef]:
         """Cases whose next unrecorded timer signal is due at or before ``before``, soonest
@@ -192,20 +247,10 @@ class SQLStore:
                 or before.utcoffset() is None):
             raise StoreError("due() needs an aware datetime (with a time zone), e.g. "
                              "datetime.now(ZoneInfo('Europe/Amsterdam'))")
-        if limit is not None:
-            if isinstance(limit, bool) or not isinstance(limit, int):
-                raise TypeError(f"limit must be an int or None (no limit), not "
-                                f"{type(limit).__name__}")
-            if limit < 0:
-                raise ValueError("limit must be 0 or more, or None for no limit")
+        limit = limit_argument(limit)
         sql = self._statements
         query = sql.due
-        try:
-            bound = self._time_value(before)
-        except OverflowError:  # in UTC before the year 1 or after 9999: clamp to that end
-            edge = datetime.min if before.year == 1 else datetime.max
-            bound = self._time_value(edge.replace(tzinfo=UTC))
-        params: list[Any] = [bound]
+        params: list[Any] = [self._bound(before)]
         if limit is not None:
             query += f" LIMIT {sql.mark}"
             params.append(min(limit, _MAX_LIMIT))
@@ -214,7 +259,151 @@ class SQLStore:
         with self._step(write=False) as cur:
             return [self._ref(r) for r in cur.execute(query, params)]
 
+    # -- idempotency keys ------------------------------------------------------------------
+    def remember(self, case_id: str, key: str, request: str, version: int,
+                 at: datetime) -> None:
+        """Keep idempotency key ``key`` of case ``case_id``: the digest of the request it came
+        with (``request``) and the case version that request led to (``version``), as
+        remembered at ``at`` (for `forget_keys`). Never the case itself. The case need not be
+        stored (yet).
+
+        Inside `transaction` it is part of the transaction: it commits, or is undone, with
+        the save it belongs to. Remembering the same key with the same request and version
+        again does nothing; with another request or version it raises a `StoreError` and
+        writes nothing (a concurrent request with the same key got there first: `recall` it).
+
+        ``case_id`` and ``key`` are text of at most 500 characters, ``request`` text (else
+        `TypeError`; text no store keeps, or a longer id, is `UnstorableValue`), ``version``
+        an int of 1 or more (`TypeError`, `ValueError`) and ``at`` an aware datetime
+        (`TypeError`; naive: `ValueError`)."""
+        key_argument(case_id, "case_id")
+        key_argument(key, "key")
+        text_argument(request, "request")
+        count_argument(version, "version", 1, "the case version the request led to")
+        moment_argument(at, "at")
+        try:
+            moment = self._time_value(at)
+        except OverflowError:
+            raise ValueError("at falls before the year 1 or after 9999 in UTC") from None
+        sql = self._statements
+        with self._step(write=True) as cur:
+            added = cur.execute(sql.insert_key, (case_id, key, request, version,
+                                                 moment)).rowcount
+            if added == 1:
+                return
+            found = cur.execute(
+                f"SELECT request, version FROM {sql.tables}idempotency_keys WHERE case_id = "
+                f"{sql.mark} AND idempotency_key = {sql.mark}", (case_id, key)).fetchone()
+            if found is None or (found[0], found[1]) != (request, version):
+                raise StoreError(f"case {case_id}: this idempotency key is remembered already, "
+                                 "for another request or version (a request with the same key "
+                                 "came in at the same time); nothing was written")
+
+    def recall(self, case_id: str, key: str) -> tuple[str, int] | None:
+        """The request digest and the case version remembered for idempotency key ``key`` of
+        case ``case_id`` (see `remember`), or None. Both are str (else `TypeError`)."""
+        text_argument(case_id, "case_id")
+        text_argument(key, "key")
+        sql = self._statements
+        with self._step(write=False) as cur:
+            found = cur.execute(
+                f"SELECT request, version FROM {sql.tables}idempotency_keys WHERE case_id = "
+                f"{sql.mark} AND idempotency_key = {sql.mark}", (case_id, key)).fetchone()
+        return None if found is None else (found[0], found[1])
+
+    def forget_keys(self, before: datetime) -> int:
+        """Retention: forget every idempotency key remembered before ``before`` (an aware
+        datetime: else `TypeError`, naive `ValueError`); how many were forgotten. A request
+        repeated with a forgotten key is done again."""
+        moment_argument(before, "before")
+        sql = self._statements
+        with self._step(write=True) as cur:
+            gone = cur.execute(f"DELETE FROM {sql.tables}idempotency_keys WHERE remembered_at "
+                               f"< {sql.mark}", (self._bound(before),)).rowcount
+        return int(gone)
+
+    # -- delivery of recorded signals to a timer worker's callback ---------------------------
+    def undelivered(self, *, limit: int = 100) -> list[RecordedSignal]:
+        """Signal entries not handed to a timer worker's callback yet (`mark_delivered`),
+        oldest first, at most ``limit`` (an int of 1 or more). Inside `transaction`,
+        PostgreSQL locks them until it ends and skips those another worker holds."""
+        if limit_argument(limit) == 0:
+            raise ValueError("limit must be 1 or more")
+        sql = self._statements
+        query = (f"SELECT h.case_id, h.seq, c.workflow_id FROM {sql.tables}history h "
+                 f"JOIN {sql.tables}cases c ON c.id = h.case_id "
+                 "WHERE h.kind = 'signal' AND h.delivered_at IS NULL "
+                 f"ORDER BY h.at, h.case_id, h.seq LIMIT {sql.mark}")
+        if self._locking():
+            query += " FOR UPDATE OF h SKIP LOCKED"
+        with self._step(write=False) as cur:
+            found = cur.execute(query, (min(limit, _MAX_LIMIT),)).fetchall()
+        result = []
+        for case_id, seq, workflow_id in found:
+            entry = self.history(case_id, after=seq - 1, limit=1)[0]
+            result.append(RecordedSignal(case_id, workflow_id, entry.event,
+                                         datetime.fromisoformat(entry.data["due_at"]),
+                                         entry.at, seq))
+        return result
+
+    def mark_delivered(self, case_id: str, seq: int, at: datetime) -> None:
+        """Note that signal entry ``seq`` of case ``case_id`` was handed to a callback at
+        ``at`` (an aware datetime); `undelivered` lists it no more. Marking it again, or an
+        entry that is not a signal, changes nothing."""
+        text_argument(case_id, "case_id")
+        count_argument(seq, "seq", 1, "the history entry's seq")
+        moment_argument(at, "at")
+        sql = self._statements
+        with self._step(write=True) as cur:
+            cur.execute(f"UPDATE {sql.tables}history SET delivered_at = {sql.mark} "
+                        f"WHERE case_id = {sql.mark} AND seq = {sql.mark} AND kind = 'signal' "
+                        "AND delivered_at IS NULL", (self._bound(at), case_id, seq))
+
     # -- shared steps ----------------------------------------------------------------------
+    def _entries_of(self, case_id: str, version: int) -> list[dict[str, Any]]:
+        """The ``version`` first history entries of the case, in `HistoryEntry.to_dict` form:
+        what a loaded case reads when its history is first needed."""
+        with self._step(write=False) as cur:
+            rows, personal = self._history_rows(cur, case_id, 0, version, None)
+        if len(rows) != version:
+            raise StoreError(f"case {case_id}: the store no longer holds the {version} history "
+                             f"entries of the version loaded (it holds {len(rows)} of them); "
+                             "was the case destroyed meanwhile?")
+        return self._codec.entries(case_id, rows, personal)
+
+    def _history_rows(self, cur: Any, case_id: str, after: int, upto: int | None,
+                      limit: int | None) -> tuple[list[HistoryRow], list[PersonalRow]]:
+        """The history rows of the case with ``after`` < seq (<= ``upto``), at most ``limit``,
+        and the personal values of those entries."""
+        sql = self._statements
+        query = (f"SELECT {sql.history_columns} FROM {sql.tables}history "
+                 f"WHERE case_id = {sql.mark} AND seq > {sql.mark}")
+        params: list[Any] = [case_id, after]
+        if upto is not None:
+            query += f" AND seq <= {sql.mark}"
+            params.append(upto)
+        query += " ORDER BY seq"
+        if limit is not None:
+            query += f" LIMIT {sql.mark}"
+            params.append(min(limit, _MAX_LIMIT))
+        rows = [self._history_read(r) for r in cur.execute(query, params)]
+        if not rows:
+            return rows, []
+        personal = [PersonalRow(r[0], r[1], r[2], r[3]) for r in cur.execute(
+            f"SELECT {sql.personal_columns} FROM {sql.tables}personal_data "
+            f"WHERE case_id = {sql.mark} AND seq > {sql.mark} AND seq <= {sql.mark}",
+            (case_id, after, rows[-1].seq))]
+        return rows, personal
+
+    def _bound(self, moment: datetime) -> Any:
+        """``moment`` as the database compares times, clamped to the year 1 or 9999 when it
+        falls outside the calendar in UTC."""
+        try:
+            return self._time_value(moment)
+        except OverflowError:  # in UTC before the year 1 or after 9999: clamp to that end
+            edge = datetime.min if moment.year == 1 else datetime.max
+            return self._time_value(edge.replace(tzinfo=UTC))
+
     def _write_rest(self, cur: Any, case: Case, history: list[HistoryRow],
                     personal: list[PersonalRow]) -> None:
         sql = self._statements

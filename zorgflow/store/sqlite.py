@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from .rows import CaseCodec, HistoryRow, from_utc_text, utc_text
 from .sql import SQLStore, Statements
 
 #: The schema this code writes; `_MIGRATIONS[n]` brings version n to n + 1.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _MIGRATIONS = [
     """
     CREATE TABLE cases (
@@ -73,10 +74,34 @@ _MIGRATIONS = [
     ALTER TABLE history ADD COLUMN warnings TEXT;
     ALTER TABLE cases ADD COLUMN progress TEXT
     """,
+    # cases.signals: JSON list of [signal, due time as written] of the case's signal entries,
+    # so that a case loads without reading its history (filled from the history here);
+    # idempotency_keys: per case, a key, the digest of its request and the version it led to
+    """
+    ALTER TABLE cases ADD COLUMN signals TEXT NOT NULL DEFAULT '[]';
+    UPDATE cases SET signals = (
+        SELECT json_group_array(json_array(event, json_extract(data, '$.due_at')))
+        FROM (SELECT event, data FROM history
+              WHERE history.case_id = cases.id AND kind = 'signal' ORDER BY seq))
+    WHERE id IN (SELECT case_id FROM history WHERE kind = 'signal');
+    CREATE TABLE IF NOT EXISTS idempotency_keys (
+        case_id         TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        request         TEXT NOT NULL,    -- digest of the request the key came with
+        version         INTEGER NOT NULL, -- the case version that request led to
+        remembered_at   TEXT NOT NULL,    -- UTC, fixed width: sorts as time does
+        PRIMARY KEY (case_id, idempotency_key)
+    );
+    CREATE INDEX IF NOT EXISTS idempotency_keys_remembered_at ON idempotency_keys (remembered_at);
+    ALTER TABLE history ADD COLUMN delivered_at TEXT;
+    UPDATE history SET delivered_at = at WHERE kind = 'signal';
+    CREATE INDEX IF NOT EXISTS history_undelivered ON history (at)
+        WHERE kind = 'signal' AND delivered_at IS NULL
+    """,
 ]
 
 _CASE_COLUMNS = ("id, workflow_id, workflow_version, state, version, facts, timers, "
-                 "next_due_at, progress")
+                 "next_due_at, progress, signals")
 _HISTORY_COLUMNS = ("seq, at, actor, role, kind, event, from_state, to_state, data, "
                     "workflow_version, explanation, dossier, warnings")
 _REF_COLUMNS = "id, workflow_id, workflow_version, state, version, next_due_at"
@@ -202,7 +227,7 @@ class SQLiteStore(SQLStore):
                                  "zorgflow")
             for script in _MIGRATIONS[current:]:
                 for statement in script.split(";"):
-                    if statement.strip():
+                    if statement.strip() and not _column_exists(conn, statement):
                         conn.execute(statement)
             if row is None:
                 conn.execute("INSERT INTO zorgflow_schema (version) VALUES (?)",
@@ -215,9 +240,10 @@ class SQLiteStore(SQLStore):
     _statements = Statements(
         mark="?", tables="",
         insert_case=f"INSERT INTO cases ({_CASE_COLUMNS}, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, datetime('now'))",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, datetime('now'))",
         update_case="UPDATE cases SET workflow_version = ?, state = ?, version = ?, facts = ?, "
-                    "timers = ?, next_due_at = ?, progress = ?, updated_at = datetime('now') "
+                    "timers = ?, next_due_at = ?, progress = ?, "
+                    "signals = COALESCE(?, signals), updated_at = datetime('now') "
                     "WHERE id = ? AND version = ?",
         select_case=f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ?",
         upsert_role="INSERT INTO case_roles (case_id, role, actor_id) VALUES (?, ?, ?) "
@@ -228,6 +254,10 @@ class SQLiteStore(SQLStore):
                         "VALUES (?, ?, ?, ?, ?)",
         due=DUE_SQL, ref_columns=_REF_COLUMNS, history_columns=_HISTORY_COLUMNS,
         personal_columns="seq, name, value, secret",
+        id_order="id",
+        insert_key="INSERT INTO idempotency_keys (case_id, idempotency_key, request, version, "
+                   "remembered_at) VALUES (?, ?, ?, ?, ?) "
+                   "ON CONFLICT (case_id, idempotency_key) DO NOTHING",
     )
 
     def _time_value(self, moment: datetime) -> str:
@@ -242,6 +272,20 @@ class SQLiteStore(SQLStore):
 
     def _history_read(self, r: tuple[Any, ...]) -> HistoryRow:
         return HistoryRow(r[0], datetime.fromisoformat(r[1]), *r[2:])
+
+
+_ADD_COLUMN = re.compile(r"\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)", re.IGNORECASE)
+
+
+def _column_exists(conn: sqlite3.Connection, statement: str) -> bool:
+    """Whether ``statement`` adds a column the table has already (SQLite has no ``ADD COLUMN
+    IF NOT EXISTS``): such a statement is skipped, so that a database whose schema version
+    was set back by hand still migrates."""
+    found = _ADD_COLUMN.match(statement)
+    if found is None:
+        return False
+    table, column = found.groups()
+    return any(row[1] == column for row in conn.execute(f"PRAGMA table_info({table})"))
 
 
 @contextmanager
