@@ -7,9 +7,10 @@ The public API::
     engine = zorgflow.Engine.from_directory("workflows")
     case = engine.start("lzn", actor=zorgflow.Actor("a.jansen", roles={"sociaal_contactpunt"}))
 
-Public modules: `zorgflow` (this one), `zorgflow.store`, `zorgflow.testing` and the pytest
-plugin. Every other module is internal and may change without notice; what they offer to
-applications is re-exported here.
+Public modules: `zorgflow` (this one), `zorgflow.store`, `zorgflow.service` (the case
+service, views and the timer worker), `zorgflow.testing`, `zorgflow.web` (optional: ``pip
+install "zorgflow[web]"``) and the pytest plugin. Every other module is internal and may
+change without notice; what they offer to applications is re-exported here.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from .errors import (
     ConcurrentUpdate,
     ExampleFailed,
     GraphvizMissing,
+    IdempotencyMismatch,
     InvalidFacts,
     MissingDependency,
     Problem,
+    Reason,
     RuleError,
     RulesBackendError,
     StoreError,
@@ -60,9 +63,11 @@ __all__ = [
     "ExampleResult",
     "GraphvizMissing",
     "HistoryEntry",
+    "IdempotencyMismatch",
     "InvalidFacts",
     "MissingDependency",
     "Problem",
+    "Reason",
     "RuleError",
     "RulesBackendError",
     "Signal",

@@ -325,6 +325,7 @@ class _Builder:
         self.roles = roles
         for n, role in enumerate(d.get("default_set_by", [])):
             self.check_name(("default_set_by", n), role, roles, "role")
+        visible_to, visible_cite, visible_assumption = self.visible_to()
         self.events = {t["event"] for t in d["transitions"]}
         facts = {fid: self.fact(fid, f) for fid, f in d.get("facts", {}).items()}
         self.facts = facts
@@ -360,7 +361,27 @@ class _Builder:
             tasks=_frozen(tasks), timers=workflow_timers,
             acknowledged_warnings=tuple(Acknowledgement(a["kind"], a["about"], a["reason"])
                                         for a in d.get("acknowledged_warnings", [])),
+            visible_to=visible_to, visible_to_cite=visible_cite,
+            visible_to_assumption=visible_assumption,
         )
+
+    def visible_to(self) -> tuple[frozenset[str], str, str]:
+        """``visible_to:`` (a list of roles, or a mapping with ``roles:`` and its
+        provenance): the roles, its source and its assumption. Every name must be a role of
+        the workflow (an organisational role or a case role)."""
+        raw = self.data.get("visible_to")
+        if raw is None:
+            return frozenset(), "", ""
+        spec: Mapping[str, Any] = raw if isinstance(raw, dict) else {"roles": raw}
+        base: Path = ("visible_to", "roles") if isinstance(raw, dict) else ("visible_to",)
+        self.check_roles(base, spec["roles"])
+        return (frozenset(spec["roles"]), spec.get("source", ""),
+                spec.get("assumption", ""))
+
+    def check_roles(self, path: Path, names: Iterable[str]) -> None:
+        """Each of ``names`` (a list at ``path``) must be a role of the workflow."""
+        for n, role in enumerate(names):
+            self.check_name((*path, n), role, self.roles, "role")
 
     def fact_type(self, path: Path, spec: Mapping[str, Any]) -> FactType:
         name = spec.get("type", "string")
@@ -411,6 +432,13 @@ class _Builder:
         for n, sid in enumerate(spec.get("set_in", [])):
             self.check_name((*path, "set_in", n), sid, states, "state")
         personal = bool(spec.get("personal_data", False))
+        visible_to = spec.get("visible_to")
+        if visible_to is not None:
+            self.check_roles((*path, "visible_to"), visible_to)
+            if not personal:
+                self.error((*path, "visible_to"), f"'visible_to' says who sees personal data, "
+                           f"and '{fid}' is not marked personal: remove 'visible_to' (or add "
+                           "'personal_data: true')", key=True)
         if spec.get("dossier") and personal:
             self.error((*path, "dossier"), f"'{fid}' is personal data and cannot go into an "
                        "anonymous dossier: remove 'dossier: true' (or, if it is not personal, "
@@ -427,7 +455,8 @@ class _Builder:
                     written_by=tuple(written_by), set_in=tuple(spec.get("set_in", ())),
                     set_when=self.optional_expression((*path, "set_when"),
                                                       spec.get("set_when")),
-                    dossier=bool(spec.get("dossier", False)))
+                    dossier=bool(spec.get("dossier", False)),
+                    visible_to=None if visible_to is None else frozenset(visible_to))
 
     def different_people(self, n: int, spec: Mapping[str, Any]) -> DifferentPeople:
         path: Path = ("different_people", n)

@@ -6,6 +6,8 @@ one engine can serve many threads without locks on the hot path.
 
 from __future__ import annotations
 
+import difflib
+import re
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
@@ -17,7 +19,11 @@ from typing import Any, Protocol
 from ..errors import (
     CaseFormatError,
     InvalidFacts,
+    Joined,
+    Param,
+    Phrase,
     Problem,
+    Reason,
     RulesBackendError,
     TransitionRejected,
     UnknownWorkflow,
@@ -41,6 +47,7 @@ from ..rules.durable import check as durable_gaps
 from ..rules.expr import Env, Expr, suggest
 from ..rules.logic import UNKNOWN
 from .case import Actor, Case, Signal
+from .describe import describe as describe_workflow
 from .record import Once, Record, flat, record, unflat
 from .reference import build_machine
 from .work import (
@@ -154,6 +161,12 @@ class Engine:
         """A loaded workflow (latest version unless ``version`` is given)."""
         return self._get(workflow_id, version).model
 
+    def describe(self, workflow_id: str, version: int | None = None) -> dict[str, Any]:
+        """A loaded workflow as JSON data for front ends building forms: its events with
+        their data as JSON Schema and who may fire or agree to them, the facts each role may
+        set and when, its states and tasks (see `zorgflow.engine.describe`)."""
+        return describe_workflow(self.workflow(workflow_id, version))
+
     def _get(self, workflow_id: str, version: int | None = None) -> Program:
         if version is None:
             latest = self._latest.get(workflow_id)
@@ -229,12 +242,12 @@ class Engine:
             raise TypeError(f"case_id must be a str, not {type(case_id).__name__}")
         if facts is not None:
             _check_facts_kind("start", facts)
-        reasons = []
+        reasons: list[Reason] = []
         role = next((r for r in program.model.start_by if r in actor.roles), None)
         if role is None:
-            reasons.append(f"opening a '{workflow_id}' case needs one of the roles "
-                           f"{', '.join(program.model.start_by)}; the actor holds "
-                           f"{_roles_text(actor.roles)}")
+            reasons.append(Reason("forbidden", "reason.start_role", workflow=workflow_id,
+                                  roles=", ".join(program.model.start_by),
+                                  held=_roles_text(actor.roles)))
         new_facts, problems = self._check_facts(program, facts or {}, actor, {}, {},
                                                 program.initial, at)
         reasons += problems
@@ -277,16 +290,14 @@ class Engine:
             raise TransitionRejected(event, [self._no_transition(program, case._state, event)])
         if ct.returns and case._returns_to is None:
             raise TransitionRejected(event, [
-                f"'{event}' returns the case to the state it came from into '{case._state}', "
-                "but this case does not say where it came from (it was made outside the "
-                "engine, or by an older workflow version)"])
-        reasons = []
+                Reason("wrong_state", "reason.no_return", event=event, state=case._state)])
+        reasons: list[Reason] = []
         pending = case._agreements.get(event) if ct.agreement else None
         if pending is not None and not data:
             data = unflat(pending[1])  # a later agreement without data agrees to the first's
         if ct.agreement:
             role, why = _agreeing_role(program, ct, actor, case)
-            if why:
+            if why is not None:
                 reasons.append(why)
         else:
             role = ct.role_for(actor.id, actor.roles, case._roles)
@@ -294,7 +305,7 @@ class Engine:
                 reasons.append(self._role_reason(program, ct, actor, case))
         clean, problems = ct.data_check(data)
         if problems:
-            reasons += problems
+            reasons += map(_data_reason, problems)
         if ct.agreement:
             if pending is not None and not problems and flat(clean) != pending[1]:
                 reasons.append(_conflict_reason(event, pending[1], clean))
@@ -314,9 +325,9 @@ class Engine:
             assert env is not None
             value = guard.fn(env)
             if value is not True:
-                word = "false" if value is False else "unknown (facts missing)"
-                reasons.append(f"condition is {word}: {guard.source}\n    "
-                               + "\n    ".join(explain_guard(guard, env)))
+                code = "guard_false" if value is False else "guard_unknown"
+                reasons.append(Reason(code, f"reason.{code}", condition=guard.source,
+                                      explanation="\n    ".join(explain_guard(guard, env))))
             else:
                 # read later, if ever: one small object, not the evaluation's environment
                 explanation = Once(_explain_passed_guard, program, guard, case._facts, at, clean)
@@ -349,8 +360,8 @@ class Engine:
                     facts[name] = program.typed_fact(name, value)
                 except ValueProblem as exc:
                     raise TransitionRejected(ct.event, [
-                        f"the event would set fact '{name}' to a value it cannot hold: {exc}"]
-                    ) from None
+                        Reason("invalid_data", "reason.fact_set_value", fact=name,
+                               detail=str(exc))]) from None
         target = ct.target or case._returns_to or case._state
         timers = case._timers
         agreements = case._agreements
@@ -401,14 +412,13 @@ class Engine:
         program, case = self._for_case(case)
         _check_actor(actor)
         _check_facts_kind("set_facts", facts)
-        reasons = []
+        reasons: list[Reason] = []
         if program.model.states[case._state].final:
-            reasons.append(f"the case is closed (final state '{case._state}'); its facts can "
-                           "no longer change")
+            reasons.append(Reason("wrong_state", "reason.closed_no_facts", state=case._state))
         role = _role_in_case(program, actor, case)
         if role is None:
-            reasons.append("the actor holds no role of workflow "
-                           f"'{program.model.id}' (holds {_roles_text(actor.roles)})")
+            reasons.append(Reason("forbidden", "reason.no_workflow_role",
+                                  workflow=program.model.id, held=_roles_text(actor.roles)))
         new_facts, problems = self._check_facts(program, facts, actor, case._roles, case._facts,
                                                 case._state, at)
         reasons += problems
@@ -425,34 +435,36 @@ class Engine:
 
     def _check_facts(self, program: Program, given: Mapping[str, Any], actor: Actor,
                      case_roles: Mapping[str, str], current: Mapping[str, Any], state: str,
-                     at: datetime) -> tuple[dict[str, Any], list[str]]:
+                     at: datetime) -> tuple[dict[str, Any], list[Reason]]:
         result = dict(current)
-        problems = []
+        problems: list[Reason] = []
         for name, value in given.items():
             fact = program.model.facts.get(name)
             if fact is None:
-                problems.append(f"unknown fact '{name}'{suggest(str(name), program.fact_types)}")
+                problems.append(_unknown("invalid_data", "reason.unknown_fact", "fact",
+                                         str(name), program.fact_types))
                 continue
             if fact.events_only:
-                problems.append(f"fact '{name}' is set only by the events "
-                                f"{', '.join(fact.written_by)}, never by hand")
+                problems.append(Reason("invalid_data", "reason.fact_events_only", fact=name,
+                                       events=", ".join(fact.written_by)))
                 continue
             if fact.set_in and state not in fact.set_in:
-                problems.append(f"fact '{name}' may only be set in state "
-                                f"{', '.join(fact.set_in)}; the case is in '{state}'")
+                problems.append(Reason("wrong_state", "reason.fact_state", fact=name,
+                                       states=", ".join(fact.set_in), state=state))
                 continue
             condition = program.set_when.get(name)
             if condition is not None:
                 allowed = condition.fn(Env(current, at, _EMPTY,
                                            program.decider(current, at)))
                 if allowed is not True:
-                    word = "false" if allowed is False else "unknown (facts missing)"
-                    problems.append(f"fact '{name}' may only be set when {condition.source}; "
-                                    f"that is {word} now")
+                    code, key = (("guard_false", "reason.fact_when_false") if allowed is False
+                                 else ("guard_unknown", "reason.fact_when_unknown"))
+                    problems.append(Reason(code, key, fact=name, condition=condition.source))
                     continue
             if fact.set_by and not any(_holds(r, actor, case_roles, program.case_role_ids)
                                        for r in fact.set_by):
-                problems.append(f"fact '{name}' may only be set by {', '.join(fact.set_by)}")
+                problems.append(Reason("forbidden", "reason.fact_set_by", fact=name,
+                                       roles=", ".join(fact.set_by)))
                 continue
             if value is None:
                 result.pop(name, None)
@@ -460,7 +472,8 @@ class Engine:
             try:
                 result[name] = program.typed_fact(name, value)
             except ValueProblem as exc:
-                problems.append(f"fact '{name}': {exc}")
+                problems.append(Reason("invalid_data", "reason.fact_value", fact=name,
+                                       detail=str(exc)))
         return result, problems
 
     def allowed(self, case: Case, actor: Actor, at: datetime | None = None) -> list[str]:
@@ -617,21 +630,21 @@ class Engine:
             raise TypeError(f"task must be a task id (str), not {type(task).__name__}")
         spec = program.tasks.get(task)
         if spec is None:
-            raise TransitionRejected(task, [f"unknown task '{task}'"
-                                            f"{suggest(task, program.tasks)}"])
+            raise TransitionRejected(task, [_unknown("unknown_task", "reason.unknown_task",
+                                                     "task", task, program.tasks)])
         record_ = case._tasks.get(task)
         if record_ is None:
-            raise TransitionRejected(task, [f"task '{task}' is not open in this case (state "
-                                            f"'{case._state}')"])
-        reasons = []
+            raise TransitionRejected(task, [Reason("wrong_state", "reason.task_not_open",
+                                                   task=task, state=case._state)])
+        reasons: list[Reason] = []
         if record_[2] is not None:
-            reasons.append(f"task '{task}' was completed already, at "
-                           f"{record_[2].isoformat()}")
+            reasons.append(Reason("task_done", "reason.task_done", task=task,
+                                  at=record_[2].isoformat()))
         if not _holds(spec.role, actor, case._roles, program.case_role_ids):
-            reasons.append(f"task '{task}' is done by {spec.role}; the actor holds "
-                           f"{_roles_text(actor.roles)}"
-                           + (" (a case role is held only by the actor assigned to this case)"
-                              if spec.role in actor.roles else ""))
+            reasons.append(Reason("forbidden", "reason.task_role", task=task, role=spec.role,
+                                  held=_roles_text(actor.roles),
+                                  note=(Phrase("note.case_role_assigned_only", {})
+                                        if spec.role in actor.roles else "")))
         if reasons:
             raise TransitionRejected(task, reasons)
         tasks = dict(case._tasks)
@@ -718,25 +731,27 @@ class Engine:
         return build_machine(self._get(workflow_id, version).model, model)
 
     # -- reasons ---------------------------------------------------------------------------------
-    def _no_transition(self, program: Program, state: str, event: str) -> str:
+    def _no_transition(self, program: Program, state: str, event: str) -> Reason:
         if event not in program.events:
-            return f"unknown event '{event}'{suggest(event, program.events)}"
+            return _unknown("unknown_event", "reason.unknown_event", "event", event,
+                            program.events)
         if program.model.states[state].final:
-            return f"the case is closed (final state '{state}'); no event leaves it"
+            return Reason("wrong_state", "reason.closed_no_event", state=state)
         leaving = [ct.event for ct in program.by_state[state]]
-        return (f"event '{event}' does not leave state '{state}' "
-                f"(from here: {', '.join(leaving) or 'nothing'})")
+        return Reason("wrong_state", "reason.event_not_here", event=event, state=state,
+                      events=", ".join(leaving) if leaving else Phrase("events.none", {}))
 
     def _role_reason(self, program: Program, ct: CompiledTransition, actor: Actor,
-                     case: Case) -> str:
-        parts = [f"'{ct.event}' may be fired by {', '.join(ct.by)}; the actor holds "
-                 f"{_roles_text(actor.roles)}"]
+                     case: Case) -> Reason:
+        parts: list[Param] = []
         for role in ct.case_roles:
             holder = case._roles.get(role)
             if role in actor.roles and holder != actor.id:
-                parts.append(f"'{role}' is a case role: only the actor assigned to this case "
-                             f"holds it{'' if holder else ' (nobody is assigned yet)'}")
-        return "; ".join(parts)
+                parts.append(Phrase("reason.case_role_part", {
+                    "role": role,
+                    "nobody": "" if holder else Phrase("note.nobody_assigned", {})}))
+        return Reason("forbidden", "reason.event_role", event=ct.event, roles=", ".join(ct.by),
+                      held=_roles_text(actor.roles), case_roles=Joined(tuple(parts)))
 
 
 def _holds(role: str, actor: Actor, case_roles: Mapping[str, str],
@@ -749,35 +764,35 @@ def _holds(role: str, actor: Actor, case_roles: Mapping[str, str],
 
 
 def _agreeing_role(program: Program, ct: CompiledTransition, actor: Actor, case: Case
-                   ) -> tuple[str | None, str]:
+                   ) -> tuple[str | None, Reason | None]:
     """The role under which ``actor`` agrees to ``ct`` now, or None and why not."""
     pending = case._agreements.get(ct.event)
     agreed = pending[0] if pending is not None else {}
     held = [r for r in ct.agreement
             if _holds(r, actor, case._roles, program.case_role_ids)]
-    together = " and ".join(ct.agreement)
     if not held:
-        why = (f"'{ct.event}' is decided together by {together}; the actor holds "
-               f"{_roles_text(actor.roles)}")
+        note: Param = ""
         unassigned = [r for r in ct.agreement
                       if r in ct.case_roles and r in actor.roles and r not in case._roles]
         if unassigned:
-            why += f" ('{unassigned[0]}' is a case role and nobody is assigned yet)"
+            note = Phrase("note.case_role_unassigned", {"role": unassigned[0]})
         elif any(r in ct.case_roles and r in actor.roles for r in ct.agreement):
-            why += " (a case role is held only by the actor assigned to this case)"
-        return None, why
+            note = Phrase("note.case_role_assigned_only", {})
+        return None, Reason("forbidden", "reason.agreement_role", event=ct.event,
+                            together=Joined(ct.agreement, "sep.and"),
+                            held=_roles_text(actor.roles), note=note)
     for role, holder in agreed.items():
         if holder == actor.id:
-            waiting = [r for r in ct.agreement if r not in agreed]
-            return None, (f"this actor has already agreed to '{ct.event}' (as {role}); one "
-                          "person's agreement counts once, so a holder of "
-                          f"{' and '.join(waiting)} must agree")
+            waiting = tuple(r for r in ct.agreement if r not in agreed)
+            return None, Reason("separation_of_duties", "reason.agreed_already_person",
+                                event=ct.event, role=role, waiting=Joined(waiting, "sep.and"))
     open_roles = [r for r in held if r not in agreed]
     if not open_roles:
-        waiting = [r for r in ct.agreement if r not in agreed]
-        return None, (f"{' and '.join(held)} has already agreed to '{ct.event}'; waiting for "
-                      f"{' and '.join(waiting)}")
-    return open_roles[0], ""
+        waiting = tuple(r for r in ct.agreement if r not in agreed)
+        return None, Reason("agreement_conflict", "reason.agreed_already_role",
+                            held=Joined(tuple(held), "sep.and"), event=ct.event,
+                            waiting=Joined(waiting, "sep.and"))
+    return open_roles[0], None
 
 
 def _completes(ct: CompiledTransition, pending: Any, role: str) -> bool:
@@ -786,14 +801,14 @@ def _completes(ct: CompiledTransition, pending: Any, role: str) -> bool:
     return all(r in agreed or r == role for r in ct.agreement)
 
 
-def _conflict_reason(event: str, agreed: tuple[Any, ...], given: Mapping[str, Any]) -> str:
+def _conflict_reason(event: str, agreed: tuple[Any, ...], given: Mapping[str, Any]
+                     ) -> Reason:
     """Agreements to one event must be about the same data; names the fields that differ,
     never their values (they may be personal)."""
     before = dict(zip(agreed[::2], agreed[1::2], strict=True))
     fields = sorted(k for k in before.keys() | given.keys() if before.get(k) != given.get(k))
-    return (f"an earlier agreement to '{event}' was about other data ({', '.join(fields)} "
-            "differ): agree to the same data, or let the case leave its state so the "
-            "agreement lapses")
+    return Reason("agreement_conflict", "reason.agreement_other_data", event=event,
+                  fields=", ".join(fields))
 
 
 def _agree(case: Case, ct: CompiledTransition, actor: Actor, role: str,
@@ -823,7 +838,7 @@ def _assigned(roles: Mapping[str, str], ct: CompiledTransition, env: Env) -> dic
 
 
 def _separation_reasons(program: Program, ct: CompiledTransition, actor: Actor,
-                        roles: Mapping[str, str]) -> list[str]:
+                        roles: Mapping[str, str]) -> list[Reason]:
     """Why the case roles after this step break a ``different_people`` rule (no actor ids in
     the reasons: they say which roles, not who)."""
     reasons = []
@@ -835,13 +850,12 @@ def _separation_reasons(program: Program, ct: CompiledTransition, actor: Actor,
             if holder is None:
                 continue
             if holder in holders and (name in assigned or holders[holder] in assigned):
-                reasons.append(f"'{holders[holder]}' and '{name}' must be held by different "
-                               "people (different_people); this step would give both to the "
-                               "same actor")
+                reasons.append(Reason("separation_of_duties", "reason.different_people",
+                                      first=holders[holder], second=name))
             holders.setdefault(holder, name)
             if group.and_the_assigner and name in assigned and holder == actor.id:
-                reasons.append(f"the actor firing '{ct.event}' may not make himself "
-                               f"'{name}' (different_people: and_the_assigner)")
+                reasons.append(Reason("separation_of_duties", "reason.not_the_assigner",
+                                      event=ct.event, role=name))
     return reasons
 
 
@@ -855,15 +869,73 @@ def _role_in_case(program: Program, actor: Actor, case: Case) -> str | None:
     return None
 
 
-def _roles_text(roles: Iterable[str]) -> str:
-    roles = sorted(roles)
-    return ", ".join(roles) if roles else "no roles"
+def _roles_text(roles: Iterable[str]) -> Phrase:
+    """The roles an actor holds, as said in a reason (``no roles`` when none)."""
+    held = sorted(roles)
+    if not held:
+        return Phrase("roles.none", {})
+    return Phrase("roles.one" if len(held) == 1 else "roles.many", {"roles": ", ".join(held)})
+
+
+def _unknown(code: str, key: str, kind: str, name: str, known: Iterable[str]) -> Reason:
+    """``unknown <kind> '<name>'``, with ``— did you mean '<close>'?`` when a known name is
+    close (the choice `suggest` makes)."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    if close:
+        return Reason(code, key + "_close", **{kind: name, "close": close[0]})
+    return Reason(code, key, **{kind: name})
+
+
+# The data problems `DataCheck` (in zorgflow.program) words, each with the message that says it
+# in every language; a problem worded otherwise keeps its English text (``reason.data``).
+_DATA_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"data must be a mapping of field: value, not (?P<kind>.*)", re.DOTALL),
+     "reason.data_not_mapping"),
+    (re.compile(r"missing data '(?P<field>[^']*)' \((?P<expected>.*)\)", re.DOTALL),
+     "reason.data_missing"),
+    (re.compile(r"invalid data '(?P<field>[^']*)': (?P<detail>.*)", re.DOTALL),
+     "reason.data_invalid"),
+    (re.compile(r"unknown data field\(s\) (?P<fields>.*) \(this event takes: "
+                r"(?P<expected>[^()]*)\)", re.DOTALL),
+     "reason.data_unknown_fields"),
+)
+
+# The type descriptions `FactType.describe` gives, by the message that says each.
+_TYPE_WORDS = {"true or false": "type.boolean", "a whole number": "type.integer",
+               "a number": "type.number", "a date (YYYY-MM-DD)": "type.date",
+               "a date and time with offset": "type.datetime", "text": "type.string"}
+
+
+def _data_reason(problem: str) -> Reason:
+    """A problem with an event's data, as a reason of code ``invalid_data``."""
+    for pattern, key in _DATA_PROBLEMS:
+        found = pattern.fullmatch(problem)
+        if found is not None:
+            params: dict[str, Param] = dict(found.groupdict())
+            if key == "reason.data_missing":
+                params["expected"] = _type_words(found["expected"])
+            elif key == "reason.data_unknown_fields" and found["expected"] == "no data":
+                params["expected"] = Phrase("data.none", {})
+            reason = Reason("invalid_data", key, **params)
+            if reason.text("en") == problem:  # said exactly as DataCheck said it
+                return reason
+    return Reason("invalid_data", "reason.data", detail=problem)
+
+
+def _type_words(text: str) -> Param:
+    """A type description (``a whole number``, ``one of a, b``) in every language."""
+    key = _TYPE_WORDS.get(text)
+    if key is not None:
+        return Phrase(key, {})
+    if text.startswith("one of "):
+        return Phrase("type.enum", {"values": text.removeprefix("one of ")})
+    return text
 
 
 def _check_facts_kind(action: str, facts: Any) -> None:
     """Facts to set come as a mapping of fact: value; anything else is refused."""
     if not isinstance(facts, Mapping):
-        raise TransitionRejected(action, ["facts must be a mapping of fact: value"])
+        raise TransitionRejected(action, [Reason("invalid_data", "reason.facts_not_mapping")])
 
 
 def _check_actor(actor: Any) -> None:

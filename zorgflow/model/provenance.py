@@ -42,6 +42,9 @@ def elements(workflow: Workflow) -> Iterator[Element]:
     yield Element("werkwijze", wf.id, wf.label, wf.cite, wf.assumption)
     for role in wf.roles.values():
         yield Element("rol", role.id, role.label, role.cite, role.assumption)
+    if wf.visible_to or wf.visible_to_cite or wf.visible_to_assumption:
+        yield Element("zichtbaarheid", "visible_to", "Wie persoonsgegevens ziet",
+                      wf.visible_to_cite, wf.visible_to_assumption)
     for fact in wf.facts.values():
         yield Element("feit", fact.id, fact.label, fact.cite, fact.assumption)
     for cycle in wf.cycles.values():

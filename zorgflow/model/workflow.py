@@ -91,6 +91,9 @@ class Fact:
     set_when: str | None = None
     #: sent in an anonymous dossier (``dossier: true``): the allow-list
     dossier: bool = False
+    #: for a personal fact, the roles that see its value in a view instead of the
+    #: workflow's `Workflow.visible_to` (None: the workflow's)
+    visible_to: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -544,6 +547,13 @@ class Workflow:
     #: timers declared at the top level (those under a state are in `State.timers`)
     timers: tuple[Timer, ...] = ()
     acknowledged_warnings: tuple[Acknowledgement, ...] = ()
+    #: the roles (organisational and case roles) that see personal data in a view
+    #: (``visible_to:``; empty: nobody, the default)
+    visible_to: frozenset[str] = frozenset()
+    #: the source of ``visible_to:`` (its ``source:``), when given as a mapping
+    visible_to_cite: str = ""
+    #: why those roles where the sources are silent (its ``assumption:``)
+    visible_to_assumption: str = ""
 
     @property
     def all_timers(self) -> tuple[Timer, ...]:
