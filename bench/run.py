@@ -34,7 +34,7 @@ SIZES: dict[str, dict[str, Any]] = {
         "memory": 5_000, "memory_models": 1_000, "memory_closed": 1_000,
         "restore": 2_000, "bound": 20_000, "small_bound": 1_000, "batch": 200,
         "import_runs": 10, "import_diagnostic": True,
-        "stores": 100_000, "store_fires": 2_000,
+        "stores": 100_000, "store_fires": 2_000, "history_cases": 100,
         "table_rows": 2_000, "max_states": 100_000,
     },
     "quick": {
@@ -44,7 +44,7 @@ SIZES: dict[str, dict[str, Any]] = {
         "memory": 400, "memory_models": 60, "memory_closed": 100,
         "restore": 300, "bound": 2_000, "small_bound": 200, "batch": 100,
         "import_runs": 5, "import_diagnostic": False,
-        "stores": 3_000, "store_fires": 200,
+        "stores": 3_000, "store_fires": 200, "history_cases": 10,
         "table_rows": 300, "max_states": 3_000,
     },
 }
@@ -128,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     if "stores" in wanted:
         progress(f"6/7 stores: {size['stores']:,} stored cases per back end …")
         rows += stores.run(size["stores"], size["store_fires"], repeats, progress)
+        rows += stores.history_run(10, 1_000, size["history_cases"], repeats, progress)
+        rows += stores.service_run(size["history_cases"], repeats, progress)
     if "analysis" in wanted:
         progress(f"7/7 analysis: a {size['table_rows']:,}-row table, a bounded verify …")
         rows += analysis.run(size["table_rows"], repeats, size["max_states"])

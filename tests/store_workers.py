@@ -112,3 +112,35 @@ def stop_in_the_middle_of_a_save(spec: tuple[str, str, str], case_id: str, ready
     engine.fire(store.load(case_id), "voortgang_teruggekoppeld", actor=regisseur, at=T0,
                 store=store)
     sys.exit("the test should have killed this worker")
+
+
+def sweep_timers(spec: tuple[str, str, str], at: str, delivered: Path, batch: int,
+                 pause: float) -> None:
+    """A timer worker sweeping at the fixed time ``at`` until nothing is left; each
+    delivered signal is appended to ``delivered`` (one JSON line, flushed to disk) before the
+    worker marks it delivered. ``pause`` slows each callback, so a test can kill it
+    mid-way."""
+    import json
+    import os
+
+    from zorgflow.service import CaseService, TimerWorker
+
+    engine, store = open_store(spec)
+    moment = datetime.fromisoformat(at)
+
+    def write(signal: Any) -> None:
+        with delivered.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(signal.to_dict()) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        time.sleep(pause)
+
+    worker = TimerWorker(CaseService(engine, store, pause=0.01), on_signal=write, batch=batch,
+                         clock=lambda: moment)
+    idle = 0
+    while idle < 3:
+        result = worker.run_once()
+        idle = idle + 1 if result.recorded == 0 and result.delivered == 0 else 0
+        if idle:
+            time.sleep(0.05)
+    store.close()

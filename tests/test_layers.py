@@ -57,7 +57,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
     # tools on top: the test helpers, the pytest plugin, diagrams and documents
     9: ("zorgflow.testing", "zorgflow.pytest_plugin", "zorgflow.render"),
     # the web server
-    10: ("zorgflow.serve",),
+    10: ("zorgflow.serve", "zorgflow.web"),
     # the command line
     11: ("zorgflow.cli", "zorgflow.__main__"),
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from .errors import (
     CaseFormatError,
     CaseMismatch,
     GraphvizMissing,
+    StoreError,
     TemplatesMissing,
     UsageError,
     ValueProblem,
@@ -32,6 +34,8 @@ from .render.graph import CasePath, build_graph, case_path
 from .render.mermaid import to_mermaid
 from .scenarios import Coverage, run_examples
 from .serve import serve
+from .service import CaseService, TimerWorker
+from .store import RecordedSignal, open_store
 from .verify import MAX_STATES, TIME_LIMIT, report_verification
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -289,6 +293,72 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
                  allow_hosts=args.allow_host)
 
 
+def cmd_worker(args: argparse.Namespace, out: TextIO) -> int:
+    """Sweep due timer signals until SIGTERM or Ctrl-C; one JSON line per signal recorded."""
+    engine = _engine_of(args.workflows)
+    try:
+        store = open_store(args.store, engine)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+
+    def announce(recorded: RecordedSignal) -> None:
+        out.write(json.dumps(recorded.to_dict()) + "\n")
+        out.flush()
+
+    worker = TimerWorker(CaseService(engine, store), on_signal=announce, batch=args.batch,
+                         interval=args.interval,
+                         key_retention=None if args.key_retention_days is None
+                         else args.key_retention_days * 86400)
+    try:
+        if args.once:
+            result = worker.run_once()
+            print(f"zorgflow worker: {result.recorded} signal(s) recorded on {result.cases} "
+                  f"case(s), {result.delivered} delivered", file=sys.stderr)
+            return EXIT_FAILED if result.failed_cases or result.failed_callbacks else EXIT_OK
+        previous = signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+        try:
+            print(f"zorgflow worker: sweeping every {args.interval:g} s (SIGTERM or Ctrl-C "
+                  "stops)", file=sys.stderr)
+            worker.run()
+        except KeyboardInterrupt:
+            worker.stop()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        print("zorgflow worker: stopped", file=sys.stderr)
+        return EXIT_OK
+    finally:
+        store.close()
+
+
+def _engine_of(path: str) -> Engine:
+    """The engine of the workflows at ``path``; a usage error when there are none."""
+    if not Path(path).exists():
+        raise UsageError(f"no such file or folder: {path}")
+    try:
+        return Engine.from_directory(path)
+    except WorkflowError as exc:
+        raise UsageError(f"the workflows in {path} do not load:\n{exc}") from None
+
+
+def _add_worker_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("worker", help="record due timer signals of stored cases",
+                       description="Record due timer signals of the cases in a store, in "
+                                   "batches, until SIGTERM or Ctrl-C. Each signal is "
+                                   "recorded once, also with several workers on PostgreSQL; "
+                                   "each is printed as a JSON line once recorded.")
+    p.add_argument("workflows", metavar="WORKFLOWS", help="the workflow folder (or file)")
+    p.add_argument("--store", required=True, metavar="DSN|FILE",
+                   help="a postgresql:// DSN, or a SQLite file")
+    p.add_argument("--batch", type=_positive_int, default=100, metavar="N",
+                   help="cases per transaction (default 100)")
+    p.add_argument("--interval", type=_positive_float, default=5.0, metavar="SECONDS",
+                   help="pause between sweeps when nothing is due (default 5)")
+    p.add_argument("--key-retention-days", type=_positive_float, default=None, metavar="DAYS",
+                   help="forget idempotency keys older than this (default: keep them)")
+    p.add_argument("--once", action="store_true", help="one sweep, then stop")
+    p.set_defaults(func=cmd_worker)
+
+
 def _add_picture_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("diagram", help="draw a workflow (mermaid, dot, svg, png)",
                        description="Draw a workflow: states, events, roles, guards. "
@@ -359,6 +429,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print the JSON Schema of the format")
     p.set_defaults(func=cmd_schema)
     _add_picture_commands(sub)
+    _add_worker_command(sub)
     return parser
 
 

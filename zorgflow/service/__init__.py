@@ -1,0 +1,16 @@
+"""The service layer: the engine and a store together, for applications.
+
+- `CaseService`: start, fire, set facts, complete tasks and sweep timers by case id, each
+  command in one store transaction, with ``expected_version`` and idempotency keys;
+- `TimerWorker`: sweeps due timer signals in batches until stopped (``zorgflow worker``);
+- `case_view`, `history_view`, `ref_view`: cases, their history and stored-case references as
+  JSON-ready data, personal data masked for actors the workflow's ``visible_to:`` leaves out.
+"""
+
+from ..store import RecordedSignal
+from .service import CaseService, Sweep, SweepFailure
+from .views import MASK, case_view, history_view, ref_view
+from .worker import Round, TimerWorker
+
+__all__ = ["MASK", "CaseService", "RecordedSignal", "Round", "Sweep", "SweepFailure",
+           "TimerWorker", "case_view", "history_view", "ref_view"]

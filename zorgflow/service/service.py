@@ -1,0 +1,322 @@
+"""`CaseService`: the engine and a store as one unit of work per command, by case id.
+
+Each command loads the case inside a store transaction (PostgreSQL locks its row; SQLite
+takes its write lock), applies one engine call, saves, and — with an idempotency key —
+remembers the key with the version it led to, all in that one transaction. A transaction the
+database gave up on (`StoreUnavailable`: busy, a deadlock, a restart) is tried again a few
+times, with a short growing pause; a `ConcurrentUpdate` from a store that does not lock is
+tried again too, on the case as it is now, unless the caller pinned ``expected_version``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from ..engine import Actor, Case, Engine, Task
+from ..errors import ConcurrentUpdate, IdempotencyMismatch, StoreUnavailable, ZorgflowError
+from ..model.values import to_json
+from ..store import RecordedSignal, Store
+from .views import case_view, history_view, ref_view
+
+_T = TypeVar("_T")
+
+#: The namespace of case ids derived from a start's idempotency key.
+_START_IDS = uuid.UUID("6f0c3e52-4f5e-4d1a-9a43-2f1d1b3c7a10")
+
+
+@dataclass(frozen=True, slots=True)
+class SweepFailure:
+    """A case `CaseService.record_due` could not sweep (its workflow version is not loaded,
+    say); nothing of it was written. The message shows no personal data."""
+
+    case_id: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    """What one `CaseService.record_due` did."""
+
+    recorded: tuple[RecordedSignal, ...]
+    failed: tuple[SweepFailure, ...]
+    #: the cases the store handed out as due (at most ``limit``)
+    cases: int
+
+
+class CaseService:
+    """Start cases and apply events, fact changes and task completions by case id, each in
+    one store transaction; views that mask personal data; a timer sweep.
+
+    ::
+
+        svc = CaseService(engine, store)
+        case = svc.fire(case_id, "passend_bevonden", actor=coord, expected_version=3,
+                        idempotency_key="req-8f2c")
+        svc.view(case, coord)
+
+    ``expected_version``: the version (``case.version``) the caller's decision was based on;
+    when the stored case has another one the command is refused with `ConcurrentUpdate`
+    (code ``conflict``) and nothing is written. ``idempotency_key``: a key the caller makes up
+    per request (scoped to the case); the same key again with the same request applies
+    nothing and returns the case (exactly the first result when nothing happened since; else
+    the case as it is now, whose history holds the first result at the remembered version);
+    with a different request it is `IdempotencyMismatch`. Keys are kept in the store until
+    `forget_keys` (see ``key_retention``).
+    """
+
+    def __init__(self, engine: Engine, store: Store, *, attempts: int = 5,
+                 pause: float = 0.05, clock: Callable[[], datetime] | None = None) -> None:
+        if not isinstance(engine, Engine):
+            raise TypeError(f"engine must be a zorgflow Engine, not {type(engine).__name__}")
+        if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
+            raise ValueError(f"attempts must be a whole number of at least 1, not {attempts!r}")
+        if not isinstance(pause, int | float) or isinstance(pause, bool) or not pause >= 0:
+            raise ValueError(f"pause must be a number of seconds of 0 or more, not {pause!r}")
+        self.engine = engine
+        self.store = store
+        self.attempts = attempts
+        self.pause = float(pause)
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    # -- commands ------------------------------------------------------------------------
+    def start(self, workflow_id: str, *, actor: Actor, facts: Mapping[str, Any] | None = None,
+              at: datetime | None = None, case_id: str | None = None,
+              version: int | None = None, idempotency_key: str | None = None) -> Case:
+        """Open a case and create it in the store. With ``idempotency_key`` and no
+        ``case_id``, the case id is derived from the workflow and the key, so a start sent
+        twice opens one case."""
+        key = _key(idempotency_key)
+        if key is not None and case_id is None:
+            case_id = str(uuid.uuid5(_START_IDS, f"{workflow_id}\x00{key}"))
+        request = _request("start", workflow_id, actor, facts, version)
+
+        def apply(store: Store) -> Case:
+            if key is not None and case_id is not None:
+                replay = self._replay(store, case_id, key, request)
+                if replay is not None:
+                    return replay
+            case = self.engine.start(workflow_id, actor=actor, facts=facts, at=at,
+                                     case_id=case_id, version=version)
+            store.create(case)
+            if key is not None:
+                store.remember(case.id, key, request, case.version, self._now())
+            return case
+
+        return self._run(apply)
+
+    def fire(self, case_id: str, event: str, *, actor: Actor,
+             data: Mapping[str, Any] | None = None, at: datetime | None = None,
+             expected_version: int | None = None, idempotency_key: str | None = None) -> Case:
+        """Fire ``event`` on the stored case; the new case, saved. Raises what `Engine.fire`
+        raises (`TransitionRejected`, with a code per reason), `CaseNotFound`,
+        `ConcurrentUpdate` or `IdempotencyMismatch`; nothing is written then."""
+        request = _request("fire", event, actor, data)
+        return self._command(case_id, request, expected_version, idempotency_key,
+                             lambda case: self.engine.fire(case, event, actor=actor, data=data,
+                                                           at=at))
+
+    def set_facts(self, case_id: str, facts: Mapping[str, Any], *, actor: Actor,
+                  at: datetime | None = None, expected_version: int | None = None,
+                  idempotency_key: str | None = None) -> Case:
+        """Set (or, with None, clear) facts of the stored case; the new case, saved."""
+        request = _request("set_facts", None, actor, facts)
+        return self._command(case_id, request, expected_version, idempotency_key,
+                             lambda case: self.engine.set_facts(case, facts, actor=actor,
+                                                                at=at))
+
+    def complete(self, case_id: str, task: str, *, actor: Actor, at: datetime | None = None,
+                 expected_version: int | None = None,
+                 idempotency_key: str | None = None) -> Case:
+        """Mark an open task of the stored case done; the new case, saved."""
+        request = _request("complete", task, actor, None)
+        return self._command(case_id, request, expected_version, idempotency_key,
+                             lambda case: self.engine.complete(case, task, actor=actor, at=at))
+
+    def record_due(self, at: datetime | None = None, *, limit: int = 100) -> Sweep:
+        """Record the timer signals due at ``at`` (now by default) on at most ``limit`` cases,
+        in one transaction. On PostgreSQL the due cases are handed out with ``FOR UPDATE SKIP
+        LOCKED``, so sweeps in several processes share the work and none records a signal
+        twice; a signal recorded once is never recorded again (the history says it was). A
+        case that cannot be swept is left as it was and reported in ``failed``."""
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise ValueError(f"limit must be a whole number of at least 1, not {limit!r}")
+        moment = self._now() if at is None else at
+
+        def sweep(store: Store) -> Sweep:
+            refs = store.due(moment, limit=limit)
+            recorded: list[RecordedSignal] = []
+            failed: list[SweepFailure] = []
+            for ref in refs:
+                try:
+                    case = store.load(ref.id)
+                    new = self.engine.record_signals(case, moment)
+                    if new is not case:
+                        store.save(new, case.version)
+                except StoreUnavailable:
+                    raise
+                except ZorgflowError as exc:
+                    failed.append(SweepFailure(ref.id, exc.code, _plain(exc)))
+                    continue
+                recorded.extend(
+                    RecordedSignal(new.id, new.workflow_id, entry.event,
+                                   datetime.fromisoformat(entry.data["due_at"]), entry.at,
+                                   entry.seq)
+                    for entry in new.history[case.version:])
+            return Sweep(tuple(recorded), tuple(failed), len(refs))
+
+        return self._run(sweep)
+
+    def forget_keys(self, older_than: float) -> int:
+        """Forget idempotency keys remembered more than ``older_than`` seconds ago (the
+        retention); how many were forgotten. Run it now and then, e.g. from the worker."""
+        if not isinstance(older_than, int | float) or isinstance(older_than, bool) \
+                or not older_than >= 0:
+            raise ValueError(f"older_than must be a number of seconds of 0 or more, not "
+                             f"{older_than!r}")
+        before = datetime.fromtimestamp(self._now().timestamp() - older_than, UTC)
+        return self._run(lambda store: store.forget_keys(before))
+
+    # -- reading -------------------------------------------------------------------------
+    def load(self, case_id: str) -> Case:
+        """The stored case (`CaseNotFound` when there is none)."""
+        return self.store.load(case_id)
+
+    def view(self, case: Case | str, actor: Actor, *, history: bool = False) -> dict[str, Any]:
+        """The case (or the stored case of that id) as JSON-ready data, personal data shown
+        only to roles the workflow's ``visible_to:`` names."""
+        if isinstance(case, str):
+            case = self.store.load(case)
+        return case_view(self.engine, case, actor, history=history)
+
+    def history(self, case_id: str, actor: Actor, *, after: int = 0,
+                limit: int | None = None) -> list[dict[str, Any]]:
+        """A page of the case's history (entries after ``after``, at most ``limit``) as
+        JSON-ready data, personal data masked as in `view`."""
+        case = self.store.load(case_id)
+        entries = self.store.history(case_id, after=after, limit=limit)
+        workflow = self.engine.workflow(case.workflow_id, case.workflow_version)
+        return history_view(workflow, entries, actor, case_roles=case.case_roles)
+
+    def find(self, actor: Actor, *, workflow_id: str | None = None, state: str | None = None,
+             role_holder: str | None = None, limit: int | None = None,
+             after: str | None = None) -> list[dict[str, Any]]:
+        """A page of stored cases (ordered by id; ``after``: the last id of the previous
+        page) as JSON-ready data for ``actor``, without facts or history (see `ref_view`)."""
+        refs = self.store.find(workflow_id=workflow_id, state=state, role_holder=role_holder,
+                               limit=limit, after=after)
+        return [ref_view(ref, self.engine, actor) for ref in refs]
+
+    def tasks(self, case_id: str, at: datetime | None = None) -> list[Task]:
+        """The stored case's tasks (open and done)."""
+        return self.engine.tasks(self.store.load(case_id), at)
+
+    def allowed(self, case_id: str, actor: Actor, at: datetime | None = None) -> list[str]:
+        """The events ``actor`` may fire on the stored case now."""
+        return self.engine.allowed(self.store.load(case_id), actor, at)
+
+    # -- the unit of work ----------------------------------------------------------------
+    def _command(self, case_id: str, request: str, expected_version: int | None,
+                 idempotency_key: str | None, step: Callable[[Case], Case]) -> Case:
+        if not isinstance(case_id, str):
+            raise TypeError(f"case_id must be text, not {type(case_id).__name__}")
+        if expected_version is not None and (
+                not isinstance(expected_version, int) or isinstance(expected_version, bool)):
+            raise TypeError("expected_version must be a whole number (the case's version) or "
+                            f"None, not {type(expected_version).__name__}")
+        if expected_version is not None and expected_version < 1:
+            raise ValueError(f"expected_version must be 1 or more, not {expected_version}")
+        key = _key(idempotency_key)
+
+        def apply(store: Store) -> Case:
+            if key is not None:
+                replay = self._replay(store, case_id, key, request)
+                if replay is not None:
+                    return replay
+            case = store.load(case_id)
+            if expected_version is not None and case.version != expected_version:
+                raise ConcurrentUpdate(case_id, expected_version, case.version)
+            new = step(case)
+            if new is not case:
+                store.save(new, case.version)
+            if key is not None:
+                store.remember(case_id, key, request, new.version, self._now())
+            return new
+
+        return self._run(apply, pinned=expected_version is not None)
+
+    def _replay(self, store: Store, case_id: str, key: str, request: str) -> Case | None:
+        """The case for a key seen before with the same request; None for a new key."""
+        remembered = store.recall(case_id, key)
+        if remembered is None:
+            return None
+        if remembered[0] != request:
+            raise IdempotencyMismatch(case_id, key)
+        return store.load(case_id)
+
+    def _run(self, work: Callable[[Store], _T], *, pinned: bool = False) -> _T:
+        """``work`` in one transaction, tried again when the database gave up on it (and on
+        a stale save, unless the caller pinned the version)."""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                with self.store.transaction() as store:
+                    return work(store)
+            except StoreUnavailable:
+                if attempt == self.attempts:
+                    raise
+            except ConcurrentUpdate:
+                if pinned or attempt == self.attempts:
+                    raise
+            time.sleep(self.pause * (2 ** (attempt - 1)))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _now(self) -> datetime:
+        return self._clock()
+
+
+def _key(key: Any) -> str | None:
+    if key is None:
+        return None
+    if not isinstance(key, str):
+        raise TypeError(f"idempotency_key must be text, not {type(key).__name__}")
+    if not key or len(key) > 200:
+        raise ValueError("idempotency_key must be 1 to 200 characters of text")
+    return key
+
+
+def _request(operation: str, target: Any, actor: Actor, values: Any, *extra: Any) -> str:
+    """A digest of what a command asks (not when): two requests with the same digest are the
+    same request. Values that are not JSON are compared by their text."""
+    if not isinstance(actor, Actor):
+        raise TypeError(f"actor must be a zorgflow Actor, not {type(actor).__name__}")
+    body = [operation, target, actor.id, sorted(actor.roles), _plain_values(values),
+            [_plain_values(e) for e in extra]]
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str,
+                      ensure_ascii=True)
+    return "sha256:" + hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _plain_values(values: Any) -> Any:
+    if isinstance(values, Mapping):
+        return {str(k): _plain_values(v) for k, v in values.items()}
+    if isinstance(values, list | tuple):
+        return [_plain_values(v) for v in values]
+    try:
+        return to_json(values)
+    except (TypeError, ValueError):
+        return repr(type(values))
+
+
+def _plain(exc: ZorgflowError) -> str:
+    text = str(exc)
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+__all__ = ["CaseService", "RecordedSignal", "Sweep", "SweepFailure"]
