@@ -607,27 +607,6 @@ class Case:
                    stored=_EntriesLater(version, keys, history, state),
                    agreements=agreements, tasks=tasks, returns_to=returns_to)
 
-    @classmethod
-    def _from_storage(cls, id: str, workflow_id: str, workflow_version: int, state: str,
-                      facts: dict[str, Any], case_roles: dict[str, str],
-                      timers: dict[str, str], history: list[dict[str, Any]],
-                      progress: Mapping[str, Any] | None = None) -> Case:
-        """A case from a store's rows: history entries in `HistoryEntry.to_dict` form, read
-        when the history is first read; facts typed when an engine first uses the case;
-        ``progress`` what `_progress` wrote."""
-        progress = progress or {}
-        try:
-            parsed_timers = {k: parse_datetime(v) for k, v in timers.items()}
-            agreements = read_agreements(progress.get("agreements"))
-            tasks = read_tasks(progress.get("tasks"))
-            returns_to = _optional_text(progress, "returns_to")
-        except (KeyError, ValueError, TypeError) as exc:
-            raise CaseFormatError(f"case {id}: malformed {why(exc)}") from None
-        _check_stored_history(state, history)
-        return cls(id, workflow_id, workflow_version, state, facts, case_roles, (),
-                   parsed_timers, normalised=False, stored=_StoredEntries(history),
-                   agreements=agreements, tasks=tasks, returns_to=returns_to)
-
 
 _CASE_KEYS = ("id", "workflow", "state", "facts", "case_roles", "timers", "history", "digest")
 

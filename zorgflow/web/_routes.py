@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any, ClassVar
 from urllib.parse import quote
 
-from ..engine import Actor, Task
+from ..engine import Actor, Case, Task
 from ..engine.describe import describe
 from ..errors import PROBLEM_TYPE, MissingDependency, ZorgflowError, language
 from ..service import CaseService
@@ -371,6 +371,17 @@ def router(service: CaseService, actor: Callable[..., Any], *,
         response.headers["ETag"] = _etag(view["version"])
         return view
 
+    def command(response: Response, who: Actor, if_match: str | None,
+                run: Callable[[int | None], Case]) -> dict[str, Any]:
+        """A command on a case: the expected version from ``If-Match``, the new case's view
+        as the answer, its version as the ``ETag``."""
+        expected = _expected_version(if_match)
+        with _arguments():
+            case = run(expected)
+            view = service.view(case, who)
+        response.headers["ETag"] = _etag(case.version)
+        return view
+
     @api.post("/cases/{case_id}/events/{event}", summary="Fire an event")
     def fire(
             case_id: str, event: str, response: Response,
@@ -380,14 +391,10 @@ def router(service: CaseService, actor: Callable[..., Any], *,
             idempotency_key: Annotated[str | None, Header(description=_IDEMPOTENCY_KEY)] = None,
     ) -> dict[str, Any]:
         """Fire ``event`` on the case as the actor; the new case view."""
-        expected = _expected_version(if_match)
-        with _arguments():
-            case = service.fire(case_id, event, actor=who,
-                                data=(body.data or None) if body is not None else None,
-                                expected_version=expected, idempotency_key=idempotency_key)
-            view = service.view(case, who)
-        response.headers["ETag"] = _etag(case.version)
-        return view
+        data = (body.data or None) if body is not None else None
+        return command(response, who, if_match, lambda expected: service.fire(
+            case_id, event, actor=who, data=data, expected_version=expected,
+            idempotency_key=idempotency_key))
 
     @api.post("/cases/{case_id}/facts", summary="Set facts")
     def set_facts(
@@ -397,13 +404,9 @@ def router(service: CaseService, actor: Callable[..., Any], *,
             idempotency_key: Annotated[str | None, Header(description=_IDEMPOTENCY_KEY)] = None,
     ) -> dict[str, Any]:
         """Set (null: forget) facts of the case as the actor; the new case view."""
-        expected = _expected_version(if_match)
-        with _arguments():
-            case = service.set_facts(case_id, body.facts, actor=who, expected_version=expected,
-                                     idempotency_key=idempotency_key)
-            view = service.view(case, who)
-        response.headers["ETag"] = _etag(case.version)
-        return view
+        return command(response, who, if_match, lambda expected: service.set_facts(
+            case_id, body.facts, actor=who, expected_version=expected,
+            idempotency_key=idempotency_key))
 
     @api.get("/cases/{case_id}/tasks", summary="The case's tasks")
     def tasks(case_id: str) -> dict[str, Any]:
@@ -420,13 +423,9 @@ def router(service: CaseService, actor: Callable[..., Any], *,
             idempotency_key: Annotated[str | None, Header(description=_IDEMPOTENCY_KEY)] = None,
     ) -> dict[str, Any]:
         """Mark an open task of the case done, as the actor; the new case view."""
-        expected = _expected_version(if_match)
-        with _arguments():
-            case = service.complete(case_id, task, actor=who, expected_version=expected,
-                                    idempotency_key=idempotency_key)
-            view = service.view(case, who)
-        response.headers["ETag"] = _etag(case.version)
-        return view
+        return command(response, who, if_match, lambda expected: service.complete(
+            case_id, task, actor=who, expected_version=expected,
+            idempotency_key=idempotency_key))
 
     @api.get("/cases/{case_id}/allowed", summary="Events the actor may fire")
     def allowed(case_id: str, who: Annotated[Actor, Depends(current)]) -> dict[str, Any]:
