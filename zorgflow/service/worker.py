@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -101,9 +102,14 @@ class TimerWorker:
         when the callback returns; (delivered, callbacks that raised)."""
         delivered = failed = 0
         store = self.service.store
+        # Where a transaction locks only the rows it reads, the signals stay locked while
+        # their callbacks run, so other workers skip them; SQLite would lock the whole
+        # database for that long, so there each signal is marked in a step of its own (two
+        # workers may then both call back for one signal: at least once still holds).
+        hold = getattr(store, "locks_rows", False)
         while not self._stop.is_set():
-            with store.transaction() as tx:
-                waiting = tx.undelivered(limit=self.batch)
+            with store.transaction() if hold else nullcontext(store) as source:
+                waiting = source.undelivered(limit=self.batch)
                 if not waiting:
                     break
                 for signal in waiting:
@@ -116,7 +122,7 @@ class TimerWorker:
                                            signal.case_id)
                             failed += 1
                             continue
-                    tx.mark_delivered(signal.case_id, signal.seq, self._clock())
+                    source.mark_delivered(signal.case_id, signal.seq, self._clock())
                     delivered += 1
             if failed or len(waiting) < self.batch:
                 break

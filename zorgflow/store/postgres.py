@@ -143,6 +143,8 @@ class PostgresStore(SQLStore):
     workers sweeping timers never take the same case.
     """
 
+    locks_rows = True
+
     def __init__(self, dsn: str, engine: Engine, *, schema: str = "zorgflow",
                  cipher: Cipher | None = None, connect_timeout: int = 10) -> None:
         if not _IDENTIFIER.fullmatch(schema) or schema.startswith("pg_"):

@@ -79,6 +79,9 @@ class SQLStore:
     `CaseCodec`, before any SQL runs, so every back end refuses the same things alike.
     """
 
+    #: whether a transaction locks only the rows it reads (PostgreSQL), rather than the whole
+    #: database (SQLite): a timer worker then holds its transaction while callbacks run
+    locks_rows = False
     _codec: CaseCodec
     _statements: Statements
     #: what the driver raises for a duplicate primary key
