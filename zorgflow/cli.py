@@ -296,9 +296,12 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_worker(args: argparse.Namespace, out: TextIO) -> int:
     """Sweep due timer signals until SIGTERM or Ctrl-C; one JSON line per signal recorded."""
     engine = _engine_of(args.workflows)
+    options = {"schema": args.schema} if args.schema else {}
+    if options and not args.store.startswith(("postgresql://", "postgres://")):
+        raise UsageError("--schema names a PostgreSQL schema: give a postgresql:// DSN")
     try:
-        store = open_store(args.store, engine)
-    except StoreError as exc:
+        store = open_store(args.store, engine, **options)
+    except (StoreError, ValueError) as exc:
         raise UsageError(str(exc)) from None
 
     def announce(recorded: RecordedSignal) -> None:
@@ -349,6 +352,8 @@ def _add_worker_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("workflows", metavar="WORKFLOWS", help="the workflow folder (or file)")
     p.add_argument("--store", required=True, metavar="DSN|FILE",
                    help="a postgresql:// DSN, or a SQLite file")
+    p.add_argument("--schema", default=None, metavar="NAME",
+                   help="the PostgreSQL schema of the store (default zorgflow)")
     p.add_argument("--batch", type=_positive_int, default=100, metavar="N",
                    help="cases per transaction (default 100)")
     p.add_argument("--interval", type=_positive_float, default=5.0, metavar="SECONDS",

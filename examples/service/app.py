@@ -10,6 +10,8 @@ environment:
 ``ZORGFLOW_STORE``
     the SQLite file of the cases (default ``zorgflow-example.db`` in the current folder), or
     a PostgreSQL DSN starting with ``postgresql://`` (needs ``pip install "zorgflow[postgres]"``)
+``ZORGFLOW_STORE_SCHEMA``
+    with a PostgreSQL DSN: the schema of the store (default ``zorgflow``)
 ``ZORGFLOW_WORKFLOWS``
     the folder of workflow files (default: ``workflows/`` of this repository)
 
@@ -58,7 +60,9 @@ def current_actor(
 
 def store_of(engine: zorgflow.Engine) -> Store:
     """The store ``ZORGFLOW_STORE`` names: a PostgreSQL DSN or a SQLite file."""
-    return open_store(os.environ.get("ZORGFLOW_STORE", "").strip() or DEFAULT_STORE, engine)
+    where = os.environ.get("ZORGFLOW_STORE", "").strip() or DEFAULT_STORE
+    schema = os.environ.get("ZORGFLOW_STORE_SCHEMA", "").strip()
+    return open_store(where, engine, **({"schema": schema} if schema else {}))
 
 
 def create_app() -> FastAPI:

@@ -148,9 +148,10 @@ class CaseService:
         case that cannot be swept is left as it was and reported in ``failed``."""
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise ValueError(f"limit must be a whole number of at least 1, not {limit!r}")
-        moment = self._now() if at is None else at
-
         def sweep(store: Store) -> Sweep:
+            # "now" is read once the transaction holds its locks, so that no step saved while
+            # it waited comes after the signals in time but before them in the history
+            moment = self._now() if at is None else at
             refs = store.due(moment, limit=limit)
             recorded: list[RecordedSignal] = []
             failed: list[SweepFailure] = []
