@@ -1,9 +1,11 @@
 """1. Decisions: the LZN rule set ``afsluitcriteria`` on random fact sets.
 
 Baseline: `afsluitcriteria_by_hand`, a hand-written Python function with the same three-valued
-semantics. The peers (simpleeval, cel-python, zen-engine) evaluate the four criteria, written
-as expressions from the same clause sources, in two-valued (closed-world) logic: a missing fact
-is filled in as false (or 'geen'); they give no explanation.
+semantics. A second comparison (issue 18) gives all 13 facts, known, to `engine.decide` and to
+`afsluitcriteria_two_valued`, plain two-valued Python as an application developer writes it.
+The peers (simpleeval, cel-python, zen-engine) evaluate the four criteria, written as
+expressions from the same clause sources, in two-valued (closed-world) logic: a missing fact is
+filled in as false (or 'geen'); they give no explanation.
 """
 
 from __future__ import annotations
@@ -63,6 +65,37 @@ def make_inputs(n: int, seed: int = SEED) -> list[dict[str, Any]]:
 
 def closed_world(facts: Mapping[str, Any]) -> dict[str, Any]:
     return {**CLOSED_WORLD, **facts}
+
+
+def make_known_inputs(n: int, seed: int = SEED + 1) -> list[dict[str, Any]]:
+    """``n`` fact sets with all 13 facts given (each boolean true or false, the network one of
+    its four values): the inputs of the two-valued comparison."""
+    rng = random.Random(seed)
+    k = len(BOOLEAN_FACTS)
+    bools = rng.choices((True, False), k=n * k)
+    networks = rng.choices(NETWORK_VALUES, k=n)
+    return [{**dict(zip(BOOLEAN_FACTS, bools[i * k:(i + 1) * k], strict=True)),
+             NETWORK_FACT: networks[i]} for i in range(n)]
+
+
+def afsluitcriteria_two_valued(facts: Mapping[str, Any]) -> list[str]:
+    """The four LZN afsluitcriteria as an application developer writes them by hand: plain
+    two-valued Python over a dict in which every fact is given; no checks, no unknowns."""
+    matched = []
+    if ((facts["zelfredzaamheid_vergroot"] or facts["netwerkondersteuning_vergroot"])
+            and facts["open_voor_hulpverlening"] and facts["toegeleid_naar_reguliere_zorg"]
+            and (not facts["multiproblematiek"] or facts["procesregisseur_tjg_overgedragen"])):
+        matched.append("zelfredzaamheid_vergroot")
+    if facts["zorg_ketenpartner_adequaat"]:
+        matched.append("zorg_bij_ketenpartner")
+    if facts["overgedragen_aan_netwerk"] != "geen":
+        matched.append("overgedragen_ander_netwerk")
+    if (facts["besluit_lzn_overleg_afsluiten"]
+            and (facts["te_weinig_perspectief"] or facts["disproportionele_inzet"])
+            and not facts["kinderen_betrokken"] and not facts["ernstig_geweld"]
+            and not facts["inwoners_willen_meewerken"]):
+        matched.append("geen_perspectief")
+    return matched
 
 
 # -- the peers: each returns (version, evaluate(facts) -> matched ids) or None -------------------
@@ -207,9 +240,34 @@ def run(n: int, repeats: int, peer_budget: float, peer_verify: int = VERIFY,
             d.explanation  # noqa: B018
         return perf_counter() - start
 
+    # the issue's comparison: 13 given facts, all known, against plain two-valued Python;
+    # decide is called as an application calls it, without `at` (the rule set reads no time)
+    known = make_known_inputs(n)
+    for i, facts in enumerate(known[:VERIFY]):
+        ours, theirs = decide("lzn", "afsluitcriteria", facts).matched, \
+            afsluitcriteria_two_valued(facts)
+        if list(ours) != theirs:
+            raise BenchError(f"engine.decide and the two-valued hand-written function disagree "
+                             f"on input {i}: {facts}\n  engine.decide: {ours}\n  "
+                             f"hand-written: {theirs}")
+
+    def two_valued(inputs: list[dict[str, Any]]) -> float:
+        fn = afsluitcriteria_two_valued
+        start = perf_counter()
+        for facts in known[:len(inputs)]:
+            fn(facts)
+        return perf_counter() - start
+
+    def engine_known(inputs: list[dict[str, Any]]) -> float:
+        start = perf_counter()
+        for facts in known[:len(inputs)]:
+            decide("lzn", "afsluitcriteria", facts).matched  # noqa: B018
+        return perf_counter() - start
+
     contenders: dict[str, tuple[Loop, float | None]] = {
         "hand": (hand, None), "matched": (engine_matched, None),
         "explained": (engine_explained, None),
+        "two_valued": (two_valued, None), "known": (engine_known, None),
     }
     # diagnostic: explanations built from scratch every time (the engine memoises explanation
     # lines on the values read; with 3 values per boolean fact nearly every line is a memo hit)
@@ -265,6 +323,15 @@ def run(n: int, repeats: int, peer_budget: float, peer_verify: int = VERIFY,
     r = rate("explained")
     rows.append(Row("`engine.decide`, reading `.explanation`", fmt_rate(r), fmt_ratio(r / base),
                     fmt_pct(spread(times["explained"])), "≥ 100k/s", r >= 100_000))
+    two = rate("two_valued")
+    rows.append(Row("hand-written Python function, two-valued, all 13 facts given (baseline of "
+                    "the next row)", fmt_rate(two), fmt_ratio(two / base),
+                    fmt_pct(spread(times["two_valued"]))))
+    r = rate("known")
+    rows.append(Row("`engine.decide` over the same 13 given facts (no `at`), `.matched` only: "
+                    f"**{fmt_ratio(r / two)} the two-valued hand-written function**",
+                    fmt_rate(r), fmt_ratio(r / base), fmt_pct(spread(times["known"])),
+                    "≥ 0.10× two-valued", r / two >= 0.10))
     if "cold" in times:
         r = rate("cold")
         rows.append(Row("↳ diagnostic: reading `.explanation` with the explanation memo off"

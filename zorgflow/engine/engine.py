@@ -519,11 +519,21 @@ class Engine:
         With ``rules_backend="durable"``, a criteria rule set's ``matched``, ``undecided``
         and ``holds`` come from durable-rules; its ``explanation`` from the native evaluator.
         """
-        at = _at(at)
-        if facts is not None and not isinstance(facts, Mapping):
+        when = None if at is None else _at(at)  # now() only if a rule set reads the time
+        if facts.__class__ is not dict and facts is not None and not isinstance(facts, Mapping):
             raise InvalidFacts("facts must be a mapping of fact: value, not "
                                f"{type(facts).__name__}")
         values: Mapping[str, Any]
+        if facts and isinstance(target, str):
+            # generated code (zorgflow.rules.codegen) types the given facts and decides in
+            # one call; None when a value needs typing or a fact is not the rule set's
+            latest = self._latest_programs.get(target) if version is None else None
+            program = latest if latest is not None else self._get(target, version)
+            given = getattr(program.rules.get(rule_set), "given", None)
+            if given is not None:
+                decision: Decision | None = given(facts, when, program)
+                if decision is not None:
+                    return decision
         if isinstance(target, Case):
             program, case = self._for_case(target)
             values = case._facts
@@ -542,7 +552,9 @@ class Engine:
         if compiled is None:
             raise UnknownWorkflow(f"workflow '{program.model.id}' has no rule set '{rule_set}'"
                                   f"{suggest(rule_set, program.rules)}")
-        return compiled.evaluate(Env(values, at))
+        if when is None and getattr(compiled, "uses_time", True):
+            when = now()
+        return compiled.evaluate(Env(values, when))  # type: ignore[arg-type]
 
     def _typed_facts(self, program: Program, facts: Mapping[str, Any] | None
                      ) -> Mapping[str, Any]:

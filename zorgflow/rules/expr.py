@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from ..errors import ExprError, ValueProblem
 from ..model import DataField, Fact, FactType, RuleSet, TableRuleSet
 from ..model.calendar import add_months, days_between, local_date, months_between
+from .codegen import condition_code
 from .logic import UNKNOWN, k_not
 
 MAX_SOURCE = 2_000
@@ -112,10 +113,21 @@ class Expr:
     #: (call, its function, reads personal data?) for each ``today()``, ``days_since(x)`` and
     #: ``months_since(x)``: explanations show what they came to
     computed: tuple[tuple[str, Fn, bool], ...] = ()
+    #: whether the value depends on the time (``today()``, ``days_since``, ``months_since``)
+    uses_time: bool = False
+    #: the checked syntax tree, for `zorgflow.rules.codegen` (never run as it stands)
+    tree: ast.expr | None = field(default=None, compare=False, repr=False)
+    #: the closure interpreter's function when ``fn`` is generated code (the reference)
+    closure: Fn | None = field(default=None, compare=False, repr=False)
     _lines: dict[Any, tuple[Any, str]] = field(default_factory=dict, compare=False, repr=False)
 
     def __call__(self, env: Env) -> Any:
         return self.fn(env)
+
+    @property
+    def reference(self) -> Fn:
+        """The closure interpreter's function (``fn`` may be generated code that meets it)."""
+        return self.closure if self.closure is not None else self.fn
 
     def explain_line(self, env: Env, indent: str = "    ") -> tuple[Any, str]:
         """The value and the explanation line ``true: source  (fact = value)``.
@@ -133,7 +145,7 @@ class Expr:
                 key, cached = None, None
             if cached is not None:
                 return cached
-        value = self.fn(env)
+        value = self.reference(env)
         used = self.values_used(env)
         word = "true" if value is True else "false" if value is False else "unknown"
         line = f"{indent}{word}: {self.source}  ({used})" if used else \
@@ -1004,6 +1016,11 @@ def compile_expr(source: str, scope: Scope, *, expect_bool: bool = False) -> Exp
     data = scope.data or {}
     personal_data = frozenset(n for n in compiler.data if n in data and data[n].personal_data)
     computed = tuple((call, f, hidden) for call, (f, hidden) in compiler.computed.items())
+    # a condition on facts and event data (a guard) also runs as generated code
+    generated = condition_code(node, scope) if expect_bool else None
+    closure = None
+    if generated is not None:
+        fn, closure = generated, fn
     return Expr(" ".join(source.split()), fn, t, tuple(compiler.facts), tuple(compiler.data),
                 tuple(compiler.item), tuple(compiler.rules), personal, plan, pure, personal_data,
-                computed=computed)
+                computed=computed, uses_time=compiler.uses_time, tree=node, closure=closure)

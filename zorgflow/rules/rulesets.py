@@ -20,6 +20,7 @@ from ..model import (
     RuleSet,
     TableRuleSet,
 )
+from .codegen import criteria_code
 from .decision import Decision
 from .expr import MASK, Compile, Env, Expr, Scope, compile_expr, show, shown
 from .logic import UNKNOWN, k_and, k_or, truth_word
@@ -58,8 +59,28 @@ class CompiledCriteria:
              tuple(dict.fromkeys(n for e in exprs for n in e.facts_read)),
              {} if all(e.pure for e in exprs) else None)
             for c, (_, mode, exprs) in zip(rule_set.criteria, self.clauses, strict=True))
+        #: whether a clause reads the time (else a decision needs no ``at``)
+        self.uses_time = any(e.uses_time for _, _, exprs in self.clauses for e in exprs)
+        #: the generated functions (`zorgflow.rules.codegen`), None where closures are used
+        self.code = criteria_code(self.id, self.clauses, scope,
+                                  lambda facts, at: self.explain(Env(facts, at)), Decision,
+                                  self)
+        #: for `Engine.decide`: types the given facts and decides in one generated function
+        self.given: Callable[[Mapping[str, Any], Any, Any], Decision | None] | None = \
+            self.code.given if self.code is not None else None
+        if self.code is not None:
+            generated = self.code.evaluate
+
+            def evaluate(env: Env) -> Decision:
+                matched, undecided = generated(env.facts)
+                holds: Any = True if matched else (UNKNOWN if undecided else False)
+                return Decision(self.id, matched, matched, holds, self.explain, env,
+                                tuple(undecided))
+
+            self.evaluate = evaluate  # type: ignore[method-assign]
 
     def evaluate(self, env: Env) -> Decision:
+        """The decision on ``env`` (the closures: the reference the generated code meets)."""
         matched: list[str] = []
         undecided: list[str] = []
         for cid, test in self.tests:
@@ -100,7 +121,7 @@ class CompiledCriteria:
 
 
 def _combine(mode: str, exprs: list[Expr]) -> Callable[[Env], Any]:
-    fns = [e.fn for e in exprs]
+    fns = [e.reference for e in exprs]  # the closures: the reference
     if len(fns) == 1:
         return fns[0]
     if mode == "any":

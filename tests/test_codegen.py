@@ -1,0 +1,382 @@
+"""Generated rule-set code (zorgflow.rules.codegen) against the closures, the reference.
+
+A hypothesis differential test holds the generated functions and the closure interpreter to
+the same outcome, matched ids, undecided ids and explanation: on every criteria rule set of
+the shipped workflows (directly and through `Engine.decide`, against an engine built with
+``ZORGFLOW_NO_CODEGEN=1``) and on random formulas over boolean, number, enum and date facts
+with unknowns.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import zorgflow
+from zorgflow import UNKNOWN, InvalidFacts
+from zorgflow.model import DataField, Fact, FactType
+from zorgflow.model.values import exact_form
+from zorgflow.program import explain_guard
+from zorgflow.rules import codegen
+from zorgflow.rules.decision import Decision
+from zorgflow.rules.expr import Env, Scope, compile_expr
+from zorgflow.rules.rulesets import CompiledCriteria
+
+AT = datetime(2026, 2, 28, 12, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
+WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
+
+
+@pytest.fixture(scope="module")
+def engines() -> tuple[zorgflow.Engine, zorgflow.Engine]:
+    """(with generated code, without): each loads the workflows afresh."""
+    mp = pytest.MonkeyPatch()
+    try:
+        mp.delenv("ZORGFLOW_NO_CODEGEN", raising=False)
+        fast = zorgflow.Engine.from_directory(WORKFLOWS)
+        mp.setenv("ZORGFLOW_NO_CODEGEN", "1")
+        slow = zorgflow.Engine.from_directory(WORKFLOWS)
+    finally:
+        mp.undo()
+    return fast, slow
+
+
+def criteria_sets(engine: zorgflow.Engine) -> list[tuple[str, str, CompiledCriteria]]:
+    found = []
+    for wf in engine.workflows:
+        for rid, compiled in engine._get(wf.id).rules.items():
+            if isinstance(compiled, CompiledCriteria):
+                found.append((wf.id, rid, compiled))
+    return found
+
+
+def values_for(fact: Fact | FactType) -> st.SearchStrategy[Any]:
+    t = fact.type if isinstance(fact, Fact) else fact
+    if t.name == "boolean":
+        return st.booleans()
+    if t.name == "enum":
+        return st.sampled_from(t.values)
+    if t.name == "integer":
+        return st.integers(-3, 3)
+    if t.name == "number":
+        return st.floats(-3, 3, allow_nan=False)
+    if t.name == "string":
+        return st.sampled_from(["x", "y", ""])
+    return st.nothing()
+
+
+def test_code_generation_covers_the_shipped_criteria(engines: Any) -> None:
+    fast, slow = engines
+    sets = criteria_sets(fast)
+    assert len(sets) >= 3
+    assert all(compiled.code is not None for _, _, compiled in sets)
+    assert all(compiled.code is None for _, _, compiled in criteria_sets(slow))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_shipped_criteria_generated_equals_closures(engines: Any, data: st.DataObject) -> None:
+    fast, slow = engines
+    wid, rid, compiled = data.draw(st.sampled_from(criteria_sets(fast)))
+    program = fast._get(wid)
+    reads = sorted({n for _, _, exprs in compiled.clauses for e in exprs for n in e.facts_read})
+    facts = data.draw(st.fixed_dictionaries({}, optional={
+        n: values_for(program.model.facts[n]) for n in reads}))
+    env = Env(dict(facts), AT)
+    reference = CompiledCriteria.evaluate(compiled, env)  # the closures
+    generated = compiled.evaluate(env)
+    assert generated.matched == reference.matched
+    assert generated.undecided == reference.undecided
+    assert generated.holds is reference.holds
+    assert generated.explanation == reference.explanation
+    # through Engine.decide: the generated reader of given facts against the closures' engine
+    ours, theirs = fast.decide(wid, rid, facts), slow.decide(wid, rid, facts, AT)
+    assert (ours.matched, ours.undecided, ours.outcome) == \
+        (theirs.matched, theirs.undecided, theirs.outcome)
+    assert ours.holds is theirs.holds
+    assert ours.explanation == theirs.explanation
+    assert ours.to_dict() == theirs.to_dict()
+
+
+def guards(engine: zorgflow.Engine) -> list[tuple[str, str, str]]:
+    """(workflow, state, event) of every guarded transition of the shipped workflows."""
+    return [(wf.id, state, event) for wf in engine.workflows
+            for (state, event), ct in engine._get(wf.id).table.items() if ct.guard is not None]
+
+
+def test_the_shipped_workflows_have_guards_that_read_rule_sets(engines: Any) -> None:
+    fast, _ = engines
+    found = [(w, s, e) for w, s, e in guards(fast)
+             if fast._get(w).table[(s, e)].guard.rules_read]  # type: ignore[union-attr]
+    assert found
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_shipped_guards_equal_with_and_without_generated_code(engines: Any,
+                                                              data: st.DataObject) -> None:
+    """Every guard of the shipped workflows (those reading rule sets read the generated
+    criteria code in one engine and the closures in the other): same value, same
+    explanation."""
+    fast, slow = engines
+    wid, state, event = data.draw(st.sampled_from(guards(fast)))
+    programs = fast._get(wid), slow._get(wid)
+    ct = programs[0].table[(state, event)]
+    guard = ct.guard
+    assert guard is not None
+    reads = set(guard.facts_read)
+    for rid in guard.rules_read:
+        compiled = programs[0].rules[rid]
+        if isinstance(compiled, CompiledCriteria):
+            reads |= {n for _, _, exprs in compiled.clauses for e in exprs for n in e.facts_read}
+    model = programs[0].model
+    facts = data.draw(st.fixed_dictionaries({}, optional={
+        n: values_for(model.facts[n]) for n in sorted(reads)
+        if model.facts[n].type.name in ("boolean", "enum", "integer", "number", "string")}))
+    fields = {n: values_for(ct.model.data[n].type) for n in guard.data_read
+              if ct.model.data[n].type.name in ("boolean", "enum", "integer", "number", "string")}
+    given_data = data.draw(st.fixed_dictionaries({}, optional=fields))
+    results = []
+    for program in programs:
+        env = Env(facts, AT, given_data, program.decider(facts, AT))
+        results.append((program.table[(state, event)].guard.fn(env),  # type: ignore[union-attr]
+                        explain_guard(program.table[(state, event)].guard, env)))  # type: ignore[arg-type]
+    assert results[0][0] is results[1][0]
+    assert results[0][1] == results[1][1]
+
+
+def test_decide_falls_back_for_values_that_need_typing(engines: Any) -> None:
+    fast, slow = engines
+    facts = {"zorg_ketenpartner_adequaat": "ja", "overgedragen_aan_netwerk": "lthg"}
+    for engine in (fast, slow):
+        with pytest.raises(InvalidFacts):
+            engine.decide("lzn", "afsluitcriteria", facts)
+        with pytest.raises(InvalidFacts):
+            engine.decide("lzn", "afsluitcriteria", {"geen_feit": True})
+        with pytest.raises(InvalidFacts):
+            engine.decide("lzn", "afsluitcriteria", {"overgedragen_aan_netwerk": "elders"})
+    # a fact the rule set does not read, None (forgets) and UNKNOWN take the general path
+    program = fast._get("lzn")
+    read = {n for _, _, exprs in program.rules["afsluitcriteria"].clauses for e in exprs
+            for n in e.facts_read}
+    other = next(n for n, t in program.fact_types.items()
+                 if n not in read and t.name == "boolean")
+    for extra in ({"zorg_ketenpartner_adequaat": None}, {"zorg_ketenpartner_adequaat": UNKNOWN},
+                  {other: True}, {other: "ja"}):
+        given_facts = {"overgedragen_aan_netwerk": "lthg", **extra}
+        results = []
+        for engine in (fast, slow):
+            try:
+                d = engine.decide("lzn", "afsluitcriteria", given_facts)
+                results.append((d.matched, d.undecided, d.explanation))
+            except InvalidFacts as exc:
+                results.append(str(exc))  # type: ignore[arg-type]
+        assert results[0] == results[1]
+
+
+def test_explanation_describes_the_facts_given_even_if_the_dict_changes(engines: Any) -> None:
+    fast, _ = engines
+    facts: dict[str, Any] = {"zorg_ketenpartner_adequaat": True}
+    decision = fast.decide("lzn", "afsluitcriteria", facts)
+    facts["zorg_ketenpartner_adequaat"] = False
+    assert any("zorg_ketenpartner_adequaat = true" in line for line in decision.explanation)
+
+
+def test_decide_reads_the_time_only_when_a_rule_needs_it(engines: Any,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    fast, _ = engines
+    from zorgflow.engine import engine as engine_module
+
+    def refuse() -> Any:
+        raise AssertionError("now() was called")
+
+    monkeypatch.setattr(engine_module, "now", refuse)
+    fast.decide("lzn", "afsluitcriteria", {"zorg_ketenpartner_adequaat": True})
+    fast.decide("lzn", "afsluitcriteria", {"zorg_ketenpartner_adequaat": None})
+    with pytest.raises(ValueError):
+        fast.decide("lzn", "afsluitcriteria", {"zorg_ketenpartner_adequaat": True},
+                    datetime(2026, 1, 1))  # a naive time is still refused
+
+
+def test_the_generated_code_calls_no_eval_or_exec(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("eval/exec called")
+
+    monkeypatch.setattr(builtins, "eval", refuse)
+    monkeypatch.setattr(builtins, "exec", refuse)
+    monkeypatch.delenv("ZORGFLOW_NO_CODEGEN", raising=False)
+    engine = zorgflow.Engine.from_directory(WORKFLOWS)
+    assert engine.decide("lzn", "afsluitcriteria", {"zorg_ketenpartner_adequaat": True}
+                         ).matched == ["zorg_bij_ketenpartner"]
+
+
+def test_fact_names_are_only_string_constants_in_the_generated_code() -> None:
+    name = "x"
+    scope = Scope({name: Fact(name, "x", FactType("boolean"))})
+    expr = compile_expr("x", scope, expect_bool=True)
+    code = codegen.criteria_code("t", [("c", "all", [expr])], scope, lambda facts, at: [],
+                                 Decision)
+    assert code is not None
+    assert code.names == ("x",)
+    assert code.evaluate({"x": True}) == (["c"], [])
+    assert code.evaluate({}) == ([], ["c"])
+
+
+# -- random formulas ----------------------------------------------------------------------------
+
+ENUM = FactType("enum", values=("geen", "lthg", "zorg_en_veiligheidshuis", "ander"))
+
+
+def _fact(name: str, ftype: FactType, default: Any = None) -> Fact:
+    return Fact(name, name, ftype, default=default)
+
+
+FACTS = {f.id: f for f in [
+    _fact("a", FactType("boolean")), _fact("b", FactType("boolean")),
+    _fact("c", FactType("boolean")), _fact("dflt", FactType("boolean"), default=True),
+    _fact("n", FactType("integer")), _fact("m", FactType("integer")),
+    _fact("x", FactType("number")), _fact("s", FactType("string")),
+    _fact("netwerk", ENUM), _fact("d", FactType("date")),
+    _fact("xs", FactType("list", items=FactType("string"))),
+]}
+SCOPE = Scope(FACTS)
+ATOMS = ["a", "b", "c", "dflt", "n < 2", "n == m", "x >= 1.5", "-1 < x", "s != 'x'",
+         "netwerk == 'geen'", "netwerk in ['lthg', 'ander']", "netwerk not in ('geen',)",
+         "known(n)", "known(netwerk)", "not known(a)", "'x' in xs", "true", "false",
+         "1 <= n <= 2", "n != 1.5", "facts.a", "known(a or b)"]
+DATE_ATOMS = ["d < '2026-01-01'", "days_since(d) > 3", "known(d)"]
+
+
+def formulas(atoms: list[str], depth: int) -> st.SearchStrategy[str]:
+    atom = st.sampled_from(atoms)
+    if depth == 0:
+        return atom
+    sub = formulas(atoms, depth - 1)
+    return st.one_of(
+        atom,
+        st.tuples(sub, st.sampled_from(["and", "or"]), sub).map(
+            lambda t: f"({t[0]}) {t[1]} ({t[2]})"),
+        sub.map(lambda f: f"not ({f})"),
+    )
+
+
+FACT_VALUES = st.fixed_dictionaries({}, optional={
+    "a": st.booleans(), "b": st.booleans(), "c": st.booleans(), "dflt": st.booleans(),
+    "n": st.integers(-2, 3), "m": st.integers(-2, 3), "x": st.floats(-3, 3, allow_nan=False),
+    "s": st.sampled_from(["x", "y"]), "netwerk": st.sampled_from(ENUM.values),
+    "d": st.dates(date(2025, 1, 1), date(2027, 1, 1)),
+    "xs": st.lists(st.sampled_from(["x", "geen"]), max_size=3).map(tuple),
+})
+
+
+def _check(sources: list[str], mode: str, facts: dict[str, Any]) -> None:
+    exprs = [compile_expr(s, SCOPE, expect_bool=True) for s in sources]
+    code = codegen.criteria_code("t", [("c", mode, exprs)], SCOPE, lambda facts, at: [],
+                                 Decision)
+    env = Env(facts, AT)
+    values = [e.reference(env) for e in exprs]
+    for e, value in zip(exprs, values, strict=True):  # a condition's own generated function
+        assert e.fn(env) is value, (e.source, facts)
+    if mode == "any":
+        want = True if True in values else (False if all(v is False for v in values)
+                                            else UNKNOWN)
+    else:
+        want = False if False in values else (True if all(v is True for v in values)
+                                              else UNKNOWN)
+    if len(values) == 1:
+        want = values[0]
+    if code is None:  # dates and time: the closures answer
+        assert any((e.facts_read and "d" in e.facts_read) or e.uses_time for e in exprs)
+        return
+    matched, undecided = code.evaluate(facts)
+    assert (matched, undecided) == ((["c"], []) if want is True else
+                                    ([], []) if want is False else ([], ["c"])), (sources, facts)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(formulas(ATOMS, 3), min_size=1, max_size=3), st.sampled_from(["all", "any"]),
+       FACT_VALUES)
+def test_generated_formula_equals_closure(sources: list[str], mode: str,
+                                          facts: dict[str, Any]) -> None:
+    _check(sources, mode, facts)
+
+
+@settings(max_examples=100, deadline=None)
+@given(formulas(ATOMS + DATE_ATOMS, 2), FACT_VALUES)
+def test_formulas_with_dates_keep_the_closures(source: str, facts: dict[str, Any]) -> None:
+    _check([source], "all", facts)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(formulas(ATOMS, 2), min_size=1, max_size=3), FACT_VALUES)
+def test_generated_criteria_in_a_workflow_equal_the_closures(sources: list[str],
+                                                             facts: dict[str, Any]) -> None:
+    """A criteria rule set made of random formulas, compiled as a workflow compiles it."""
+    from zorgflow.model import CriteriaRuleSet, Criterion
+
+    rule_set = CriteriaRuleSet("r", "R", (Criterion("c1", "C1", "all", tuple(sources)),
+                                          Criterion("c2", "C2", "any", tuple(sources[:1]))))
+    compiled = CompiledCriteria(rule_set, SCOPE)
+    assert compiled.code is not None
+    env = Env(facts, AT)
+    reference = CompiledCriteria.evaluate(compiled, env)
+    generated = compiled.evaluate(env)
+    assert (generated.matched, generated.undecided) == (reference.matched, reference.undecided)
+    assert generated.holds is reference.holds
+    assert generated.explanation == reference.explanation
+    # the generated reader of given facts (None where a value needs typing: numbers, dates)
+    forms = {name: exact_form(f.type) for name, f in FACTS.items()}
+    program = SimpleNamespace(
+        fact_classes={n: cls for n, (cls, _) in forms.items() if cls is not None},
+        fact_enums={n: values for n, (_, values) in forms.items() if values is not None})
+    assert compiled.given is not None
+    decision = compiled.given(facts, AT, program)
+    read = set(compiled.code.names)
+    if decision is None:
+        assert not facts.keys() <= read or any(
+            program.fact_classes.get(n) is not v.__class__ for n, v in facts.items())
+    else:
+        assert facts.keys() <= read
+        assert (decision.matched, decision.undecided) == (reference.matched, reference.undecided)
+        assert decision.holds is reference.holds
+        assert decision.explanation == reference.explanation
+
+
+DATA = {"reden": DataField("reden", "Reden", FactType("enum", values=("verhuisd", "overleden"))),
+        "akkoord": DataField("akkoord", "Akkoord", FactType("boolean")),
+        "aantal": DataField("aantal", "Aantal", FactType("integer"))}
+GUARD_SCOPE = Scope(FACTS, data=DATA)
+GUARD_ATOMS = [*ATOMS, "data.akkoord", "data.reden == 'verhuisd'", "known(data.reden)",
+               "data.aantal > n", "not data.akkoord", "data.reden in ['overleden']"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(formulas(GUARD_ATOMS + DATE_ATOMS, 3), FACT_VALUES, st.fixed_dictionaries({}, optional={
+    "reden": st.sampled_from(["verhuisd", "overleden"]), "akkoord": st.booleans(),
+    "aantal": st.integers(-2, 3)}))
+def test_generated_guard_equals_closure(source: str, facts: dict[str, Any],
+                                        data: dict[str, Any]) -> None:
+    """A condition with event data, as a guard: the generated function against the closure,
+    and the explanation (which reads the closures) is unchanged."""
+    expr = compile_expr(source, GUARD_SCOPE, expect_bool=True)
+    env = Env(facts, AT, data)
+    if expr.closure is None:
+        assert expr.uses_time or "d" in expr.facts_read or "xs" in expr.facts_read
+        return
+    assert expr.fn(env) is expr.closure(env), (source, facts, data)
+    assert expr.explain_line(env) == (expr.closure(env), expr.explain_line(env)[1])
+
+
+def test_no_generated_guard_with_codegen_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZORGFLOW_NO_CODEGEN", "1")
+    assert compile_expr("a and data.akkoord", GUARD_SCOPE, expect_bool=True).closure is None
+    monkeypatch.delenv("ZORGFLOW_NO_CODEGEN")
+    assert compile_expr("a and data.akkoord", GUARD_SCOPE, expect_bool=True).closure is not None

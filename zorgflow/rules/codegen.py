@@ -1,0 +1,539 @@
+"""Rule sets compiled to Python functions, for speed; the closures stay the reference.
+
+A ``criteria`` rule set whose clauses use only facts, literals, ``not``, ``and``/``or``,
+comparisons and ``known(x)`` is turned into one Python function. The function is built as an
+`ast.Module` from nodes made here, from the expression trees the condition compiler already
+checked (`zorgflow.rules.expr`): the names in it are chosen here, fact names and criterion ids
+appear only as string constants, and the module is passed to ``compile()``; no text is ever
+evaluated. Each criterion first asks whether every fact it reads is known: then it is plain
+two-valued Python (``and``, ``or``, ``==``); only otherwise is it worked out in Kleene logic.
+
+Two functions come from a rule set: `CriteriaCode.evaluate` (matched and undecided ids, from
+typed facts) and, built on first use, `CriteriaCode.given`, which `Engine.decide` calls on the
+facts a caller gives: it checks each one's exact class as it reads it (no per-fact dispatch),
+and gives up (returns ``None``) on anything it cannot take as it is, for the general path.
+
+A true/false condition (a guard) that reads only facts, event data and literals becomes a
+generated ``fn(env)`` too (`condition_code`; `zorgflow.rules.expr.compile_expr` keeps the
+closure as ``Expr.closure``, which explanations and the criteria's reference evaluation use).
+Dates, time, arithmetic, rule sets, tables and rankings keep the closures.
+
+``ZORGFLOW_NO_CODEGEN=1`` in the environment when a workflow is compiled turns this off.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import os
+import types
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..model import Fact
+from .logic import UNKNOWN, k_and, k_not, k_or
+
+if TYPE_CHECKING:  # expr imports this module (for guards): no import back at run time
+    from .decision import Decision
+    from .expr import Expr, Scope
+
+#: fact types a generated function reads (others, e.g. dates and records, keep the closures)
+_PLAIN_TYPES = frozenset({"boolean", "integer", "number", "string", "enum"})
+_OPS: dict[type[ast.cmpop], Callable[[], ast.cmpop]] = {
+    ast.Eq: ast.Eq, ast.NotEq: ast.NotEq, ast.Lt: ast.Lt, ast.LtE: ast.LtE, ast.Gt: ast.Gt,
+    ast.GtE: ast.GtE, ast.In: ast.In, ast.NotIn: ast.NotIn,
+}
+_SIMPLE = (bool, int, str)
+
+
+def enabled() -> bool:
+    """Whether generated code is used (``ZORGFLOW_NO_CODEGEN`` unset, empty or ``0``)."""
+    return os.environ.get("ZORGFLOW_NO_CODEGEN", "") in ("", "0")
+
+
+class Unsupported(Exception):
+    """The expression uses something the generator does not translate (closures are used)."""
+
+
+def _name(id_: str) -> ast.Name:
+    return ast.Name(id=id_, ctx=ast.Load())
+
+
+def _store(id_: str) -> ast.Name:
+    return ast.Name(id=id_, ctx=ast.Store())
+
+
+def _const(value: Any) -> ast.Constant:
+    return ast.Constant(value=value)
+
+
+def _call(fn: str, args: list[ast.expr]) -> ast.Call:
+    return ast.Call(func=_name(fn), args=args, keywords=[])
+
+
+def _is(a: ast.expr, b: ast.expr, negate: bool = False) -> ast.Compare:
+    return ast.Compare(left=a, ops=[ast.IsNot() if negate else ast.Is()], comparators=[b])
+
+
+def _and(parts: list[ast.expr]) -> ast.expr:
+    return parts[0] if len(parts) == 1 else ast.BoolOp(op=ast.And(), values=parts)
+
+
+class _Value:
+    """A value operand: its code, and whether it can be unknown (a fact without default)."""
+
+    __slots__ = ("code", "fact", "maybe_unknown")
+
+    def __init__(self, code: ast.expr, maybe_unknown: bool, fact: str | None = None) -> None:
+        self.code = code
+        self.maybe_unknown = maybe_unknown
+        self.fact = fact
+
+
+class _Generator:
+    """Translates checked expression trees; every node it returns is built here."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.facts: Mapping[str, Fact] = scope.facts
+        #: fact name -> the local variable holding it, in order of first read
+        self.locals: dict[str, str] = {}
+        #: values that are not plain literals, by the global name the code uses for them
+        self.namespace: dict[str, Any] = {}
+        self.data = scope.data or {}
+        #: data field -> the local variable holding it (guards)
+        self.data_locals: dict[str, str] = {}
+
+    # -- operands -------------------------------------------------------------------------
+    def fact_of(self, node: ast.expr) -> str | None:
+        if isinstance(node, ast.Name) and node.id not in ("true", "false"):
+            return node.id
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id == "facts"):
+            return node.attr
+        return None
+
+    def read(self, name: str, list_ok: bool = False) -> _Value:
+        fact = self.facts.get(name)
+        if fact is None:
+            raise Unsupported(name)
+        t = fact.type
+        plain_list = (t.name == "list" and not t.fields and t.items is not None
+                      and t.items.name in _PLAIN_TYPES)
+        if t.name not in _PLAIN_TYPES and not (list_ok and plain_list):
+            raise Unsupported(t.name)
+        var = self.locals.setdefault(name, f"v{len(self.locals)}")
+        return _Value(_name(var), fact.default is None, name)
+
+    def read_data(self, name: str) -> _Value:
+        field = self.data.get(name)
+        if field is None or field.type.name not in _PLAIN_TYPES:
+            raise Unsupported(name)
+        var = self.data_locals.setdefault(name, f"d{len(self.data_locals)}")
+        return _Value(_name(var), True)
+
+    def literal(self, value: Any) -> ast.expr:
+        if value.__class__ in _SIMPLE:
+            return _const(value)
+        name = f"_k{len(self.namespace)}"
+        self.namespace[name] = value
+        return _name(name)
+
+    def value(self, node: ast.expr, *, list_ok: bool = False) -> _Value:
+        fact = self.fact_of(node)
+        if fact is not None:
+            return self.read(fact, list_ok)
+        if isinstance(node, ast.Name):  # true / false
+            return _Value(_const(node.id == "true"), False)
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id == "data"):
+            return self.read_data(node.attr)
+        if isinstance(node, ast.Constant) and node.value.__class__ in (*_SIMPLE, float):
+            return _Value(self.literal(node.value), False)
+        if (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+                and isinstance(node.operand, ast.Constant)
+                and node.operand.value.__class__ in (int, float)):
+            return _Value(self.literal(-node.operand.value), False)
+        if list_ok and isinstance(node, ast.List | ast.Tuple):
+            items = []
+            for element in node.elts:
+                if not (isinstance(element, ast.Constant)
+                        and element.value.__class__ in (*_SIMPLE, float)):
+                    raise Unsupported("list")
+                items.append(element.value)
+            return _Value(self.literal(tuple(items)), False)
+        raise Unsupported(type(node).__name__)
+
+    # -- conditions: two-valued (every fact read is known) and three-valued ---------------
+    def plain(self, node: ast.expr) -> ast.expr:
+        """The condition in two-valued Python, valid when no fact it reads is unknown."""
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return ast.UnaryOp(op=ast.Not(), operand=self.plain(node.operand))
+        if isinstance(node, ast.BoolOp):
+            op: ast.boolop = ast.And() if isinstance(node.op, ast.And) else ast.Or()
+            return ast.BoolOp(op=op, values=[self.plain(v) for v in node.values])
+        if isinstance(node, ast.Compare):
+            return _and([ast.Compare(left=a.code, ops=[op()], comparators=[b.code])
+                         for a, op, b in self.pairs(node)])
+        if self.is_known_call(node):
+            self.known_argument(node)
+            return _const(True)
+        return self.value(node).code
+
+    def kleene(self, node: ast.expr) -> ast.expr:
+        """The condition in Kleene logic: true, false or `UNKNOWN` (``_U``)."""
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            fact = self.fact_of(node.operand)
+            if fact is not None:
+                v = self.read(fact)
+                if not v.maybe_unknown:
+                    return ast.UnaryOp(op=ast.Not(), operand=v.code)
+                return ast.IfExp(test=_is(v.code, _name("_U")), body=_name("_U"),
+                                 orelse=ast.UnaryOp(op=ast.Not(), operand=self.read(fact).code))
+            return _call("_k_not", [self.kleene(node.operand)])
+        if isinstance(node, ast.BoolOp):
+            fn = "_k_and" if isinstance(node.op, ast.And) else "_k_or"
+            return _call(fn, [self.kleene(v) for v in node.values])
+        if isinstance(node, ast.Compare):
+            checks: list[ast.expr] = []
+            for a, op, b in self.pairs(node):
+                test: ast.expr = ast.Compare(left=a.code, ops=[op()], comparators=[b.code])
+                unknown: list[ast.expr] = [_is(side.code, _name("_U")) for side in (a, b)
+                                           if side.maybe_unknown]
+                if unknown:
+                    test = ast.IfExp(test=unknown[0] if len(unknown) == 1 else
+                                     ast.BoolOp(op=ast.Or(), values=unknown),
+                                     body=_name("_U"), orelse=test)
+                checks.append(test)
+            return checks[0] if len(checks) == 1 else _call("_k_and", checks)
+        if self.is_known_call(node):
+            return self.known_argument(node)
+        return self.value(node).code
+
+    def is_known_call(self, node: ast.expr) -> bool:
+        return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == "known" and len(node.args) == 1 and not node.keywords)
+
+    def known_argument(self, node: ast.expr) -> ast.expr:
+        """``known(x)`` in Kleene logic (its argument is read either way)."""
+        assert isinstance(node, ast.Call)
+        argument = node.args[0]
+        if (isinstance(argument, ast.UnaryOp | ast.BoolOp | ast.Compare)
+                or self.is_known_call(argument)):
+            inner = self.kleene(argument)
+        else:
+            inner = self.value(argument).code
+        return _is(inner, _name("_U"), negate=True)
+
+    def pairs(self, node: ast.Compare) -> list[tuple[_Value, Callable[[], ast.cmpop], _Value]]:
+        operands = [node.left, *node.comparators]
+        result = []
+        for i, op in enumerate(node.ops):
+            make = _OPS.get(type(op))
+            if make is None:
+                raise Unsupported(type(op).__name__)
+            membership = isinstance(op, ast.In | ast.NotIn)
+            a = self.value(operands[i])
+            b = self.value(operands[i + 1], list_ok=membership)
+            result.append((a, make, b))
+        return result
+
+
+class CriteriaCode:
+    """The generated functions of one ``criteria`` rule set (see the module's docstring)."""
+
+    def __init__(self, rule_set_id: str, criteria: Sequence[tuple[str, str, list[Expr]]],
+                 scope: Scope, explain: Callable[[Mapping[str, Any], Any], list[str]],
+                 decision: type[Decision], owner: Any = None) -> None:
+        #: `Decision` (passed in: this module is imported by `zorgflow.rules.expr`)
+        self._decision = decision
+        #: an object whose ``given`` attribute is replaced too once `given` is built
+        self.owner = owner
+        gen = _Generator(scope)
+        blocks: list[ast.stmt] = []
+        plain_blocks: list[ast.stmt] = []
+        for cid, mode, exprs in criteria:
+            blocks.extend(self._criterion(gen, cid, mode, exprs))
+            plain_blocks.extend(self._criterion(gen, cid, mode, exprs, all_known=True))
+        self._plain_blocks = plain_blocks
+        self.id = rule_set_id
+        self.names = tuple(gen.locals)
+        self._gen = gen
+        self._blocks = blocks
+        self._explain_env = explain
+        self.evaluate: Callable[[Mapping[str, Any]], tuple[list[str], list[str]]] = \
+            self._build("evaluate", self._evaluate_body())
+        #: built on first use by `Engine.decide`; None when the facts' types do not allow it
+        self.given: Callable[[Mapping[str, Any], Any, Any], Decision | None] = self._first_given
+
+    # -- building -------------------------------------------------------------------------
+    @staticmethod
+    def _criterion(gen: _Generator, cid: str, mode: str, exprs: list[Expr],
+                   all_known: bool = False) -> list[ast.stmt]:
+        """The statements that add ``cid`` to ``matched`` (or ``undecided``); with
+        ``all_known``, for when every fact the rule set reads is given: two-valued only."""
+        trees = []
+        for expr in exprs:
+            if expr.tree is None or expr.uses_time or expr.data_read or expr.rules_read \
+                    or expr.item_read:
+                raise Unsupported(expr.source)
+            trees.append(expr.tree)
+        if not trees:
+            raise Unsupported(cid)
+        joined: ast.boolop = ast.Or() if mode == "any" else ast.And()
+        plain = ast.BoolOp(op=joined, values=[gen.plain(t) for t in trees]) \
+            if len(trees) > 1 else gen.plain(trees[0])
+        kleene = gen.kleene(trees[0]) if len(trees) == 1 else \
+            _call("_k_or" if mode == "any" else "_k_and", [gen.kleene(t) for t in trees])
+        read = dict.fromkeys(n for e in exprs for n in e.facts_read)
+        unknowable = [gen.locals[n] for n in read
+                      if n in gen.locals and gen.facts[n].default is None]
+        add = ast.Expr(value=ast.Call(func=_name("_matched_append"), args=[_const(cid)],
+                                      keywords=[]))
+        undecided = ast.Expr(value=ast.Call(func=_name("_undecided_append"),
+                                            args=[_const(cid)], keywords=[]))
+        three_valued: list[ast.stmt] = [
+            ast.Assign(targets=[_store("r")], value=kleene),
+            ast.If(test=_is(_name("r"), _const(True)), body=[add], orelse=[
+                ast.If(test=_is(_name("r"), _const(False), negate=True), body=[undecided],
+                       orelse=[])]),
+        ]
+        two_valued: list[ast.stmt] = [ast.If(test=plain, body=[add], orelse=[])]
+        if not unknowable or all_known:
+            return two_valued
+        known = _and([_is(_name(v), _name("_U"), negate=True) for v in unknowable])
+        return [ast.If(test=known, body=two_valued, orelse=three_valued)]
+
+    def _reads(self) -> list[ast.stmt]:
+        """``vN = facts.get(name, default)`` for each fact read."""
+        gen = self._gen
+        body: list[ast.stmt] = [ast.Assign(targets=[_store("_get")],
+                                           value=ast.Attribute(value=_name("facts"), attr="get",
+                                                               ctx=ast.Load()))]
+        for name, var in gen.locals.items():
+            default = gen.facts[name].default
+            fallback = _name("_U") if default is None else gen.literal(default)
+            body.append(ast.Assign(targets=[_store(var)],
+                                   value=_call("_get", [_const(name), fallback])))
+        return body
+
+    def _lists(self) -> list[ast.stmt]:
+        return [
+            ast.Assign(targets=[_store("matched")], value=ast.List(elts=[], ctx=ast.Load())),
+            ast.Assign(targets=[_store("undecided")], value=ast.List(elts=[], ctx=ast.Load())),
+            ast.Assign(targets=[_store("_matched_append")],
+                       value=ast.Attribute(value=_name("matched"), attr="append",
+                                           ctx=ast.Load())),
+            ast.Assign(targets=[_store("_undecided_append")],
+                       value=ast.Attribute(value=_name("undecided"), attr="append",
+                                           ctx=ast.Load())),
+        ]
+
+    def _evaluate_body(self) -> list[ast.stmt]:
+        return [*self._reads(), *self._lists(), *self._blocks,
+                ast.Return(value=ast.Tuple(elts=[_name("matched"), _name("undecided")],
+                                           ctx=ast.Load()))]
+
+    def _build(self, name: str, body: list[ast.stmt], params: tuple[str, ...] = ("facts",)
+               ) -> Any:
+        arguments = ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in params],
+                                  kwonlyargs=[], kw_defaults=[], defaults=[])
+        function = ast.FunctionDef(name=name, args=arguments, body=body, decorator_list=[],
+                                   returns=None, type_comment=None)
+        module = ast.Module(body=[function], type_ignores=[])
+        ast.fix_missing_locations(module)
+        code = compile(module, f"<zorgflow rule set {self.id}>", "exec")
+        function_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+        namespace = {"__builtins__": {}, "len": len, "tuple": tuple, "KeyError": KeyError,
+                     "_U": UNKNOWN,
+                     "_k_and": k_and, "_k_or": k_or, "_k_not": k_not, "_Decision": self._decision,
+                     "_explain": self._explain_given, "_id": self.id, **self._gen.namespace}
+        return types.FunctionType(function_code, namespace, name)
+
+    def _given_body(self, classes: Mapping[str, type], enums: Mapping[str, frozenset[Any]]
+                    ) -> list[ast.stmt]:
+        """Read the given facts, each checked for the exact class its fact holds (an enum's
+        value also for being one of its values), and count them: any other value, or a given
+        fact that this rule set does not read, returns None (the general path types them)."""
+        gen = self._gen
+        body: list[ast.stmt] = [ast.Assign(targets=[_store("_get")],
+                                           value=ast.Attribute(value=_name("facts"), attr="get",
+                                                               ctx=ast.Load())),
+                                ast.Assign(targets=[_store("_n")], value=_const(0))]
+        fail = ast.Return(value=_const(None))
+        count = ast.AugAssign(target=_store("_n"), op=ast.Add(), value=_const(1))
+        raw: list[ast.expr] = []
+        for name, var in gen.locals.items():
+            cls = classes.get(name)
+            default = gen.facts[name].default
+            raw_var = var if default is None else f"g{var}"
+            raw.append(_name(raw_var))
+            body.append(ast.Assign(targets=[_store(raw_var)],
+                                   value=_call("_get", [_const(name), _name("_U")])))
+            if cls is bool and name not in enums:
+                body.append(ast.If(
+                    test=ast.BoolOp(op=ast.Or(), values=[_is(_name(raw_var), _const(True)),
+                                                         _is(_name(raw_var), _const(False))]),
+                    body=[count],
+                    orelse=[ast.If(test=_is(_name(raw_var), _name("_U"), negate=True),
+                                   body=[fail], orelse=[])]))
+            else:
+                wrong: ast.expr = _const(True) if cls is None else _is(
+                    ast.Attribute(value=_name(raw_var), attr="__class__", ctx=ast.Load()),
+                    gen.literal(cls), negate=True)
+                if cls is not None and name in enums:
+                    wrong = ast.BoolOp(op=ast.Or(), values=[wrong, ast.Compare(
+                        left=_name(raw_var), ops=[ast.NotIn()],
+                        comparators=[gen.literal(enums[name])])])
+                body.append(ast.If(test=_is(_name(raw_var), _name("_U"), negate=True),
+                                   body=[ast.If(test=wrong, body=[fail], orelse=[]), count],
+                                   orelse=[]))
+            if default is not None:
+                body.append(ast.Assign(targets=[_store(var)], value=ast.IfExp(
+                    test=_is(_name(raw_var), _name("_U")), body=gen.literal(default),
+                    orelse=_name(raw_var))))
+        body.append(ast.If(test=ast.Compare(left=_name("_n"), ops=[ast.NotEq()],
+                                            comparators=[_call("len", [_name("facts")])]),
+                           body=[fail], orelse=[]))
+        holds = ast.IfExp(test=_name("matched"), body=_const(True),
+                          orelse=ast.IfExp(test=_name("undecided"), body=_name("_U"),
+                                           orelse=_const(False)))
+        decision = _call("_Decision", [
+            _name("_id"), _name("matched"), _name("matched"), holds, _name("_explain"),
+            ast.Tuple(elts=[ast.Tuple(elts=raw, ctx=ast.Load()), _name("at")], ctx=ast.Load()),
+            _call("tuple", [_name("undecided")])])
+        return [*self._all_given(classes, enums), *body, *self._lists(), *self._blocks,
+                ast.Return(value=decision)]
+
+    def _all_given(self, classes: Mapping[str, type], enums: Mapping[str, frozenset[Any]]
+                   ) -> list[ast.stmt]:
+        """The path for facts that give exactly the facts this rule set reads, each in its
+        exact class: one C call reads them all, and every criterion is plain two-valued
+        Python. Empty when a fact read has no exact class (it always needs typing)."""
+        gen = self._gen
+        names = list(gen.locals)
+        if not names or any(classes.get(n) is None for n in names):
+            return []
+        fail = ast.Return(value=_const(None))
+        self._gen.namespace["_items"] = operator.itemgetter(*names)
+        got: ast.expr = _call("_items", [_name("facts")])
+        if len(names) == 1:
+            got = ast.Tuple(elts=[got], ctx=ast.Load())
+        wrongs: list[ast.expr] = []
+        for name, var in gen.locals.items():
+            cls = classes[name]
+            if cls is bool and name not in enums:
+                wrongs.append(ast.BoolOp(op=ast.And(), values=[
+                    _is(_name(var), _const(True), negate=True),
+                    _is(_name(var), _const(False), negate=True)]))
+                continue
+            wrongs.append(_is(ast.Attribute(value=_name(var), attr="__class__",
+                                            ctx=ast.Load()), gen.literal(cls), negate=True))
+            if name in enums:
+                wrongs.append(ast.Compare(left=_name(var), ops=[ast.NotIn()],
+                                          comparators=[gen.literal(enums[name])]))
+        holds = ast.IfExp(test=_name("matched"), body=_const(True), orelse=_const(False))
+        decision = _call("_Decision", [
+            _name("_id"), _name("matched"), _name("matched"), holds, _name("_explain"),
+            ast.Tuple(elts=[_name("_vals"), _name("at")], ctx=ast.Load()),
+            ast.Tuple(elts=[], ctx=ast.Load())])
+        body: list[ast.stmt] = [
+            ast.Try(body=[ast.Assign(targets=[_store("_vals")], value=got)],
+                    handlers=[ast.ExceptHandler(type=_name("KeyError"), name=None,
+                                                body=[fail])],
+                    orelse=[], finalbody=[]),
+            ast.Assign(targets=[ast.Tuple(elts=[_store(v) for v in gen.locals.values()],
+                                          ctx=ast.Store())], value=_name("_vals")),
+            ast.If(test=ast.BoolOp(op=ast.Or(), values=wrongs) if len(wrongs) > 1
+                   else wrongs[0], body=[fail], orelse=[]),
+            ast.Assign(targets=[_store("matched")], value=ast.List(elts=[], ctx=ast.Load())),
+            ast.Assign(targets=[_store("_matched_append")],
+                       value=ast.Attribute(value=_name("matched"), attr="append",
+                                           ctx=ast.Load())),
+            *self._plain_blocks,
+            ast.Return(value=decision)]
+        return [ast.If(test=ast.Compare(left=_call("len", [_name("facts")]), ops=[ast.Eq()],
+                                        comparators=[_const(len(names))]),
+                       body=body, orelse=[])]
+
+    def _first_given(self, facts: Mapping[str, Any], at: Any, program: Any
+                     ) -> Decision | None:
+        """Build `given` for ``program``'s fact classes (first call only), then answer."""
+        body = self._given_body(program.fact_classes, program.fact_enums)
+        given = self._build("given", body, ("facts", "at", "program"))
+        self.given = given
+        if self.owner is not None:
+            self.owner.given = given
+        result: Decision | None = given(facts, at, program)
+        return result
+
+    def _explain_given(self, env: tuple[tuple[Any, ...], Any]) -> list[str]:
+        """The explanation of a decision `given` made: the reference closures' own, on the
+        same facts (every given fact is one this rule set reads) and time."""
+        raw, at = env
+        facts = {name: value for name, value in zip(self.names, raw, strict=True)
+                 if value is not UNKNOWN}
+        return self._explain_env(facts, at)
+
+
+def criteria_code(rule_set_id: str, criteria: Sequence[tuple[str, str, list[Expr]]],
+                  scope: Scope, explain: Callable[[Mapping[str, Any], Any], list[str]],
+                  decision: type[Decision], owner: Any = None) -> CriteriaCode | None:
+    """The generated functions of a criteria rule set, or None when code generation is off
+    (``ZORGFLOW_NO_CODEGEN=1``) or a clause uses what the generator does not translate."""
+    if not enabled():
+        return None
+    try:
+        return CriteriaCode(rule_set_id, criteria, scope, explain, decision, owner)
+    except (Unsupported, RecursionError):
+        return None
+
+
+def condition_code(tree: ast.expr, scope: Scope) -> Callable[[Any], Any] | None:
+    """A generated function ``fn(env)`` for a true/false condition (a guard) that reads only
+    facts, event data and literals, or None (code generation off, or something else used:
+    the closures answer). Two-valued when every fact and data field it reads is known."""
+    if not enabled():
+        return None
+    gen = _Generator(scope)
+    try:
+        plain = gen.plain(tree)
+        kleene = gen.kleene(tree)
+        body: list[ast.stmt] = []
+        if gen.locals:
+            body.append(ast.Assign(targets=[_store("_get")], value=ast.Attribute(
+                value=ast.Attribute(value=_name("env"), attr="facts", ctx=ast.Load()),
+                attr="get", ctx=ast.Load())))
+        for name, var in gen.locals.items():
+            default = gen.facts[name].default
+            fallback = _name("_U") if default is None else gen.literal(default)
+            body.append(ast.Assign(targets=[_store(var)],
+                                   value=_call("_get", [_const(name), fallback])))
+        if gen.data_locals:
+            body.append(ast.Assign(targets=[_store("_data")], value=ast.Attribute(
+                value=ast.Attribute(value=_name("env"), attr="data", ctx=ast.Load()),
+                attr="get", ctx=ast.Load())))
+        for name, var in gen.data_locals.items():
+            body.append(ast.Assign(targets=[_store(var)],
+                                   value=_call("_data", [_const(name), _name("_U")])))
+        unknowable = [var for name, var in gen.locals.items()
+                      if gen.facts[name].default is None] + list(gen.data_locals.values())
+        if unknowable:
+            known = _and([_is(_name(v), _name("_U"), negate=True) for v in unknowable])
+            body.append(ast.If(test=known, body=[ast.Return(value=plain)], orelse=[]))
+            body.append(ast.Return(value=kleene))
+        else:
+            body.append(ast.Return(value=plain))
+        arguments = ast.arguments(posonlyargs=[], args=[ast.arg(arg="env")], kwonlyargs=[],
+                                  kw_defaults=[], defaults=[])
+        function = ast.FunctionDef(name="condition", args=arguments, body=body,
+                                   decorator_list=[], returns=None, type_comment=None)
+        module = ast.Module(body=[function], type_ignores=[])
+        ast.fix_missing_locations(module)
+        code = compile(module, "<zorgflow condition>", "exec")
+    except (Unsupported, RecursionError):
+        return None
+    function_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    namespace = {"__builtins__": {}, "_U": UNKNOWN, "_k_and": k_and, "_k_or": k_or,
+                 "_k_not": k_not, **gen.namespace}
+    generated: Callable[[Any], Any] = types.FunctionType(function_code, namespace, "condition")
+    return generated
