@@ -323,3 +323,28 @@ def test_bad_input_to_the_service_is_refused_with_a_zorgflow_type_or_value_error
                 assert svc.load("c1").to_dict()["history"][:4] == before["history"]
     finally:
         store.close()
+
+
+def test_a_deadline_missed_before_a_sweep_stays_in_the_history(svc: CaseService) -> None:
+    """The feedback came an hour after it was due and before any timer sweep: the step that
+    reset the timer dropped the missed deadline, and no sweep ever recorded it (found by the
+    load test). A step now records the signals due at its time first."""
+    to_uitvoering(svc)
+    (due,) = svc.engine.timers(svc.load("c1"))
+    late = due.due_at + timedelta(hours=1)
+    case = svc.fire("c1", "voortgang_teruggekoppeld", actor=regisseur, at=late)
+    signal, step = case.history[-2:]
+    assert (signal.kind, signal.event, signal.data["due_at"]) == (
+        "signal", "terugkoppeling_te_laat", due.due_at.isoformat())
+    assert (step.kind, step.event) == ("fire", "voortgang_teruggekoppeld")
+    assert svc.record_due(late + timedelta(minutes=1)).recorded == ()
+    assert svc.store.load("c1").to_dict() == case.to_dict()
+
+
+def test_a_refused_step_records_no_overdue_signal(svc: CaseService) -> None:
+    to_uitvoering(svc)
+    (due,) = svc.engine.timers(svc.load("c1"))
+    with pytest.raises(TransitionRejected):
+        svc.fire("c1", "afsluiten", actor=regisseur, at=due.due_at + timedelta(hours=1),
+                 data={"afsluitreden": "x"})
+    assert svc.load("c1").version == 4

@@ -278,13 +278,16 @@ class Engine:
         store: CaseWriter | None = None,
     ) -> Case:
         """Fire ``event`` on ``case``. Returns the new case; raises `TransitionRejected` with
-        every reason it was refused (the given case is unchanged).
+        every reason it was refused (the given case is unchanged). Timer signals due at
+        ``at`` that are not recorded yet are recorded first, as a sweep would have (so do
+        `set_facts` and `complete`).
 
         With ``store``, the new case is saved there in the same step, based on the version
         given (`zorgflow.store.ConcurrentUpdate` when someone saved in between)."""
         at = _at(at)
         program, case = self._for_case(case)
         _check_actor(actor)
+        base, case = case.version, self._with_overdue(case, at)
         ct = program.table.get((case._state, event))
         if ct is None:
             raise TransitionRejected(event, [self._no_transition(program, case._state, event)])
@@ -314,7 +317,7 @@ class Engine:
                     raise TransitionRejected(event, reasons)
                 new_case = _agree(case, ct, actor, role, clean, at)
                 if store is not None:
-                    store.save(new_case, case.version)
+                    store.save(new_case, base)
                 return new_case
         env = None
         explanation: Any = ()
@@ -341,7 +344,7 @@ class Engine:
         new_case = self._apply(program, case, ct, actor, role, clean, env, explanation, at,
                                roles)
         if store is not None:
-            store.save(new_case, case.version)
+            store.save(new_case, base)
         return new_case
 
     def _apply(self, program: Program, case: Case, ct: CompiledTransition, actor: Actor,
@@ -411,6 +414,7 @@ class Engine:
         at = _at(at)
         program, case = self._for_case(case)
         _check_actor(actor)
+        base, case = case.version, self._with_overdue(case, at)
         _check_facts_kind("set_facts", facts)
         reasons: list[Reason] = []
         if program.model.states[case._state].final:
@@ -430,7 +434,7 @@ class Engine:
                        workflow_version=case._workflow_version)
         new_case = case._evolve(entry, facts=new_facts)
         if store is not None:
-            store.save(new_case, case.version)
+            store.save(new_case, base)
         return new_case
 
     def _check_facts(self, program: Program, given: Mapping[str, Any], actor: Actor,
@@ -638,6 +642,7 @@ class Engine:
         at = _at(at)
         program, case = self._for_case(case)
         _check_actor(actor)
+        base, case = case.version, self._with_overdue(case, at)
         if not isinstance(task, str):
             raise TypeError(f"task must be a task id (str), not {type(task).__name__}")
         spec = program.tasks.get(task)
@@ -666,7 +671,7 @@ class Engine:
                        to_state=case._state, data={}, workflow_version=case._workflow_version)
         new_case = case._evolve(entry, tasks=tasks)
         if store is not None:
-            store.save(new_case, case.version)
+            store.save(new_case, base)
         return new_case
 
     def record_signals(self, case: Case, at: datetime | None = None, *,
@@ -675,6 +680,15 @@ class Engine:
         ``store``, a case that changed is saved there in the same step."""
         at = _at(at)
         _, case = self._for_case(case)
+        new_case = self._with_overdue(case, at)
+        if new_case is not case and store is not None:
+            store.save(new_case, case.version)
+        return new_case
+
+    def _with_overdue(self, case: Case, at: datetime) -> Case:
+        """``case`` with an entry for each signal due at ``at`` and not recorded yet. A step
+        records them before it takes effect, so that a deadline missed before a timer sweep
+        came by stays in the history even when the step resets or ends its timer."""
         recorded = case._signals_recorded()
         entries: list[Record] = []
         for signal in self.due(case, at):
@@ -685,12 +699,7 @@ class Engine:
                 kind="signal", event=signal.name, from_state=case.state, to_state=case.state,
                 data={"due_at": signal.due_at.isoformat()},
                 workflow_version=case.workflow_version))
-        if not entries:
-            return case
-        new_case = case._evolve(*entries)
-        if store is not None:
-            store.save(new_case, case.version)
-        return new_case
+        return case._evolve(*entries) if entries else case
 
     def next_due(self, case: Case) -> datetime | None:
         """When the soonest timer signal of the case that is not recorded yet falls due (None
