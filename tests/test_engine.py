@@ -882,3 +882,33 @@ def test_any_interval_at_any_start_is_refused_or_leaves_a_working_case(
     works(termijnen, case, start)
     if 200 < start.year < 9800:  # far from the calendar's ends every timer is listed
         assert len(termijnen.timers(case)) == 4
+
+
+_SHARED = Engine.from_directory(WORKFLOWS)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(interval=st.one_of(st.none(), st.integers(min_value=1, max_value=60)),
+       gaps=st.lists(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=70)),
+                     min_size=1, max_size=6),
+       start=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31),
+                          timezones=st.just(AMS)))
+def test_each_step_records_exactly_the_signals_due_at_its_time(
+        interval: int | None, gaps: list[timedelta], start: datetime) -> None:
+    """A step first records every signal due at its time that is not recorded yet — no more,
+    no fewer — whatever the interval and the time between steps (across summer time too);
+    the engine's shortcut for "nothing can be due yet" must agree with working it out."""
+    case = to_uitvoering(_SHARED, start)
+    at = start
+    if interval is not None:
+        case = _SHARED.set_facts(case, {"terugkoppeling_interval_dagen": interval},
+                                 actor=coord, at=at)
+    for gap in gaps:
+        at = at + gap
+        recorded = {(e.event, e.data["due_at"]) for e in case.history if e.kind == "signal"}
+        expected = [(s.name, s.due_at.isoformat()) for s in _SHARED.due(case, at)
+                    if (s.name, s.due_at.isoformat()) not in recorded]
+        new = _SHARED.fire(case, "voortgang_teruggekoppeld", actor=regisseur, at=at)
+        added = [(e.event, e.data["due_at"]) for e in new.history[case.version:-1]]
+        assert added == expected
+        case = new

@@ -13,8 +13,10 @@ from __future__ import annotations
 import ast
 import copy
 import itertools
+import math
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -377,6 +379,9 @@ class CompiledTimer:
     model: Timer
     states: frozenset[str]
     condition: Expr | None
+    #: a relative timer's shortest possible duration (its signal is never due sooner after
+    #: its start); None for an anchored timer, which has no start to count from
+    shortest: timedelta | None = None
 
     @property
     def signal(self) -> str:
@@ -480,10 +485,15 @@ class Program:
         self.set_when = set_when or {}
         conditions = timer_conditions or {}
         #: every timer, with the states it runs in and its ``while:`` condition
-        self.timers = tuple(CompiledTimer(t, frozenset(t.states), conditions.get(t.signal))
+        self.timers = tuple(CompiledTimer(t, frozenset(t.states), conditions.get(t.signal),
+                                          _shortest(t, workflow))
                             for t in workflow.all_timers)
         self.timers_in: dict[str, tuple[CompiledTimer, ...]] = {
             s: tuple(t for t in self.timers if s in t.states) for s in workflow.states}
+        #: per state: whether every timer running there has a start and a shortest duration,
+        #: so that a step may skip looking for overdue signals before the soonest could fall
+        self.timers_bounded: dict[str, bool] = {
+            s: all(t.shortest is not None for t in self.timers_in[s]) for s in workflow.states}
         #: states a returning transition leaves: entering one records where the case came from
         self.returning_states = frozenset(s for t in workflow.transitions if t.returns
                                           for s in t.from_states)
@@ -572,3 +582,29 @@ def explain_guard(guard: Expr, env: Env) -> list[str]:
             lines.extend("    " + line for line in decision.explanation)
     return lines
 
+
+
+#: a lower bound of each unit in days (the shortest month has 28 days, a year 365)
+_UNIT_DAYS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "month": 28, "months": 28,
+              "year": 365, "years": 365}
+
+
+def _shortest(timer: Timer, workflow: Workflow) -> timedelta | None:
+    """The shortest a relative timer can run: the least of its durations, a fact's by the
+    fact's declared minimum. None when there is no such bound: an anchored timer, or a
+    duration that may be negative (a fact without a minimum of 0 or more)."""
+    if timer.anchor is not None or not timer.after:
+        return None
+    least: list[int] = []
+    for duration in timer.after:
+        if duration.fact is None:
+            amount = duration.amount
+        else:
+            fact = workflow.facts.get(duration.fact)
+            minimum = fact.type.minimum if fact is not None else None
+            amount = None if minimum is None else math.ceil(minimum)
+        if amount is None or amount < 0 or str(duration.unit) not in _UNIT_DAYS:
+            return None
+        least.append(amount * _UNIT_DAYS[str(duration.unit)])
+    # an hour less: a day across the change to summer time has 23 of them
+    return max(timedelta(days=min(least)) - timedelta(hours=1), timedelta(0))

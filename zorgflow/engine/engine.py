@@ -287,7 +287,7 @@ class Engine:
         at = _at(at)
         program, case = self._for_case(case)
         _check_actor(actor)
-        base, case = case.version, self._with_overdue(case, at)
+        base, case = case.version, self._with_overdue(program, case, at)
         ct = program.table.get((case._state, event))
         if ct is None:
             raise TransitionRejected(event, [self._no_transition(program, case._state, event)])
@@ -414,7 +414,7 @@ class Engine:
         at = _at(at)
         program, case = self._for_case(case)
         _check_actor(actor)
-        base, case = case.version, self._with_overdue(case, at)
+        base, case = case.version, self._with_overdue(program, case, at)
         _check_facts_kind("set_facts", facts)
         reasons: list[Reason] = []
         if program.model.states[case._state].final:
@@ -642,7 +642,7 @@ class Engine:
         at = _at(at)
         program, case = self._for_case(case)
         _check_actor(actor)
-        base, case = case.version, self._with_overdue(case, at)
+        base, case = case.version, self._with_overdue(program, case, at)
         if not isinstance(task, str):
             raise TypeError(f"task must be a task id (str), not {type(task).__name__}")
         spec = program.tasks.get(task)
@@ -679,16 +679,18 @@ class Engine:
         """Append a history entry for each due signal not recorded yet (a timer sweep). With
         ``store``, a case that changed is saved there in the same step."""
         at = _at(at)
-        _, case = self._for_case(case)
-        new_case = self._with_overdue(case, at)
+        program, case = self._for_case(case)
+        new_case = self._with_overdue(program, case, at)
         if new_case is not case and store is not None:
             store.save(new_case, case.version)
         return new_case
 
-    def _with_overdue(self, case: Case, at: datetime) -> Case:
+    def _with_overdue(self, program: Program, case: Case, at: datetime) -> Case:
         """``case`` with an entry for each signal due at ``at`` and not recorded yet. A step
         records them before it takes effect, so that a deadline missed before a timer sweep
         came by stays in the history even when the step resets or ends its timer."""
+        if _nothing_due(program, case, at):
+            return case
         recorded = case._signals_recorded()
         entries: list[Record] = []
         for signal in self.due(case, at):
@@ -1005,3 +1007,27 @@ def _explain_passed_guard(program: Program, guard: Expr, facts: Mapping[str, Any
 
 def _problem(file: str, message: str) -> Problem:
     return Problem(file, 0, 0, message)
+
+
+def _nothing_due(program: Program, case: Case, at: datetime) -> bool:
+    """True when no timer signal of the case can be due at ``at``, known without working out
+    the due times: every timer running in its state started less than its shortest duration
+    before ``at``, and no open task's deadline has passed. (False: look.)"""
+    if not program.timers_bounded[case._state]:
+        return False
+    timers = case._timers
+    for timer in program.timers_in[case._state]:
+        started, shortest = timers.get(timer.signal), timer.shortest
+        if started is None:
+            continue  # not running: no signal
+        if shortest is None:
+            return False
+        try:
+            if started + shortest <= at:
+                return False
+        except OverflowError:  # a start at the end of the calendar: look the long way
+            return False
+    for _, due_at, done_at, _ in case._tasks.values():
+        if due_at is not None and done_at is None and due_at <= at:
+            return False
+    return True
