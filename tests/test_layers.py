@@ -54,8 +54,9 @@ LAYERS: dict[int, tuple[str, ...]] = {
     7: ("zorgflow.service",),
     # proving workflows: verification, example scenarios
     8: ("zorgflow.verify", "zorgflow.scenarios"),
-    # tools on top: the test helpers, the pytest plugin, diagrams and documents
-    9: ("zorgflow.testing", "zorgflow.pytest_plugin", "zorgflow.render"),
+    # tools on top: the test helpers, the pytest plugin, diagrams and documents, migration
+    # plans (checked with the verifier, measured on a store)
+    9: ("zorgflow.testing", "zorgflow.pytest_plugin", "zorgflow.render", "zorgflow.migrate"),
     # the web server
     10: ("zorgflow.serve", "zorgflow.web"),
     # the command line

@@ -22,11 +22,14 @@ from .errors import (
     GraphvizMissing,
     StoreError,
     TemplatesMissing,
+    UnknownWorkflow,
     UsageError,
     ValueProblem,
     WorkflowError,
 )
 from .loader import load_workflow, schema, workflow_files
+from .migrate import check_plan, impact, load_plan
+from .migrate.plan import plan_header
 from .model import Workflow
 from .render.docs import render_document
 from .render.dot import render, render_svg, to_dot
@@ -364,6 +367,112 @@ def _add_worker_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     p.set_defaults(func=cmd_worker)
 
 
+def _add_migrate_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("migrate", help="check a migration plan; show its impact on a store",
+                       description="Move cases to a new workflow version: check a plan over "
+                                   "every reachable case of the old version, or show what it "
+                                   "would do to the cases of a store (nothing is written).")
+    msub = p.add_subparsers(dest="migrate_command", metavar="SUBCOMMAND")
+    msub.required = True
+    c = msub.add_parser("check", help="can every case of OLD move to NEW?",
+                        description="Exit 0 when every reachable case of OLD can move to NEW "
+                                    "(by --plan, else keeping every id), 1 with the gaps, 2 "
+                                    "on usage errors.")
+    c.add_argument("old", metavar="OLD.yaml", help="the old version")
+    c.add_argument("new", metavar="NEW.yaml", help="the new version")
+    c.add_argument("--plan", metavar="PLAN.yaml", help="the migration plan (default: identity)")
+    c.add_argument("--max-states", type=_positive_int, default=MAX_STATES, metavar="N",
+                   help=f"abstract states to explore at most (default {MAX_STATES:,})")
+    c.add_argument("--time-limit", type=_positive_float, default=TIME_LIMIT,
+                   metavar="SECONDS", help=f"seconds to explore at most (default {TIME_LIMIT:g})")
+    c.add_argument("--allow-partial", action="store_true",
+                   help="a search cut off by --max-states or --time-limit does not fail")
+    c.set_defaults(func=cmd_migrate_check)
+    q = msub.add_parser("plan", help="what a plan would do to the cases of a store (no writes)",
+                        description="Count the stored cases of the plan's old version per "
+                                    "state, where each would move and which cannot move and "
+                                    "why. Writes nothing. Exit 1 when some cannot move.")
+    q.add_argument("workflows", metavar="WORKFLOWS_DIR",
+                   help="the workflow folder, holding both versions")
+    q.add_argument("--store", required=True, metavar="DSN|FILE",
+                   help="a postgresql:// DSN, or a SQLite file")
+    q.add_argument("--plan", required=True, metavar="PLAN.yaml", help="the migration plan")
+    q.add_argument("--schema", default=None, metavar="NAME",
+                   help="the PostgreSQL schema of the store (default zorgflow)")
+    q.set_defaults(func=cmd_migrate_plan)
+
+
+def _workflow_file(path: str) -> Workflow:
+    try:
+        return load_workflow(path)
+    except WorkflowError as exc:
+        raise UsageError(f"{path} does not load:\n{exc}") from None
+
+
+def cmd_migrate_check(args: argparse.Namespace, out: TextIO) -> int:
+    """Check a migration plan (or the identity mapping) over the old version."""
+    old, new = _workflow_file(args.old), _workflow_file(args.new)
+    if old.id != new.id:
+        raise UsageError(f"{args.old} is workflow '{old.id}' but {args.new} is '{new.id}': "
+                         "give two versions of the same workflow")
+    plan = None
+    if args.plan:
+        try:
+            plan = load_plan(args.plan, old, new)
+        except WorkflowError as exc:
+            raise UsageError(f"the plan {args.plan} is not valid:\n{exc}") from None
+    report = check_plan(old, new, plan, max_states=args.max_states,
+                        time_limit=args.time_limit)
+    out.write(report.as_text() + "\n")
+    if report.gaps or (report.cut_off and not args.allow_partial):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_migrate_plan(args: argparse.Namespace, out: TextIO) -> int:
+    """Show what a plan would do to the stored cases; write nothing."""
+    try:
+        workflow_id, from_version, to_version = plan_header(args.plan)
+    except WorkflowError as exc:
+        raise UsageError(f"the plan {args.plan} is not valid:\n{exc}") from None
+    engine = _engine_of(args.workflows)
+    try:
+        old = engine.workflow(workflow_id, from_version)
+        new = engine.workflow(workflow_id, to_version)
+    except UnknownWorkflow as exc:
+        raise UsageError(f"the plan {args.plan} moves {workflow_id} {from_version} → "
+                         f"{to_version}, but in {args.workflows}: {exc}; put both versions "
+                         "in the folder") from None
+    try:
+        plan = load_plan(args.plan, old, new)
+    except WorkflowError as exc:
+        raise UsageError(f"the plan {args.plan} is not valid:\n{exc}") from None
+    options = {"schema": args.schema} if args.schema else {}
+    if options and not args.store.startswith(("postgresql://", "postgres://")):
+        raise UsageError("--schema names a PostgreSQL schema: give a postgresql:// DSN")
+    if not args.store.startswith(("postgresql://", "postgres://")) \
+            and not Path(args.store).is_file():
+        raise UsageError(f"no store at {args.store}: give an existing SQLite file or a "
+                         "postgresql:// DSN")
+    try:
+        store = open_store(args.store, engine, **options)
+    except (StoreError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+
+    def progress(read: int) -> None:
+        print(f"zorgflow migrate: {read:,} case(s) read", file=sys.stderr, flush=True)
+
+    try:
+        result = impact(store, old, new, plan, progress=progress)
+    except StoreError as exc:
+        print(f"zorgflow migrate: the store failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        store.close()
+    out.write(result.as_text() + "\n")
+    return EXIT_FAILED if result.blocked else EXIT_OK
+
+
 def _add_picture_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("diagram", help="draw a workflow (mermaid, dot, svg, png)",
                        description="Draw a workflow: states, events, roles, guards. "
@@ -435,6 +544,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_schema)
     _add_picture_commands(sub)
     _add_worker_command(sub)
+    _add_migrate_command(sub)
     return parser
 
 
