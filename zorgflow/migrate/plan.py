@@ -91,13 +91,18 @@ def _case_roles(wf: Workflow) -> set[str]:
 def load_plan(path: str | FsPath, old: Workflow, new: Workflow) -> MigrationPlan:
     """Read and check the plan file at ``path`` against the two versions."""
     name = str(path)
+    return load_plan_text(_read_plan(path), old, new, name)
+
+
+def _read_plan(path: str | FsPath) -> str:
+    """The text of the plan file at ``path``; a `WorkflowError` when it cannot be read."""
+    name = str(path)
     try:
-        text = FsPath(path).read_text(encoding="utf-8")
+        return FsPath(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise WorkflowError([Problem(name, 0, 0, "plan file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise WorkflowError([Problem(name, 0, 0, f"cannot read the plan: {exc}")]) from None
-    return load_plan_text(text, old, new, name)
 
 
 def load_plan_text(text: str, old: Workflow, new: Workflow,
@@ -284,13 +289,7 @@ def plan_header(path: str | FsPath) -> tuple[str, int, int]:
     """(workflow, from_version, to_version) of the plan file at ``path``, read before the
     versions it names are looked up (raises `WorkflowError` when they are not there)."""
     name = str(path)
-    try:
-        text = FsPath(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise WorkflowError([Problem(name, 0, 0, "plan file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WorkflowError([Problem(name, 0, 0, f"cannot read the plan: {exc}")]) from None
-    doc, problems = read_yaml(text, name)
+    doc, problems = read_yaml(_read_plan(path), name)
     if problems or not isinstance(doc.data, dict):
         raise WorkflowError(problems or [Problem(name, 1, 1, "a migration plan must be a "
                                                  "mapping (kind: migration, workflow:, …)")])
