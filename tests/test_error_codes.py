@@ -58,7 +58,7 @@ DOELGROEP = {"persoon_geinformeerd": True, "gevaarlijk_gedrag": True,
              "reguliere_financiering": True, "forensisch_klimaat_nodig": True,
              "hoog_risico": True, "valt_tussen_systemen": True}
 
-#: the codes and statuses DESIGN.md decided
+#: the codes and statuses the project decided (the table in the `zorgflow.errors` docstring)
 DECIDED = {"not_found": 404, "forbidden": 403, "separation_of_duties": 403, "conflict": 409,
            "wrong_state": 409, "task_done": 409, "agreement_conflict": 409,
            "unknown_event": 422, "invalid_data": 422, "guard_false": 422,

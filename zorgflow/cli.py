@@ -38,7 +38,7 @@ from .render.mermaid import to_mermaid
 from .scenarios import Coverage, run_examples
 from .serve import serve
 from .service import CaseService, TimerWorker
-from .store import RecordedSignal, open_store
+from .store import RecordedSignal, Store, open_store
 from .verify import MAX_STATES, TIME_LIMIT, report_verification
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -299,13 +299,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_worker(args: argparse.Namespace, out: TextIO) -> int:
     """Sweep due timer signals until SIGTERM or Ctrl-C; one JSON line per signal recorded."""
     engine = _engine_of(args.workflows)
-    options = {"schema": args.schema} if args.schema else {}
-    if options and not args.store.startswith(("postgresql://", "postgres://")):
-        raise UsageError("--schema names a PostgreSQL schema: give a postgresql:// DSN")
-    try:
-        store = open_store(args.store, engine, **options)
-    except (StoreError, ValueError) as exc:
-        raise UsageError(str(exc)) from None
+    store = _store_of(args.store, args.schema, engine)
 
     def announce(recorded: RecordedSignal) -> None:
         out.write(json.dumps(recorded.to_dict()) + "\n")
@@ -334,6 +328,23 @@ def cmd_worker(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     finally:
         store.close()
+
+
+def _store_of(where: str, schema: str | None, engine: Engine, *,
+              existing: bool = False) -> Store:
+    """The store ``--store`` names (a postgresql:// DSN or a SQLite file), in ``--schema``
+    for PostgreSQL; with ``existing``, a SQLite file must be there already (a command that
+    only reads should not create one)."""
+    dsn = where.startswith(("postgresql://", "postgres://"))
+    if schema and not dsn:
+        raise UsageError("--schema names a PostgreSQL schema: give a postgresql:// DSN")
+    if existing and not dsn and not Path(where).is_file():
+        raise UsageError(f"no store at {where}: give an existing SQLite file or a "
+                         "postgresql:// DSN")
+    try:
+        return open_store(where, engine, **({"schema": schema} if schema else {}))
+    except (StoreError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _engine_of(path: str) -> Engine:
@@ -447,17 +458,7 @@ def cmd_migrate_plan(args: argparse.Namespace, out: TextIO) -> int:
         plan = load_plan(args.plan, old, new)
     except WorkflowError as exc:
         raise UsageError(f"the plan {args.plan} is not valid:\n{exc}") from None
-    options = {"schema": args.schema} if args.schema else {}
-    if options and not args.store.startswith(("postgresql://", "postgres://")):
-        raise UsageError("--schema names a PostgreSQL schema: give a postgresql:// DSN")
-    if not args.store.startswith(("postgresql://", "postgres://")) \
-            and not Path(args.store).is_file():
-        raise UsageError(f"no store at {args.store}: give an existing SQLite file or a "
-                         "postgresql:// DSN")
-    try:
-        store = open_store(args.store, engine, **options)
-    except (StoreError, ValueError) as exc:
-        raise UsageError(str(exc)) from None
+    store = _store_of(args.store, args.schema, engine, existing=True)
 
     def progress(read: int) -> None:
         print(f"zorgflow migrate: {read:,} case(s) read", file=sys.stderr, flush=True)
