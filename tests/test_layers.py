@@ -44,8 +44,8 @@ LAYERS: dict[int, tuple[str, ...]] = {
     2: ("zorgflow.rules",),
     # the one compile stage: model -> program
     3: ("zorgflow.program",),
-    # reading workflows: YAML -> model
-    4: ("zorgflow.loader", "zorgflow._yaml"),
+    # reading workflows and migration plans: YAML -> model
+    4: ("zorgflow.loader", "zorgflow._yaml", "zorgflow.migration_plan"),
     # running cases
     5: ("zorgflow.engine",),
     # keeping cases: SQLite, PostgreSQL

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ._version import __version__
-from .engine import Case, Engine
+from .engine import Actor, Case, Engine
 from .errors import (
     CaseFormatError,
     CaseMismatch,
@@ -28,8 +28,8 @@ from .errors import (
     WorkflowError,
 )
 from .loader import load_workflow, schema, workflow_files
-from .migrate import check_plan, impact, load_plan
-from .migrate.plan import plan_header
+from .migrate import MigrationPlan, check_plan, impact, load_plan
+from .migration_plan import plan_header
 from .model import Workflow
 from .render.docs import render_document
 from .render.dot import render, render_svg, to_dot
@@ -51,7 +51,9 @@ def _files(paths: Sequence[str]) -> list[Path]:
         if path.is_dir():
             found = workflow_files(path)
             if not found:
-                raise UsageError(f"{raw}: no *.yaml files in this folder")
+                plans = len([*path.glob("*.yaml"), *path.glob("*.yml")])
+                raise UsageError(f"{raw}: no *.yaml files in this folder" + (
+                    f" hold a workflow (only {plans} migration plan(s))" if plans else ""))
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -379,7 +381,7 @@ def _add_worker_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _add_migrate_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("migrate", help="check a migration plan; show its impact on a store",
+    p = sub.add_parser("migrate", help="check a migration plan, show its impact, apply it",
                        description="Move cases to a new workflow version: check a plan over "
                                    "every reachable case of the old version, or show what it "
                                    "would do to the cases of a store (nothing is written).")
@@ -403,14 +405,33 @@ def _add_migrate_command(sub: argparse._SubParsersAction[argparse.ArgumentParser
                         description="Count the stored cases of the plan's old version per "
                                     "state, where each would move and which cannot move and "
                                     "why. Writes nothing. Exit 1 when some cannot move.")
-    q.add_argument("workflows", metavar="WORKFLOWS_DIR",
-                   help="the workflow folder, holding both versions")
-    q.add_argument("--store", required=True, metavar="DSN|FILE",
-                   help="a postgresql:// DSN, or a SQLite file")
-    q.add_argument("--plan", required=True, metavar="PLAN.yaml", help="the migration plan")
-    q.add_argument("--schema", default=None, metavar="NAME",
-                   help="the PostgreSQL schema of the store (default zorgflow)")
+    _store_plan_arguments(q)
     q.set_defaults(func=cmd_migrate_plan)
+    a = msub.add_parser("apply", help="move the stored cases of the old version by a plan",
+                        description="Move every stored case of the plan's old version (or "
+                                    "those given with --case) to the new version, each in its "
+                                    "own transaction with one history entry of kind "
+                                    "'migrate'; a case that cannot move is left as it was. "
+                                    "Safe to run again: it moves only what is still on the "
+                                    "old version. Exit 1 when some case did not move.")
+    _store_plan_arguments(a)
+    a.add_argument("--actor", required=True, metavar="ID",
+                   help="who runs the migration (named in each case's history)")
+    a.add_argument("--case", action="append", default=None, metavar="ID", dest="case_ids",
+                   help="move only this case (repeatable)")
+    a.add_argument("--dry-run", action="store_true",
+                   help="say what would move, case by case; write nothing")
+    a.set_defaults(func=cmd_migrate_apply)
+
+
+def _store_plan_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("workflows", metavar="WORKFLOWS_DIR",
+                   help="the workflow folder, holding both versions")
+    p.add_argument("--store", required=True, metavar="DSN|FILE",
+                   help="a postgresql:// DSN, or a SQLite file")
+    p.add_argument("--plan", required=True, metavar="PLAN.yaml", help="the migration plan")
+    p.add_argument("--schema", default=None, metavar="NAME",
+                   help="the PostgreSQL schema of the store (default zorgflow)")
 
 
 def _workflow_file(path: str) -> Workflow:
@@ -442,6 +463,48 @@ def cmd_migrate_check(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_migrate_plan(args: argparse.Namespace, out: TextIO) -> int:
     """Show what a plan would do to the stored cases; write nothing."""
+    engine, old, new, plan = _plan_for_store(args)
+    store = _store_of(args.store, args.schema, engine, existing=True)
+
+    def progress(read: int) -> None:
+        print(f"zorgflow migrate: {read:,} case(s) read", file=sys.stderr, flush=True)
+
+    try:
+        result = impact(store, old, new, plan, progress=progress)
+    except StoreError as exc:
+        print(f"zorgflow migrate: the store failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        store.close()
+    out.write(result.as_text() + "\n")
+    return EXIT_FAILED if result.blocked else EXIT_OK
+
+
+def cmd_migrate_apply(args: argparse.Namespace, out: TextIO) -> int:
+    """Move the stored cases by a plan (or, with --dry-run, say what would move)."""
+    engine, _, _, plan = _plan_for_store(args)
+    store = _store_of(args.store, args.schema, engine, existing=True)
+    verb = "looked at" if args.dry_run else "done"
+
+    def progress(done: int) -> None:
+        print(f"zorgflow migrate: {done:,} case(s) {verb}", file=sys.stderr, flush=True)
+
+    try:
+        run = CaseService(engine, store).migrate(
+            plan, actor=Actor(args.actor, roles=set()), case_ids=args.case_ids,
+            dry_run=args.dry_run, progress=progress)
+    except StoreError as exc:
+        print(f"zorgflow migrate: the store failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        store.close()
+    out.write(run.as_text() + "\n")
+    return EXIT_OK if run.ok else EXIT_FAILED
+
+
+def _plan_for_store(args: argparse.Namespace) -> tuple[Engine, Workflow, Workflow,
+                                                       MigrationPlan]:
+    """The engine of ``args.workflows``, the plan's two versions in it and the plan."""
     try:
         workflow_id, from_version, to_version = plan_header(args.plan)
     except WorkflowError as exc:
@@ -458,20 +521,7 @@ def cmd_migrate_plan(args: argparse.Namespace, out: TextIO) -> int:
         plan = load_plan(args.plan, old, new)
     except WorkflowError as exc:
         raise UsageError(f"the plan {args.plan} is not valid:\n{exc}") from None
-    store = _store_of(args.store, args.schema, engine, existing=True)
-
-    def progress(read: int) -> None:
-        print(f"zorgflow migrate: {read:,} case(s) read", file=sys.stderr, flush=True)
-
-    try:
-        result = impact(store, old, new, plan, progress=progress)
-    except StoreError as exc:
-        print(f"zorgflow migrate: the store failed: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    finally:
-        store.close()
-    out.write(result.as_text() + "\n")
-    return EXIT_FAILED if result.blocked else EXIT_OK
+    return engine, old, new, plan
 
 
 def _add_picture_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

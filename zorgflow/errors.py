@@ -58,6 +58,8 @@ wrong_state             409     reason: the step is not possible in the case's s
 task_done               409     reason: the task was completed already
 agreement_conflict      409     reason: the joint decision was agreed to already by that
                                 role, or about other data
+migration_blocked       409     reason: a case cannot move by a migration plan (its state
+                                maps nowhere, a fact does not fit, another version)
 unknown_event           422     reason: the workflow has no such event
 unknown_task            422     reason: the workflow has no such task
 invalid_data            422     reason: event data or facts missing, unknown or of the
@@ -129,6 +131,7 @@ HTTP_STATUS: Mapping[str, int] = MappingProxyType({
     "wrong_state": 409,
     "task_done": 409,
     "agreement_conflict": 409,
+    "migration_blocked": 409,
     "unknown_event": 422,
     "unknown_task": 422,
     "invalid_data": 422,

@@ -91,8 +91,28 @@ def _validator() -> Any:
 
 def workflow_files(folder: FsPath) -> list[FsPath]:
     """The workflow files of a folder: its ``*.yaml`` and ``*.yml`` files (not those in
-    subfolders), sorted by name. Every command and `Engine.from_directory` find them so."""
-    return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    subfolders) that are not migration plans (``kind: migration``), sorted by name. Every
+    command and `Engine.from_directory` find them so."""
+    return sorted(f for f in [*folder.glob("*.yaml"), *folder.glob("*.yml")]
+                  if not is_migration_plan(f))
+
+
+#: a top-level ``kind: migration`` line, as a plan file has it
+_PLAN_KIND = re.compile(rb"^kind:[ \t]*([\"']?)migration\1[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def is_migration_plan(path: FsPath) -> bool:
+    """Whether the file at ``path`` says ``kind: migration`` at its top level (a plan kept
+    beside the workflows). A file that cannot be read is not a plan: loading it says why."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False  # a pipe or a device is never opened here (it could block)
+        with open(os.open(path, _OPEN_FLAGS), "rb") as stream:
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                return False
+            return _PLAN_KIND.search(stream.read(MAX_BYTES + 1)) is not None
+    except OSError:
+        return False
 
 
 def load_workflow(path: str | FsPath) -> Workflow:
@@ -171,6 +191,10 @@ def load_workflow_text(text: str, file: str = "<text>") -> Workflow:
     if not isinstance(doc.data, dict):
         raise WorkflowError([*problems, doc.problem((), "a workflow file must be a mapping "
                                                         "(id:, version:, states:, …)")])
+    if doc.data.get("kind") == "migration" and "id" not in doc.data:
+        raise WorkflowError([*problems, doc.problem(
+            ("kind",), "this is a migration plan (kind: migration), not a workflow: check it "
+            "with 'zorgflow migrate check OLD.yaml NEW.yaml --plan FILE'")])
     problems += _schema_problems(doc)
     if problems:
         raise WorkflowError(problems)

@@ -31,6 +31,7 @@ from ..errors import (
     WorkflowError,
 )
 from ..loader import load_workflow, workflow_files
+from ..migration_plan import MigrationPlan
 from ..model import Workflow
 from ..model.calendar import (
     AMSTERDAM,
@@ -48,6 +49,7 @@ from ..rules.expr import Env, Expr, suggest
 from ..rules.logic import UNKNOWN
 from .case import Actor, Case, Signal
 from .describe import describe as describe_workflow
+from .migration import migrated
 from .record import Once, Record, flat, record, unflat
 from .reference import build_machine
 from .work import (
@@ -737,6 +739,27 @@ class Engine:
             raise ValueProblem(f"cycle '{cycle}' of workflow '{program.model.id}' has no date "
                                f"on or after {today.isoformat()} before the calendar ends "
                                "(9999-12-31)") from None
+
+    def migrate(self, case: Case, plan: MigrationPlan, *, actor: Actor,
+                at: datetime | None = None, store: CaseWriter | None = None) -> Case:
+        """Move ``case`` to the plan's ``to_version`` (which must be loaded): the new case,
+        with one history entry of kind ``migrate`` that names both versions, the plan and the
+        rule used, and explains what moved (state, facts renamed or dropped, case roles,
+        lapsed agreements, tasks, timers; names only, never a fact's value). Timer signals
+        due at ``at`` are recorded first, on the old version. Raises `TransitionRejected`
+        (event ``migrate``, code ``migration_blocked``) with every reason the case cannot
+        move, and `UnknownWorkflow` when a version is not loaded; the case given is unchanged.
+        ``plan``: see `zorgflow.service.read_plan` (a `MigrationPlan`). With ``store``, the
+        new case is saved there in the same step."""
+        at = _at(at)
+        program, case = self._for_case(case)
+        _check_actor(actor)
+        target = self._get(plan.workflow, plan.to_version)
+        base, case = case.version, self._with_overdue(program, case, at)
+        new_case = migrated(program, target, plan, case, actor, at)
+        if store is not None:
+            store.save(new_case, base)
+        return new_case
 
     def machine(self, workflow_id: str, version: int | None = None, *, model: Any = None
                 ) -> Any:

@@ -158,15 +158,16 @@ def tasks_after(program: Program, state: str | None, target: str, event: str,
                 del result[tid]
         for spec in program.tasks_in[target]:
             if state is None or state not in spec.opened_in:
-                result[spec.id] = _opened(program, spec, at)
+                result[spec.id] = opened_task(program, spec, at)
     for spec in program.tasks_by.get(event, ()):
         current = result.get(spec.id)
         if current is None or current[2] is not None:
-            result[spec.id] = _opened(program, spec, at)
+            result[spec.id] = opened_task(program, spec, at)
     return result
 
 
-def _opened(program: Program, spec: TaskDefinition, at: datetime) -> TaskRecord:
+def opened_task(program: Program, spec: TaskDefinition, at: datetime) -> TaskRecord:
+    """The record of task ``spec`` opened at ``at``, with its deadline."""
     due_at = None
     if spec.due_after is not None and spec.due_after.amount is not None:
         try:

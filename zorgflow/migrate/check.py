@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..engine import Case
+from ..engine.migration import blockers as _blockers
+from ..engine.migration import candidates
+from ..migration_plan import MigrationPlan, identity_plan
 from ..model import Workflow
-from ..program import program_of
-from ..rules.expr import Env
 from ..store import Store
 from ..verify import MAX_STATES, TIME_LIMIT, Verifier
-from .plan import MigrationPlan, Rule, identity_plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,65 +80,12 @@ class MigrationReport:
         return "\n".join(lines)
 
 
-def _candidates(rules: tuple[Rule, ...], facts: Mapping[str, Any] | None, old: Workflow,
-                at: datetime) -> tuple[list[Rule], str]:
-    """The rules a case may take (all of them abstractly; the first whose condition is true
-    for a case's ``facts``) and why none, if none."""
-    if not rules:
-        return [], ""
-    if facts is None:
-        return list(rules), "" if rules[-1].when is None else "unmatched"
-    env = Env(facts, at, decide=program_of(old).decider(facts, at))
-    for rule in rules:
-        if rule.when is None or rule.when.fn(env) is True:
-            return [rule], ""
-    return [], "unmatched"
-
-
 def blockers(old: Workflow, new: Workflow, plan: MigrationPlan, state: str,
              roles: frozenset[str] | set[str], facts: Mapping[str, Any] | None = None,
              at: datetime | None = None) -> list[tuple[str, str]]:
     """Why a case in ``state`` with case ``roles`` cannot move, as (kind, message) pairs;
     empty when it can. ``facts`` None: the abstract question (any rule may be taken)."""
-    at = at or datetime.now(UTC)
-    rules = plan.states.get(state, ())
-    if not rules:
-        return [("state removed", f"'{state}' is not in version {new.version} and the plan "
-                 f"maps it nowhere: add '{state}: <new state>' under states:")]
-    chosen, why = _candidates(rules, facts, old, at)
-    result: list[tuple[str, str]] = []
-    if why:
-        result.append(("no mapping matches", f"in '{state}' no condition of the mapping "
-                       f"({'; '.join(r.text for r in rules)}) holds for some cases: end the "
-                       "list with a rule without 'when:'"))
-    mapped_roles = {plan.role(r) for r in roles} - {None}
-    sources = set(plan.facts_renamed.values()) | set(plan.facts_defaults)
-    cw = program_of(new)
-    for rule in chosen:
-        target = rule.to
-        if new.states[target].final and not old.states[state].final and not rule.final_ok:
-            result.append(("live state closed", f"'{state}' is live but '{target}' is final "
-                           "in the new version: map it to a live state, or say "
-                           "'final_ok: true'"))
-        for inv in new.invariants:
-            if target not in inv.states:
-                continue
-            if inv.kind == "requires_case_role" and inv.role not in mapped_roles:
-                result.append((f"invariant {inv.id}", f"'{state}' → '{target}': {inv.label}: "
-                               f"no {inv.role} is assigned after mapping the case roles; map "
-                               "an old case role to it or map the state elsewhere"))
-            elif inv.kind == "implies":
-                read: set[str] = set()
-                for expr in cw.invariants[inv.id].on.values():
-                    read.update(expr.facts_read)
-                missing = sorted(f for f in read if f not in sources
-                                 and new.facts[f].default is None)
-                if missing:
-                    result.append(("fact without source", f"'{state}' → '{target}': "
-                                   f"{inv.label} reads {', '.join(missing)}, which no old "
-                                   "fact provides: rename an old fact to it or give a "
-                                   "default under facts: defaults:"))
-    return result
+    return _blockers(old, new, plan, state, roles, facts, at or datetime.now(UTC))
 
 
 def _notes(old: Workflow, new: Workflow, plan: MigrationPlan) -> list[str]:
@@ -219,7 +166,7 @@ def case_verdict(old: Workflow, new: Workflow, plan: MigrationPlan, case: Case,
     found = blockers(old, new, plan, case.state, set(case.case_roles), dict(case.facts), at)
     if found:
         return CaseVerdict(case.id, case.state, None, tuple(m for _, m in found))
-    (rule,), _ = _candidates(plan.states[case.state], dict(case.facts), old, at)
+    (rule,), _ = candidates(plan.states[case.state], dict(case.facts), old, at)
     return CaseVerdict(case.id, case.state, rule.to)
 
 

@@ -4,13 +4,17 @@
   command in one store transaction, with ``expected_version`` and idempotency keys;
 - `TimerWorker`: sweeps due timer signals in batches until stopped (``zorgflow worker``);
 - `case_view`, `history_view`, `ref_view`: cases, their history and stored-case references as
-  JSON-ready data, personal data masked for actors the workflow's ``visible_to:`` leaves out.
+  JSON-ready data, personal data masked for actors the workflow's ``visible_to:`` leaves out;
+- `read_plan` and `CaseService.migrate`: move stored cases to a new workflow version.
 """
 
+from ..migration_plan import MigrationPlan
 from ..store import RecordedSignal
+from .migration import CaseMigration, MigrationRun, read_plan
 from .service import CaseService, Sweep, SweepFailure
 from .views import MASK, case_view, history_view, ref_view
 from .worker import Round, TimerWorker
 
-__all__ = ["MASK", "CaseService", "RecordedSignal", "Round", "Sweep", "SweepFailure",
-           "TimerWorker", "case_view", "history_view", "ref_view"]
+__all__ = ["MASK", "CaseMigration", "CaseService", "MigrationPlan", "MigrationRun",
+           "RecordedSignal", "Round", "Sweep", "SweepFailure", "TimerWorker", "case_view",
+           "history_view", "read_plan", "ref_view"]

@@ -14,15 +14,24 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from ..engine import Actor, Case, Engine, Task
-from ..errors import ConcurrentUpdate, IdempotencyMismatch, StoreUnavailable, ZorgflowError
+from ..errors import (
+    ConcurrentUpdate,
+    IdempotencyMismatch,
+    StoreUnavailable,
+    TransitionRejected,
+    ZorgflowError,
+)
+from ..migration_plan import MigrationPlan
 from ..model.values import to_json
 from ..store import RecordedSignal, Store
+from .migration import CaseMigration, MigrationRun, read_plan
 from .views import case_view, history_view, ref_view
 
 _T = TypeVar("_T")
@@ -185,6 +194,82 @@ class CaseService:
         before = datetime.fromtimestamp(self._now().timestamp() - older_than, UTC)
         return self._run(lambda store: store.forget_keys(before))
 
+    def migrate(self, plan: MigrationPlan | str | Path, *, actor: Actor,
+                case_ids: Iterable[str] | None = None, dry_run: bool = True,
+                at: datetime | None = None, page: int = 500,
+                progress: Callable[[int], None] | None = None) -> MigrationRun:
+        """Move stored cases to a new workflow version by ``plan`` (a `MigrationPlan`, or the
+        path of a plan file: see `read_plan`), as ``actor`` (named in each case's ``migrate``
+        entry). ``case_ids``: the cases to move (default: every case of the plan's old
+        version, a ``page`` at a time). With ``dry_run`` (the default) each case is moved in
+        memory only, to say what would happen; nothing is written. Otherwise each case moves
+        in its own transaction: one history entry of kind ``migrate``, or, when it cannot move,
+        nothing at all (its reasons are in the result). Running a plan again moves only what
+        is still on the old version: a case it moved before is reported ``already moved``.
+        ``progress`` is called with the number of cases done after each page.
+
+        Before any case moves, both versions must be loaded (`UnknownWorkflow`)."""
+        if not isinstance(plan, MigrationPlan):
+            plan = read_plan(self.engine, plan)
+        if not isinstance(actor, Actor):
+            raise TypeError(f"actor must be a zorgflow Actor, not {type(actor).__name__}")
+        if not isinstance(page, int) or isinstance(page, bool) or page < 1:
+            raise ValueError(f"page must be a whole number of at least 1, not {page!r}")
+        self.engine.workflow(plan.workflow, plan.from_version)
+        self.engine.workflow(plan.workflow, plan.to_version)
+        run = MigrationRun(plan.workflow, plan.from_version, plan.to_version, dry_run)
+        for ids in self._migration_pages(plan, case_ids, page):
+            for case_id in ids:
+                run.cases.append(self._migrate_one(plan, case_id, actor, at, dry_run))
+            if progress is not None:
+                progress(len(run.cases))
+        return run
+
+    def _migration_pages(self, plan: MigrationPlan, case_ids: Iterable[str] | None,
+                         page: int) -> Iterator[list[str]]:
+        if case_ids is not None:
+            if isinstance(case_ids, str):
+                raise TypeError("case_ids must be a list of case ids, not one text")
+            ids = list(case_ids)
+            for case_id in ids:
+                if not isinstance(case_id, str):
+                    raise TypeError(f"case ids must be text, not {type(case_id).__name__}")
+            for start in range(0, len(ids), page):
+                yield ids[start:start + page]
+            return
+        after: str | None = None
+        while True:
+            refs = self.store.find(workflow_id=plan.workflow, limit=page, after=after)
+            if not refs:
+                return
+            after = refs[-1].id
+            yield [r.id for r in refs if r.workflow_version == plan.from_version]
+
+    def _migrate_one(self, plan: MigrationPlan, case_id: str, actor: Actor,
+                     at: datetime | None, dry_run: bool) -> CaseMigration:
+        seen: list[str] = []
+
+        def move(store: Store) -> CaseMigration:
+            case = store.load(case_id)
+            seen[:] = [case.state]
+            if case.workflow_id == plan.workflow and case.workflow_version == plan.to_version \
+                    and _moved_by(case, plan):
+                return CaseMigration(case_id, "already moved", None, case.state)
+            new = self.engine.migrate(case, plan, actor=actor, at=at)
+            if dry_run:
+                return CaseMigration(case_id, "would move", case.state, new.state)
+            store.save(new, case.version)
+            return CaseMigration(case_id, "moved", case.state, new.state)
+
+        try:
+            return move(self.store) if dry_run else self._run(move)
+        except TransitionRejected as exc:
+            return CaseMigration(case_id, "blocked", seen[0] if seen else None, None,
+                                 tuple(str(r) for r in exc.reasons))
+        except ZorgflowError as exc:
+            return CaseMigration(case_id, "failed", seen[0] if seen else None, None,
+                                 (f"{exc.code}: {_plain(exc)}",))
+
     # -- reading -------------------------------------------------------------------------
     def load(self, case_id: str) -> Case:
         """The stored case (`CaseNotFound` when there is none)."""
@@ -280,6 +365,15 @@ class CaseService:
 
     def _now(self) -> datetime:
         return self._clock()
+
+
+def _moved_by(case: Case, plan: MigrationPlan) -> bool:
+    """Whether ``case`` came to its version by ``plan``'s versions (its last migration)."""
+    for entry in reversed(case.history):
+        if entry.kind == "migrate":
+            return bool(entry.data.get("from_version") == plan.from_version
+                        and entry.data.get("to_version") == plan.to_version)
+    return False
 
 
 def _key(key: Any) -> str | None:

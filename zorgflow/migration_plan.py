@@ -1,4 +1,5 @@
-"""Migration plans: how cases of one workflow version move to another, read from YAML.
+"""Migration plans: how cases of one workflow version move to another, read from YAML (the
+engine applies them, `zorgflow.migrate` checks them).
 
 A plan is data (see docs/migration.md)::
 
@@ -28,10 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
-from .._yaml import Document, Path, read_yaml
-from ..errors import Problem, WorkflowError
-from ..model import Workflow
-from ..rules.expr import Expr, Scope, compile_expr
+from ._yaml import Document, Path, read_yaml
+from .errors import Problem, WorkflowError
+from .model import Workflow
+from .rules.expr import Expr, Scope, compile_expr
 
 _TOP = ("kind", "workflow", "from_version", "to_version", "states", "facts", "case_roles",
         "description")
@@ -229,9 +230,10 @@ class _PlanReader:
     def facts(self, raw: Any) -> tuple[dict[str, str], dict[str, Any]]:
         spec = self.mapping(("facts",), raw, "facts:")
         for key in spec:
-            if key not in ("renamed", "defaults"):
-                self.error(("facts", key), f"unknown key '{key}'; facts: has renamed: and "
-                           "defaults:", key=True)
+            if key not in ("renamed", "defaults", "dropped"):
+                self.error(("facts", key), f"unknown key '{key}'; facts: has renamed:, "
+                           "defaults: and dropped:", key=True)
+        dropped = self.dropped(spec.get("dropped"))
         renamed: dict[str, str] = {}
         for o, n in self.mapping(("facts", "renamed"), spec.get("renamed"),
                                  "facts.renamed").items():
@@ -241,10 +243,27 @@ class _PlanReader:
             elif not isinstance(n, str) or n not in self.new.facts:
                 self.error(path, f"'{n}' is not a fact of version {self.new.version}; the "
                            f"facts are {', '.join(self.new.facts)}")
+            elif self.old.facts[o].personal_data and not self.new.facts[n].personal_data:
+                self.error(path, f"'{o}' holds personal data but '{n}' of version "
+                           f"{self.new.version} is not marked personal_data: the values "
+                           "would lose their protection; mark it personal_data: true in the "
+                           "new version, or list it under facts: dropped: instead")
+            elif n in renamed.values():
+                self.error(path, f"two facts would both become '{n}': rename one of them to "
+                           "another fact, or list it under facts: dropped:")
             else:
                 renamed[o] = n
         for f in self.old.facts:
-            if f in self.new.facts and f not in renamed and f not in renamed.values():
+            if f in self.new.facts and f not in renamed and f not in renamed.values() \
+                    and f not in dropped:
+                if self.old.facts[f].personal_data and not self.new.facts[f].personal_data:
+                    self.error(("facts",) if "facts" in self.doc.data else (),
+                               f"fact '{f}' holds personal data in version "
+                               f"{self.old.version} but not in version {self.new.version}: "
+                               "the values would lose their protection; mark it "
+                               "personal_data: true in the new version, or list it under "
+                               "facts: dropped:")
+                    continue
                 renamed[f] = f
         defaults: dict[str, Any] = {}
         for f, value in self.mapping(("facts", "defaults"), spec.get("defaults"),
@@ -256,6 +275,23 @@ class _PlanReader:
             else:
                 defaults[f] = value
         return renamed, defaults
+
+    def dropped(self, raw: Any) -> set[str]:
+        """``facts: dropped:``: old facts whose values do not move, though the new version
+        has a fact of that id."""
+        if raw is None:
+            return set()
+        if not isinstance(raw, list):
+            self.error(("facts", "dropped"), "facts: dropped: is a list of fact ids")
+            return set()
+        result = set()
+        for i, f in enumerate(raw):
+            if not isinstance(f, str) or f not in self.old.facts:
+                self.error(("facts", "dropped", i), f"'{f}' is not a fact of version "
+                           f"{self.old.version}")
+            else:
+                result.add(f)
+        return result
 
     def case_roles(self, raw: Any) -> dict[str, str]:
         spec = self.mapping(("case_roles",), raw, "case_roles:")
