@@ -387,6 +387,7 @@ class _Builder:
                                         for a in d.get("acknowledged_warnings", [])),
             visible_to=visible_to, visible_to_cite=visible_cite,
             visible_to_assumption=visible_assumption,
+            processing_activity=d.get("processing_activity", ""),
         )
 
     def visible_to(self) -> tuple[frozenset[str], str, str]:
@@ -480,7 +481,21 @@ class _Builder:
                     set_when=self.optional_expression((*path, "set_when"),
                                                       spec.get("set_when")),
                     dossier=bool(spec.get("dossier", False)),
-                    visible_to=None if visible_to is None else frozenset(visible_to))
+                    visible_to=None if visible_to is None else frozenset(visible_to),
+                    data_subject=self.data_subject(path, fid, spec, ftype, personal))
+
+    def data_subject(self, path: Path, fid: str, spec: Mapping[str, Any], ftype: FactType,
+                     personal: bool) -> bool:
+        """``data_subject: true``: the fact's value identifies a data subject, so it must be
+        personal text (a BSN, a client number)."""
+        if not spec.get("data_subject", False):
+            return False
+        if not personal or ftype.name != "string":
+            self.error((*path, "data_subject"), f"'{fid}' identifies a data subject, so it must "
+                       "be text marked personal: give it 'type: string' and "
+                       "'personal_data: true' (or remove 'data_subject: true')")
+            return False
+        return True
 
     def different_people(self, n: int, spec: Mapping[str, Any]) -> DifferentPeople:
         path: Path = ("different_people", n)

@@ -94,6 +94,9 @@ class Fact:
     #: for a personal fact, the roles that see its value in a view instead of the
     #: workflow's `Workflow.visible_to` (None: the workflow's)
     visible_to: frozenset[str] | None = None
+    #: the value identifies a data subject (``data_subject: true``; a personal text fact, a
+    #: BSN say): the processing log writes one record per data subject a case holds
+    data_subject: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -554,6 +557,9 @@ class Workflow:
     visible_to_cite: str = ""
     #: why those roles where the sources are silent (its ``assumption:``)
     visible_to_assumption: str = ""
+    #: the processing activity (verwerkingsactiviteit) of the register its cases belong to, a
+    #: URI (``processing_activity:``; empty: not declared)
+    processing_activity: str = ""
 
     @property
     def all_timers(self) -> tuple[Timer, ...]:

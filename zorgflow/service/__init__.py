@@ -5,16 +5,18 @@
 - `TimerWorker`: sweeps due timer signals in batches until stopped (``zorgflow worker``);
 - `case_view`, `history_view`, `ref_view`: cases, their history and stored-case references as
   JSON-ready data, personal data masked for actors the workflow's ``visible_to:`` leaves out;
-- `read_plan` and `CaseService.migrate`: move stored cases to a new workflow version.
+- `read_plan` and `CaseService.migrate`: move stored cases to a new workflow version;
+- `ProcessingLog`: the processing log (LDV) `CaseService` writes for steps on personal data.
 """
 
 from ..migration_plan import MigrationPlan
 from ..store import RecordedSignal
+from .ldv import Processing, ProcessingLog
 from .migration import CaseMigration, MigrationRun, read_plan
 from .service import CaseService, Sweep, SweepFailure
 from .views import MASK, case_view, history_view, ref_view
 from .worker import Round, TimerWorker
 
 __all__ = ["MASK", "CaseMigration", "CaseService", "MigrationPlan", "MigrationRun",
-           "RecordedSignal", "Round", "Sweep", "SweepFailure", "TimerWorker", "case_view",
-           "history_view", "read_plan", "ref_view"]
+           "Processing", "ProcessingLog", "RecordedSignal", "Round", "Sweep", "SweepFailure",
+           "TimerWorker", "case_view", "history_view", "read_plan", "ref_view"]

@@ -10,6 +10,7 @@ tried again too, on the case as it is now, unless the caller pinned ``expected_v
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -29,8 +30,10 @@ from ..errors import (
     ZorgflowError,
 )
 from ..migration_plan import MigrationPlan
+from ..model import Workflow
 from ..model.values import to_json
 from ..store import RecordedSignal, Store
+from .ldv import Processing, ProcessingLog, data_subjects, holds_personal_data
 from .migration import CaseMigration, MigrationRun, read_plan
 from .views import case_view, history_view, ref_view
 
@@ -82,7 +85,8 @@ class CaseService:
     """
 
     def __init__(self, engine: Engine, store: Store, *, attempts: int = 5,
-                 pause: float = 0.05, clock: Callable[[], datetime] | None = None) -> None:
+                 pause: float = 0.05, clock: Callable[[], datetime] | None = None,
+                 processing_log: ProcessingLog | None = None) -> None:
         if not isinstance(engine, Engine):
             raise TypeError(f"engine must be a zorgflow Engine, not {type(engine).__name__}")
         if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
@@ -94,6 +98,10 @@ class CaseService:
         self.attempts = attempts
         self.pause = float(pause)
         self._clock = clock or (lambda: datetime.now(UTC))
+        if processing_log is not None and not isinstance(processing_log, ProcessingLog):
+            raise TypeError("processing_log must be a zorgflow.service.ProcessingLog, not "
+                            f"{type(processing_log).__name__}")
+        self.processing_log = processing_log
 
     # -- commands ------------------------------------------------------------------------
     def start(self, workflow_id: str, *, actor: Actor, facts: Mapping[str, Any] | None = None,
@@ -119,7 +127,20 @@ class CaseService:
                 store.remember(case.id, key, request, case.version, self._now())
             return case
 
-        return self._run(apply)
+        if self.processing_log is None:
+            return self._run(apply)
+        began = time.time_ns()
+        try:
+            case = self._run(apply)
+        except ZorgflowError as exc:
+            with contextlib.suppress(ZorgflowError):
+                given = self.engine.workflow(workflow_id, version)
+                self._log(f"start {workflow_id}", given, case_id, dict(facts or {}), began,
+                          exc.code)
+            raise
+        self._log(f"start {workflow_id}", self._workflow(case), case.id, dict(case.facts),
+                  began, None)
+        return case
 
     def fire(self, case_id: str, event: str, *, actor: Actor,
              data: Mapping[str, Any] | None = None, at: datetime | None = None,
@@ -128,16 +149,24 @@ class CaseService:
         raises (`TransitionRejected`, with a code per reason), `CaseNotFound`,
         `ConcurrentUpdate` or `IdempotencyMismatch`; nothing is written then."""
         request = _request("fire", event, actor, data)
-        return self._command(case_id, request, expected_version, idempotency_key,
+
+        def personal_data_given(workflow: Workflow) -> bool:
+            return any(field.personal_data for t in workflow.transitions if t.event == event
+                       for name, field in t.data.items() if data and name in data)
+
+        return self._command(f"fire {event}", case_id, request, expected_version,
+                             idempotency_key,
                              lambda case: self.engine.fire(case, event, actor=actor, data=data,
-                                                           at=at))
+                                                           at=at),
+                             personal_data_given)
 
     def set_facts(self, case_id: str, facts: Mapping[str, Any], *, actor: Actor,
                   at: datetime | None = None, expected_version: int | None = None,
                   idempotency_key: str | None = None) -> Case:
         """Set (or, with None, clear) facts of the stored case; the new case, saved."""
         request = _request("set_facts", None, actor, facts)
-        return self._command(case_id, request, expected_version, idempotency_key,
+        return self._command("set_facts", case_id, request, expected_version,
+                             idempotency_key,
                              lambda case: self.engine.set_facts(case, facts, actor=actor,
                                                                 at=at))
 
@@ -146,7 +175,8 @@ class CaseService:
                  idempotency_key: str | None = None) -> Case:
         """Mark an open task of the stored case done; the new case, saved."""
         request = _request("complete", task, actor, None)
-        return self._command(case_id, request, expected_version, idempotency_key,
+        return self._command(f"complete {task}", case_id, request, expected_version,
+                             idempotency_key,
                              lambda case: self.engine.complete(case, task, actor=actor, at=at))
 
     def record_due(self, at: datetime | None = None, *, limit: int = 100) -> Sweep:
@@ -259,10 +289,18 @@ class CaseService:
             if dry_run:
                 return CaseMigration(case_id, "would move", case.state, new.state)
             store.save(new, case.version)
+            cases[:] = [case, new]
             return CaseMigration(case_id, "moved", case.state, new.state)
 
+        began = time.time_ns()
+        cases: list[Case] = []
         try:
-            return move(self.store) if dry_run else self._run(move)
+            result = move(self.store) if dry_run else self._run(move)
+            if cases:
+                old, new = cases
+                self._log("migrate", self._workflow(new), case_id, {**old.facts, **new.facts},
+                          began, None, subjects_from=old.facts)
+            return result
         except TransitionRejected as exc:
             return CaseMigration(case_id, "blocked", seen[0] if seen else None, None,
                                  tuple(str(r) for r in exc.reasons))
@@ -280,16 +318,29 @@ class CaseService:
         only to roles the workflow's ``visible_to:`` names."""
         if isinstance(case, str):
             case = self.store.load(case)
-        return case_view(self.engine, case, actor, history=history)
+        began = time.time_ns()
+        view = case_view(self.engine, case, actor, history=history)
+        if self.processing_log is not None:
+            workflow = self._workflow(case)
+            self._log("view", workflow, case.id, _shown(workflow, view), began, None,
+                      subjects_from=case.facts)
+        return view
 
     def history(self, case_id: str, actor: Actor, *, after: int = 0,
                 limit: int | None = None) -> list[dict[str, Any]]:
         """A page of the case's history (entries after ``after``, at most ``limit``) as
         JSON-ready data, personal data masked as in `view`."""
         case = self.store.load(case_id)
+        began = time.time_ns()
         entries = self.store.history(case_id, after=after, limit=limit)
         workflow = self.engine.workflow(case.workflow_id, case.workflow_version)
-        return history_view(workflow, entries, actor, case_roles=case.case_roles)
+        page = history_view(workflow, entries, actor, case_roles=case.case_roles)
+        if self.processing_log is not None:
+            # the history shows personal values to whom the case's view shows them
+            shown = _shown(workflow, case_view(workflow, case, actor))
+            self._log("history", workflow, case.id, shown, began, None,
+                      subjects_from=case.facts)
+        return page
 
     def find(self, actor: Actor, *, workflow_id: str | None = None, state: str | None = None,
              role_holder: str | None = None, limit: int | None = None,
@@ -309,8 +360,9 @@ class CaseService:
         return self.engine.allowed(self.store.load(case_id), actor, at)
 
     # -- the unit of work ----------------------------------------------------------------
-    def _command(self, case_id: str, request: str, expected_version: int | None,
-                 idempotency_key: str | None, step: Callable[[Case], Case]) -> Case:
+    def _command(self, name: str, case_id: str, request: str, expected_version: int | None,
+                 idempotency_key: str | None, step: Callable[[Case], Case],
+                 given: Callable[[Workflow], bool] | None = None) -> Case:
         if not isinstance(case_id, str):
             raise TypeError(f"case_id must be text, not {type(case_id).__name__}")
         if expected_version is not None and (
@@ -321,12 +373,15 @@ class CaseService:
             raise ValueError(f"expected_version must be 1 or more, not {expected_version}")
         key = _key(idempotency_key)
 
+        loaded: list[Case] = []
+
         def apply(store: Store) -> Case:
             if key is not None:
                 replay = self._replay(store, case_id, key, request)
                 if replay is not None:
                     return replay
             case = store.load(case_id)
+            loaded[:] = [case]
             if expected_version is not None and case.version != expected_version:
                 raise ConcurrentUpdate(case_id, expected_version, case.version)
             new = step(case)
@@ -336,7 +391,41 @@ class CaseService:
                 store.remember(case_id, key, request, new.version, self._now())
             return new
 
-        return self._run(apply, pinned=expected_version is not None)
+        if self.processing_log is None:
+            return self._run(apply, pinned=expected_version is not None)
+        began = time.time_ns()
+        try:
+            new = self._run(apply, pinned=expected_version is not None)
+        except ZorgflowError as exc:
+            if loaded:  # a case that was never read was not processed
+                workflow = self._workflow(loaded[0])
+                self._log(name, workflow, case_id, dict(loaded[0].facts), began, exc.code,
+                          given is not None and given(workflow))
+            raise
+        facts = dict(new.facts)
+        if loaded:  # a fact set to None was processed too
+            facts = {**loaded[0].facts, **facts}
+        workflow = self._workflow(new)
+        self._log(name, workflow, case_id, facts, began, None,
+                  given is not None and given(workflow))
+        return new
+
+    def _workflow(self, case: Case) -> Workflow:
+        return self.engine.workflow(case.workflow_id, case.workflow_version)
+
+    def _log(self, name: str, workflow: Workflow, case_id: str | None,
+             facts: Mapping[str, Any], began: int, error: str | None,
+             personal_data_given: bool = False,
+             subjects_from: Mapping[str, Any] | None = None) -> None:
+        """One processing for the processing log, if it touched personal data: a personal
+        fact among ``facts`` (those the step read, wrote or showed) or in the data given. Its
+        data subjects are those ``subjects_from`` (default: ``facts``) names."""
+        log = self.processing_log
+        if log is None or not (personal_data_given or holds_personal_data(workflow, facts)):
+            return
+        subjects = data_subjects(workflow, facts if subjects_from is None else subjects_from)
+        log.record(Processing(name, workflow, case_id, tuple(subjects), began, time.time_ns(),
+                              error))
 
     def _replay(self, store: Store, case_id: str, key: str, request: str) -> Case | None:
         """The case for a key seen before with the same request; None for a new key."""
@@ -365,6 +454,15 @@ class CaseService:
 
     def _now(self) -> datetime:
         return self._clock()
+
+
+def _shown(workflow: Workflow, view: Mapping[str, Any]) -> dict[str, Any]:
+    """The personal facts a view shows (not masked), with their values as the view has
+    them."""
+    masked = set(view.get("masked", ()))
+    return {name: value for name, value in view.get("facts", {}).items()
+            if name not in masked and name in workflow.facts
+            and workflow.facts[name].personal_data}
 
 
 def _moved_by(case: Case, plan: MigrationPlan) -> bool:

@@ -215,6 +215,26 @@ def _traceparent(request: Request) -> str | None:
     return trace
 
 
+def _continue_trace(request: Request) -> object | None:
+    """The caller's trace (``traceparent``) as the current OpenTelemetry context, so that the
+    processing log continues it; None (nothing done) without OpenTelemetry."""
+    try:
+        from opentelemetry import context
+        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+    except ImportError:
+        return None
+    carrier = {"traceparent": request.state.traceparent}
+    if request.state.tracestate:
+        carrier["tracestate"] = request.state.tracestate
+    return context.attach(TraceContextTextMapPropagator().extract(carrier))
+
+
+def _end_trace(token: object) -> None:
+    from opentelemetry import context
+
+    context.detach(token)  # type: ignore[arg-type]
+
+
 class _Route(APIRoute):
     """A route that answers zorgflow's errors and bad requests as problem details itself, so
     the router behaves the same in any application, and echoes ``traceparent``."""
@@ -229,6 +249,7 @@ class _Route(APIRoute):
 
         async def handle(request: Request) -> Response:
             trace = _traceparent(request)
+            token = _continue_trace(request) if trace is not None else None
             response: Response
             try:
                 response = await handler(request)
@@ -238,6 +259,9 @@ class _Route(APIRoute):
                 response = _invalid(exc.errors, _language(fixed, request))
             except ZorgflowError as exc:
                 response = _failed(exc, _language(fixed, request))
+            finally:
+                if token is not None:
+                    _end_trace(token)
             if trace is not None:
                 response.headers["traceparent"] = trace
             return response
