@@ -223,6 +223,20 @@ def _stored(tmp_path: Path, scenario: str) -> tuple[CaseService, SQLiteStore]:
     return CaseService(engine, store), store
 
 
+def test_renamed_case_roles_are_stored_under_their_new_name_only(backend: Any) -> None:
+    engine = engine_for("roles")
+    store = backend.open(engine)
+    store.create(old_case(engine, ["regisseur_benoemd", "starten"], case_id="a"))
+    run = CaseService(engine, store).migrate(plan("roles", "plan_renamed.yaml"), actor=BEHEER,
+                                             dry_run=False, at=LATER)
+    assert run.counts == {"moved": 1}
+    moved = store.load("a")
+    assert dict(moved.case_roles) == {"casusregisseur": REGIE.id}
+    assert store.find(role_holder=REGIE.id)[0].workflow_version == 2
+    after = engine.fire(moved, "afsluiten", actor=MEDEWERKER, at=LATER, store=store)
+    assert store.load("a").state == after.state == "afgesloten"
+
+
 def test_a_dry_run_says_what_would_move_and_writes_nothing(tmp_path: Path) -> None:
     service, store = _stored(tmp_path, "split")
     before = {i: store.load(i).version for i in "abcd"}

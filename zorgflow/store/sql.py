@@ -418,7 +418,11 @@ class SQLStore:
             raise StoreError(f"case {case.id}: history entries {history[0].seq}.. are stored "
                              "already; was the case saved with a wrong expected_version?"
                              ) from None
-        if case.case_roles:  # the engine assigns case roles, it never takes them away
+        if any(h.kind == "migrate" for h in history):
+            # a migration may rename or drop case roles: the case's roles replace the stored
+            cur.execute(f"DELETE FROM {sql.tables}case_roles WHERE case_id = {sql.mark}",
+                        (case.id,))
+        if case.case_roles:  # a step assigns case roles; only a migration takes them away
             cur.executemany(sql.upsert_role, [(case.id, role, actor)
                                               for role, actor in case.case_roles.items()])
         if personal:
