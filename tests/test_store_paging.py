@@ -25,6 +25,7 @@ from zorgflow.store import (
     StoreError,
     UnstorableValue,
 )
+from zorgflow.store.sqlite import SCHEMA_VERSION
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 scp = Actor("s.scp", roles={"sociaal_contactpunt"})
@@ -507,7 +508,7 @@ def test_a_schema_2_store_migrates_and_keeps_every_case(backend: Backend,
     assert _schema_version(backend) == 2
 
     store = backend.open(engine)
-    assert _schema_version(backend) == 3
+    assert _schema_version(backend) == SCHEMA_VERSION
     for case in cases:
         loaded = store.load(case.id)
         assert loaded.to_dict() == case.to_dict()

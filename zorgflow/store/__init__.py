@@ -11,7 +11,9 @@ on; a stale save raises `ConcurrentUpdate` and writes nothing::
 `load` reads the case row, not the history (read when first needed), so it costs the same at
 any length of history; `history(id, after=, limit=)` and `find(..., limit=, after=)` page.
 `remember`/`recall`/`forget_keys` keep idempotency keys (a request digest and the resulting
-version per case and key), inside the caller's `transaction` when there is one.
+version per case and key), inside the caller's `transaction` when there is one. `destroy`
+removes a case (or only its personal data) when its retention ends and logs what it removed
+(`destructions`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .base import (
     CaseRef,
     Cipher,
     ConcurrentUpdate,
+    Destruction,
     RecordedSignal,
     Store,
     StoreError,
@@ -33,6 +36,6 @@ from .postgres import PostgresStore
 from .sqlite import SQLiteStore
 
 __all__ = ["CaseExists", "CaseNotFound", "CaseRef", "Cipher", "ConcurrentUpdate",
-           "PostgresStore", "RecordedSignal", "SQLiteStore", "Store", "StoreError",
+           "Destruction", "PostgresStore", "RecordedSignal", "SQLiteStore", "Store", "StoreError",
            "StoreUnavailable", "UnstorableValue", "open_store"]
 

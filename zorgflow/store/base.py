@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from datetime import date, datetime
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from ..engine import Case, CaseWriter, HistoryEntry
 from ..errors import (
@@ -49,6 +49,37 @@ class RecordedSignal:
         return {"case_id": self.case_id, "workflow_id": self.workflow_id,
                 "signal": self.signal, "due_at": self.due_at.isoformat(),
                 "recorded_at": self.recorded_at.isoformat(), "seq": self.seq}
+
+
+@dataclass(frozen=True, slots=True)
+class Destruction:
+    """One row of a store's destruction log: what `Store.destroy` removed, and why it was
+    due. No personal data: the case id, its workflow, its result and dates."""
+
+    case_id: str
+    workflow_id: str
+    workflow_version: int
+    #: the case's result (a ZGW ResultaatType's omschrijving), or its final state
+    result: str
+    #: when the case was closed (the start of the archiving term: the brondatum)
+    closed_at: datetime
+    #: the day from which the case was to be destroyed
+    archiefactiedatum: date
+    #: ``case``: the case, its history and its personal data; ``personal_data``: only that
+    scope: Literal["case", "personal_data"]
+    destroyed_at: datetime
+    #: who had it destroyed (an actor id)
+    actor: str
+    #: the log's own number, in the order of destruction (0 before it is logged)
+    seq: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: dates and times as ISO 8601 text."""
+        return {"seq": self.seq, "case_id": self.case_id, "workflow_id": self.workflow_id,
+                "workflow_version": self.workflow_version, "result": self.result,
+                "closed_at": self.closed_at.isoformat(),
+                "archiefactiedatum": self.archiefactiedatum.isoformat(), "scope": self.scope,
+                "destroyed_at": self.destroyed_at.isoformat(), "actor": self.actor}
 
 
 class Cipher(Protocol):
@@ -147,6 +178,17 @@ class Store(CaseWriter, Protocol):
         """Note that the signal entry ``seq`` of case ``case_id`` was handed to a callback
         (at ``at``, an aware datetime); `undelivered` no longer lists it."""
 
+    def destroy(self, record: Destruction) -> None:
+        """Retention: in one atomic step, remove what ``record.scope`` says of case
+        ``record.case_id`` — the case with its history, roles, personal data and idempotency
+        keys (``case``), or only its personal data, current and in its history
+        (``personal_data``) — and add ``record`` to the destruction log. `CaseNotFound`
+        (writing nothing) when there is no such case."""
+
+    def destructions(self, *, after: int = 0, limit: int | None = None) -> list[Destruction]:
+        """The destruction log, oldest first: the rows with ``seq`` above ``after``, at most
+        ``limit`` of them."""
+
     def transaction(self) -> AbstractContextManager[Store]:
         """A context in which every call is one atomic step; it commits on success."""
 
@@ -155,4 +197,5 @@ class Store(CaseWriter, Protocol):
 
 
 __all__ = ["CaseExists", "CaseNotFound", "CaseRef", "Cipher", "ConcurrentUpdate",
-           "RecordedSignal", "Store", "StoreError", "StoreUnavailable", "UnstorableValue"]
+           "Destruction", "RecordedSignal", "Store", "StoreError", "StoreUnavailable",
+           "UnstorableValue"]

@@ -34,7 +34,7 @@ def _psycopg() -> Any:
     return psycopg
 
 #: The schema this code writes; `_MIGRATIONS[n]` brings version n to n + 1.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _MIGRATIONS = [
     """
     CREATE TABLE {s}.cases (
@@ -121,6 +121,24 @@ _MIGRATIONS = [
         WHERE kind = 'signal' AND delivered_at IS NULL;
     COMMENT ON COLUMN {s}.history.delivered_at IS
         'for a signal entry: when a timer worker handed it to its callback';
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS {s}.destructions (
+        seq               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        case_id           text NOT NULL,
+        workflow_id       text NOT NULL,
+        workflow_version  integer NOT NULL,
+        result            text NOT NULL,
+        closed_at         timestamptz NOT NULL,
+        archiefactiedatum text NOT NULL,
+        scope             text NOT NULL CHECK (scope IN ('case', 'personal_data')),
+        destroyed_at      timestamptz NOT NULL,
+        actor             text NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS destructions_case ON {s}.destructions (case_id);
+    COMMENT ON TABLE {s}.destructions IS
+        'the retention log: what was destroyed and why it was due; no personal data';
+    COMMENT ON COLUMN {s}.destructions.archiefactiedatum IS 'ISO date (YYYY-MM-DD)';
     """,
 ]
 

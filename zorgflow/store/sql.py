@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from ..engine import Case, HistoryEntry
@@ -14,6 +14,7 @@ from .base import (
     CaseNotFound,
     CaseRef,
     ConcurrentUpdate,
+    Destruction,
     RecordedSignal,
     StoreError,
 )
@@ -325,6 +326,58 @@ class SQLStore:
                                f"< {sql.mark}", (self._bound(before),)).rowcount
         return int(gone)
 
+    # -- retention -------------------------------------------------------------------------
+    def destroy(self, record: Destruction) -> None:
+        """Remove what ``record.scope`` says of case ``record.case_id`` and log ``record``, in
+        one step: ``case`` deletes the case row, its roles, history, personal data and
+        idempotency keys; ``personal_data`` deletes its personal data only (the current
+        facts' and the history's), so the case stays, without them. `CaseNotFound` (writing
+        nothing) when there is no such case; a `TypeError`/`ValueError` for a record that is
+        not a `Destruction` or holds something of the wrong kind."""
+        values = _destruction_values(record)
+        sql = self._statements
+        with self._step(write=True) as cur:
+            if record.scope == "case":
+                gone = cur.execute(f"DELETE FROM {sql.tables}cases WHERE id = {sql.mark}",
+                                   (record.case_id,)).rowcount
+                if gone != 1:
+                    raise CaseNotFound(f"no case {record.case_id} is stored")
+                for table in ("history", "case_roles", "personal_data", "idempotency_keys"):
+                    cur.execute(f"DELETE FROM {sql.tables}{table} WHERE case_id = {sql.mark}",
+                                (record.case_id,))
+            else:
+                found = cur.execute(f"SELECT 1 FROM {sql.tables}cases WHERE id = {sql.mark}",
+                                    (record.case_id,)).fetchone()
+                if found is None:
+                    raise CaseNotFound(f"no case {record.case_id} is stored")
+                cur.execute(f"DELETE FROM {sql.tables}personal_data WHERE case_id = "
+                            f"{sql.mark}", (record.case_id,))
+            marks = ", ".join([sql.mark] * len(values))
+            cur.execute(f"INSERT INTO {sql.tables}destructions (case_id, workflow_id, "
+                        "workflow_version, result, closed_at, archiefactiedatum, scope, "
+                        f"destroyed_at, actor) VALUES ({marks})",
+                        (*values[:4], self._time_value(record.closed_at), values[5],
+                         values[6], self._time_value(record.destroyed_at), values[8]))
+
+    def destructions(self, *, after: int = 0, limit: int | None = None) -> list[Destruction]:
+        """The destruction log, oldest first: rows with ``seq`` above ``after`` (an int of 0
+        or more), at most ``limit`` (an int of 0 or more, or None: no limit)."""
+        count_argument(after, "after", 0, "the seq of the last row already read, or 0")
+        limit = limit_argument(limit)
+        sql = self._statements
+        query = (f"SELECT seq, case_id, workflow_id, workflow_version, result, closed_at, "
+                 f"archiefactiedatum, scope, destroyed_at, actor FROM {sql.tables}destructions "
+                 f"WHERE seq > {sql.mark} ORDER BY seq")
+        params: list[Any] = [after]
+        if limit is not None:
+            query += f" LIMIT {sql.mark}"
+            params.append(min(limit, _MAX_LIMIT))
+        with self._step(write=False) as cur:
+            rows = cur.execute(query, params).fetchall()
+        return [Destruction(r[1], r[2], r[3], r[4], self._time_read(r[5]),
+                            date.fromisoformat(r[6]), r[7], self._time_read(r[8]), r[9],
+                            seq=r[0]) for r in rows]
+
     # -- delivery of recorded signals to a timer worker's callback ---------------------------
     def undelivered(self, *, limit: int = 100) -> list[RecordedSignal]:
         """Signal entries not handed to a timer worker's callback yet (`mark_delivered`),
@@ -438,3 +491,28 @@ class SQLStore:
     def _due_read(self, value: Any) -> datetime | None:
         return None if value is None else self._time_read(value)
 
+
+
+def _destruction_values(record: Any) -> tuple[Any, ...]:
+    """The values of a destruction log row, checked before any SQL runs."""
+    if not isinstance(record, Destruction):
+        raise TypeError(f"record must be a zorgflow.store.Destruction, not "
+                        f"{type(record).__name__}")
+    key_argument(record.case_id, "record.case_id")
+    key_argument(record.workflow_id, "record.workflow_id")
+    text_argument(record.result, "record.result")
+    key_argument(record.actor, "record.actor")
+    count_argument(record.workflow_version, "record.workflow_version", 1,
+                   "the workflow version the case ran on")
+    moment_argument(record.closed_at, "record.closed_at")
+    moment_argument(record.destroyed_at, "record.destroyed_at")
+    if not isinstance(record.archiefactiedatum, date) or isinstance(record.archiefactiedatum,
+                                                                     datetime):
+        raise TypeError("record.archiefactiedatum must be a date, not "
+                        f"{type(record.archiefactiedatum).__name__}")
+    if record.scope not in ("case", "personal_data"):
+        raise ValueError(f"record.scope must be 'case' or 'personal_data', not "
+                         f"{record.scope!r}")
+    return (record.case_id, record.workflow_id, record.workflow_version, record.result,
+            record.closed_at, record.archiefactiedatum.isoformat(), record.scope,
+            record.destroyed_at, record.actor)

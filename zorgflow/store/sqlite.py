@@ -18,7 +18,7 @@ from .rows import CaseCodec, HistoryRow, from_utc_text, utc_text
 from .sql import SQLStore, Statements
 
 #: The schema this code writes; `_MIGRATIONS[n]` brings version n to n + 1.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _MIGRATIONS = [
     """
     CREATE TABLE cases (
@@ -97,6 +97,23 @@ _MIGRATIONS = [
     UPDATE history SET delivered_at = at WHERE kind = 'signal';
     CREATE INDEX IF NOT EXISTS history_undelivered ON history (at)
         WHERE kind = 'signal' AND delivered_at IS NULL
+    """,
+    # destructions: the retention log, one row per case (or its personal data) destroyed,
+    # without personal data; dates as ISO text, times UTC fixed width
+    """
+    CREATE TABLE IF NOT EXISTS destructions (
+        seq               INTEGER PRIMARY KEY AUTOINCREMENT,
+        case_id           TEXT NOT NULL,
+        workflow_id       TEXT NOT NULL,
+        workflow_version  INTEGER NOT NULL,
+        result            TEXT NOT NULL,
+        closed_at         TEXT NOT NULL,
+        archiefactiedatum TEXT NOT NULL,
+        scope             TEXT NOT NULL CHECK (scope IN ('case', 'personal_data')),
+        destroyed_at      TEXT NOT NULL,
+        actor             TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS destructions_case ON destructions (case_id)
     """,
 ]
 
