@@ -183,3 +183,22 @@ def chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         yield driver
     finally:
         driver.quit()
+
+
+#: the environment variable naming the folder of the Dutch government standards (ZGW,
+#: Selectielijst, LDV); default: ``shared/standards`` beside the repository
+STANDARDS_VARIABLE = "ZORGFLOW_STANDARDS"
+
+
+@pytest.fixture(scope="session")
+def standards() -> Path:
+    """The folder of the published standards the ZGW tests validate against (never copied
+    into the repository); the test is skipped, saying where it looked, when it is absent."""
+    raw = os.environ.get(STANDARDS_VARIABLE)
+    folder = Path(raw) if raw else Path(__file__).resolve().parent.parent.parent / "shared" \
+        / "standards"
+    if not (folder / "zgw" / "catalogi-openapi.yaml").is_file():
+        pytest.skip(f"the standards folder is absent ({folder} has no "
+                    f"zgw/catalogi-openapi.yaml): set {STANDARDS_VARIABLE} to the folder that "
+                    "holds zgw/, selectielijst/ and referentielijsten/")
+    return folder

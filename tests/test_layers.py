@@ -56,7 +56,8 @@ LAYERS: dict[int, tuple[str, ...]] = {
     8: ("zorgflow.verify", "zorgflow.scenarios"),
     # tools on top: the test helpers, the pytest plugin, diagrams and documents, migration
     # plans (checked with the verifier, measured on a store)
-    9: ("zorgflow.testing", "zorgflow.pytest_plugin", "zorgflow.render", "zorgflow.migrate"),
+    9: ("zorgflow.testing", "zorgflow.pytest_plugin", "zorgflow.render", "zorgflow.migrate",
+        "zorgflow.zgw"),
     # the web server
     10: ("zorgflow.serve", "zorgflow.web"),
     # the command line

@@ -46,6 +46,7 @@ from .rules.decision import Decision
 from .rules.durable import check as durable_gaps
 from .rules.logic import UNKNOWN
 from .scenarios import ExampleResult, run_examples
+from .zgw import export_zaaktype
 
 __all__ = [
     "UNKNOWN",
@@ -83,6 +84,7 @@ __all__ = [
     "ZorgflowError",
     "__version__",
     "durable_gaps",
+    "export_zaaktype",
     "load_workflow",
     "load_workflow_text",
     "run_examples",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -40,6 +41,7 @@ from .serve import serve
 from .service import CaseService, TimerWorker
 from .store import RecordedSignal, Store, open_store
 from .verify import MAX_STATES, TIME_LIMIT, report_verification
+from .zgw import Selectielijst, check_selectielijst, export_zaaktype, read_selectielijst
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -62,13 +64,17 @@ def _files(paths: Sequence[str]) -> list[Path]:
     return files
 
 
-def _load_all(paths: Sequence[str], out: TextIO, *, quiet_ok: bool = False
-              ) -> tuple[list[Workflow], int]:
+def _load_all(paths: Sequence[str], out: TextIO, *, quiet_ok: bool = False,
+              selectielijst: Selectielijst | None = None) -> tuple[list[Workflow], int]:
 
     workflows, failures = [], 0
     for file in _files(paths):
         try:
             workflow = load_workflow(file)
+            if selectielijst is not None:
+                problems = check_selectielijst(workflow, selectielijst)
+                if problems:
+                    raise WorkflowError(problems)
         except WorkflowError as exc:
             failures += 1
             print(f"FAIL {file} ({len(exc.errors)} problem{'s' if len(exc.errors) != 1 else ''})",
@@ -84,8 +90,25 @@ def _load_all(paths: Sequence[str], out: TextIO, *, quiet_ok: bool = False
 
 def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     """Check structure and meaning of workflow files."""
-    _, failures = _load_all(args.paths, out)
+    _, failures = _load_all(args.paths, out, selectielijst=_selectielijst(args))
     return EXIT_FAILED if failures else EXIT_OK
+
+
+#: the environment variable naming the Selectielijst fixture when --selectielijst does not
+SELECTIELIJST_VARIABLE = "ZORGFLOW_SELECTIELIJST"
+
+
+def _selectielijst(args: argparse.Namespace) -> Selectielijst | None:
+    """The Selectielijst that ``--selectielijst`` (else ``ZORGFLOW_SELECTIELIJST``) names,
+    or None: then the zgw: blocks' classes are checked for their form only."""
+    path = args.selectielijst or os.environ.get(SELECTIELIJST_VARIABLE)
+    if not path:
+        return None
+    try:
+        return read_selectielijst(path)
+    except ValueError as exc:
+        source = "--selectielijst" if args.selectielijst else SELECTIELIJST_VARIABLE
+        raise UsageError(f"{exc} (from {source})") from None
 
 
 def _run_examples(workflows: list[Workflow], out: TextIO, verbose: bool) -> int:
@@ -164,7 +187,7 @@ def _positive_float(text: str) -> float:
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     """Validate, verify and test."""
-    workflows, failures = _load_all(args.paths, out)
+    workflows, failures = _load_all(args.paths, out, selectielijst=_selectielijst(args))
     bad = report_verification(workflows, out, budget=args.budget, **_bounds(args))
     failed = _run_examples(workflows, out, verbose=False)
     return EXIT_FAILED if failures or failed or bad else EXIT_OK
@@ -380,6 +403,51 @@ def _add_worker_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     p.set_defaults(func=cmd_worker)
 
 
+def _add_export_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("export", help="export a workflow to another system (zgw)",
+                       description="Export a workflow to another system.")
+    esub = p.add_subparsers(dest="export_command", metavar="FORMAT")
+    esub.required = True
+    z = esub.add_parser("zgw", help="the ZGW zaaktype of a workflow (Catalogi API JSON)",
+                        description="Write the ZGW ZaakType of a workflow with a zgw: block, "
+                                    "with its StatusTypen, ResultaatTypen, RolTypen and "
+                                    "Eigenschappen, as one JSON document. Exit 1 when the "
+                                    "workflow is not valid or has no zgw: block, 2 on usage "
+                                    "errors.")
+    z.add_argument("file", metavar="FILE", help="a workflow file with a zgw: block")
+    z.add_argument("--catalogus", metavar="URL", default=None,
+                   help="the catalogus URL (…/catalogussen/<uuid>; default: the zgw: block's)")
+    z.add_argument("-o", "--output", metavar="OUT.json", help="write here instead of to stdout")
+    z.add_argument("--selectielijst", metavar="FILE", default=None,
+                   help="check the Selectielijst classes against this fixture first (default: "
+                   f"${SELECTIELIJST_VARIABLE})")
+    z.set_defaults(func=cmd_export_zgw)
+
+
+def cmd_export_zgw(args: argparse.Namespace, out: TextIO) -> int:
+    """Write the ZGW zaaktype of a workflow as JSON."""
+    file = _one_file(args.file)
+    selectielijst = _selectielijst(args)
+    workflow = _load_one(file)
+    if workflow is None:
+        return EXIT_FAILED
+    problems = [] if selectielijst is None else check_selectielijst(workflow, selectielijst)
+    try:
+        if problems:
+            raise WorkflowError(problems)
+        envelope = export_zaaktype(workflow, args.catalogus)
+    except WorkflowError as exc:
+        count = len(exc.errors)
+        print(f"FAIL {file} ({count} problem{'s' if count != 1 else ''})", file=sys.stderr)
+        for problem in exc.errors:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_FAILED
+    except ValueError as exc:
+        raise UsageError(f"--catalogus: {exc}") from None
+    _write(json.dumps(envelope, indent=2, ensure_ascii=False) + "\n", args.output, out)
+    return EXIT_OK
+
+
 def _add_migrate_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("migrate", help="check a migration plan, show its impact, apply it",
                        description="Move cases to a new workflow version: check a plan over "
@@ -588,6 +656,11 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--strict", action="store_true",
                            help="a warning the workflow does not acknowledge "
                            "(acknowledged_warnings:) fails")
+        if name in ("validate", "check"):
+            p.add_argument("--selectielijst", metavar="FILE", default=None,
+                           help="check the zgw: blocks' Selectielijst classes against this "
+                           f"fixture (default: ${SELECTIELIJST_VARIABLE}; without either, "
+                           "only their form)")
         if name == "test":
             p.add_argument("-q", "--quiet", action="store_true", help="only print failures")
         p.set_defaults(func=func)
@@ -595,6 +668,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_schema)
     _add_picture_commands(sub)
     _add_worker_command(sub)
+    _add_export_command(sub)
     _add_migrate_command(sub)
     return parser
 

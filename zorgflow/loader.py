@@ -7,6 +7,7 @@ state, reachability, expressions that compile and type-check, tables without ove
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -55,8 +56,22 @@ from .model import (
     WarningRule,
     Where,
     Workflow,
+    Zgw,
+    ZgwBrondatum,
+    ZgwProperty,
+    ZgwResult,
+    ZgwRole,
 )
 from .model.values import coerce
+from .model.zgw import (
+    CATALOGUS_URL,
+    DURATION,
+    MAX_LENGTH,
+    PROCESTYPE_URL,
+    RESULTAAT_URL,
+    RESULTAATTYPEOMSCHRIJVING_URL,
+    URL,
+)
 from .program import compile_workflow
 from .rules.expr import show, suggest
 
@@ -259,6 +274,9 @@ def _explain_schema_error(doc: Document, path: Path, error: Any) -> list[Problem
     if validator == "pattern" and error.validator_value == "^\\d{4}-\\d{2}-\\d{2}$":
         return [doc.problem(path, f"{where}: {error.instance!r} should be a date written "
                                   "YYYY-MM-DD, e.g. '2026-01-08'")]
+    if validator == "maxLength":
+        return [doc.problem(path, f"{where} is {len(error.instance)} characters long, more than "
+                                  f"the {error.validator_value} allowed: shorten it")]
     if validator == "propertyNames":
         return [doc.problem((*path, error.instance), f"{where}: {error.instance!r} is not a "
                             "valid identifier (lowercase letters, digits and _)", key=True)]
@@ -375,6 +393,7 @@ class _Builder:
         self.check_rankings(rules)
         invariants = tuple(self.invariant(iid, i) for iid, i in d.get("invariants", {}).items())
         examples = tuple(self.example(n, e) for n, e in enumerate(d.get("examples", [])))
+        zgw = self.zgw(states, transitions) if "zgw" in d else None
         return Workflow(
             id=d["id"], version=d["version"], label=d["label"], start_by=tuple(d["start_by"]),
             roles=_frozen(roles), facts=_frozen(facts), states=_frozen(states),
@@ -386,7 +405,7 @@ class _Builder:
             acknowledged_warnings=tuple(Acknowledgement(a["kind"], a["about"], a["reason"])
                                         for a in d.get("acknowledged_warnings", [])),
             visible_to=visible_to, visible_to_cite=visible_cite,
-            visible_to_assumption=visible_assumption,
+            visible_to_assumption=visible_assumption, zgw=zgw,
             processing_activity=d.get("processing_activity", ""),
         )
 
@@ -482,6 +501,7 @@ class _Builder:
                                                       spec.get("set_when")),
                     dossier=bool(spec.get("dossier", False)),
                     visible_to=None if visible_to is None else frozenset(visible_to),
+                    special_category=bool(spec.get("special_category", False)),
                     data_subject=self.data_subject(path, fid, spec, ftype, personal))
 
     def data_subject(self, path: Path, fid: str, spec: Mapping[str, Any], ftype: FactType,
@@ -966,6 +986,386 @@ class _Builder:
             cite=spec.get("source", ""),
             description=spec.get("description", ""), assumption=spec.get("assumption", ""),
         )
+
+    # -- the zgw: block (docs/zgw.md) --------------------------------------------------------
+    def zgw(self, states: Mapping[str, State], transitions: tuple[Transition, ...]) -> Zgw:
+        """The ``zgw:`` block: its values in the forms the Catalogi API takes, a RolType for
+        every role, a result for every way into a final state, and Eigenschappen only of facts
+        that may leave the case."""
+        spec: Mapping[str, Any] = self.data["zgw"]
+        base: Path = ("zgw",)
+        catalogus = self.zgw_url((*base, "catalogus"), spec["catalogus"], CATALOGUS_URL,
+                                 "the URL of a catalogus in the Catalogi API",
+                                 "https://openzaak.example.nl/catalogi/api/v1/catalogussen/"
+                                 "<uuid>")
+        procestype = self.zgw_url((*base, "selectielijst_procestype"),
+                                  spec["selectielijst_procestype"], PROCESTYPE_URL,
+                                  "the URL of a ProcesType of the Selectielijst API",
+                                  "https://selectielijst.openzaak.nl/api/v1/procestypen/<uuid>")
+        for key in ("doorlooptijd", "servicenorm", "verlengingstermijn"):
+            if key in spec:
+                self.zgw_duration((*base, key), spec[key])
+        if spec["verlenging_mogelijk"] and "verlengingstermijn" not in spec:
+            self.error((*base, "verlenging_mogelijk"), "with 'verlenging_mogelijk: true', say "
+                       "by how long a case may be extended: add 'verlengingstermijn:' (e.g. P6W)")
+        if not spec["verlenging_mogelijk"] and "verlengingstermijn" in spec:
+            self.error((*base, "verlengingstermijn"), "'verlengingstermijn' goes with "
+                       "'verlenging_mogelijk: true': remove it (or allow the extension)",
+                       key=True)
+        for n, url in enumerate(spec["producten_of_diensten"]):
+            self.zgw_url((*base, "producten_of_diensten", n), url, None,
+                         "a URL of a product or service", "https://producten.example.nl/"
+                         "wmo-ondersteuning")
+        reference = spec["referentieproces"]
+        if "link" in reference:
+            self.zgw_url((*base, "referentieproces", "link"), reference["link"], None,
+                         "a URL", "https://www.gemmaonline.nl/…")
+        begin = self.zgw_date((*base, "begin_geldigheid"), spec["begin_geldigheid"])
+        versiedatum = self.zgw_date((*base, "versiedatum"), spec["versiedatum"]) \
+            if "versiedatum" in spec else begin
+        end = self.zgw_date((*base, "einde_geldigheid"), spec["einde_geldigheid"]) \
+            if "einde_geldigheid" in spec else None
+        if end is not None and end < begin:
+            self.error((*base, "einde_geldigheid"), f"einde_geldigheid {end} lies before "
+                       f"begin_geldigheid {begin}: the zaaktype would never be valid")
+        identificatie = spec.get("identificatie", self.data["id"])
+        omschrijving = spec.get("omschrijving", self.data["label"])
+        for key, value, given in (("identificatie", identificatie, "the workflow id"),
+                                  ("omschrijving", omschrijving, "the workflow label")):
+            if key not in spec and len(value) > MAX_LENGTH[key]:
+                self.error(base, f"{given} is {len(value)} characters long, and a ZaakType "
+                           f"{key} holds at most {MAX_LENGTH[key]}: add a shorter "
+                           f"'{key}:' to zgw", key=True)
+        eindstatus: Mapping[str, Any] = spec.get("eindstatus", {})
+        self.zgw_statuses(states, eindstatus.get("omschrijving", "Afgehandeld"))
+        properties = self.zgw_properties(spec.get("eigenschappen", []))
+        return Zgw(
+            catalogus=catalogus, identificatie=identificatie, omschrijving=omschrijving,
+            doel=spec["doel"], aanleiding=spec["aanleiding"], onderwerp=spec["onderwerp"],
+            handeling_initiator=spec["handeling_initiator"],
+            handeling_behandelaar=spec["handeling_behandelaar"],
+            doorlooptijd=spec["doorlooptijd"],
+            vertrouwelijkheidaanduiding=spec["vertrouwelijkheidaanduiding"],
+            indicatie_intern_of_extern=spec["indicatie_intern_of_extern"],
+            opschorting_en_aanhouding_mogelijk=spec["opschorting_en_aanhouding_mogelijk"],
+            verlenging_mogelijk=spec["verlenging_mogelijk"],
+            publicatie_indicatie=spec["publicatie_indicatie"],
+            producten_of_diensten=tuple(spec["producten_of_diensten"]),
+            referentieproces_naam=reference["naam"], verantwoordelijke=spec["verantwoordelijke"],
+            begin_geldigheid=begin, versiedatum=versiedatum,
+            selectielijst_procestype=procestype, roles=_frozen(self.zgw_roles(spec["rollen"])),
+            results=self.zgw_results(spec["resultaten"], states, transitions, properties),
+            properties=properties,
+            toelichting=spec.get("toelichting", self.data.get("description", "")),
+            servicenorm=spec.get("servicenorm"), verlengingstermijn=spec.get("verlengingstermijn"),
+            publicatietekst=spec.get("publicatietekst", ""),
+            trefwoorden=tuple(spec.get("trefwoorden", ())),
+            verantwoordingsrelatie=tuple(spec.get("verantwoordingsrelatie", ())),
+            referentieproces_link=reference.get("link"), einde_geldigheid=end,
+            eindstatus_omschrijving=eindstatus.get("omschrijving", "Afgehandeld"),
+            eindstatus_statustekst=eindstatus.get("statustekst", ""),
+            cite=spec.get("source", ""), assumption=spec.get("assumption", ""),
+            where=self.where(base),
+            selectielijst_procestype_at=self.where((*base, "selectielijst_procestype")),
+        )
+
+    def zgw_url(self, path: Path, value: str, form: re.Pattern[str] | None, what: str,
+                example: str) -> str:
+        """``value``, after checking it has the form of a URL (or of ``form``)."""
+        if not (form or URL).match(value):
+            self.error(path, f"{value!r} is not {what}: write e.g. {example}")
+        return value
+
+    def zgw_duration(self, path: Path, value: str) -> None:
+        if not DURATION.match(value):
+            self.error(path, f"{value!r} is not an ISO 8601 duration as the Catalogi API takes "
+                             "it: write e.g. P10Y (10 years), P6M, P8W or P42D")
+
+    def zgw_date(self, path: Path, value: str) -> date:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.error(path, f"'{value}' is not a valid date (YYYY-MM-DD)")
+            return date(2000, 1, 1)
+
+    def zgw_statuses(self, states: Mapping[str, State], eindstatus: str) -> None:
+        """Each state that is not final becomes a StatusType named by its label, the final
+        ones the eindstatus: the labels must fit and tell the StatusTypen apart."""
+        seen = {eindstatus: "the eindstatus"}
+        for sid, state in states.items():
+            if state.final:
+                continue
+            path: Path = ("states", sid, "label")
+            most = MAX_LENGTH["statustype.omschrijving"]
+            if len(state.label) > most:
+                self.error(path, f"the label of state '{sid}' is {len(state.label)} characters "
+                           f"long; with a zgw: block it is a StatusType omschrijving, which "
+                           f"holds at most {most}: shorten it")
+            if state.label in seen:
+                self.error(path, f"state '{sid}' has the label of {seen[state.label]} "
+                           f"('{state.label}'); with a zgw: block each state that is not final "
+                           "is a StatusType, told apart by its label: give it another label"
+                           + (" (or give zgw.eindstatus another omschrijving)"
+                              if seen[state.label] == "the eindstatus" else ""))
+            seen.setdefault(state.label, f"state '{sid}'")
+
+    def zgw_roles(self, spec: Mapping[str, Any]) -> dict[str, ZgwRole]:
+        """A RolType for every role, in the order of ``roles:``."""
+        path: Path = ("zgw", "rollen")
+        for rid in spec:
+            if rid not in self.roles:
+                self.error((*path, rid), f"unknown role '{rid}'{suggest(rid, self.roles)}",
+                           key=True)
+        result: dict[str, ZgwRole] = {}
+        generic = "adviseur, behandelaar, belanghebbende, beslisser, initiator, " \
+                  "klantcontacter, zaakcoordinator, mede_initiator"
+        for rid, role in self.roles.items():
+            if rid not in spec:
+                self.error(path, f"role '{rid}' has no omschrijving_generiek: add "
+                           f"'{rid}: {{omschrijving_generiek: …}}' under zgw.rollen (one of "
+                           f"{generic})", key=True)
+                continue
+            r = spec[rid]
+            omschrijving = r.get("omschrijving", role.label)
+            most = MAX_LENGTH["roltype.omschrijving"]
+            if "omschrijving" not in r and len(omschrijving) > most:
+                self.error((*path, rid), f"the label of role '{rid}' is {len(omschrijving)} "
+                           f"characters long, and a RolType omschrijving holds at most {most}: "
+                           "add a shorter 'omschrijving:'", key=True)
+            result[rid] = ZgwRole(rid, r["omschrijving_generiek"], omschrijving,
+                                  r.get("source", ""), r.get("assumption", ""))
+        return result
+
+    def zgw_properties(self, spec: list[Mapping[str, Any]]) -> tuple[ZgwProperty, ...]:
+        """The allow-list of facts exported as Eigenschappen: never personal data, never a
+        special category of it, never free text (which can name a person) or a list."""
+        result: list[ZgwProperty] = []
+        facts: set[str] = set()
+        names: set[str] = set()
+        for n, p in enumerate(spec):
+            path: Path = ("zgw", "eigenschappen", n)
+            fid = p["fact"]
+            if not self.check_name((*path, "fact"), fid, self.facts, "fact"):
+                continue
+            fact = self.facts[fid]
+            if fact.personal_data or fact.special_category:
+                what = "personal data" if fact.personal_data else \
+                    "a special category of personal data"
+                self.error((*path, "fact"), f"'{fid}' is {what} and never leaves the case as "
+                           "an Eigenschap: remove it from zgw.eigenschappen")
+            elif fact.type.name in ("string", "list"):
+                self.error((*path, "fact"), f"'{fid}' is {fact.type.describe()}; only a "
+                           "boolean, enum, number, date or datetime fact becomes an Eigenschap "
+                           "(free text can name a person, a list has no Eigenschap form): "
+                           "remove it from zgw.eigenschappen")
+            if fid in facts:
+                self.error((*path, "fact"), f"fact '{fid}' is listed twice in zgw.eigenschappen")
+            facts.add(fid)
+            naam = p.get("naam", fid)
+            most = MAX_LENGTH["eigenschap.naam"]
+            if "naam" not in p and len(fid) > most:
+                self.error((*path, "fact"), f"the fact id '{fid}' is {len(fid)} characters long, "
+                           f"and an Eigenschap naam holds at most {most}: add 'naam:' "
+                           f"(e.g. '{fid[:most].rstrip('_')}')")
+            if naam in names:
+                self.error((*path, "naam") if "naam" in p else (*path, "fact"),
+                           f"two Eigenschappen are named '{naam}': give one another 'naam:'")
+            names.add(naam)
+            definitie = p.get("definitie", fact.label)
+            most = MAX_LENGTH["eigenschap.definitie"]
+            if "definitie" not in p and len(definitie) > most:
+                self.error((*path, "fact"), f"the label of '{fid}' is {len(definitie)} "
+                           f"characters long, and an Eigenschap definitie holds at most {most}: "
+                           "add a shorter 'definitie:'")
+            result.append(ZgwProperty(fid, naam, definitie, p.get("toelichting", ""),
+                                      p.get("source", ""), p.get("assumption", "")))
+        return tuple(result)
+
+    def zgw_results(self, spec: list[Mapping[str, Any]], states: Mapping[str, State],
+                    transitions: tuple[Transition, ...], properties: tuple[ZgwProperty, ...]
+                    ) -> tuple[ZgwResult, ...]:
+        """The ResultaatTypen, and a check that every way into a final state has one."""
+        finals = ", ".join(sid for sid, s in states.items() if s.final)
+        results: list[ZgwResult] = []
+        sound: list[bool] = []
+        seen: set[str] = set()
+        for n, r in enumerate(spec):
+            path: Path = ("zgw", "resultaten", n)
+            before = len(self.problems)
+            ends = _names(r["state"])
+            for m, sid in enumerate(ends):
+                where: Path = (*path, "state", m) if isinstance(r["state"], list) \
+                    else (*path, "state")
+                if self.check_name(where, sid, states, "state") and not states[sid].final:
+                    self.error(where, f"'{sid}' is not a final state: a result is how a case "
+                               f"ends; name a final state ({finals})")
+            into = [t for t in transitions if not t.returns and t.target in ends]
+            events = _names(r.get("event"))
+            for m, event in enumerate(events):
+                where = (*path, "event", m) if isinstance(r["event"], list) else (*path, "event")
+                if self.check_name(where, event, self.events, "event") and \
+                        not any(t.event == event for t in into):
+                    self.error(where, f"event '{event}' does not lead into "
+                               f"{' or '.join(repr(s) for s in ends)}: name an event that does")
+            field, values = self.zgw_result_data(path, r, [t for t in into
+                                                           if t.event in events])
+            if r["omschrijving"] in seen:
+                self.error((*path, "omschrijving"), f"two results are named "
+                           f"'{r['omschrijving']}': give each ResultaatType its own omschrijving")
+            seen.add(r["omschrijving"])
+            self.zgw_url((*path, "resultaattypeomschrijving"), r["resultaattypeomschrijving"],
+                         RESULTAATTYPEOMSCHRIJVING_URL,
+                         "the URL of a generic result type of the VNG Referentielijsten API",
+                         "https://referentielijsten-api.vng.cloud/api/v1/"
+                         "resultaattypeomschrijvingen/<uuid>")
+            self.zgw_url((*path, "selectielijstklasse"), r["selectielijstklasse"], RESULTAAT_URL,
+                         "the URL of a Resultaat of the Selectielijst API",
+                         "https://selectielijst.openzaak.nl/api/v1/resultaten/<uuid>")
+            if "archiefactietermijn" in r:
+                self.zgw_duration((*path, "archiefactietermijn"), r["archiefactietermijn"])
+            elif r["archiefnominatie"] == "vernietigen":
+                self.error((*path, "archiefnominatie"), "a result to destroy needs "
+                           "'archiefactietermijn:' (how long after the brondatum; the "
+                           "Selectielijst class's bewaartermijn, e.g. P15Y)")
+            brondatum = self.zgw_brondatum((*path, "brondatum"), r["brondatum"], properties)
+            results.append(ZgwResult(
+                omschrijving=r["omschrijving"], states=ends,
+                resultaattypeomschrijving=r["resultaattypeomschrijving"],
+                selectielijstklasse=r["selectielijstklasse"],
+                archiefnominatie=r["archiefnominatie"], brondatum=brondatum, events=events,
+                data_field=field, data_values=values,
+                archiefactietermijn=r.get("archiefactietermijn"),
+                toelichting=r.get("toelichting", ""), cite=r.get("source", ""),
+                assumption=r.get("assumption", ""), where=self.where(path),
+                selectielijstklasse_at=self.where((*path, "selectielijstklasse")),
+                archiefnominatie_at=self.where((*path, "archiefnominatie")),
+                archiefactietermijn_at=self.where((*path, "archiefactietermijn"))
+                if "archiefactietermijn" in r else self.where(path),
+                afleidingswijze_at=self.where((*path, "brondatum", "afleidingswijze"))))
+            sound.append(len(self.problems) == before)
+        if all(sound):
+            self.zgw_coverage(tuple(results), states, transitions)
+        return tuple(results)
+
+    def zgw_result_data(self, path: Path, spec: Mapping[str, Any], into: list[Transition]
+                        ) -> tuple[str | None, tuple[Any, ...]]:
+        """A result's ``data: {field: value or [values]}``: an enum or boolean data field of
+        each of its events (``into``: their transitions into its states)."""
+        if "data" not in spec:
+            return None, ()
+        data: Mapping[str, Any] = spec["data"]
+        if "event" not in spec:
+            self.error((*path, "data"), "'data:' tests a data field of an event: add 'event:' "
+                       "(the event that ends the case with that data)", key=True)
+            return None, ()
+        if len(data) != 1:
+            self.error((*path, "data"), "'data:' names one data field of the event, e.g. "
+                       "{afsluitreden: geen_perspectief} or {afsluitreden: [a, b]}", key=True)
+            return None, ()
+        field, raw = next(iter(data.items()))
+        values = tuple(raw) if isinstance(raw, list) else (raw,)
+        for t in into:
+            spec_field = t.data.get(field)
+            if spec_field is None:
+                known = f" (its data fields: {', '.join(t.data)})" if t.data else \
+                    " (it has no data)"
+                self.error((*path, "data", field), f"event '{t.event}' has no data field "
+                           f"'{field}'{suggest(field, t.data)}{known}", key=True)
+                continue
+            ftype = spec_field.type
+            if ftype.name not in ("enum", "boolean"):
+                self.error((*path, "data", field), f"data field '{field}' of '{t.event}' is "
+                           f"{ftype.describe()}; a result can test an enum or boolean field "
+                           "only", key=True)
+                continue
+            for m, value in enumerate(values):
+                where: Path = (*path, "data", field, m) if isinstance(raw, list) \
+                    else (*path, "data", field)
+                if ftype.name == "boolean" and not isinstance(value, bool):
+                    self.error(where, f"{value!r} is not true or false")
+                elif ftype.name == "enum" and value not in ftype.values:
+                    self.error(where, f"{value!r} is not a value of '{field}' (one of "
+                               f"{', '.join(ftype.values)}){suggest(str(value), ftype.values)}")
+        return field, values
+
+    def zgw_brondatum(self, path: Path, spec: Mapping[str, Any],
+                      properties: tuple[ZgwProperty, ...]) -> ZgwBrondatum:
+        """``brondatumArchiefprocedure``, under the Catalogi API's rules ztc-004 to ztc-008."""
+        how = spec["afleidingswijze"]
+        missing = {"gerelateerde_zaak": "a related zaaktype", "hoofdzaak": "a main zaaktype",
+                   "ingangsdatum_besluit": "a besluittype", "vervaldatum_besluit": "a "
+                   "besluittype", "zaakobject": "a zaakobjecttype"}
+        if how in missing:
+            self.error((*path, "afleidingswijze"), f"afleidingswijze '{how}' needs "
+                       f"{missing[how]}, and the export has none: use afgehandeld, termijn, "
+                       "eigenschap or ander_datumkenmerk")
+        rules = (("datumkenmerk", ("eigenschap", "zaakobject", "ander_datumkenmerk"), "ztc-004"),
+                 ("objecttype", ("zaakobject", "ander_datumkenmerk"), "ztc-006"),
+                 ("registratie", ("ander_datumkenmerk",), "ztc-007"),
+                 ("procestermijn", ("termijn",), "ztc-008"))
+        for key, kinds, rule in rules:
+            if how in kinds and key not in spec:
+                self.error(path, f"afleidingswijze '{how}' needs '{key}:' ({rule})", key=True)
+            elif how not in kinds and key in spec:
+                self.error((*path, key), f"'{key}' goes with afleidingswijze "
+                           f"{' or '.join(kinds)} only ({rule}): remove it", key=True)
+        if "einddatum_bekend" in spec and how in ("afgehandeld", "termijn"):
+            self.error((*path, "einddatum_bekend"), f"'einddatum_bekend' has no meaning with "
+                       f"afleidingswijze '{how}' (ztc-005): remove it", key=True)
+        if "procestermijn" in spec:
+            self.zgw_duration((*path, "procestermijn"), spec["procestermijn"])
+        if how == "eigenschap" and "datumkenmerk" in spec:
+            dates = [p.naam for p in properties if p.fact in self.facts
+                     and self.facts[p.fact].type.name in ("date", "datetime")]
+            if spec["datumkenmerk"] not in dates:
+                self.error((*path, "datumkenmerk"), f"'{spec['datumkenmerk']}' is not the naam "
+                           "of a date Eigenschap of zgw.eigenschappen"
+                           + (f" (one of {', '.join(dates)})" if dates else
+                              ": export a date fact there first"))
+        return ZgwBrondatum(how, spec.get("procestermijn"), spec.get("datumkenmerk"),
+                            spec.get("einddatum_bekend"), spec.get("objecttype"),
+                            spec.get("registratie"))
+
+    def zgw_coverage(self, results: tuple[ZgwResult, ...], states: Mapping[str, State],
+                     transitions: tuple[Transition, ...]) -> None:
+        """Every way into a final state (an event, and the values of the data fields results
+        test) matches a result, and every result is the first match of some way."""
+        absent = object()
+        used: set[int] = set()
+        gaps: list[str] = []
+        for t in transitions:
+            if t.returns or t.target not in states or not states[t.target].final:
+                continue
+            fields = sorted({f for r in results for f in [r.data_field]
+                             if f is not None and f in t.data and t.target in r.states
+                             and (not r.events or t.event in r.events)})
+            domains: list[tuple[Any, ...]] = []
+            for name in fields:
+                ftype = t.data[name].type
+                values: tuple[Any, ...] = ftype.values if ftype.name == "enum" else (True, False)
+                domains.append(values if t.data[name].required else (*values, absent))
+            for combination in itertools.product(*domains):
+                data = {f: v for f, v in zip(fields, combination, strict=True) if v is not absent}
+                first = next((n for n, r in enumerate(results)
+                              if r.matches(t.target, t.event, data)), None)
+                if first is not None:
+                    used.add(first)
+                    continue
+                shown = ", ".join(f"{f} {'absent' if v is absent else repr(v)}"
+                                  for f, v in zip(fields, combination, strict=True))
+                gaps.append(f"'{t.event}' into '{t.target}'" + (f" with {shown}" if shown else ""))
+        for gap in gaps[:10]:
+            self.error(("zgw", "resultaten"), f"a case that ends by {gap} matches no result: "
+                       "add a result for it to zgw.resultaten (state:, and event: or data: to "
+                       "narrow it), or widen one", key=True)
+        if len(gaps) > 10:
+            self.error(("zgw", "resultaten"), f"… and {len(gaps) - 10} more ways to end a case "
+                       "match no result", key=True)
+        for n, result in enumerate(results):
+            if n not in used:
+                self.error(("zgw", "resultaten", n), f"result '{result.omschrijving}' never "
+                           "applies: no case ends so, or an earlier result takes every case it "
+                           "matches; remove it, or move it before the wider one")
 
     # -- examples ----------------------------------------------------------------------------
     def example(self, n: int, spec: Mapping[str, Any]) -> Example:

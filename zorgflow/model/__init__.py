@@ -38,6 +38,7 @@ from .workflow import (
     WarningRule,
     Workflow,
 )
+from .zgw import Zgw, ZgwBrondatum, ZgwProperty, ZgwResult, ZgwRole
 
 __all__ = [
     "NOWHERE",
@@ -77,5 +78,10 @@ __all__ = [
     "WarningRule",
     "Where",
     "Workflow",
+    "Zgw",
+    "ZgwBrondatum",
+    "ZgwProperty",
+    "ZgwResult",
+    "ZgwRole",
     "where_of",
 ]

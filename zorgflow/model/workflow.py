@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from .where import NOWHERE, Where
+from .zgw import Zgw
 
 ScalarType = Literal["boolean", "string", "integer", "number", "date", "datetime", "enum"]
 TypeName = Literal["boolean", "string", "integer", "number", "date", "datetime", "enum", "list"]
@@ -94,6 +95,9 @@ class Fact:
     #: for a personal fact, the roles that see its value in a view instead of the
     #: workflow's `Workflow.visible_to` (None: the workflow's)
     visible_to: frozenset[str] | None = None
+    #: a special category of personal data (``special_category: true``; AVG art. 9 and 10:
+    #: health, criminal records, …): never exported as a ZGW Eigenschap
+    special_category: bool = False
     #: the value identifies a data subject (``data_subject: true``; a personal text fact, a
     #: BSN say): the processing log writes one record per data subject a case holds
     data_subject: bool = False
@@ -557,9 +561,6 @@ class Workflow:
     visible_to_cite: str = ""
     #: why those roles where the sources are silent (its ``assumption:``)
     visible_to_assumption: str = ""
-    #: the processing activity (verwerkingsactiviteit) of the register its cases belong to, a
-    #: URI (``processing_activity:``; empty: not declared)
-    processing_activity: str = ""
 
     @property
     def all_timers(self) -> tuple[Timer, ...]:
@@ -569,6 +570,11 @@ class Workflow:
                      for t in s.timers) + self.timers
     #: why this was chosen where the sources are silent (``assumption:``)
     assumption: str = ""
+    #: the ``zgw:`` block: how the workflow becomes a ZGW ZaakType (None: no block)
+    zgw: Zgw | None = None
+    #: the processing activity (verwerkingsactiviteit) of the register its cases belong to, a
+    #: URI (``processing_activity:``; empty: not declared)
+    processing_activity: str = ""
     #: the program the compile stage made of this workflow, kept with it so that it is
     #: compiled once (see `zorgflow.program.program_of`)
     compiled: object = field(default=None, init=False, repr=False, compare=False)
