@@ -50,14 +50,13 @@ LAYERS: dict[int, tuple[str, ...]] = {
     5: ("zorgflow.engine",),
     # keeping cases: SQLite, PostgreSQL
     6: ("zorgflow.store",),
-    # the engine and a store together
-    7: ("zorgflow.service",),
+    # the engine and a store together; a case's ZGW form (zaaktype, archiving, zaak sync)
+    7: ("zorgflow.service", "zorgflow.zgw"),
     # proving workflows: verification, example scenarios
     8: ("zorgflow.verify", "zorgflow.scenarios"),
     # tools on top: the test helpers, the pytest plugin, diagrams and documents, migration
     # plans (checked with the verifier, measured on a store)
-    9: ("zorgflow.testing", "zorgflow.pytest_plugin", "zorgflow.render", "zorgflow.migrate",
-        "zorgflow.zgw"),
+    9: ("zorgflow.testing", "zorgflow.pytest_plugin", "zorgflow.render", "zorgflow.migrate"),
     # the web server
     10: ("zorgflow.serve", "zorgflow.web"),
     # the command line

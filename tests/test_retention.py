@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -145,3 +146,127 @@ def test_a_schema_3_sqlite_store_gains_the_log(tmp_path: Any) -> None:
     store.destroy(record("oud"))
     assert [r.case_id for r in store.destructions()] == ["oud"]
     store.close()
+
+
+# -- the service: what is due, and destroying it ---------------------------------------------
+
+LZN = Engine.from_directory(Path(__file__).resolve().parent.parent / "workflows")
+SCP = Actor("s.scp", roles={"sociaal_contactpunt"})
+COORD = Actor("c.coord", roles={"lzn_coordinator"})
+ARCHIVARIS = Actor("archivaris", roles=set())
+CLOSED = datetime(2020, 3, 1, 10, 0, tzinfo=UTC)  # 11:00 in Amsterdam, 1 March 2020
+
+
+def lzn_niet_passend(store: Any, case_id: str, at: datetime = CLOSED) -> Any:
+    case = LZN.start("lzn", actor=SCP, facts={"naam": "Jan Jansen", "bsn": "123456782"},
+                     at=at, case_id=case_id, store=store)
+    return LZN.fire(case, "niet_passend_bevonden", actor=COORD,
+                    data={"reden": "geen meervoudige problematiek"}, at=at, store=store)
+
+
+def test_archiving_follows_zrc_021() -> None:
+    from zorgflow.zgw import add_period, archiving
+
+    case = lzn_niet_passend(None, "a")
+    found = archiving(LZN.workflow("lzn"), case)
+    assert found is not None and found.result.omschrijving == "Niet passend"
+    assert found.archiefnominatie == "vernietigen" and found.einddatum == date(2020, 3, 1)
+    assert found.archiefactiedatum == date(2025, 3, 1)  # afgehandeld + P5Y
+    assert archiving(LZN.workflow("lzn"), LZN.start("lzn", actor=SCP, at=CLOSED)) is None
+    assert add_period(date(2020, 1, 31), "P1M") == date(2020, 2, 29)
+    assert add_period(date(2020, 1, 1), "P1Y2M3W4D") == date(2021, 3, 26)
+    with pytest.raises(ValueError, match="not a period"):
+        add_period(date(2020, 1, 1), "PT8H")
+
+
+def test_retention_lists_what_is_due_and_destroys_it_with_a_log(backend: Any) -> None:
+    from zorgflow.service import CaseService
+
+    store = backend.open(LZN)
+    lzn_niet_passend(store, "oud")
+    lzn_niet_passend(store, "jong", at=datetime(2024, 6, 1, tzinfo=UTC))
+    LZN.start("lzn", actor=SCP, facts={"bsn": "123456782"}, at=CLOSED, case_id="open",
+              store=store)
+    service = CaseService(LZN, store)
+    due = service.retention(datetime(2025, 3, 1, 12, 0, tzinfo=UTC))
+    assert [(d.case_id, d.archiefactiedatum, d.scope) for d in due] == [
+        ("oud", date(2025, 3, 1), "case")]
+    assert service.retention(datetime(2025, 2, 28, 12, 0, tzinfo=UTC)) == []
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    planned = service.destroy_due(actor=ARCHIVARIS, at=moment)  # a dry run by default
+    assert [r.case_id for r in planned] == ["oud"] and store.destructions() == []
+    assert store.load("oud").state == "niet_passend"
+    done = service.destroy_due(actor=ARCHIVARIS, at=moment, dry_run=False)
+    assert [r.case_id for r in done] == ["oud"]
+    with pytest.raises(CaseNotFound):
+        store.load("oud")
+    (logged,) = store.destructions()
+    assert (logged.result, logged.scope, logged.actor, logged.archiefactiedatum) == (
+        "Niet passend", "case", "archivaris", date(2025, 3, 1))
+    assert "123456782" not in repr(logged.to_dict()) and "Jan" not in repr(logged.to_dict())
+    assert sorted(r.id for r in store.find()) == ["jong", "open"]
+    assert service.destroy_due(actor=ARCHIVARIS, at=moment, dry_run=False) == []
+
+
+def test_a_result_may_destroy_only_the_personal_data(backend: Any, tmp_path: Path) -> None:
+    from zorgflow.service import CaseService
+
+    source = (Path(__file__).resolve().parent.parent / "workflows" / "lzn.yaml").read_text(
+        encoding="utf-8")
+    marker = "    - omschrijving: Niet passend\n"
+    assert source.count(marker) == 1
+    text = source.replace(marker, marker + "      vernietiging: persoonsgegevens\n")
+    engine = Engine([load_workflow_text(text, "lzn.yaml")])
+    store = backend.open(engine)
+    case = engine.start("lzn", actor=SCP, facts={"naam": "Jan Jansen", "bsn": "123456782"},
+                        at=CLOSED, case_id="anoniem", store=store)
+    engine.fire(case, "niet_passend_bevonden", actor=COORD, data={"reden": "geen"},
+                at=CLOSED, store=store)
+    service = CaseService(engine, store)
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    assert [d.scope for d in service.retention(moment)] == ["personal_data"]
+    service.destroy_due(actor=ARCHIVARIS, at=moment, dry_run=False)
+    kept = store.load("anoniem")
+    assert kept.state == "niet_passend" and "bsn" not in kept.facts and "naam" not in kept.facts
+    assert "123456782" not in repr([e.to_dict() for e in store.history("anoniem")])
+    assert service.retention(moment) == []  # nothing personal left: not due again
+    assert [r.scope for r in store.destructions()] == ["personal_data"]
+
+
+def test_vernietiging_goes_only_with_a_result_to_destroy() -> None:
+    from zorgflow import WorkflowError
+
+    source = (Path(__file__).resolve().parent.parent / "workflows" / "lzn.yaml").read_text(
+        encoding="utf-8")
+    text = source.replace("      archiefnominatie: vernietigen\n",
+                          "      archiefnominatie: blijvend_bewaren\n"
+                          "      vernietiging: persoonsgegevens\n", 1)
+    with pytest.raises(WorkflowError, match=r"lzn.yaml:\d+:\d+: 'vernietiging' says what is "
+                       "destroyed"):
+        load_workflow_text(text, "lzn.yaml")
+
+
+def test_cli_lists_and_destroys_what_is_due(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from zorgflow.cli import main
+    from zorgflow.store import SQLiteStore
+
+    workflows = Path(__file__).resolve().parent.parent / "workflows"
+    db = tmp_path / "cases.db"
+    store = SQLiteStore(db, LZN)
+    lzn_niet_passend(store, "oud")
+    store.close()
+    base = ["retention", str(workflows), "--store", str(db), "--on", "2025-03-01"]
+    assert main(base) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["case_id"] == "oud"
+    assert main(["retention", str(workflows), "--store", str(db), "--on", "2025-02-28"]) == 0
+    assert capsys.readouterr().out == ""
+    assert main([*base, "--destroy"]) == 2  # who had it done?
+    assert "--destroy needs --actor" in capsys.readouterr().err
+    assert main([*base, "--destroy", "--actor", "archivaris"]) == 0
+    assert json.loads(capsys.readouterr().out)["scope"] == "case"
+    assert main(base) == 0 and capsys.readouterr().out == ""
+    assert main([*base[:-1], "1 maart"]) == 2

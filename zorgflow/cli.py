@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -32,6 +33,7 @@ from .loader import load_workflow, schema, workflow_files
 from .migrate import MigrationPlan, check_plan, impact, load_plan
 from .migration_plan import plan_header
 from .model import Workflow
+from .model.calendar import AMSTERDAM
 from .render.docs import render_document
 from .render.dot import render, render_svg, to_dot
 from .render.graph import CasePath, build_graph, case_path
@@ -403,6 +405,72 @@ def _add_worker_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     p.set_defaults(func=cmd_worker)
 
 
+def _add_retention_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("retention", help="list (and destroy) cases whose retention ended",
+                       description="List the stored cases whose archiefactiedatum has come "
+                                   "(closed, with a zgw: result to destroy); with --destroy, "
+                                   "destroy each (or only its personal data, where the result "
+                                   "says so) in its own transaction, logged in the store's "
+                                   "destruction log. Exit 0, or 1 when a case could not be "
+                                   "destroyed.")
+    p.add_argument("workflows", metavar="WORKFLOWS_DIR", help="the workflow folder")
+    p.add_argument("--store", required=True, metavar="DSN|FILE",
+                   help="a postgresql:// DSN, or a SQLite file")
+    p.add_argument("--schema", default=None, metavar="NAME",
+                   help="the PostgreSQL schema of the store (default zorgflow)")
+    p.add_argument("--on", metavar="YYYY-MM-DD", default=None, type=_day,
+                   help="the day to judge by (default: today, Europe/Amsterdam)")
+    p.add_argument("--destroy", action="store_true", help="destroy what is due")
+    p.add_argument("--actor", metavar="ID", default=None,
+                   help="who has it destroyed (named in the log; required with --destroy)")
+    p.set_defaults(func=cmd_retention)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def cmd_retention(args: argparse.Namespace, out: TextIO) -> int:
+    """List, and with --destroy destroy, the stored cases whose retention ended."""
+    if args.destroy and not args.actor:
+        raise UsageError("--destroy needs --actor ID: the destruction log names who had it "
+                         "done")
+    engine = _engine_of(args.workflows)
+    store = _store_of(args.store, args.schema, engine, existing=True)
+    at = (datetime.combine(args.on, time(12), tzinfo=AMSTERDAM) if args.on is not None
+          else None)
+    service = CaseService(engine, store)
+
+    def progress(n: int) -> None:
+        print(f"zorgflow retention: {n:,} case(s) read", file=sys.stderr, flush=True)
+
+    try:
+        if not args.destroy:
+            for due in service.retention(at, progress=progress):
+                out.write(json.dumps(due.to_dict(), ensure_ascii=False) + "\n")
+            return EXIT_OK
+        planned = service.destroy_due(actor=Actor(args.actor, roles=set()), at=at,
+                                      dry_run=True)
+        done = service.destroy_due(actor=Actor(args.actor, roles=set()), at=at,
+                                   dry_run=False)
+    except StoreError as exc:
+        print(f"zorgflow retention: the store failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        store.close()
+    for record in done:
+        out.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
+    left = {r.case_id for r in planned} - {r.case_id for r in done}
+    if left:
+        print(f"zorgflow retention: {len(left)} case(s) were due but not destroyed (changed "
+              "meanwhile): run it again", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def _add_export_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("export", help="export a workflow to another system (zgw)",
                        description="Export a workflow to another system.")
@@ -670,6 +738,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_worker_command(sub)
     _add_export_command(sub)
     _add_migrate_command(sub)
+    _add_retention_command(sub)
     return parser
 
 

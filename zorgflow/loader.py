@@ -1241,11 +1241,23 @@ class _Builder:
                 archiefnominatie_at=self.where((*path, "archiefnominatie")),
                 archiefactietermijn_at=self.where((*path, "archiefactietermijn"))
                 if "archiefactietermijn" in r else self.where(path),
-                afleidingswijze_at=self.where((*path, "brondatum", "afleidingswijze"))))
+                afleidingswijze_at=self.where((*path, "brondatum", "afleidingswijze")),
+                vernietiging=self.zgw_destruction(path, r)))
             sound.append(len(self.problems) == before)
         if all(sound):
             self.zgw_coverage(tuple(results), states, transitions)
         return tuple(results)
+
+    def zgw_destruction(self, path: Path, spec: Mapping[str, Any]) -> str:
+        """``vernietiging:``: what retention destroys of a case with this result when its
+        archiefactiedatum has come: the whole case (``zaak``, the default) or only its
+        personal data (``persoonsgegevens``); only with ``archiefnominatie: vernietigen``."""
+        how: str = spec.get("vernietiging", "zaak")
+        if "vernietiging" in spec and spec["archiefnominatie"] != "vernietigen":
+            self.error((*path, "vernietiging"), "'vernietiging' says what is destroyed when the "
+                       "case's retention ends, and this result is kept for good "
+                       f"(archiefnominatie: {spec['archiefnominatie']}): remove it", key=True)
+        return how
 
     def zgw_result_data(self, path: Path, spec: Mapping[str, Any], into: list[Transition]
                         ) -> tuple[str | None, tuple[Any, ...]]:

@@ -115,6 +115,9 @@ class ZgwResult:
     archiefnominatie_at: Where = NOWHERE
     archiefactietermijn_at: Where = NOWHERE
     afleidingswijze_at: Where = NOWHERE
+    #: what retention destroys when the archiefactiedatum has come (``vernietiging:``): the
+    #: whole case (``zaak``) or only its personal data (``persoonsgegevens``)
+    vernietiging: str = "zaak"
 
     def matches(self, state: str, event: str, data: Mapping[str, Any]) -> bool:
         """Whether a case entering ``state`` by ``event`` with ``data`` has this result."""

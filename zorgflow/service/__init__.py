@@ -6,17 +6,20 @@
 - `case_view`, `history_view`, `ref_view`: cases, their history and stored-case references as
   JSON-ready data, personal data masked for actors the workflow's ``visible_to:`` leaves out;
 - `read_plan` and `CaseService.migrate`: move stored cases to a new workflow version;
-- `ProcessingLog`: the processing log (LDV) `CaseService` writes for steps on personal data.
+- `ProcessingLog`: the processing log (LDV) `CaseService` writes for steps on personal data;
+- `CaseService.retention` and `destroy_due`: cases whose retention ended (Archiefwet), and
+  destroying them with a log.
 """
 
 from ..migration_plan import MigrationPlan
 from ..store import RecordedSignal
 from .ldv import Processing, ProcessingLog
 from .migration import CaseMigration, MigrationRun, read_plan
+from .retention import RetentionDue
 from .service import CaseService, Sweep, SweepFailure
 from .views import MASK, case_view, history_view, ref_view
 from .worker import Round, TimerWorker
 
 __all__ = ["MASK", "CaseMigration", "CaseService", "MigrationPlan", "MigrationRun",
-           "Processing", "ProcessingLog", "RecordedSignal", "Round", "Sweep", "SweepFailure",
-           "TimerWorker", "case_view", "history_view", "read_plan", "ref_view"]
+           "Processing", "ProcessingLog", "RecordedSignal", "RetentionDue", "Round", "Sweep",
+           "SweepFailure", "TimerWorker", "case_view", "history_view", "read_plan", "ref_view"]

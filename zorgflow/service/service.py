@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,10 +31,13 @@ from ..errors import (
 )
 from ..migration_plan import MigrationPlan
 from ..model import Workflow
+from ..model.calendar import local_date
 from ..model.values import to_json
-from ..store import RecordedSignal, Store
+from ..store import CaseNotFound, Destruction, RecordedSignal, Store
 from .ldv import Processing, ProcessingLog, data_subjects, holds_personal_data
 from .migration import CaseMigration, MigrationRun, read_plan
+from .retention import RetentionDue, due_for_destruction
+from .retention import holds_personal_data as case_holds_personal_data
 from .views import case_view, history_view, ref_view
 
 _T = TypeVar("_T")
@@ -307,6 +310,85 @@ class CaseService:
         except ZorgflowError as exc:
             return CaseMigration(case_id, "failed", seen[0] if seen else None, None,
                                  (f"{exc.code}: {_plain(exc)}",))
+
+    # -- retention -----------------------------------------------------------------------
+    def retention(self, at: datetime | None = None, *, workflow_id: str | None = None,
+                  page: int = 500, progress: Callable[[int], None] | None = None
+                  ) -> list[RetentionDue]:
+        """The stored cases due for destruction at ``at`` (now by default): closed, with a
+        result to destroy whose archiefactiedatum has come (see `zorgflow.service.retention`),
+        oldest archiefactiedatum first. Reads every case of ``workflow_id`` (default: all), a
+        ``page`` at a time; ``progress`` is called with the number read after each page.
+        Writes nothing."""
+        today = local_date(self._now() if at is None else at)
+        if not isinstance(page, int) or isinstance(page, bool) or page < 1:
+            raise ValueError(f"page must be a whole number of at least 1, not {page!r}")
+        found: list[RetentionDue] = []
+        after: str | None = None
+        read = 0
+        while True:
+            refs = self.store.find(workflow_id=workflow_id, limit=page, after=after)
+            if not refs:
+                break
+            for ref in refs:
+                workflow = self.engine.workflow(ref.workflow_id, ref.workflow_version)
+                if workflow.zgw is None or not workflow.states[ref.state].final:
+                    continue  # never due: nothing to read
+                due = due_for_destruction(workflow, self.store.load(ref.id), today)
+                if due is not None:
+                    found.append(due)
+            read += len(refs)
+            after = refs[-1].id
+            if progress is not None:
+                progress(read)
+        return sorted(found, key=lambda d: (d.archiefactiedatum, d.case_id))
+
+    def destroy_due(self, *, actor: Actor, at: datetime | None = None, dry_run: bool = True,
+                    workflow_id: str | None = None,
+                    progress: Callable[[int], None] | None = None) -> list[Destruction]:
+        """Destroy what `retention` lists (with ``dry_run``, the default: say what would be
+        destroyed, writing nothing). Each case in its own transaction, checked again inside
+        it: the case (or its personal data) goes and a row without personal data goes into
+        the store's destruction log (`Store.destructions`), naming ``actor``. With a
+        processing log, the destruction is logged for the case's data subjects first.
+        ``progress`` is called with the number of cases done."""
+        if not isinstance(actor, Actor):
+            raise TypeError(f"actor must be a zorgflow Actor, not {type(actor).__name__}")
+        moment = self._now() if at is None else at
+        done: list[Destruction] = []
+        for n, due in enumerate(self.retention(moment, workflow_id=workflow_id), start=1):
+            record = Destruction(due.case_id, due.workflow_id, due.workflow_version,
+                                 due.result, due.closed_at, due.archiefactiedatum, due.scope,
+                                 moment, actor.id)
+            if dry_run or self._destroy(record, local_date(moment)):
+                done.append(record)
+            if progress is not None:
+                progress(n)
+        return done
+
+    def _destroy(self, record: Destruction, today: date) -> bool:
+        """Destroy ``record``'s case in one transaction if it is still due; whether it was."""
+        began = time.time_ns()
+
+        def destroy(store: Store) -> tuple[Case, bool] | None:
+            case = store.load(record.case_id)
+            workflow = self._workflow(case)
+            if due_for_destruction(workflow, case, today) is None:
+                return None  # changed meanwhile (reopened, destroyed by someone else)
+            personal = case_holds_personal_data(workflow, case)
+            store.destroy(record)
+            return case, personal
+
+        try:
+            destroyed = self._run(destroy)
+        except CaseNotFound:
+            return False
+        if destroyed is None:
+            return False
+        case, personal = destroyed
+        self._log("destroy", self._workflow(case), case.id, {}, began, None, personal,
+                  subjects_from=case.facts)
+        return True
 
     # -- reading -------------------------------------------------------------------------
     def load(self, case_id: str) -> Case:
