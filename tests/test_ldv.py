@@ -57,6 +57,12 @@ states:
   dicht: {{label: Dicht, final: true}}
 transitions:
   - {{event: sluiten, from: open, to: dicht, by: [medewerker], when: "facts.urgent == false"}}
+rules:
+  spoed:
+    kind: criteria
+    label: Spoed
+    criteria:
+      urgent: {{label: Urgent, when: urgent}}
 """
 MEDEWERKER = Actor("m.de.boer", roles={"medewerker"})
 KIJKER = Actor("k.kijker", roles={"kijker"})
@@ -179,6 +185,21 @@ def test_a_refused_start_is_logged_as_failed(ldv: Setup) -> None:
     spans = ldv.spans()
     assert [(s.name, s.status.status_code.name) for s in spans] == [("start hulp", "ERROR")]
     assert subjects(ldv, spans) == ["123456782"]
+    assert_no_personal_value(spans)
+
+
+def test_a_decision_on_personal_data_is_logged(ldv: Setup) -> None:
+    decided = ldv.service.decide("hulp", "spoed", {"urgent": True, "bsn": "123456782"},
+                                 actor=MEDEWERKER)
+    assert decided.outcome == ["urgent"]
+    spans = ldv.spans()
+    assert [s.name for s in spans] == ["decide spoed"] and subjects(ldv, spans) == ["123456782"]
+    ldv.service.decide("hulp", "spoed", {"urgent": True}, actor=MEDEWERKER)
+    assert ldv.spans() == []  # no personal data read
+    case = ldv.service.start("hulp", actor=MEDEWERKER, facts={"bsn": "987654321"})
+    ldv.spans()
+    ldv.service.decide(case.id, "spoed", actor=MEDEWERKER, stored=True)
+    assert subjects(ldv, ldv.spans()) == ["987654321"]
     assert_no_personal_value(spans)
 
 

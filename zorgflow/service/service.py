@@ -33,6 +33,7 @@ from ..migration_plan import MigrationPlan
 from ..model import Workflow
 from ..model.calendar import local_date
 from ..model.values import to_json
+from ..rules.decision import Decision
 from ..store import CaseNotFound, Destruction, RecordedSignal, Store
 from .ldv import Processing, ProcessingLog, data_subjects, holds_personal_data
 from .migration import CaseMigration, MigrationRun, read_plan
@@ -310,6 +311,32 @@ class CaseService:
         except ZorgflowError as exc:
             return CaseMigration(case_id, "failed", seen[0] if seen else None, None,
                                  (f"{exc.code}: {_plain(exc)}",))
+
+    def decide(self, target: str, rule_set: str, facts: Mapping[str, Any] | None = None, *,
+               actor: Actor, stored: bool = False, version: int | None = None,
+               at: datetime | None = None) -> Decision:
+        """`Engine.decide` through the service: on given ``facts`` for workflow ``target``
+        (``version``: default the latest), or, with ``stored=True``, on the stored case of id
+        ``target`` (``facts`` then a what-if over its own). Nothing is written. With a
+        processing log, a decision that reads personal data is logged (``decide <rule set>``)
+        for the data subjects the facts name, as the processing it is; ``actor`` is who asked.
+        """
+        if not isinstance(actor, Actor):
+            raise TypeError(f"actor must be a zorgflow Actor, not {type(actor).__name__}")
+        began = time.time_ns()
+        case = self.store.load(target) if stored else None
+        workflow = (self._workflow(case) if case is not None
+                    else self.engine.workflow(target, version))
+        read = {**(case.facts if case is not None else {}), **(facts or {})}
+        try:
+            decision = self.engine.decide(case if case is not None else target, rule_set,
+                                          facts, at, version=None if stored else version)
+        except ZorgflowError as exc:
+            self._log(f"decide {rule_set}", workflow, case.id if case else None, read, began,
+                      exc.code)
+            raise
+        self._log(f"decide {rule_set}", workflow, case.id if case else None, read, began, None)
+        return decision
 
     # -- retention -----------------------------------------------------------------------
     def retention(self, at: datetime | None = None, *, workflow_id: str | None = None,

@@ -492,12 +492,13 @@ def router(service: CaseService, actor: Callable[..., Any], *,
             return describe(engine.workflow(workflow, version))
 
     @api.post("/workflows/{workflow}/decisions/{rule_set}", summary="Evaluate a rule set")
-    def decide(workflow: str, rule_set: str, body: Decide | None = None) -> dict[str, Any]:
+    def decide(workflow: str, rule_set: str, who: Annotated[Actor, Depends(current)],
+               body: Decide | None = None) -> dict[str, Any]:
         """Evaluate ``rule_set`` on the given facts (none stored, nothing changes): outcome,
         matched, holds and the explanation."""
         with _arguments():
-            decision = engine.decide(workflow, rule_set, body.facts if body else None,
-                                     version=body.version if body else None)
+            decision = service.decide(workflow, rule_set, body.facts if body else None,
+                                      actor=who, version=body.version if body else None)
             return decision.to_dict()
 
     return api
