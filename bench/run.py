@@ -23,7 +23,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from zfbench import analysis, common, decisions, events, importtime, memory, restore, stores
+from zfbench import (
+    analysis,
+    common,
+    decisions,
+    events,
+    importtime,
+    memory,
+    migration,
+    restore,
+    stores,
+)
 from zfbench.common import Row
 
 SIZES: dict[str, dict[str, Any]] = {
@@ -35,7 +45,7 @@ SIZES: dict[str, dict[str, Any]] = {
         "restore": 2_000, "bound": 20_000, "small_bound": 1_000, "batch": 200,
         "import_runs": 10, "import_diagnostic": True,
         "stores": 100_000, "store_fires": 2_000, "history_cases": 100,
-        "table_rows": 2_000, "max_states": 100_000,
+        "table_rows": 2_000, "max_states": 100_000, "migration": 10_000,
     },
     "quick": {
         "decisions": 10_000, "peer_budget": 0.03, "peer_verify": 200, "min_time": 0.02,
@@ -45,10 +55,11 @@ SIZES: dict[str, dict[str, Any]] = {
         "restore": 300, "bound": 2_000, "small_bound": 200, "batch": 100,
         "import_runs": 5, "import_diagnostic": False,
         "stores": 3_000, "store_fires": 200, "history_cases": 10,
-        "table_rows": 300, "max_states": 3_000,
+        "table_rows": 300, "max_states": 3_000, "migration": 300,
     },
 }
-MEASUREMENTS = ("decisions", "events", "memory", "restore", "import", "stores", "analysis")
+MEASUREMENTS = ("decisions", "events", "memory", "restore", "import", "stores", "analysis",
+                "migration")
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
 
 
@@ -103,21 +114,21 @@ def main(argv: list[str] | None = None) -> int:
     notes: list[str] = []
     common.engine()  # load the workflows once, outside every measurement
     if "decisions" in wanted:
-        progress(f"1/7 decisions: {size['decisions']:,} fact sets …")
+        progress(f"1/8 decisions: {size['decisions']:,} fact sets …")
         rows += decisions.run(size["decisions"], repeats, size["peer_budget"],
                               size["peer_verify"], size["min_time"], size["floor"])
     if "events" in wanted:
-        progress(f"2/7 events: {size['events']:,} live cases …")
+        progress(f"2/8 events: {size['events']:,} live cases …")
         rows += events.run(size["events"], repeats)
     if "memory" in wanted:
-        progress(f"3/7 memory: {size['memory']:,} cases under tracemalloc …")
+        progress(f"3/8 memory: {size['memory']:,} cases under tracemalloc …")
         rows += memory.run(size["memory"], repeats, size["memory_models"], size["memory_closed"])
     if "restore" in wanted:
-        progress(f"4/7 restore: {size['restore']:,} restores …")
+        progress(f"4/8 restore: {size['restore']:,} restores …")
         rows += restore.run(size["restore"], repeats, size["bound"], size["small_bound"],
                             size["batch"])
     if "import" in wanted:
-        progress(f"5/7 import: {size['import_runs']} subprocess runs each …")
+        progress(f"5/8 import: {size['import_runs']} subprocess runs each …")
         import_rows, top = importtime.run(size["import_runs"],
                                            size["import_diagnostic"])
         rows += import_rows
@@ -126,13 +137,16 @@ def main(argv: list[str] | None = None) -> int:
                          "run): " + ", ".join(f"`{name}` {own:.1f} ms" for name, own, _ in top)
                          + ".")
     if "stores" in wanted:
-        progress(f"6/7 stores: {size['stores']:,} stored cases per back end …")
+        progress(f"6/8 stores: {size['stores']:,} stored cases per back end …")
         rows += stores.run(size["stores"], size["store_fires"], repeats, progress)
         rows += stores.history_run(10, 1_000, size["history_cases"], repeats, progress)
         rows += stores.service_run(size["history_cases"], repeats, progress)
     if "analysis" in wanted:
-        progress(f"7/7 analysis: a {size['table_rows']:,}-row table, a bounded verify …")
+        progress(f"7/8 analysis: a {size['table_rows']:,}-row table, a bounded verify …")
         rows += analysis.run(size["table_rows"], repeats, size["max_states"])
+    if "migration" in wanted:
+        progress(f"8/8 migration: {size['migration']:,} stored cases moved …")
+        rows += migration.run(size["migration"])
     elapsed = time.perf_counter() - began
 
     header = [

@@ -19,7 +19,8 @@ def test_quick_bench_prints_every_section() -> None:
     assert run.returncode == 0, run.stderr[-3000:]
     table = run.stdout
     for title in ("**1. Decisions**", "**2. Events**", "**3. Memory per live case**",
-                  "**4. Restore**", "**5. Import**", "**6. Stores**", "**7. Analysis**"):
+                  "**4. Restore**", "**5. Import**", "**6. Stores**", "**7. Analysis**",
+                  "**8. Migration**"):
         assert title in table, f"{title} is missing from the table:\n{table}"
     restore = table[table.index("**4. Restore**"):table.index("**5. Import**")]
     assert "models bound (baseline)" in restore
