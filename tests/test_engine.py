@@ -912,3 +912,22 @@ def test_each_step_records_exactly_the_signals_due_at_its_time(
         added = [(e.event, e.data["due_at"]) for e in new.history[case.version:-1]]
         assert added == expected
         case = new
+
+
+def test_entries_with_and_without_explanation_read_back_alike(engine: Engine) -> None:
+    """Steps without explanation, dossier or warnings are kept shorter than guarded ones; both
+    read the same through the history, to_dict and a round trip through JSON."""
+    case = to_uitvoering(engine)
+    case = engine.set_facts(case, {"zorg_ketenpartner_adequaat": True}, actor=coord, at=T0)
+    case = engine.fire(case, "afsluiten", actor=coord,
+                       data={"afsluitreden": "zorg_bij_ketenpartner"}, at=T0)
+    plain, guarded = case.history[1], case.history[-1]
+    assert (plain.explanation, plain.dossier, plain.warnings) == ((), None, ())
+    assert "explanation" not in plain.to_dict() and "warnings" not in plain.to_dict()
+    assert guarded.explanation and guarded.explanation[0].startswith("true: ")
+    assert guarded.data == {"afsluitreden": "zorg_bij_ketenpartner"}
+    for verify in (True, False):
+        back = Case.from_dict(json.loads(json.dumps(case.to_dict())), verify=verify)
+        assert [e.to_dict() for e in back.history] == [e.to_dict() for e in case.history]
+        assert back.history[1].warnings == () and back.history[1].dossier is None
+        assert back.to_dict() == case.to_dict()

@@ -404,7 +404,9 @@ class CompiledTransition:
         "guard",
         "index",
         "model",
+        "needs_env",
         "org_roles",
+        "reads_rules",
         "resets",
         "returns",
         "sets",
@@ -429,6 +431,12 @@ class CompiledTransition:
         self.assigns = compiled.assigns
         self.sets = compiled.sets
         self.warnings = compiled.warnings
+        exprs = [e for e in (self.guard,) if e is not None]
+        exprs += [e for _, e in self.assigns] + [e for _, e, _ in self.sets]
+        exprs += [e for _, e in self.warnings]
+        #: whether a step evaluates any expression, and whether one of them reads a rule set
+        self.needs_env = bool(exprs)
+        self.reads_rules = any(e.rules_read for e in exprs)
         self.agreement = t.agreement
         self.returns = t.returns
         self.resets = tuple(tm.signal for tm in workflow.all_timers
@@ -524,6 +532,9 @@ class Program:
             if name in self.fact_readers:
                 self.fact_readers[name] = interval_reader(self.fact_readers[name], limit, unit)
                 self.fact_classes.pop(name, None)
+        #: facts a value of which needs no check when it is of this class (no enum)
+        self.fact_plain = {name: cls for name, cls in self.fact_classes.items()
+                           if name not in self.fact_enums}
         self.boolean_facts = frozenset(f for f, t in self.fact_types.items()
                                        if t.name == "boolean")
         self.personal = frozenset(f.id for f in workflow.facts.values() if f.personal_data)

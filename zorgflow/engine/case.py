@@ -21,17 +21,16 @@ from .record import (
     ACTOR,
     AT,
     DATA,
-    DOSSIER,
     EVENT,
     FROM_STATE,
     KIND,
     ROLE,
     SEQ,
     TO_STATE,
-    WARNINGS,
     WORKFLOW_VERSION,
     Once,
     Record,
+    dossier_of,
     explanation_of,
     flat,
     from_dict,
@@ -43,6 +42,7 @@ from .record import (
     to_dict,
     typed,
     unflat,
+    warnings_of,
     why,
 )
 
@@ -157,7 +157,7 @@ class HistoryEntry:
     @property
     def dossier(self) -> Mapping[str, Any] | None:
         """What an event with ``sends: anonymous_dossier`` sent on (read-only)."""
-        dossier = self._r[DOSSIER]
+        dossier = dossier_of(self._r)
         return None if dossier is None else MappingProxyType(frozen_facts(unflat(dossier)))
 
     @property
@@ -169,8 +169,7 @@ class HistoryEntry:
     def warnings(self) -> tuple[str, ...]:
         """The soft conditions that held at this step (their Dutch labels), in the order the
         workflow declares them; a warning never refuses a step."""
-        warnings: tuple[str, ...] = self._r[WARNINGS]
-        return warnings
+        return warnings_of(self._r)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, HistoryEntry) and self.to_dict() == other.to_dict()
@@ -393,7 +392,7 @@ class Case:
                     self._state if state is None else state,
                     self._facts if facts is None else facts,
                     self._roles if case_roles is None else case_roles,
-                    (*self._history, *records) if records else self._history,
+                    self._history + records if records else self._history,
                     self._timers if timers is None else timers,
                     stored=self._stored,
                     agreements=self._agreements if agreements is None else agreements,
@@ -654,10 +653,19 @@ def read_tasks(raw: Any) -> dict[str, TaskRecord]:
         if (done is None) != (done_by is None) or not (done_by is None
                                                        or isinstance(done_by, str)):
             raise ValueError(f"task '{tid}' should have both done_at and done_by, or neither")
-        result[tid] = (parse_datetime(task["opened_at"]),
-                       None if due is None else parse_datetime(due),
-                       None if done is None else parse_datetime(done), done_by)
+        result[tid] = (_moment(task["opened_at"]), None if due is None else _moment(due),
+                       None if done is None else _moment(done), done_by)
     return result
+
+
+def _moment(value: Any) -> datetime:
+    """`parse_datetime`, without its calls for an ISO text with an offset (read on every
+    restore)."""
+    if value.__class__ is str:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is not None:
+            return moment
+    return parse_datetime(value)
 
 
 def read_agreements(raw: Any) -> Agreements:

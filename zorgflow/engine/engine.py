@@ -50,7 +50,7 @@ from ..rules.logic import UNKNOWN
 from .case import Actor, Case, Signal
 from .describe import describe as describe_workflow
 from .migration import migrated
-from .record import Once, Record, flat, record, unflat
+from .record import Record, flat, record, unflat
 from .reference import build_machine
 from .work import (
     Task,
@@ -201,11 +201,11 @@ class Engine:
                                   f"{wf.id} version {wf.version}")
         facts = case._facts
         typed: dict[str, Any] | None = None
-        classes, enums = program.fact_classes, program.fact_enums
+        classes, enums, plain = program.fact_classes, program.fact_enums, program.fact_plain
         for name, value in facts.items():
             # most stored values are already what the fact holds: no call for those
-            if value.__class__ is classes.get(name) and (name not in enums
-                                                         or value in enums[name]):
+            if value.__class__ is plain.get(name) or (
+                    value.__class__ is classes.get(name) and value in enums[name]):
                 continue
             if typed is None:
                 typed = dict(facts)
@@ -289,7 +289,10 @@ class Engine:
         at = _at(at)
         program, case = self._for_case(case)
         _check_actor(actor)
-        base, case = case.version, self._with_overdue(program, case, at)
+        base = version = case.version
+        if not _nothing_due(program, case, at):
+            case = self._with_overdue(program, case, at)
+            version = case.version
         ct = program.table.get((case._state, event))
         if ct is None:
             raise TransitionRejected(event, [self._no_transition(program, case._state, event)])
@@ -324,8 +327,10 @@ class Engine:
         env = None
         explanation: Any = ()
         guard = ct.guard
-        if guard is not None or ct.sets or ct.assigns or ct.warnings:
-            env = Env(case._facts, at, clean, program.decider(case._facts, at))
+        if ct.needs_env:
+            # a decider (a per-step cache of rule-set decisions) only when a rule set is read
+            env = Env(case._facts, at, clean,
+                      program.decider(case._facts, at) if ct.reads_rules else None)
         if guard is not None:
             assert env is not None
             value = guard.fn(env)
@@ -335,7 +340,7 @@ class Engine:
                                       explanation="\n    ".join(explain_guard(guard, env))))
             else:
                 # read later, if ever: one small object, not the evaluation's environment
-                explanation = Once(_explain_passed_guard, program, guard, case._facts, at, clean)
+                explanation = _PassedGuard(program, guard, case._facts, at, flat(clean))
         roles = case._roles
         if ct.assigns and not problems:
             assert env is not None
@@ -344,14 +349,15 @@ class Engine:
         if reasons:
             raise TransitionRejected(event, reasons)
         new_case = self._apply(program, case, ct, actor, role, clean, env, explanation, at,
-                               roles)
+                               roles, version)
         if store is not None:
             store.save(new_case, base)
         return new_case
 
     def _apply(self, program: Program, case: Case, ct: CompiledTransition, actor: Actor,
                role: str | None, clean: Mapping[str, Any], env: Env | None,
-               explanation: Any, at: datetime, roles: dict[str, str]) -> Case:
+               explanation: Any, at: datetime, roles: dict[str, str], version: int) -> Case:
+        """``case`` after ``ct`` (checked: it is allowed), at version ``version`` now."""
         facts = case._facts
         if ct.sets:
             assert env is not None
@@ -373,14 +379,15 @@ class Engine:
         tasks = case._tasks
         if target != case._state:
             timers = timers_after(program, case._state, target, ct.event, timers, at)
-            agreements = {}  # pending joint decisions lapse when the case leaves the state
+            if agreements:
+                agreements = {}  # pending joint decisions lapse when the case leaves the state
         elif ct.event in agreements:
             agreements = {e: p for e, p in agreements.items() if e != ct.event}
         elif ct.resets:
             timers = dict(timers)
             for signal in ct.resets:
                 timers[signal] = at
-        if program.tasks and (target != case._state or ct.event in program.tasks_by):
+        if program.tasks and (target != case._state or program.tasks_by.get(ct.event)):
             tasks = tasks_after(program, case._state, target, ct.event, tasks, at)
         dossier = None
         if ct.model.sends == "anonymous_dossier":
@@ -390,7 +397,7 @@ class Engine:
         if ct.warnings:
             assert env is not None
             warnings = tuple(label for label, when in ct.warnings if when.fn(env) is True)
-        entry = record(seq=case.version + 1, at=at, actor=actor.id, role=role, kind="fire",
+        entry = record(seq=version + 1, at=at, actor=actor.id, role=role, kind="fire",
                        event=ct.event, from_state=case._state, to_state=target, data=clean,
                        workflow_version=case._workflow_version, explanation=explanation,
                        dossier=dossier, warnings=warnings)
@@ -1026,6 +1033,29 @@ def _explain_passed_guard(program: Program, guard: Expr, facts: Mapping[str, Any
     """The explanation of a guard that passed, from the same facts, time and data (so the
     same lines), worked out when a history entry's ``explanation`` is first read."""
     return explain_guard(guard, Env(facts, at, data, program.decider(facts, at)))
+
+
+class _PassedGuard:
+    """`_explain_passed_guard`'s lines, worked out the first time they are read, then kept
+    (what `Once` does, in one object with the data kept `flat`: a case keeps one for every
+    guarded step, so this is smaller and gives the garbage collector one object to track)."""
+
+    __slots__ = ("_at", "_data", "_facts", "_guard", "_lines", "_program")
+
+    def __init__(self, program: Program, guard: Expr, facts: Mapping[str, Any], at: datetime,
+                 data: tuple[Any, ...]) -> None:
+        self._program = program
+        self._guard = guard
+        self._facts = facts
+        self._at = at
+        self._data = data
+        self._lines: tuple[str, ...] | None = None
+
+    def __call__(self) -> tuple[str, ...]:
+        if self._lines is None:
+            self._lines = tuple(_explain_passed_guard(self._program, self._guard, self._facts,
+                                                      self._at, unflat(self._data)))
+        return self._lines
 
 
 def _problem(file: str, message: str) -> Problem:

@@ -30,6 +30,9 @@ FIELDS = ("seq", "at", "actor", "role", "kind", "event", "from_state", "to_state
 #: The kinds of step a record can be.
 KINDS = ("start", "fire", "set_facts", "agree", "complete", "signal", "migrate")
 
+#: A record without explanation, dossier and warnings leaves those three out (it ends after
+#: ``workflow_version``): most records have none, and a case keeps its records for long. Read
+#: them with `explanation_of`, `dossier_of` and `warnings_of`.
 Record = tuple[Any, ...]
 #: Explanation lines, or a callable that works them out the first time they are read.
 Explanation = tuple[str, ...] | Callable[[], tuple[str, ...]]
@@ -41,12 +44,17 @@ def record(*, seq: int, at: datetime, actor: str, role: str | None, kind: str, e
            dossier: Mapping[str, Any] | None = None, warnings: tuple[str, ...] = ()
            ) -> Record:
     """A new record; ``data`` and ``dossier`` are kept flat."""
+    if not explanation and dossier is None and not warnings:
+        return (seq, at, actor, role, kind, event, from_state, to_state, flat(data),
+                workflow_version)
     return (seq, at, actor, role, kind, event, from_state, to_state, flat(data),
             workflow_version, explanation, None if dossier is None else flat(dossier), warnings)
 
 
 def flat(values: Mapping[str, Any]) -> tuple[Any, ...]:
     """``{"a": 1, "b": 2}`` as ``("a", 1, "b", 2)``: smaller than the dict, and untracked."""
+    if not values:
+        return ()
     return tuple([item for pair in values.items() for item in pair])
 
 
@@ -66,7 +74,15 @@ def frozen(value: Any) -> Any:
 
 def frozen_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
     """A case's own copy of ``facts``, each value `frozen`."""
-    return {name: frozen(value) for name, value in facts.items()}
+    own = dict(facts)
+    for name, value in own.items():
+        if value.__class__ not in _PLAIN:  # most values are: no call for those
+            return {name: frozen(value) for name, value in facts.items()}
+    return own
+
+
+#: the values `frozen` hands back as they are
+_PLAIN = frozenset({str, int, bool, float, type(None)})
 
 
 def unflat(values: tuple[Any, ...]) -> dict[str, Any]:
@@ -76,8 +92,22 @@ def unflat(values: tuple[Any, ...]) -> dict[str, Any]:
 
 def explanation_of(r: Record) -> tuple[str, ...]:
     """A record's explanation lines (worked out now if they were deferred)."""
+    if len(r) <= EXPLANATION:
+        return ()
     lines = r[EXPLANATION]
     return tuple(lines()) if callable(lines) else lines
+
+
+def dossier_of(r: Record) -> tuple[Any, ...] | None:
+    """A record's dossier, kept `flat` (None when its step sent none)."""
+    dossier: tuple[Any, ...] | None = r[DOSSIER] if len(r) > DOSSIER else None
+    return dossier
+
+
+def warnings_of(r: Record) -> tuple[str, ...]:
+    """A record's warnings (their labels)."""
+    warnings: tuple[str, ...] = r[WARNINGS] if len(r) > WARNINGS else ()
+    return warnings
 
 
 class Once:
@@ -108,10 +138,11 @@ def to_dict(r: Record) -> dict[str, Any]:
     explanation = explanation_of(r)
     if explanation:
         result["explanation"] = list(explanation)
-    if r[DOSSIER] is not None:
-        result["dossier"] = to_json(unflat(r[DOSSIER]))
-    if r[WARNINGS]:
-        result["warnings"] = list(r[WARNINGS])
+    dossier, warnings = dossier_of(r), warnings_of(r)
+    if dossier is not None:
+        result["dossier"] = to_json(unflat(dossier))
+    if warnings:
+        result["warnings"] = list(warnings)
     return result
 
 
@@ -140,6 +171,9 @@ def from_dict(raw: Mapping[str, Any]) -> Record:
                     and (not explanation or all(line.__class__ is str
                                                 for line in explanation))
                     and (not warnings or all(line.__class__ is str for line in warnings))):
+                if not explanation and dossier is None and not warnings:
+                    return (seq, moment, actor, role, kind, event, source, target,
+                            flat(data), version)
                 return (seq, moment, actor, role, kind, event, source, target,
                         flat(data), version,
                         tuple(explanation) if explanation else (),
