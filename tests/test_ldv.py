@@ -87,13 +87,17 @@ def ldv(tmp_path: Path) -> Iterator[Setup]:
     cipher = fernet.Fernet(fernet.Fernet.generate_key())
     store = SQLiteStore(tmp_path / "cases.db", engine, cipher=cipher)
     exporter = InMemorySpanExporter()
+    # not shut down at exit: an atexit hook would keep every provider of the run alive, and
+    # each runs a hook in every process forked later (tests of the stores fork)
     provider = sdk_trace.TracerProvider(
         sampler=ALWAYS_ON, resource=Resource({"service.name": "zorgzaken",
-                                              "service.version": "1.4"}))
+                                              "service.version": "1.4"}),
+        shutdown_on_exit=False)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     service = CaseService(engine, store, processing_log=ProcessingLog(provider, cipher=cipher))
     yield Setup(service, exporter, cipher)
     store.close()
+    provider.shutdown()
 
 
 def subjects(setup: Setup, spans: list[Any]) -> list[str | None]:
@@ -249,11 +253,11 @@ def test_every_record_has_the_fields_of_the_proto_and_the_logboek_interface(ldv:
 
 
 def test_a_sampling_tracer_provider_is_refused() -> None:
-    provider = sdk_trace.TracerProvider(sampler=ParentBased(ALWAYS_ON))
+    provider = sdk_trace.TracerProvider(sampler=ParentBased(ALWAYS_ON), shutdown_on_exit=False)
     with pytest.raises(ValueError, match="forbids sampling"):
         ProcessingLog(provider, cipher=fernet.Fernet(fernet.Fernet.generate_key()))
     with pytest.raises(TypeError, match="encrypted"):
-        ProcessingLog(sdk_trace.TracerProvider(), cipher=None)  # type: ignore[arg-type]
+        ProcessingLog(provider, cipher=None)  # type: ignore[arg-type]
 
 
 def test_a_data_subject_fact_must_be_personal_text() -> None:
