@@ -14,15 +14,13 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
+from zgw_schemas import as_request_schema, component_schemas, validator_for
 
 import zorgflow
-from zorgflow._yaml import read_yaml
 from zorgflow.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,7 +29,6 @@ SHIPPED = ("lzn", "levensloop", "stappenplan")
 RESOURCES = {"zaaktype": "ZaakType", "statustypen": "StatusType",
              "resultaattypen": "ResultaatType", "roltypen": "RolType",
              "eigenschappen": "Eigenschap"}
-DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
 UUID = re.compile(r"/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 OTHER_CATALOGUS = "https://zaken.gemeente.example/catalogi/api/v1/catalogussen/" \
                   "0c1d8d35-8a5e-4b8b-9e4b-6f3c2e1f0a11"
@@ -48,49 +45,7 @@ def run(*argv: str) -> tuple[int, str]:
 @pytest.fixture(scope="module")
 def catalogi(standards: Path) -> dict[str, Any]:
     """The component schemas of catalogi-openapi.yaml (Catalogi API 1.3.3)."""
-    path = standards / "zgw" / "catalogi-openapi.yaml"
-    doc, problems = read_yaml(path.read_text(encoding="utf-8"), str(path))
-    assert not problems, problems
-    schemas: dict[str, Any] = doc.data["components"]["schemas"]
-    return schemas
-
-
-def as_request_schema(node: Any) -> Any:
-    """An OpenAPI 3.0 schema object as JSON Schema for what a client sends: ``nullable`` as a
-    null type, readOnly attributes (and the one required name the document never declares,
-    ZaakType.resultaattypeOmschrijving) no longer required, refs into ``$defs``."""
-    if isinstance(node, list):
-        return [as_request_schema(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out = {key: as_request_schema(value) for key, value in node.items()
-           if key not in ("nullable", "readOnly", "example")}
-    if isinstance(out.get("$ref"), str):
-        out["$ref"] = out["$ref"].replace("#/components/schemas/", "#/$defs/")
-    properties = node.get("properties")
-    if isinstance(properties, dict) and "required" in node:
-        out["required"] = [name for name in node["required"] if name in properties
-                           and not properties[name].get("readOnly")]
-    if node.get("nullable"):
-        if "type" in out and "enum" not in out:
-            out["type"] = [out["type"], "null"]
-        else:
-            out = {"anyOf": [out, {"type": "null"}]}
-    return out
-
-
-def validator_for(catalogi: dict[str, Any], name: str) -> jsonschema.Draft202012Validator:
-    checker = jsonschema.FormatChecker(formats=())
-    checker.checks("uri")(lambda v: not isinstance(v, str) or bool(re.match(r"^https?://\S+$",
-                                                                            v)))
-    checker.checks("duration")(lambda v: not isinstance(v, str) or bool(DURATION.match(v)))
-
-    @checker.checks("date", raises=ValueError)
-    def is_date(value: object) -> bool:
-        return not isinstance(value, str) or bool(date.fromisoformat(value))
-
-    schema = {"$defs": as_request_schema(catalogi), "$ref": f"#/$defs/{name}"}
-    return jsonschema.Draft202012Validator(schema, format_checker=checker)
+    return component_schemas(standards / "zgw" / "catalogi-openapi.yaml")
 
 
 def test_the_rewrite_drops_only_readonly_and_undeclared_required_names(

@@ -46,7 +46,15 @@ from .rules.decision import Decision
 from .rules.durable import check as durable_gaps
 from .rules.logic import UNKNOWN
 from .scenarios import ExampleResult, run_examples
-from .zgw import export_zaaktype
+from .zgw import (
+    SyncFailure,
+    SyncResult,
+    SyncStep,
+    ZaakSync,
+    ZaaktypeUrls,
+    export_zaaktype,
+    zaaktype_urls,
+)
 
 __all__ = [
     "UNKNOWN",
@@ -74,6 +82,9 @@ __all__ = [
     "Signal",
     "StoreError",
     "StoreUnavailable",
+    "SyncFailure",
+    "SyncResult",
+    "SyncStep",
     "Task",
     "TemplatesMissing",
     "TimerStatus",
@@ -81,6 +92,8 @@ __all__ = [
     "UnknownWorkflow",
     "Workflow",
     "WorkflowError",
+    "ZaakSync",
+    "ZaaktypeUrls",
     "ZorgflowError",
     "__version__",
     "durable_gaps",
@@ -88,6 +101,7 @@ __all__ = [
     "load_workflow",
     "load_workflow_text",
     "run_examples",
+    "zaaktype_urls",
 ]
 
 # Public names say where users find them (reprs, tracebacks, documentation), not which

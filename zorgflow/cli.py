@@ -43,7 +43,13 @@ from .serve import serve
 from .service import CaseService, TimerWorker
 from .store import RecordedSignal, Store, open_store
 from .verify import MAX_STATES, TIME_LIMIT, report_verification
-from .zgw import Selectielijst, check_selectielijst, export_zaaktype, read_selectielijst
+from .zgw import (
+    Selectielijst,
+    ZaakSync,
+    check_selectielijst,
+    export_zaaktype,
+    read_selectielijst,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -516,6 +522,80 @@ def cmd_export_zgw(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _add_sync_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("sync", help="sync stored cases to another system (zgw)",
+                       description="Sync stored cases to another system.")
+    ssub = p.add_subparsers(dest="sync_command", metavar="TARGET")
+    ssub.required = True
+    z = ssub.add_parser("zgw", help="sync stored cases to a ZGW Zaken API as zaken",
+                        description="Send what the zaak of each stored case (of a workflow "
+                                    "with a zgw: block) does not have yet to a Zaken API: the "
+                                    "zaak, its rollen, eigenschappen, a status per state "
+                                    "change, the resultaat and archiving before the "
+                                    "eindstatus. One JSON line per case on stdout, progress "
+                                    "on stderr. Exit 0 when all are synced, 1 when some "
+                                    "failed (run it again: it resumes), 2 on usage errors.")
+    z.add_argument("workflows", metavar="WORKFLOWS_DIR", help="the workflow folder")
+    z.add_argument("--store", required=True, metavar="DSN|FILE",
+                   help="a postgresql:// DSN, or a SQLite file")
+    z.add_argument("--schema", default=None, metavar="NAME",
+                   help="the PostgreSQL schema of the store (default zorgflow)")
+    z.add_argument("--base-url", required=True, metavar="URL",
+                   help="the Zaken API root, e.g. https://openzaak.example.nl/zaken/api/v1")
+    z.add_argument("--catalogus", required=True, metavar="URL",
+                   help="the catalogus the zaaktypen were exported to (…/catalogussen/<uuid>)")
+    z.add_argument("--client-id", required=True, metavar="ID",
+                   help="the client id the Zaken API knows this application by")
+    z.add_argument("--secret-env", required=True, metavar="VAR",
+                   help="the environment variable that holds the client's secret")
+    z.add_argument("--rsin", required=True, metavar="RSIN",
+                   help="the organisation's RSIN (bronorganisatie, verantwoordelijke "
+                        "organisatie)")
+    z.add_argument("--case", metavar="ID", default=None, help="sync this case only")
+    z.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
+                   help="seconds a request may take (default 30)")
+    z.set_defaults(func=cmd_sync_zgw)
+
+
+def cmd_sync_zgw(args: argparse.Namespace, out: TextIO) -> int:
+    """Sync stored cases to a Zaken API; one JSON line per case."""
+    secret = os.environ.get(args.secret_env, "")
+    if not secret:
+        raise UsageError(f"--secret-env: the environment variable {args.secret_env} is not "
+                         "set (or empty): put the client's secret in it")
+    engine = _engine_of(args.workflows)
+    store = _store_of(args.store, args.schema, engine, existing=True)
+    try:
+        sync = ZaakSync(engine, store, base_url=args.base_url, catalogus=args.catalogus,
+                        client_id=args.client_id, secret=secret, rsin=args.rsin,
+                        timeout=args.timeout)
+    except ValueError as exc:
+        store.close()
+        raise UsageError(str(exc)) from None
+    failed = done = 0
+    try:
+        with sync:
+            results = [sync.sync(args.case)] if args.case else sync.sync_all()
+            for result in results:
+                out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+                out.flush()
+                done += 1
+                if result.failure is not None:
+                    failed += 1
+                    print(f"zorgflow sync: case {result.case_id}: {result.failure.message}",
+                          file=sys.stderr, flush=True)
+                else:
+                    print(f"zorgflow sync: case {result.case_id}: {len(result.sent)} "
+                          "request(s) sent", file=sys.stderr, flush=True)
+    except StoreError as exc:
+        print(f"zorgflow sync: the store failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        store.close()
+    print(f"zorgflow sync: {done} case(s), {failed} failed", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 def _add_migrate_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("migrate", help="check a migration plan, show its impact, apply it",
                        description="Move cases to a new workflow version: check a plan over "
@@ -739,6 +819,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_export_command(sub)
     _add_migrate_command(sub)
     _add_retention_command(sub)
+    _add_sync_command(sub)
     return parser
 
 

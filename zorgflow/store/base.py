@@ -82,6 +82,21 @@ class Destruction:
                 "destroyed_at": self.destroyed_at.isoformat(), "actor": self.actor}
 
 
+@dataclass(frozen=True, slots=True)
+class SyncMark:
+    """What a sync to another system (a ``target``, such as a ZGW Zaken API) sent for one
+    item of a case, as `Store.sync_state` gives it back: kept so that a sync run again sends
+    only what is new. No personal data."""
+
+    #: what was sent, named by the sync (``zaak``, ``status:7``, ``rol:casusregisseur:…``)
+    item: str
+    #: where the target keeps it (the URL of the resource it made)
+    reference: str
+    #: what was sent, as the sync compares it (a value, a digest; "" when nothing to compare)
+    digest: str
+    synced_at: datetime
+
+
 class Cipher(Protocol):
     """Encrypts personal data at rest; ``cryptography.fernet.Fernet(key)`` fits as it is."""
 
@@ -180,14 +195,24 @@ class Store(CaseWriter, Protocol):
 
     def destroy(self, record: Destruction) -> None:
         """Retention: in one atomic step, remove what ``record.scope`` says of case
-        ``record.case_id`` — the case with its history, roles, personal data and idempotency
-        keys (``case``), or only its personal data, current and in its history
+        ``record.case_id`` — the case with its history, roles, personal data, idempotency
+        keys and sync marks (``case``), or only its personal data, current and in its history
         (``personal_data``) — and add ``record`` to the destruction log. `CaseNotFound`
         (writing nothing) when there is no such case."""
 
     def destructions(self, *, after: int = 0, limit: int | None = None) -> list[Destruction]:
         """The destruction log, oldest first: the rows with ``seq`` above ``after``, at most
         ``limit`` of them."""
+
+    def sync_state(self, case_id: str, target: str) -> dict[str, SyncMark]:
+        """What was synced of case ``case_id`` to ``target`` (see `mark_synced`), by item;
+        empty when nothing was (or the case is not stored)."""
+
+    def mark_synced(self, case_id: str, target: str, item: str, reference: str, *,
+                    digest: str = "", at: datetime) -> None:
+        """Note that ``item`` of case ``case_id`` was sent to ``target``, which keeps it at
+        ``reference``, as ``digest`` says, at ``at`` (an aware datetime); marking the item
+        again replaces the mark. `destroy` (scope ``case``) removes the case's marks."""
 
     def transaction(self) -> AbstractContextManager[Store]:
         """A context in which every call is one atomic step; it commits on success."""
@@ -198,4 +223,4 @@ class Store(CaseWriter, Protocol):
 
 __all__ = ["CaseExists", "CaseNotFound", "CaseRef", "Cipher", "ConcurrentUpdate",
            "Destruction", "RecordedSignal", "Store", "StoreError", "StoreUnavailable",
-           "UnstorableValue"]
+           "SyncMark", "UnstorableValue"]

@@ -34,7 +34,7 @@ def _psycopg() -> Any:
     return psycopg
 
 #: The schema this code writes; `_MIGRATIONS[n]` brings version n to n + 1.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _MIGRATIONS = [
     """
     CREATE TABLE {s}.cases (
@@ -139,6 +139,19 @@ _MIGRATIONS = [
     COMMENT ON TABLE {s}.destructions IS
         'the retention log: what was destroyed and why it was due; no personal data';
     COMMENT ON COLUMN {s}.destructions.archiefactiedatum IS 'ISO date (YYYY-MM-DD)';
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS {s}.sync_marks (
+        case_id   text NOT NULL,
+        target    text NOT NULL,
+        item      text NOT NULL,
+        reference text NOT NULL,
+        digest    text NOT NULL,
+        synced_at timestamptz NOT NULL,
+        PRIMARY KEY (case_id, target, item)
+    );
+    COMMENT ON TABLE {s}.sync_marks IS
+        'what a sync to another system (the ZGW zaak sync) sent of each case; no personal data';
     """,
 ]
 

@@ -17,6 +17,7 @@ from .base import (
     Destruction,
     RecordedSignal,
     StoreError,
+    SyncMark,
 )
 from .rows import (
     CURRENT_FACTS,
@@ -329,9 +330,9 @@ class SQLStore:
     # -- retention -------------------------------------------------------------------------
     def destroy(self, record: Destruction) -> None:
         """Remove what ``record.scope`` says of case ``record.case_id`` and log ``record``, in
-        one step: ``case`` deletes the case row, its roles, history, personal data and
-        idempotency keys; ``personal_data`` deletes its personal data only (the current
-        facts' and the history's), so the case stays, without them. `CaseNotFound` (writing
+        one step: ``case`` deletes the case row, its roles, history, personal data,
+        idempotency keys and sync marks; ``personal_data`` deletes its personal data only (the
+        current facts' and the history's), so the case stays, without them. `CaseNotFound` (writing
         nothing) when there is no such case; a `TypeError`/`ValueError` for a record that is
         not a `Destruction` or holds something of the wrong kind."""
         values = _destruction_values(record)
@@ -342,7 +343,8 @@ class SQLStore:
                                    (record.case_id,)).rowcount
                 if gone != 1:
                     raise CaseNotFound(f"no case {record.case_id} is stored")
-                for table in ("history", "case_roles", "personal_data", "idempotency_keys"):
+                for table in ("history", "case_roles", "personal_data", "idempotency_keys",
+                              "sync_marks"):
                     cur.execute(f"DELETE FROM {sql.tables}{table} WHERE case_id = {sql.mark}",
                                 (record.case_id,))
             else:
@@ -377,6 +379,47 @@ class SQLStore:
         return [Destruction(r[1], r[2], r[3], r[4], self._time_read(r[5]),
                             date.fromisoformat(r[6]), r[7], self._time_read(r[8]), r[9],
                             seq=r[0]) for r in rows]
+
+    # -- what a sync to another system sent --------------------------------------------------
+    def sync_state(self, case_id: str, target: str) -> dict[str, SyncMark]:
+        """What was synced of case ``case_id`` to ``target`` (`mark_synced`), by item; empty
+        when nothing was. Both are str (else `TypeError`)."""
+        text_argument(case_id, "case_id")
+        text_argument(target, "target")
+        sql = self._statements
+        with self._step(write=False) as cur:
+            rows = cur.execute(
+                f"SELECT item, reference, digest, synced_at FROM {sql.tables}sync_marks "
+                f"WHERE case_id = {sql.mark} AND target = {sql.mark}",
+                (case_id, target)).fetchall()
+        return {r[0]: SyncMark(r[0], r[1], r[2], self._time_read(r[3])) for r in rows}
+
+    def mark_synced(self, case_id: str, target: str, item: str, reference: str, *,
+                    digest: str = "", at: datetime) -> None:
+        """Note that ``item`` of case ``case_id`` was sent to ``target`` (a name for the other
+        system, such as its base URL), which keeps it at ``reference``; ``digest`` is what was
+        sent, as the sync compares it. Marking an item again replaces its mark. Inside
+        `transaction` it commits, or is undone, with it.
+
+        ``case_id``, ``target`` and ``item`` are text of at most 500 characters, ``reference``
+        and ``digest`` text (else `TypeError`; text no store keeps is `UnstorableValue`), ``at``
+        an aware datetime (`TypeError`; naive: `ValueError`). Never give personal data: the
+        marks are kept as they are, unencrypted."""
+        key_argument(case_id, "case_id")
+        key_argument(target, "target")
+        key_argument(item, "item")
+        text_argument(reference, "reference")
+        text_argument(digest, "digest")
+        moment_argument(at, "at")
+        sql = self._statements
+        with self._step(write=True) as cur:
+            cur.execute(
+                f"INSERT INTO {sql.tables}sync_marks (case_id, target, item, reference, digest, "
+                f"synced_at) VALUES ({sql.mark}, {sql.mark}, {sql.mark}, {sql.mark}, "
+                f"{sql.mark}, {sql.mark}) ON CONFLICT (case_id, target, item) DO UPDATE SET "
+                "reference = excluded.reference, digest = excluded.digest, "
+                "synced_at = excluded.synced_at",
+                (case_id, target, item, reference, digest, self._bound(at)))
 
     # -- delivery of recorded signals to a timer worker's callback ---------------------------
     def undelivered(self, *, limit: int = 100) -> list[RecordedSignal]:

@@ -18,7 +18,7 @@ from .rows import CaseCodec, HistoryRow, from_utc_text, utc_text
 from .sql import SQLStore, Statements
 
 #: The schema this code writes; `_MIGRATIONS[n]` brings version n to n + 1.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _MIGRATIONS = [
     """
     CREATE TABLE cases (
@@ -114,6 +114,19 @@ _MIGRATIONS = [
         actor             TEXT NOT NULL
     );
     CREATE INDEX IF NOT EXISTS destructions_case ON destructions (case_id)
+    """,
+    # sync_marks: what a sync to another system (the ZGW zaak sync) sent of each case, per
+    # item, so that a sync run again sends only what is new; no personal data
+    """
+    CREATE TABLE IF NOT EXISTS sync_marks (
+        case_id   TEXT NOT NULL,
+        target    TEXT NOT NULL,
+        item      TEXT NOT NULL,
+        reference TEXT NOT NULL,
+        digest    TEXT NOT NULL,
+        synced_at TEXT NOT NULL,
+        PRIMARY KEY (case_id, target, item)
+    )
     """,
 ]
 

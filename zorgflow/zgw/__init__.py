@@ -1,24 +1,33 @@
 """ZGW (zaakgericht werken): a workflow's ``zgw:`` block as Catalogi API resources, and the
-check of its archiving classes against a Selectielijst fixture. Internal: applications use
-`zorgflow.export_zaaktype`; the command line ``zorgflow export zgw`` and ``zorgflow validate
---selectielijst``; a closed case's archiving (`archiving`: zrc-021)."""
+check of its archiving classes against a Selectielijst fixture, a closed case's archiving
+(`archiving`: zrc-021) and the zaak sync to a Zaken API (`ZaakSync`). Internal: applications
+use `zorgflow.export_zaaktype`, `zorgflow.zaaktype_urls` and `zorgflow.ZaakSync`; the command
+line ``zorgflow export zgw``, ``zorgflow sync zgw`` and ``zorgflow validate
+--selectielijst``."""
 
 from .archive import Archiving, add_period, archiving
-from .export import export_zaaktype
+from .export import ZaaktypeUrls, export_zaaktype, zaaktype_urls
 from .selectielijst import (
     Selectielijst,
     SelectielijstKlasse,
     check_selectielijst,
     read_selectielijst,
 )
+from .sync import SyncFailure, SyncResult, SyncStep, ZaakSync
 
 __all__ = [
     "Archiving",
     "Selectielijst",
     "SelectielijstKlasse",
+    "SyncFailure",
+    "SyncResult",
+    "SyncStep",
+    "ZaakSync",
+    "ZaaktypeUrls",
     "add_period",
     "archiving",
     "check_selectielijst",
     "export_zaaktype",
     "read_selectielijst",
+    "zaaktype_urls",
 ]

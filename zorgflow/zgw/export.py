@@ -10,6 +10,8 @@ the workflow id and version and the resource's name, so that an export is the sa
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,33 @@ from .selectielijst import check_selectielijst, read_selectielijst
 
 #: the namespace of the UUIDs of exported resources
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://zorgflow/zgw-export")
+#: the name of the eindstatus's UUID: no state id (lower-case identifiers) can be it
+_EINDSTATUS = "*eindstatus"
+
+
+@dataclass(frozen=True, slots=True)
+class ZaaktypeUrls:
+    """The URLs `export_zaaktype` gives the resources it exports (their ``url``, which the
+    envelope leaves out as readOnly): what a zaak sync points at."""
+
+    zaaktype: str
+    #: state id -> its StatusType; every final state -> the one eindstatus
+    statustypen: Mapping[str, str]
+    #: the eindstatus (the StatusType with the highest volgnummer)
+    eindstatus: str
+    #: result omschrijving -> its ResultaatType
+    resultaattypen: Mapping[str, str]
+    #: role id -> its RolType
+    roltypen: Mapping[str, str]
+    #: fact id -> its Eigenschap
+    eigenschappen: Mapping[str, str]
+
+
+def zaaktype_urls(workflow: Workflow, catalogus: str | None = None) -> ZaaktypeUrls:
+    """The URL of each resource `export_zaaktype` makes of ``workflow`` in ``catalogus``
+    (default: its ``zgw:`` block's): the same, for the same catalogus, workflow id, version
+    and names, every time. Raises as `export_zaaktype` does."""
+    return _exporter(workflow, catalogus).urls()
 
 
 def export_zaaktype(workflow: Workflow, catalogus: str | None = None, *,
@@ -36,6 +65,16 @@ def export_zaaktype(workflow: Workflow, catalogus: str | None = None, *,
     (``volgnummer``), then one eindstatus with the highest number for all final states (ZGW
     has exactly one).
     """
+    export = _exporter(workflow, catalogus)
+    if selectielijst is not None:
+        problems = check_selectielijst(workflow, read_selectielijst(selectielijst))
+        if problems:
+            raise WorkflowError(problems)
+    return export.envelope()
+
+
+def _exporter(workflow: Workflow, catalogus: str | None) -> _Export:
+    """The export of ``workflow`` into ``catalogus`` (None: its block's), checked."""
     zgw = workflow.zgw
     if zgw is None:
         raise WorkflowError([Problem(workflow.file or workflow.id, 0, 0,
@@ -48,11 +87,7 @@ def export_zaaktype(workflow: Workflow, catalogus: str | None = None, *,
         raise ValueError(f"{catalogus!r} is not the URL of a catalogus in the Catalogi API: "
                          "give e.g. https://openzaak.example.nl/catalogi/api/v1/catalogussen/"
                          "<uuid>")
-    if selectielijst is not None:
-        problems = check_selectielijst(workflow, read_selectielijst(selectielijst))
-        if problems:
-            raise WorkflowError(problems)
-    return _Export(workflow, zgw, catalogus, match.group(1)).envelope()
+    return _Export(workflow, zgw, catalogus, match.group(1))
 
 
 class _Export:
@@ -68,6 +103,19 @@ class _Export:
         name."""
         key = f"{self.catalogus}|{self.workflow.id}|{self.workflow.version}|{collection}|{name}"
         return f"{self.root}/{collection}/{uuid.uuid5(_NAMESPACE, key)}"
+
+    def urls(self) -> ZaaktypeUrls:
+        eindstatus = self.url("statustypen", _EINDSTATUS)
+        return ZaaktypeUrls(
+            zaaktype=self.zaaktype,
+            statustypen={s.id: eindstatus if s.final else self.url("statustypen", s.id)
+                         for s in self.workflow.states.values()},
+            eindstatus=eindstatus,
+            resultaattypen={r.omschrijving: self.url("resultaattypen", r.omschrijving)
+                            for r in self.zgw.results},
+            roltypen={role: self.url("roltypen", role) for role in self.zgw.roles},
+            eigenschappen={p.fact: self.url("eigenschappen", p.fact)
+                           for p in self.zgw.properties})
 
     def envelope(self) -> dict[str, Any]:
         return {
