@@ -249,7 +249,7 @@ class ZaakSync:
             try:
                 import httpx
             except ImportError:  # pragma: no cover - depends on the installation
-                raise MissingDependency("the zaak sync needs httpx: pip install httpx"
+                raise MissingDependency("the zaak sync needs httpx: pip install 'zorgflow[zgw]'"
                                         ) from None
             self._client = httpx.Client(timeout=self.timeout, transport=self._transport,
                                         follow_redirects=False)
