@@ -28,8 +28,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from zgw_schemas import read_document, validator_for
 
-from zorgflow import Actor, Case, Engine, ZaakSync, export_zaaktype, zaaktype_urls
+from zorgflow import Actor, Case, Engine, export_zaaktype, zaaktype_urls
 from zorgflow.cli import main
+from zorgflow.service import ZaakSync
 from zorgflow.store import Destruction, SQLiteStore, Store
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"

@@ -46,15 +46,7 @@ from .rules.decision import Decision
 from .rules.durable import check as durable_gaps
 from .rules.logic import UNKNOWN
 from .scenarios import ExampleResult, run_examples
-from .zgw import (
-    SyncFailure,
-    SyncResult,
-    SyncStep,
-    ZaakSync,
-    ZaaktypeUrls,
-    export_zaaktype,
-    zaaktype_urls,
-)
+from .zgw import ZaaktypeUrls, export_zaaktype, zaaktype_urls
 
 __all__ = [
     "UNKNOWN",
@@ -82,9 +74,6 @@ __all__ = [
     "Signal",
     "StoreError",
     "StoreUnavailable",
-    "SyncFailure",
-    "SyncResult",
-    "SyncStep",
     "Task",
     "TemplatesMissing",
     "TimerStatus",
@@ -92,7 +81,6 @@ __all__ = [
     "UnknownWorkflow",
     "Workflow",
     "WorkflowError",
-    "ZaakSync",
     "ZaaktypeUrls",
     "ZorgflowError",
     "__version__",

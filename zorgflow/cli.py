@@ -40,16 +40,10 @@ from .render.graph import CasePath, build_graph, case_path
 from .render.mermaid import to_mermaid
 from .scenarios import Coverage, run_examples
 from .serve import serve
-from .service import CaseService, TimerWorker
+from .service import CaseService, TimerWorker, ZaakSync
 from .store import RecordedSignal, Store, open_store
 from .verify import MAX_STATES, TIME_LIMIT, report_verification
-from .zgw import (
-    Selectielijst,
-    ZaakSync,
-    check_selectielijst,
-    export_zaaktype,
-    read_selectielijst,
-)
+from .zgw import Selectielijst, check_selectielijst, export_zaaktype, read_selectielijst
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

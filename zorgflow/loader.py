@@ -71,6 +71,7 @@ from .model.zgw import (
     RESULTAAT_URL,
     RESULTAATTYPEOMSCHRIJVING_URL,
     URL,
+    LazyPattern,
 )
 from .program import compile_workflow
 from .rules.expr import show, suggest
@@ -1069,7 +1070,7 @@ class _Builder:
             selectielijst_procestype_at=self.where((*base, "selectielijst_procestype")),
         )
 
-    def zgw_url(self, path: Path, value: str, form: re.Pattern[str] | None, what: str,
+    def zgw_url(self, path: Path, value: str, form: LazyPattern | None, what: str,
                 example: str) -> str:
         """``value``, after checking it has the form of a URL (or of ``form``)."""
         if not (form or URL).match(value):

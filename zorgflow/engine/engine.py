@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import (
     CaseFormatError,
@@ -31,7 +31,6 @@ from ..errors import (
     WorkflowError,
 )
 from ..loader import load_workflow, workflow_files
-from ..migration_plan import MigrationPlan
 from ..model import Workflow
 from ..model.calendar import (
     AMSTERDAM,
@@ -61,6 +60,9 @@ from .work import (
     timer_statuses,
     timers_after,
 )
+
+if TYPE_CHECKING:  # plans are read by the service layer; the engine only applies them
+    from ..migration_plan import MigrationPlan
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _JUST_BOOL = {bool}

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Reason, TransitionRejected, ValueProblem
-from ..migration_plan import MigrationPlan, Rule
 from ..model import Workflow
 from ..model.values import number_text
 from ..program import Program, program_of
@@ -28,6 +27,9 @@ from ..rules.expr import Env
 from .case import Actor, Case, TaskRecord
 from .record import record
 from .work import opened_task
+
+if TYPE_CHECKING:  # `import zorgflow` does not read plans: the service layer does
+    from ..migration_plan import MigrationPlan, Rule
 
 #: The event name of a history entry that moved a case to another version.
 MIGRATE = "migrate"

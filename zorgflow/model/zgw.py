@@ -30,17 +30,35 @@ AFLEIDINGSWIJZE = ("afgehandeld", "ander_datumkenmerk", "eigenschap", "gerelatee
                    "hoofdzaak", "ingangsdatum_besluit", "termijn", "vervaldatum_besluit",
                    "zaakobject")
 
+class LazyPattern:
+    """A regular expression compiled the first time it is matched: ``import zorgflow`` does
+    not pay for the forms of the ZGW block, which most workflows never use."""
+
+    __slots__ = ("_compiled", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._compiled: re.Pattern[str] | None = None
+
+    def match(self, text: str) -> re.Match[str] | None:
+        """``re.match`` of the pattern on ``text``."""
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self._compiled = re.compile(self.source)
+        return compiled.match(text)
+
+
 #: an ISO 8601 duration as the Catalogi API writes them (``P10Y``, ``P6M``, ``P42D``, ``PT8H``)
-DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
+DURATION = LazyPattern(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 #: an http(s) URL: scheme, host, optional path; no spaces
-URL = re.compile(r"^https?://[^\s/?#]+(/[^\s]*)?$")
+URL = LazyPattern(r"^https?://[^\s/?#]+(/[^\s]*)?$")
 
 
-def resource_url(collection: str) -> re.Pattern[str]:
+def resource_url(collection: str) -> LazyPattern:
     """The form of the URL of one resource of an API collection: ``…/<collection>/<uuid>``;
     group 1 is the API root (up to the collection), group 2 the UUID."""
-    return re.compile(rf"^(https?://[^\s/?#]+(?:/[^\s?#]*)?)/{collection}/({_UUID})/?$")
+    return LazyPattern(rf"^(https?://[^\s/?#]+(?:/[^\s?#]*)?)/{collection}/({_UUID})/?$")
 
 
 CATALOGUS_URL = resource_url("catalogussen")

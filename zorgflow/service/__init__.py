@@ -8,11 +8,13 @@
 - `read_plan` and `CaseService.migrate`: move stored cases to a new workflow version;
 - `ProcessingLog`: the processing log (LDV) `CaseService` writes for steps on personal data;
 - `CaseService.retention` and `destroy_due`: cases whose retention ended (Archiefwet), and
-  destroying them with a log.
+  destroying them with a log;
+- `ZaakSync`: stored cases sent to a ZGW Zaken API as zaken.
 """
 
 from ..migration_plan import MigrationPlan
 from ..store import RecordedSignal
+from ..zgw.sync import SyncFailure, SyncResult, SyncStep, ZaakSync
 from .ldv import Processing, ProcessingLog
 from .migration import CaseMigration, MigrationRun, read_plan
 from .retention import RetentionDue
@@ -22,4 +24,5 @@ from .worker import Round, TimerWorker
 
 __all__ = ["MASK", "CaseMigration", "CaseService", "MigrationPlan", "MigrationRun",
            "Processing", "ProcessingLog", "RecordedSignal", "RetentionDue", "Round", "Sweep",
-           "SweepFailure", "TimerWorker", "case_view", "history_view", "read_plan", "ref_view"]
+           "SweepFailure", "SyncFailure", "SyncResult", "SyncStep", "TimerWorker", "ZaakSync",
+           "case_view", "history_view", "read_plan", "ref_view"]

@@ -1,8 +1,9 @@
 """ZGW (zaakgericht werken): a workflow's ``zgw:`` block as Catalogi API resources, and the
 check of its archiving classes against a Selectielijst fixture, a closed case's archiving
-(`archiving`: zrc-021) and the zaak sync to a Zaken API (`ZaakSync`). Internal: applications
-use `zorgflow.export_zaaktype`, `zorgflow.zaaktype_urls` and `zorgflow.ZaakSync`; the command
-line ``zorgflow export zgw``, ``zorgflow sync zgw`` and ``zorgflow validate
+(`archiving`: zrc-021) and the zaak sync to a Zaken API (`zorgflow.zgw.sync`, not imported
+here: it needs the stores, which ``import zorgflow`` does not load). Internal: applications
+use `zorgflow.export_zaaktype`, `zorgflow.zaaktype_urls` and `zorgflow.service.ZaakSync`;
+the command line ``zorgflow export zgw``, ``zorgflow sync zgw`` and ``zorgflow validate
 --selectielijst``."""
 
 from .archive import Archiving, add_period, archiving
@@ -13,16 +14,11 @@ from .selectielijst import (
     check_selectielijst,
     read_selectielijst,
 )
-from .sync import SyncFailure, SyncResult, SyncStep, ZaakSync
 
 __all__ = [
     "Archiving",
     "Selectielijst",
     "SelectielijstKlasse",
-    "SyncFailure",
-    "SyncResult",
-    "SyncStep",
-    "ZaakSync",
     "ZaaktypeUrls",
     "add_period",
     "archiving",

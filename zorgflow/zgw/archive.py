@@ -12,15 +12,15 @@ the zaak sync both read it from here.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from ..engine import Case, HistoryEntry
 from ..model import Workflow, ZgwResult
 from ..model.calendar import add_months, local_date, parse_date
+from ..model.zgw import LazyPattern
 
-_PERIOD = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
+_PERIOD = LazyPattern(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
 
 
 @dataclass(frozen=True, slots=True)
