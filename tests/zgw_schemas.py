@@ -1,6 +1,6 @@
 """The ZGW OpenAPI documents (Catalogi, Zaken) as JSON Schema for what a client sends, shared
 by the export and sync tests: ``nullable`` as a null type, readOnly attributes not required
-(as DESIGN.md, "Decisions (turn 2)", allows), refs into ``$defs``."""
+(a client never sends them; the server fills them in), refs into ``$defs``."""
 
 from __future__ import annotations
 
