@@ -291,10 +291,8 @@ class Engine:
         at = _at(at)
         program, case = self._for_case(case)
         _check_actor(actor)
-        base = version = case.version
-        if not _nothing_due(program, case, at):
-            case = self._with_overdue(program, case, at)
-            version = case.version
+        base, case = case.version, self._with_overdue(program, case, at)
+        version = case.version
         ct = program.table.get((case._state, event))
         if ct is None:
             raise TransitionRejected(event, [self._no_transition(program, case._state, event)])
