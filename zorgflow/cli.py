@@ -391,10 +391,7 @@ def _add_worker_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]
                                    "recorded once, also with several workers on PostgreSQL; "
                                    "each is printed as a JSON line once recorded.")
     p.add_argument("workflows", metavar="WORKFLOWS", help="the workflow folder (or file)")
-    p.add_argument("--store", required=True, metavar="DSN|FILE",
-                   help="a postgresql:// DSN, or a SQLite file")
-    p.add_argument("--schema", default=None, metavar="NAME",
-                   help="the PostgreSQL schema of the store (default zorgflow)")
+    _store_arguments(p)
     p.add_argument("--batch", type=_positive_int, default=100, metavar="N",
                    help="cases per transaction (default 100)")
     p.add_argument("--interval", type=_positive_float, default=5.0, metavar="SECONDS",
@@ -414,10 +411,7 @@ def _add_retention_command(sub: argparse._SubParsersAction[argparse.ArgumentPars
                                    "destruction log. Exit 0, or 1 when a case could not be "
                                    "destroyed.")
     p.add_argument("workflows", metavar="WORKFLOWS_DIR", help="the workflow folder")
-    p.add_argument("--store", required=True, metavar="DSN|FILE",
-                   help="a postgresql:// DSN, or a SQLite file")
-    p.add_argument("--schema", default=None, metavar="NAME",
-                   help="the PostgreSQL schema of the store (default zorgflow)")
+    _store_arguments(p)
     p.add_argument("--on", metavar="YYYY-MM-DD", default=None, type=_day,
                    help="the day to judge by (default: today, Europe/Amsterdam)")
     p.add_argument("--destroy", action="store_true", help="destroy what is due")
@@ -530,10 +524,7 @@ def _add_sync_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
                                     "on stderr. Exit 0 when all are synced, 1 when some "
                                     "failed (run it again: it resumes), 2 on usage errors.")
     z.add_argument("workflows", metavar="WORKFLOWS_DIR", help="the workflow folder")
-    z.add_argument("--store", required=True, metavar="DSN|FILE",
-                   help="a postgresql:// DSN, or a SQLite file")
-    z.add_argument("--schema", default=None, metavar="NAME",
-                   help="the PostgreSQL schema of the store (default zorgflow)")
+    _store_arguments(z)
     z.add_argument("--base-url", required=True, metavar="URL",
                    help="the Zaken API root, e.g. https://openzaak.example.nl/zaken/api/v1")
     z.add_argument("--catalogus", required=True, metavar="URL",
@@ -634,14 +625,19 @@ def _add_migrate_command(sub: argparse._SubParsersAction[argparse.ArgumentParser
     a.set_defaults(func=cmd_migrate_apply)
 
 
+def _store_arguments(p: argparse.ArgumentParser) -> None:
+    """``--store`` and ``--schema``, which `_store_of` reads."""
+    p.add_argument("--store", required=True, metavar="DSN|FILE",
+                   help="a postgresql:// DSN, or a SQLite file")
+    p.add_argument("--schema", default=None, metavar="NAME",
+                   help="the PostgreSQL schema of the store (default zorgflow)")
+
+
 def _store_plan_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("workflows", metavar="WORKFLOWS_DIR",
                    help="the workflow folder, holding both versions")
-    p.add_argument("--store", required=True, metavar="DSN|FILE",
-                   help="a postgresql:// DSN, or a SQLite file")
+    _store_arguments(p)
     p.add_argument("--plan", required=True, metavar="PLAN.yaml", help="the migration plan")
-    p.add_argument("--schema", default=None, metavar="NAME",
-                   help="the PostgreSQL schema of the store (default zorgflow)")
 
 
 def _workflow_file(path: str) -> Workflow:

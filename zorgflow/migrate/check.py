@@ -23,7 +23,7 @@ from ..engine.migration import blockers as _blockers
 from ..engine.migration import candidates
 from ..migration_plan import MigrationPlan, identity_plan
 from ..model import Workflow
-from ..store import Store
+from ..store import Store, pages
 from ..verify import MAX_STATES, TIME_LIMIT, Verifier
 
 
@@ -212,12 +212,8 @@ def impact(store: Store, old: Workflow, new: Workflow, plan: MigrationPlan, *,
     move; writes nothing. ``progress`` is called with the number of cases read after each
     page."""
     result = Impact(plan.workflow, plan.from_version, plan.to_version)
-    after: str | None = None
     read = 0
-    while True:
-        refs = store.find(workflow_id=plan.workflow, limit=page, after=after)
-        if not refs:
-            break
+    for refs in pages(store, workflow_id=plan.workflow, size=page):
         for ref in refs:
             if ref.workflow_version != plan.from_version:
                 result.other_versions[ref.workflow_version] += 1
@@ -228,7 +224,6 @@ def impact(store: Store, old: Workflow, new: Workflow, plan: MigrationPlan, *,
             if verdict.target is None:
                 result.blocked.append(verdict)
         read += len(refs)
-        after = refs[-1].id
         if progress is not None:
             progress(read)
     return result

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from ..engine import Case
 from ..model import Workflow
+from ..store import Destruction
 from ..zgw import archiving
 
 
@@ -34,6 +35,11 @@ class RetentionDue:
     #: ``case``: the whole case; ``personal_data``: only its personal data
     scope: Literal["case", "personal_data"]
 
+    def destruction(self, at: datetime, actor: str) -> Destruction:
+        """The destruction log's row for destroying this at ``at`` by ``actor`` (an id)."""
+        return Destruction(self.case_id, self.workflow_id, self.workflow_version, self.result,
+                           self.closed_at, self.archiefactiedatum, self.scope, at, actor)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: dates and times as ISO 8601 text."""
         return {"case_id": self.case_id, "workflow_id": self.workflow_id,
@@ -51,14 +57,14 @@ def due_for_destruction(workflow: Workflow, case: Case, today: date) -> Retentio
         return None
     scope: Literal["case", "personal_data"] = (
         "personal_data" if found.result.vernietiging == "persoonsgegevens" else "case")
-    if scope == "personal_data" and not holds_personal_data(workflow, case):
+    if scope == "personal_data" and not keeps_personal_data(workflow, case):
         return None
     return RetentionDue(case.id, case.workflow_id, case.workflow_version,
                         found.result.omschrijving, found.closed_at, found.archiefactiedatum,
                         scope)
 
 
-def holds_personal_data(workflow: Workflow, case: Case) -> bool:
+def keeps_personal_data(workflow: Workflow, case: Case) -> bool:
     """Whether the case holds a personal fact, or an entry of its history a personal value
     (of a fact its workflow marks personal, or of an event's personal data field)."""
     personal = {f for f, fact in workflow.facts.items() if fact.personal_data}

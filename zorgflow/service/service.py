@@ -34,11 +34,10 @@ from ..model import Workflow
 from ..model.calendar import local_date
 from ..model.values import to_json
 from ..rules.decision import Decision
-from ..store import CaseNotFound, Destruction, RecordedSignal, Store
+from ..store import CaseNotFound, Destruction, RecordedSignal, Store, pages
 from .ldv import Processing, ProcessingLog, data_subjects, holds_personal_data
 from .migration import CaseMigration, MigrationRun, read_plan
-from .retention import RetentionDue, due_for_destruction
-from .retention import holds_personal_data as case_holds_personal_data
+from .retention import RetentionDue, due_for_destruction, keeps_personal_data
 from .views import case_view, history_view, ref_view
 
 _T = TypeVar("_T")
@@ -247,8 +246,7 @@ class CaseService:
             plan = read_plan(self.engine, plan)
         if not isinstance(actor, Actor):
             raise TypeError(f"actor must be a zorgflow Actor, not {type(actor).__name__}")
-        if not isinstance(page, int) or isinstance(page, bool) or page < 1:
-            raise ValueError(f"page must be a whole number of at least 1, not {page!r}")
+        _page_size(page)
         self.engine.workflow(plan.workflow, plan.from_version)
         self.engine.workflow(plan.workflow, plan.to_version)
         run = MigrationRun(plan.workflow, plan.from_version, plan.to_version, dry_run)
@@ -271,12 +269,7 @@ class CaseService:
             for start in range(0, len(ids), page):
                 yield ids[start:start + page]
             return
-        after: str | None = None
-        while True:
-            refs = self.store.find(workflow_id=plan.workflow, limit=page, after=after)
-            if not refs:
-                return
-            after = refs[-1].id
+        for refs in pages(self.store, workflow_id=plan.workflow, size=page):
             yield [r.id for r in refs if r.workflow_version == plan.from_version]
 
     def _migrate_one(self, plan: MigrationPlan, case_id: str, actor: Actor,
@@ -348,15 +341,10 @@ class CaseService:
         ``page`` at a time; ``progress`` is called with the number read after each page.
         Writes nothing."""
         today = local_date(self._now() if at is None else at)
-        if not isinstance(page, int) or isinstance(page, bool) or page < 1:
-            raise ValueError(f"page must be a whole number of at least 1, not {page!r}")
+        _page_size(page)
         found: list[RetentionDue] = []
-        after: str | None = None
         read = 0
-        while True:
-            refs = self.store.find(workflow_id=workflow_id, limit=page, after=after)
-            if not refs:
-                break
+        for refs in pages(self.store, workflow_id=workflow_id, size=page):
             for ref in refs:
                 workflow = self.engine.workflow(ref.workflow_id, ref.workflow_version)
                 if workflow.zgw is None or not workflow.states[ref.state].final:
@@ -365,7 +353,6 @@ class CaseService:
                 if due is not None:
                     found.append(due)
             read += len(refs)
-            after = refs[-1].id
             if progress is not None:
                 progress(read)
         return sorted(found, key=lambda d: (d.archiefactiedatum, d.case_id))
@@ -384,9 +371,7 @@ class CaseService:
         moment = self._now() if at is None else at
         done: list[Destruction] = []
         for n, due in enumerate(self.retention(moment, workflow_id=workflow_id), start=1):
-            record = Destruction(due.case_id, due.workflow_id, due.workflow_version,
-                                 due.result, due.closed_at, due.archiefactiedatum, due.scope,
-                                 moment, actor.id)
+            record = due.destruction(moment, actor.id)
             if dry_run or self._destroy(record, local_date(moment)):
                 done.append(record)
             if progress is not None:
@@ -402,7 +387,7 @@ class CaseService:
             workflow = self._workflow(case)
             if due_for_destruction(workflow, case, today) is None:
                 return None  # changed meanwhile (reopened, destroyed by someone else)
-            personal = case_holds_personal_data(workflow, case)
+            personal = keeps_personal_data(workflow, case)
             store.destroy(record)
             return case, personal
 
@@ -572,6 +557,12 @@ def _shown(workflow: Workflow, view: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in view.get("facts", {}).items()
             if name not in masked and name in workflow.facts
             and workflow.facts[name].personal_data}
+
+
+def _page_size(page: Any) -> None:
+    """``page`` (cases read at a time) is a whole number of at least 1: else `ValueError`."""
+    if not isinstance(page, int) or isinstance(page, bool) or page < 1:
+        raise ValueError(f"page must be a whole number of at least 1, not {page!r}")
 
 
 def _moved_by(case: Case, plan: MigrationPlan) -> bool:

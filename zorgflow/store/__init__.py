@@ -13,8 +13,9 @@ any length of history; `history(id, after=, limit=)` and `find(..., limit=, afte
 `remember`/`recall`/`forget_keys` keep idempotency keys (a request digest and the resulting
 version per case and key), inside the caller's `transaction` when there is one. `destroy`
 removes a case (or only its personal data) when its retention ends and logs what it removed
-(`destructions`). `mark_synced`/`sync_state` keep what a sync to another system (the ZGW
-zaak sync) sent of each case, so that a sync run again sends only what is new.
+(`destructions`); `pages(store)` lists every case a page at a time. `mark_synced` and
+`sync_state` keep what a sync to another system (the ZGW zaak sync) sent of each case, so that
+a sync run again sends only what is new.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .base import (
     StoreUnavailable,
     SyncMark,
     UnstorableValue,
+    pages,
 )
 from .opening import open_store
 from .postgres import PostgresStore
@@ -39,5 +41,5 @@ from .sqlite import SQLiteStore
 
 __all__ = ["CaseExists", "CaseNotFound", "CaseRef", "Cipher", "ConcurrentUpdate",
            "Destruction", "PostgresStore", "RecordedSignal", "SQLiteStore", "Store", "StoreError",
-           "StoreUnavailable", "SyncMark", "UnstorableValue", "open_store"]
+           "StoreUnavailable", "SyncMark", "UnstorableValue", "open_store", "pages"]
 

@@ -3,6 +3,7 @@ store errors of `zorgflow.errors`, re-exported here)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -95,6 +96,23 @@ class SyncMark:
     #: what was sent, as the sync compares it (a value, a digest; "" when nothing to compare)
     digest: str
     synced_at: datetime
+
+
+def pages(store: Store, *, workflow_id: str | None = None, size: int = 500
+          ) -> Iterator[list[CaseRef]]:
+    """Every stored case (of ``workflow_id``, if given) as `Store.find` lists them, by id, a
+    page of at most ``size`` at a time: for work over a whole store (a migration, retention,
+    a sync) without holding every reference at once. Cases stored meanwhile behind the last
+    page read are listed too."""
+    after: str | None = None
+    while True:
+        refs = store.find(workflow_id=workflow_id, limit=size, after=after)
+        if not refs:
+            return
+        yield refs
+        if len(refs) < size:
+            return
+        after = refs[-1].id
 
 
 class Cipher(Protocol):
@@ -223,4 +241,4 @@ class Store(CaseWriter, Protocol):
 
 __all__ = ["CaseExists", "CaseNotFound", "CaseRef", "Cipher", "ConcurrentUpdate",
            "Destruction", "RecordedSignal", "Store", "StoreError", "StoreUnavailable",
-           "SyncMark", "UnstorableValue"]
+           "SyncMark", "UnstorableValue", "pages"]

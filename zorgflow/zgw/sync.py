@@ -43,7 +43,7 @@ from ..errors import CaseNotFound, MissingDependency, StoreError, UnknownWorkflo
 from ..model import Workflow
 from ..model.calendar import AMSTERDAM, local_date
 from ..model.zgw import CATALOGUS_URL, URL
-from ..store.base import Store, SyncMark
+from ..store.base import Store, SyncMark, pages
 from .archive import archiving, closing_entry
 from .export import ZaaktypeUrls, zaaktype_urls
 
@@ -214,9 +214,7 @@ class ZaakSync:
     def sync_all(self, *, workflow_id: str | None = None) -> Iterator[SyncResult]:
         """Sync every stored case (of ``workflow_id``, if given) whose workflow has a
         ``zgw:`` block, by case id; one result per case, as each is done."""
-        after: str | None = None
-        while True:
-            refs = self.store.find(workflow_id=workflow_id, limit=_PAGE, after=after)
+        for refs in pages(self.store, workflow_id=workflow_id, size=_PAGE):
             for ref in refs:
                 try:
                     workflow = self.engine.workflow(ref.workflow_id, ref.workflow_version)
@@ -225,9 +223,6 @@ class ZaakSync:
                     continue
                 if workflow.zgw is not None:
                     yield self.sync(ref.id)
-            if len(refs) < _PAGE:
-                return
-            after = refs[-1].id
 
     def sync(self, case_id: str) -> SyncResult:
         """Sync one stored case: send what its zaak does not have yet, in order, and mark it
