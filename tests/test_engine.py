@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -42,6 +43,15 @@ def to_uitvoering(engine: Engine, at: datetime = T0) -> Case:
     case = engine.fire(case, "geen_actief_dossier", actor=coord, at=at)
     return engine.fire(case, "casusregisseur_benoemd", actor=coord,
                        data={"casusregisseur": regisseur.id, "ketenpartner": "GGZ"}, at=at)
+
+
+def test_a_new_case_gets_a_random_version_4_uuid_as_its_id(engine: Engine) -> None:
+    ids = [engine.start("lzn", actor=scp, at=T0).id for _ in range(200)]
+    assert len(set(ids)) == len(ids)
+    for case_id in ids:
+        parsed = uuid.UUID(hex=case_id)
+        assert parsed.hex == case_id  # 32 lower-case hex digits, no dashes
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
 
 
 # -- moving ----------------------------------------------------------------------------------

@@ -15,6 +15,9 @@ change without notice; what they offer to applications is re-exported here.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
 from .engine import Actor, Case, CaseWriter, Engine, HistoryEntry, Signal, Task, TimerStatus
 from .errors import (
@@ -43,10 +46,23 @@ from .errors import (
 from .loader import load_workflow, load_workflow_text
 from .model import Workflow
 from .rules.decision import Decision
-from .rules.durable import check as durable_gaps
 from .rules.logic import UNKNOWN
-from .scenarios import ExampleResult, run_examples
-from .zgw import ZaaktypeUrls, export_zaaktype, zaaktype_urls
+
+if TYPE_CHECKING:
+    from .rules.durable import check as durable_gaps
+    from .scenarios import ExampleResult, run_examples
+    from .zgw import ZaaktypeUrls, export_zaaktype, zaaktype_urls
+
+#: names imported on first use (PEP 562), so that `import zorgflow` does not pay for what most
+#: programs never call: the durable-rules translator, the examples runner, the ZGW export
+_LAZY = {
+    "durable_gaps": ("zorgflow.rules.durable", "check"),
+    "ExampleResult": ("zorgflow.scenarios", "ExampleResult"),
+    "run_examples": ("zorgflow.scenarios", "run_examples"),
+    "ZaaktypeUrls": ("zorgflow.zgw", "ZaaktypeUrls"),
+    "export_zaaktype": ("zorgflow.zgw", "export_zaaktype"),
+    "zaaktype_urls": ("zorgflow.zgw", "zaaktype_urls"),
+}
 
 __all__ = [
     "UNKNOWN",
@@ -92,10 +108,29 @@ __all__ = [
     "zaaktype_urls",
 ]
 
-# Public names say where users find them (reprs, tracebacks, documentation), not which
-# internal module defines them.
+
+def _public(value: Any) -> Any:
+    """``value``, saying where users find it (reprs, tracebacks, documentation), not which
+    internal module defines it."""
+    if isinstance(value, type) or callable(value):
+        value.__module__ = __name__
+    return value
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'zorgflow' has no attribute '{name}'")
+    module, attribute = _LAZY[name]
+    value = _public(getattr(importlib.import_module(module), attribute))
+    globals()[name] = value  # later lookups find it without calling this
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
 for _name in __all__:
-    _value = globals()[_name]
-    if isinstance(_value, type) or callable(_value):
-        _value.__module__ = __name__
-del _name, _value
+    if _name not in _LAZY:
+        _public(globals()[_name])
+del _name

@@ -114,6 +114,8 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
+from ._frozen import Frozen
+
 #: the languages messages exist in; the first is the default
 LANGUAGES: tuple[str, ...] = ("en", "nl")
 
@@ -202,8 +204,8 @@ def placeholders(template: str) -> frozenset[str]:
                      if name is not None)
 
 
-@dataclass(frozen=True, slots=True)
-class Phrase:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Phrase(Frozen):
     """A piece of text whose words depend on the language: a catalog message id and the
     values of its placeholders (text, or phrases and lists to say in the same language)."""
 
@@ -215,8 +217,8 @@ class Phrase:
         return _render(self.key, self.params, language(lang))
 
 
-@dataclass(frozen=True, slots=True)
-class Joined:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Joined(Frozen):
     """Items said one after the other, with the catalog's separator ``sep`` between them
     (e.g. ``sep.and``: " and " / " en "); ``sep=None`` puts nothing between them."""
 
@@ -377,8 +379,8 @@ class ZorgflowError(Exception):
         return {}
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Problem(Frozen):
     """One mistake in a workflow definition, with where it is.
 
     ``line`` and ``column`` are 1-based; 0 means the position is not known.

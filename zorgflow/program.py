@@ -20,6 +20,7 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
 
+from ._frozen import Frozen
 from .errors import ExprError, Problem, ValueProblem, WorkflowError
 from .model import NOWHERE, DataField, Invariant, RuleSet, Timer, Workflow, where_of
 from .model.calendar import interval_limits
@@ -66,8 +67,8 @@ def compile_workflow(workflow: Workflow, *, known_problems: bool = False,
     return program, []
 
 
-@dataclass(frozen=True, slots=True)
-class _TransitionExprs:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class _TransitionExprs(Frozen):
     """A transition's compiled expressions."""
 
     guard: Expr | None
@@ -324,8 +325,8 @@ def _literal(source: str) -> Any:
     return _NOT_LITERAL
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledInvariant:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class CompiledInvariant(Frozen):
     """An invariant's condition compiled on each transition it concerns, by the
     transition's index in the workflow (``implies``: those entering its states; ``never``:
     those of its event). Empty for ``requires_case_role`` and ``always_reachable``."""
@@ -372,8 +373,8 @@ class DataCheck:
         return result, problems
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledTimer:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class CompiledTimer(Frozen):
     """A timer with the states it runs in and its compiled ``while:`` condition."""
 
     model: Timer

@@ -12,6 +12,7 @@ from datetime import datetime
 from types import EllipsisType, MappingProxyType
 from typing import Any
 
+from .._frozen import Frozen
 from ..errors import CaseFormatError
 from ..model.calendar import parse_datetime
 from ..model.values import number_text, to_json
@@ -88,8 +89,8 @@ class Actor:
         return hash((self.id, self.roles))
 
 
-@dataclass(frozen=True, slots=True)
-class Signal:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Signal(Frozen):
     """A timer signal: its name, when it is (or was) due, and a label."""
 
     name: str

@@ -6,10 +6,9 @@ one engine can serve many threads without locks on the hot path.
 
 from __future__ import annotations
 
-import difflib
+import os
 import re
 import threading
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -42,9 +41,7 @@ from ..model.calendar import (
 from ..model.values import number_text
 from ..program import CompiledTransition, Program, explain_guard, program_of
 from ..rules.decision import Decision
-from ..rules.durable import DurableRules
-from ..rules.durable import check as durable_gaps
-from ..rules.expr import Env, Expr, suggest
+from ..rules.expr import Env, Expr, closest, suggest
 from ..rules.logic import UNKNOWN
 from .case import Actor, Case, Signal
 from .describe import describe as describe_workflow
@@ -108,6 +105,10 @@ class Engine:
         self.rules_backend = rules_backend
         workflows = list(workflows)
         if rules_backend == "durable":
+            # the optional back end's translator is imported only by engines that use it
+            from ..rules.durable import DurableRules
+            from ..rules.durable import check as durable_gaps
+
             problems = [p for workflow in workflows for p in durable_gaps(workflow)]
             if problems:
                 raise RulesBackendError(problems)
@@ -264,7 +265,7 @@ class Engine:
                        workflow_version=program.model.version)
         timers = timers_after(program, None, initial, "start", {}, at)
         tasks = tasks_after(program, None, initial, "start", {}, at) if program.tasks else None
-        case = Case(case_id or uuid.uuid4().hex, program.model.id, program.model.version, initial,
+        case = Case(case_id or _new_case_id(), program.model.id, program.model.version, initial,
                     facts=new_facts, case_roles={}, history=(entry,), timers=timers,
                     tasks=tasks)
         if store is not None:
@@ -933,9 +934,9 @@ def _roles_text(roles: Iterable[str]) -> Phrase:
 def _unknown(code: str, key: str, kind: str, name: str, known: Iterable[str]) -> Reason:
     """``unknown <kind> '<name>'``, with ``— did you mean '<close>'?`` when a known name is
     close (the choice `suggest` makes)."""
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    close = closest(name, known)
     if close:
-        return Reason(code, key + "_close", **{kind: name, "close": close[0]})
+        return Reason(code, key + "_close", **{kind: name, "close": close})
     return Reason(code, key, **{kind: name})
 
 
@@ -989,6 +990,15 @@ def _check_facts_kind(action: str, facts: Any) -> None:
     """Facts to set come as a mapping of fact: value; anything else is refused."""
     if not isinstance(facts, Mapping):
         raise TransitionRejected(action, [Reason("invalid_data", "reason.facts_not_mapping")])
+
+
+def _new_case_id() -> str:
+    """A random case id: a version 4 UUID as 32 hex digits, made as `uuid.uuid4` makes one
+    (the `uuid` module itself imports `platform`, which `import zorgflow` need not pay for)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 4122 variant
+    return raw.hex()
 
 
 def _check_actor(actor: Any) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from .._frozen import Frozen
 from ..errors import ValueProblem
 from ..model import TaskDefinition
 from ..model.calendar import AMSTERDAM, add_duration, cycle_date, duration_amount, local_date
@@ -33,8 +34,8 @@ _PER_YEAR = {"days": 365, "weeks": 52, "months": 12, "years": 1}
 
 
 
-@dataclass(frozen=True, slots=True)
-class Task:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Task(Frozen):
     """A task of a case: who must do it, by when, and whether it is done."""
 
     id: str
@@ -51,8 +52,8 @@ class Task:
         return not self.done and self.due_at is not None and self.due_at <= at
 
 
-@dataclass(frozen=True, slots=True)
-class TimerStatus:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class TimerStatus(Frozen):
     """One timer of the case's current state: when it falls due, or why it does not."""
 
     signal: str

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar as _stdcal
 from collections.abc import Iterable
 from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -47,7 +46,10 @@ def add_months(day: date, months: int) -> date:
     year, month = divmod(index, 12)
     if not MINYEAR <= year <= MAXYEAR:
         raise ValueProblem(f"a date plus a number of months {_OUTSIDE}")
-    last = _stdcal.monthrange(year, month + 1)[1]
+    if day.day <= 28:  # every month has it
+        return date(year, month + 1, day.day)
+    # December has 31 days (and the year 9999 has no next January to count back from)
+    last = 31 if month == 11 else (date(year, month + 2, 1) - timedelta(days=1)).day
     return date(year, month + 1, min(day.day, last))
 
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .._frozen import Frozen
 from .workflow import Workflow
 
 
-@dataclass(frozen=True, slots=True)
-class Element:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Element(Frozen):
     """One element of a workflow with its provenance."""
 
     #: what it is, in Dutch as policy staff read it: ``toestand``, ``gebeurtenis``, …

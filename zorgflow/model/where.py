@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._frozen import Frozen
 
-@dataclass(frozen=True, slots=True)
-class Where:
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Where(Frozen):
     """A position in a workflow file; ``line`` and ``column`` are 1-based, 0 when unknown.
 
     For the text of an expression it also knows how the text is written, to find a column

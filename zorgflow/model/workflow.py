@@ -13,6 +13,7 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any, Literal
 
+from .._frozen import Frozen
 from .where import NOWHERE, Where
 from .zgw import Zgw
 
@@ -29,8 +30,8 @@ def _empty() -> Mapping[str, Any]:
     return _EMPTY
 
 
-@dataclass(frozen=True, slots=True)
-class FactType:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class FactType(Frozen):
     """The type of a fact, a data field, a table input or a record field."""
 
     name: TypeName
@@ -55,8 +56,8 @@ class FactType:
                 "string": "text"}[self.name]
 
 
-@dataclass(frozen=True, slots=True)
-class Role:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Role(Frozen):
     """A role; a *case role* is held only by the actor an event assigned it to."""
 
     id: str
@@ -68,8 +69,8 @@ class Role:
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Fact:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Fact(Frozen):
     """Something known (or not yet known) about a case."""
 
     id: str
@@ -103,8 +104,8 @@ class Fact:
     data_subject: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class DifferentPeople:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class DifferentPeople(Frozen):
     """Case roles that must be held by different actors; with ``and_the_assigner``, an event
     may not assign one of them to the actor firing it (separation of duties)."""
 
@@ -115,8 +116,8 @@ class DifferentPeople:
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Acknowledgement:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Acknowledgement(Frozen):
     """A `verify` warning the workflow's authors have looked at and accept: its ``kind``, a
     fragment of its message (``about``) and why it is acceptable (``reason``). An acknowledged
     warning does not fail ``zorgflow check --strict``."""
@@ -126,8 +127,8 @@ class Acknowledgement:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Duration:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Duration(Frozen):
     """``amount unit`` or ``facts.<fact> unit``."""
 
     unit: Unit
@@ -139,8 +140,8 @@ class Duration:
         return f"{what} {self.unit}"
 
 
-@dataclass(frozen=True, slots=True)
-class Timer:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Timer(Frozen):
     """A signal that falls due while the case is in the timer's states.
 
     Relative (``after``): due that long after the case entered the timer's states from
@@ -167,8 +168,8 @@ class Timer:
     while_: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class TaskDefinition:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class TaskDefinition(Frozen):
     """Work someone must do that is not a change of state: opened by entering one of
     ``opened_in`` or by one of the events ``opened_by``, done once completed by a holder of
     ``role``. With ``due``, an open task past its deadline raises ``<id>_te_laat``."""
@@ -197,8 +198,8 @@ def _in_state(timer: Timer, state: str) -> Timer:
     return replace(timer, states=(state,))
 
 
-@dataclass(frozen=True, slots=True)
-class Cycle:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Cycle(Frozen):
     """A recurring meeting, e.g. the LZN-overleg every two weeks."""
 
     id: str
@@ -210,8 +211,8 @@ class Cycle:
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class State:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class State(Frozen):
     """A state of the process."""
 
     id: str
@@ -226,8 +227,8 @@ class State:
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class DataField:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class DataField(Frozen):
     """A value an actor sends with an event."""
 
     id: str
@@ -238,8 +239,8 @@ class DataField:
     personal_data: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class WarningRule:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class WarningRule(Frozen):
     """A soft condition of an event: when ``when`` holds at the step, ``label`` is recorded on
     its history entry (``HistoryEntry.warnings``); it never refuses the step."""
 
@@ -251,8 +252,8 @@ class WarningRule:
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Transition:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Transition(Frozen):
     """An event that moves a case from one of ``from_states`` to ``target``."""
 
     event: str
@@ -281,8 +282,8 @@ class Transition:
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Criterion:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Criterion(Frozen):
     """A named criterion of a ``criteria`` rule set: a condition, or all/any of clauses."""
 
     id: str
@@ -294,8 +295,8 @@ class Criterion:
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class CriteriaRuleSet:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class CriteriaRuleSet(Frozen):
     """Named criteria; the outcome is the ids of those that hold, in definition order."""
 
     id: str
@@ -308,8 +309,8 @@ class CriteriaRuleSet:
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class TableInput:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class TableInput(Frozen):
     """A column of a decision table; its value comes from an expression (default: a fact)."""
 
     id: str
@@ -319,8 +320,8 @@ class TableInput:
     where: Where = field(default=NOWHERE, compare=False, repr=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Cell:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Cell(Frozen):
     """One test of a table row on one input.
 
     ``op`` is one of ``any``, ``absent``, ``eq``, ``in``, ``ne``, ``lt``, ``le``, ``gt``,
@@ -332,8 +333,8 @@ class Cell:
     text: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class TableRow:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class TableRow(Frozen):
     """A row of a decision table: cells per input, and the outputs when it matches."""
 
     id: str
@@ -346,8 +347,8 @@ class TableRow:
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class TableRuleSet:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class TableRuleSet(Frozen):
     """A decision table with a hit policy."""
 
     id: str
@@ -363,8 +364,8 @@ class TableRuleSet:
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class RankingCriterion:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class RankingCriterion(Frozen):
     """A weighted criterion over candidates: ``when`` gives ``weight`` points if true,
     ``points`` gives its number times ``weight``. A ``required`` one excludes a candidate
     for whom it is not true."""
@@ -380,8 +381,8 @@ class RankingCriterion:
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class RankingRuleSet:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class RankingRuleSet(Frozen):
     """Candidates from a list fact, scored and ordered."""
 
     id: str
@@ -402,8 +403,8 @@ RuleSet = CriteriaRuleSet | TableRuleSet | RankingRuleSet
 InvariantKind = Literal["implies", "requires_case_role", "always_reachable", "never"]
 
 
-@dataclass(frozen=True, slots=True)
-class Invariant:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Invariant(Frozen):
     """A rule that must hold on every reachable step (checked by `zorgflow verify`).
 
     ``kind`` is its form, which says the fields it uses:
@@ -441,8 +442,8 @@ class Invariant:
         return self.when if self.when is not None else "true"
 
 
-@dataclass(frozen=True, slots=True)
-class ExampleStart:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ExampleStart(Frozen):
     """How an example opens its case: by which actor, when, with which facts."""
 
     #: an actor of the example; None: its only actor
@@ -452,8 +453,8 @@ class ExampleStart:
     facts: Mapping[str, Any] = field(default_factory=_empty)
 
 
-@dataclass(frozen=True, slots=True)
-class Expectation:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Expectation(Frozen):
     """What a step of an example expects. A field left ``None`` is not checked, except that a
     step must be accepted unless ``rejected`` is set."""
 
@@ -486,8 +487,8 @@ class Expectation:
 StepAction = Literal["event", "set_facts", "decide", "due", "allowed", "complete"]
 
 
-@dataclass(frozen=True, slots=True)
-class ExampleStep:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ExampleStep(Frozen):
     """One step of an example: what it does (``action``), by whom, when, and what then holds.
 
     ``due`` lists the due signals and ``allowed`` the events ``by`` may fire; they take no
@@ -516,8 +517,8 @@ class ExampleStep:
     line: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Example:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Example(Frozen):
     """A scenario written in the workflow file: start, steps, expectations."""
 
     name: str
@@ -530,8 +531,8 @@ class Example:
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Workflow:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Workflow(Frozen):
     """A whole process definition, as loaded from one YAML file."""
 
     id: str

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+from .._frozen import Frozen
 from .where import NOWHERE, Where
 
 #: ``OmschrijvingGeneriekEnum`` of the Catalogi API (RolType.omschrijvingGeneriek)
@@ -81,8 +82,8 @@ MAX_LENGTH: Mapping[str, int] = {
 Archiefnominatie = Literal["blijvend_bewaren", "vernietigen"]
 
 
-@dataclass(frozen=True, slots=True)
-class ZgwRole:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ZgwRole(Frozen):
     """The RolType of a role: its generic description (``omschrijving_generiek``) and the
     text shown (``omschrijving``; default: the role's label)."""
 
@@ -94,8 +95,8 @@ class ZgwRole:
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class ZgwBrondatum:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ZgwBrondatum(Frozen):
     """``brondatumArchiefprocedure``: from which date the archiving term runs."""
 
     afleidingswijze: str
@@ -106,8 +107,8 @@ class ZgwBrondatum:
     registratie: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ZgwResult:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ZgwResult(Frozen):
     """A ResultaatType, and the ways of ending a case it stands for: a case that enters one
     of ``states`` (by one of ``events``, when given; with its data field ``data_field`` at
     one of ``data_values``, when given) has this result. The first result of the block that
@@ -145,8 +146,8 @@ class ZgwResult:
                                            and data[self.data_field] in self.data_values)
 
 
-@dataclass(frozen=True, slots=True)
-class ZgwProperty:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ZgwProperty(Frozen):
     """A fact exported as an ``Eigenschap`` (the allow-list)."""
 
     fact: str
@@ -158,8 +159,8 @@ class ZgwProperty:
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Zgw:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Zgw(Frozen):
     """The ``zgw:`` block: the policy values of the workflow's ZaakType and how its roles,
     final states and facts map to RolTypen, ResultaatTypen and Eigenschappen."""
 

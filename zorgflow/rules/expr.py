@@ -9,7 +9,6 @@ not a guard that silently never passes.
 from __future__ import annotations
 
 import ast
-import difflib
 import io
 import math
 import operator
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
+from .._frozen import Frozen
 from ..errors import ExprError, ValueProblem
 from ..model import DataField, Fact, FactType, RuleSet, TableRuleSet
 from ..model.calendar import add_months, days_between, local_date, months_between
@@ -40,14 +40,22 @@ _EMPTY: Mapping[str, Any] = {}
 Fn = Callable[["Env"], Any]
 
 
+def closest(name: str, known: Iterable[str]) -> str | None:
+    """The known name closest to ``name``, if one is close enough to suggest."""
+    import difflib  # only a mistake needs it: not paid by every `import zorgflow`
+
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def suggest(name: str, known: Iterable[str]) -> str:
     """`` — did you mean 'x'?`` or an empty string."""
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f" — did you mean '{close[0]}'?" if close else ""
+    close = closest(name, known)
+    return f" — did you mean '{close}'?" if close else ""
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Scope(Frozen):
     """What names an expression may use where it stands."""
 
     facts: Mapping[str, Fact]
@@ -92,8 +100,8 @@ class Env:
         return env
 
 
-@dataclass(frozen=True, slots=True)
-class Expr:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Expr(Frozen):
     """A compiled expression. Call it with an `Env`."""
 
     source: str

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .._frozen import Frozen
 from ..errors import RuleError
 from ..model import (
     Cell,
@@ -181,8 +182,8 @@ def _always(value: Any) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
-class Overlap:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Overlap(Frozen):
     """Two rows of a ``unique`` table that can both match, with an input that hits both."""
 
     first: str
@@ -190,8 +191,8 @@ class Overlap:
     witness: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class OverlapCheck:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class OverlapCheck(Frozen):
     """The outcome of a unique table's overlap check."""
 
     overlaps: tuple[Overlap, ...]
