@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import zorgflow
 from zorgflow import UNKNOWN, InvalidFacts
-from zorgflow.model import DataField, Fact, FactType
+from zorgflow.model import CriteriaRuleSet, Criterion, DataField, Fact, FactType
 from zorgflow.model.values import exact_form
 from zorgflow.program import explain_guard
 from zorgflow.rules import codegen
@@ -320,8 +320,6 @@ def test_formulas_with_dates_keep_the_closures(source: str, facts: dict[str, Any
 def test_generated_criteria_in_a_workflow_equal_the_closures(sources: list[str],
                                                              facts: dict[str, Any]) -> None:
     """A criteria rule set made of random formulas, compiled as a workflow compiles it."""
-    from zorgflow.model import CriteriaRuleSet, Criterion
-
     rule_set = CriteriaRuleSet("r", "R", (Criterion("c1", "C1", "all", tuple(sources)),
                                           Criterion("c2", "C2", "any", tuple(sources[:1]))))
     compiled = CompiledCriteria(rule_set, SCOPE)
@@ -380,3 +378,63 @@ def test_no_generated_guard_with_codegen_off(monkeypatch: pytest.MonkeyPatch) ->
     assert compile_expr("a and data.akkoord", GUARD_SCOPE, expect_bool=True).closure is None
     monkeypatch.delenv("ZORGFLOW_NO_CODEGEN")
     assert compile_expr("a and data.akkoord", GUARD_SCOPE, expect_bool=True).closure is not None
+
+
+RULES = {"r": CriteriaRuleSet("r", "R", (Criterion("c1", "C1", "all", ("a",)),
+                                          Criterion("c2", "C2", "any", ("b",))))}
+RULE_SCOPE = Scope(FACTS, data=DATA, rules=RULES)
+RULE_ATOMS = ["rules.r.holds", "not rules.r.holds", "'c1' in rules.r.matched",
+              "s in rules.r.matched", "'c2' not in rules.r.matched", "known(rules.r.holds)"]
+#: (matched, undecided, holds) of rule set r; undecided ids are the ones not matched
+OUTCOMES = st.tuples(st.lists(st.sampled_from(["c1", "c2"]), unique=True, max_size=2),
+                     st.booleans(), st.sampled_from([True, False, UNKNOWN]))
+
+
+class _CountingDecider:
+    """``env.decide`` answering a fixed outcome for rule set ``r`` and counting its calls."""
+
+    def __init__(self, matched: list[str], some_undecided: bool, holds: Any) -> None:
+        undecided = frozenset({"c1", "c2"} - set(matched)) if some_undecided else frozenset()
+        self.decision = SimpleNamespace(matched=tuple(matched), undecided=undecided,
+                                        holds=holds)
+        self.calls = 0
+
+    def __call__(self, rule_id: str) -> Any:
+        assert rule_id == "r"
+        self.calls += 1
+        return self.decision
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.sampled_from(RULE_ATOMS), formulas(GUARD_ATOMS + RULE_ATOMS, 2)),
+       FACT_VALUES, st.fixed_dictionaries({}, optional={
+           "reden": st.sampled_from(["verhuisd", "overleden"]), "akkoord": st.booleans()}),
+       OUTCOMES)
+def test_generated_guard_reading_a_rule_set_equals_closure(
+        source: str, facts: dict[str, Any], data: dict[str, Any],
+        outcome: tuple[list[str], bool, Any]) -> None:
+    """A guard reading a rule set's outcome: the same value as the closure, and the rule set
+    decided exactly as often (where the closure would not decide it, neither does the code)."""
+    expr = compile_expr(source, RULE_SCOPE, expect_bool=True)
+    reads_rule = "rules." in source
+    if expr.closure is None:  # inside and/or, or known(...): the closures answer
+        assert not reads_rule or " and " in source or " or " in source or "known(rules" in source
+        return
+    generated, reference = _CountingDecider(*outcome), _CountingDecider(*outcome)
+    value = expr.fn(Env(facts, AT, data, generated))
+    assert value is expr.closure(Env(facts, AT, data, reference)), (source, facts, outcome)
+    assert generated.calls == reference.calls, source
+
+
+def test_the_shipped_guards_that_read_rule_sets_are_generated(engines: Any) -> None:
+    """Those reading ``.holds`` or ``.matched`` outside and/or (LZN's afsluiten among them);
+    the casusregisseur's guard reads a ranking's ``.first`` inside ``or``: closures."""
+    fast, _ = engines
+    generated, closures = set(), set()
+    for w, s, e in guards(fast):
+        guard = fast._get(w).table[(s, e)].guard
+        if guard.rules_read:
+            (generated if guard.closure is not None else closures).add(guard.source)
+    assert "data.afsluitreden in rules.afsluitcriteria.matched" in generated
+    assert {"rules.inclusiecriteria.holds", "not rules.zorgplicht.holds"} <= generated
+    assert all(".first" in source for source in closures), closures

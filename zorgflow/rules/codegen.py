@@ -16,7 +16,11 @@ and gives up (returns ``None``) on anything it cannot take as it is, for the gen
 A true/false condition (a guard) that reads only facts, event data and literals becomes a
 generated ``fn(env)`` too (`condition_code`; `zorgflow.rules.expr.compile_expr` keeps the
 closure as ``Expr.closure``, which explanations and the criteria's reference evaluation use).
-Dates, time, arithmetic, rule sets, tables and rankings keep the closures.
+So does one that reads a rule set's outcome as ``rules.X.holds`` or ``v in rules.X.matched``
+(and ``not in``), outside ``and``/``or``: the rule set is decided where the closures would
+decide it, and only if they would, and such a condition is worked out in Kleene logic only,
+since a rule set's outcome can be unknown whatever the facts. Dates, time, arithmetic, and rule
+sets read in other ways or inside ``and``/``or`` keep the closures.
 
 ``ZORGFLOW_NO_CODEGEN=1`` in the environment when a workflow is compiled turns this off.
 """
@@ -90,10 +94,25 @@ class _Value:
         self.fact = fact
 
 
+class _NotTwoValued(Exception):
+    """The condition reads a rule set's outcome: it has no two-valued form."""
+
+
+def _in_rule(value: Any, decide: Callable[[str], Any], rule_id: str) -> Any:
+    """``value in rules.<rule_id>.matched`` as the closures answer it: unknown when ``value``
+    is (the rule set is not decided then), or when the criterion is undecided."""
+    if value is UNKNOWN:
+        return UNKNOWN
+    decision = decide(rule_id)
+    if value in decision.matched:
+        return True
+    return UNKNOWN if value in decision.undecided else False
+
+
 class _Generator:
     """Translates checked expression trees; every node it returns is built here."""
 
-    def __init__(self, scope: Scope) -> None:
+    def __init__(self, scope: Scope, *, rules_ok: bool = False) -> None:
         self.facts: Mapping[str, Fact] = scope.facts
         #: fact name -> the local variable holding it, in order of first read
         self.locals: dict[str, str] = {}
@@ -102,6 +121,13 @@ class _Generator:
         self.data = scope.data or {}
         #: data field -> the local variable holding it (guards)
         self.data_locals: dict[str, str] = {}
+        #: whether rule-set outcomes may be read (a condition's function has ``_decide``)
+        self.rules_ok = rules_ok and scope.rules is not None
+        #: whether one is read: the condition is then generated in Kleene logic only
+        self.reads_rules = False
+        #: how deep inside ``and``/``or`` the translation is (no rule set is read there: the
+        #: generated Kleene ``and``/``or`` evaluate every operand, the closures stop early)
+        self.in_bool_op = 0
 
     # -- operands -------------------------------------------------------------------------
     def fact_of(self, node: ast.expr) -> str | None:
@@ -123,6 +149,17 @@ class _Generator:
             raise Unsupported(t.name)
         var = self.locals.setdefault(name, f"v{len(self.locals)}")
         return _Value(_name(var), fact.default is None, name)
+
+    def rule_of(self, node: ast.expr, attribute: str) -> str | None:
+        """X when ``node`` is ``rules.X.<attribute>`` and rule sets may be read here."""
+        if not (isinstance(node, ast.Attribute) and node.attr == attribute
+                and isinstance(node.value, ast.Attribute)
+                and isinstance(node.value.value, ast.Name) and node.value.value.id == "rules"):
+            return None
+        if not self.rules_ok or self.in_bool_op:
+            raise Unsupported(f"rules.{node.value.attr}.{attribute}")
+        self.reads_rules = True
+        return node.value.attr
 
     def read_data(self, name: str) -> _Value:
         field = self.data.get(name)
@@ -166,6 +203,9 @@ class _Generator:
     # -- conditions: two-valued (every fact read is known) and three-valued ---------------
     def plain(self, node: ast.expr) -> ast.expr:
         """The condition in two-valued Python, valid when no fact it reads is unknown."""
+        if self.rules_ok and any(isinstance(n, ast.Name) and n.id == "rules"
+                                 for n in ast.walk(node)):
+            raise _NotTwoValued
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             return ast.UnaryOp(op=ast.Not(), operand=self.plain(node.operand))
         if isinstance(node, ast.BoolOp):
@@ -192,7 +232,18 @@ class _Generator:
             return _call("_k_not", [self.kleene(node.operand)])
         if isinstance(node, ast.BoolOp):
             fn = "_k_and" if isinstance(node.op, ast.And) else "_k_or"
-            return _call(fn, [self.kleene(v) for v in node.values])
+            self.in_bool_op += 1
+            try:
+                return _call(fn, [self.kleene(v) for v in node.values])
+            finally:
+                self.in_bool_op -= 1
+        if (isinstance(node, ast.Compare) and len(node.ops) == 1
+                and isinstance(node.ops[0], ast.In | ast.NotIn)):
+            rule_id = self.rule_of(node.comparators[0], "matched")
+            if rule_id is not None:
+                member = _call("_in_rule", [self.value(node.left).code, _name("_decide"),
+                                            _const(rule_id)])
+                return member if isinstance(node.ops[0], ast.In) else _call("_k_not", [member])
         if isinstance(node, ast.Compare):
             checks: list[ast.expr] = []
             for a, op, b in self.pairs(node):
@@ -207,6 +258,10 @@ class _Generator:
             return checks[0] if len(checks) == 1 else _call("_k_and", checks)
         if self.is_known_call(node):
             return self.known_argument(node)
+        rule_id = self.rule_of(node, "holds")
+        if rule_id is not None:  # true, false or unknown, decided here
+            return ast.Attribute(value=_call("_decide", [_const(rule_id)]), attr="holds",
+                                 ctx=ast.Load())
         return self.value(node).code
 
     def is_known_call(self, node: ast.expr) -> bool:
@@ -490,13 +545,17 @@ def criteria_code(rule_set_id: str, criteria: Sequence[tuple[str, str, list[Expr
 
 def condition_code(tree: ast.expr, scope: Scope) -> Callable[[Any], Any] | None:
     """A generated function ``fn(env)`` for a true/false condition (a guard) that reads only
-    facts, event data and literals, or None (code generation off, or something else used:
-    the closures answer). Two-valued when every fact and data field it reads is known."""
+    facts, event data, literals and rule-set outcomes, or None (code generation off, or
+    something else used: the closures answer). Two-valued when every fact and data field it
+    reads is known and it reads no rule set."""
     if not enabled():
         return None
-    gen = _Generator(scope)
+    gen = _Generator(scope, rules_ok=True)
     try:
-        plain = gen.plain(tree)
+        try:
+            plain: ast.expr | None = gen.plain(tree)
+        except _NotTwoValued:
+            plain = None
         kleene = gen.kleene(tree)
         body: list[ast.stmt] = []
         if gen.locals:
@@ -515,9 +574,14 @@ def condition_code(tree: ast.expr, scope: Scope) -> Callable[[Any], Any] | None:
         for name, var in gen.data_locals.items():
             body.append(ast.Assign(targets=[_store(var)],
                                    value=_call("_data", [_const(name), _name("_U")])))
+        if gen.reads_rules:
+            body.append(ast.Assign(targets=[_store("_decide")], value=ast.Attribute(
+                value=_name("env"), attr="decide", ctx=ast.Load())))
         unknowable = [var for name, var in gen.locals.items()
                       if gen.facts[name].default is None] + list(gen.data_locals.values())
-        if unknowable:
+        if plain is None:
+            body.append(ast.Return(value=kleene))
+        elif unknowable:
             known = _and([_is(_name(v), _name("_U"), negate=True) for v in unknowable])
             body.append(ast.If(test=known, body=[ast.Return(value=plain)], orelse=[]))
             body.append(ast.Return(value=kleene))
@@ -534,6 +598,6 @@ def condition_code(tree: ast.expr, scope: Scope) -> Callable[[Any], Any] | None:
         return None
     function_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     namespace = {"__builtins__": {}, "_U": UNKNOWN, "_k_and": k_and, "_k_or": k_or,
-                 "_k_not": k_not, **gen.namespace}
+                 "_k_not": k_not, "_in_rule": _in_rule, **gen.namespace}
     generated: Callable[[Any], Any] = types.FunctionType(function_code, namespace, "condition")
     return generated
