@@ -11,6 +11,10 @@ contenders, measured in turns in the same process:
   callback on ``afsluiten`` (same rule, written by hand); each case is a model bound with
   ``machine.add_model`` (timed separately, as "opening");
 * a plain dict table ``{(state, event): target}`` with the same hand-written guard: the limit.
+
+A second measurement follows the harness the issues were measured with: one case at a time,
+the steps from ``casusregisseur_benoemd`` to ``afsluiten``, again and again from the same
+case (so no case lives long), against one `transitions` model set back to the same state.
 """
 
 from __future__ import annotations
@@ -167,6 +171,91 @@ def dict_runner() -> Callable[[int], tuple[float, float]]:
     return run
 
 
+def _path_steps(people: dict[str, Any]) -> tuple[list[tuple[str, str, Any, Any]],
+                                                  list[tuple[str, str, Any, Any]]]:
+    """The steps before ``casusregisseur_benoemd``, and the path from it to ``afsluiten``."""
+    steps = _steps(people)
+    first = next(i for i, (_, event, _, _) in enumerate(steps)
+                 if event == "casusregisseur_benoemd")
+    return steps[:first], steps[first:]
+
+
+def path_runners(passes: int) -> dict[str, Callable[[], float]]:
+    """Each contender drives one case ``passes`` times along the path from
+    ``casusregisseur_benoemd`` to ``afsluiten``; the time of all passes."""
+    eng = engine()
+    people = actors()
+    before, path = _path_steps(people)
+    fire, set_facts = eng.fire, eng.set_facts
+    case = eng.start("lzn", actor=people["scp"], at=AT)
+    for _, event, actor, data in before:
+        case = fire(case, event, actor=actor, data=data, at=AT)
+    start = case
+
+    def zorgflow_path() -> float:
+        t0 = perf_counter()
+        for _ in range(passes):
+            case = start
+            for kind, event, actor, data in path:
+                if kind == "facts":
+                    case = set_facts(case, data, actor=actor, at=AT)
+                else:
+                    case = fire(case, event, actor=actor, data=data, at=AT)
+        elapsed = perf_counter() - t0
+        if case.state != FINAL:
+            raise BenchError(f"zorgflow path ended in {case.state}")
+        return elapsed
+
+    machine = transitions_machine(eng)
+    model = TransitionsModel()
+    machine.add_model(model)
+    calls = []
+    for kind, event, _, data in path:
+        if kind == "facts":
+            calls.append((None, data))
+        else:
+            calls.append((agree_trigger(event) if kind == "agree" else event, data or {}))
+    middle = start.state
+
+    def transitions_path() -> float:
+        t0 = perf_counter()
+        for _ in range(passes):
+            machine.set_state(middle, model=model)
+            model.facts = {}
+            for trigger, data in calls:
+                if trigger is None:
+                    model.facts.update(data)
+                elif not getattr(model, trigger)(**data):
+                    raise BenchError(f"transitions refused {trigger}")
+        elapsed = perf_counter() - t0
+        if model.state != FINAL:
+            raise BenchError(f"transitions path ended in {model.state}")
+        return elapsed
+
+    return {"transitions": transitions_path, "zorgflow": zorgflow_path}
+
+
+def path_rows(passes: int, repeats: int) -> list[Row]:
+    """Per step, one case at a time, as the issues' harness measures."""
+    runners = path_runners(passes)
+    for runner in runners.values():
+        runner()  # warm up, and check
+    times = interleaved(runners, repeats)
+    steps = len(_path_steps(actors())[1]) * passes
+    base = steps / median(times["transitions"])
+    z = steps / median(times["zorgflow"])
+    return [
+        Row(f"per step, one case at a time: the {steps // passes} steps from "
+            "`casusregisseur_benoemd` to `afsluiten` (an agreement and a `set_facts` among "
+            f"them) {passes:,} times over; raw `transitions`, one model set back to "
+            "`uitvoering` each time (baseline)", fmt_rate(base, " steps/s"), "1.00×",
+            fmt_pct(spread(times["transitions"]))),
+        Row("↳ `engine.fire` / `set_facts` over the same steps, from the same case each time "
+            "(the issue's measure)", fmt_rate(z, " steps/s"), fmt_ratio(z / base),
+            fmt_pct(spread(times["zorgflow"])), "≥ 3× (issue 18)", z / base >= 3.0),
+    ]
+
+
 def run(n: int, repeats: int) -> list[Row]:
     runners = {"transitions": transitions_runner(), "dict": dict_runner(),
                "zorgflow": zorgflow_runner()}
@@ -208,4 +297,4 @@ def run(n: int, repeats: int) -> list[Row]:
     rows.append(Row("↳ whole path incl. opening, zorgflow vs transitions",
                     fmt_rate(z_total, " cases/s") + f" vs {fmt_rate(t_total, '')}",
                     fmt_ratio(z_total / t_total), fmt_pct(spread(total["zorgflow"]))))
-    return rows
+    return rows + path_rows(max(n // 4, 100), repeats)
