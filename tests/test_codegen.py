@@ -9,6 +9,7 @@ with unknowns.
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,13 +22,23 @@ from hypothesis import strategies as st
 
 import zorgflow
 from zorgflow import UNKNOWN, InvalidFacts
-from zorgflow.model import CriteriaRuleSet, Criterion, DataField, Fact, FactType
+from zorgflow.model import (
+    Cell,
+    CriteriaRuleSet,
+    Criterion,
+    DataField,
+    Fact,
+    FactType,
+    TableInput,
+    TableRow,
+    TableRuleSet,
+)
 from zorgflow.model.values import exact_form
 from zorgflow.program import explain_guard
 from zorgflow.rules import codegen
 from zorgflow.rules.decision import Decision
 from zorgflow.rules.expr import Env, Scope, compile_expr
-from zorgflow.rules.rulesets import CompiledCriteria
+from zorgflow.rules.rulesets import CompiledCriteria, CompiledTable
 
 AT = datetime(2026, 2, 28, 12, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
@@ -438,3 +449,78 @@ def test_the_shipped_guards_that_read_rule_sets_are_generated(engines: Any) -> N
     assert "data.afsluitreden in rules.afsluitcriteria.matched" in generated
     assert {"rules.inclusiecriteria.holds", "not rules.zorgplicht.holds"} <= generated
     assert all(".first" in source for source in closures), closures
+
+
+#: (input, cells it may have) of the random tables: every cell op on the types it takes
+TABLE_CELLS: dict[str, list[Cell]] = {
+    "n": [Cell("eq", (1,)), Cell("ne", (0,)), Cell("lt", (2,)), Cell("le", (-1,)),
+          Cell("gt", (0,)), Cell("ge", (3,)), Cell("range", (0, 2)), Cell("in", (1, 3)),
+          Cell("absent"), Cell("any")],
+    "x": [Cell("lt", (1.5,)), Cell("range", (-1.0, 2.0)), Cell("ge", (0.5,)), Cell("absent")],
+    "s": [Cell("eq", ("x",)), Cell("ne", ("y",)), Cell("in", ("x", "y")), Cell("absent")],
+    "netwerk": [Cell("eq", ("geen",)), Cell("in", ("lthg", "ander")), Cell("ne", ("geen",)),
+                Cell("absent"), Cell("any")],
+    "a": [Cell("eq", (True,)), Cell("eq", (False,)), Cell("absent"), Cell("any")],
+}
+TABLE_TYPES = {name: FACTS[name].type for name in TABLE_CELLS}
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> TableRuleSet:
+    names = draw(st.lists(st.sampled_from(sorted(TABLE_CELLS)), min_size=1, max_size=4,
+                          unique=True))
+    rows = []
+    for r in range(draw(st.integers(1, 6))):
+        cells = {name: draw(st.sampled_from(TABLE_CELLS[name]))
+                 for name in names if draw(st.booleans())}
+        rows.append(TableRow(f"r{r}", cells, {"uit": r}))
+    inputs = tuple(TableInput(name, name, TABLE_TYPES[name], name) for name in names)
+    policy = draw(st.sampled_from(["first", "collect"]))
+    return TableRuleSet("t", "T", policy, inputs, ("uit",), tuple(rows))
+
+
+@settings(max_examples=300, deadline=None)
+@given(tables(), FACT_VALUES)
+def test_generated_table_rows_equal_the_closures(table: TableRuleSet,
+                                                 facts: dict[str, Any]) -> None:
+    """A random decision table: the generated row tests against the cells' closures, on
+    known and unknown inputs; the decision and its explanation are the same either way."""
+    generated = CompiledTable(table, SCOPE)
+    assert generated.code is not None
+    reference = CompiledTable(table, SCOPE)
+    reference.code = None
+    env = Env(facts, AT)
+    values = [fn(env) for fn in generated.input_fns]
+    assert generated.code(values) == generated.reference_row_values(values), (table, facts)
+    ours, theirs = generated.evaluate(env), reference.evaluate(env)
+    assert (ours.matched, ours.outcome, ours.holds) == (theirs.matched, theirs.outcome,
+                                                        theirs.holds)
+    assert ours.explanation == theirs.explanation
+
+
+def test_the_shipped_tables_are_generated_and_agree(engines: Any) -> None:
+    fast, _ = engines
+    found = 0
+    for wf in fast.workflows:
+        for compiled in fast._get(wf.id).rules.values():
+            if isinstance(compiled, CompiledTable):
+                found += 1
+                assert compiled.code is not None, compiled.id
+                for combo in itertools.islice(itertools.product(*compiled.samples()), 5_000):
+                    assert compiled.code(list(combo)) == \
+                        compiled.reference_row_values(list(combo)), (compiled.id, combo)
+    assert found >= 2
+
+
+def test_a_very_large_table_keeps_the_closures(monkeypatch: pytest.MonkeyPatch) -> None:
+    table = TableRuleSet("t", "T", "first", (TableInput("n", "n", TABLE_TYPES["n"], "n"),),
+                         ("uit",), (TableRow("r0", {"n": Cell("eq", (1,))}, {"uit": 0}),
+                                    TableRow("r1", {"n": Cell("gt", (1,))}, {"uit": 1})))
+    assert CompiledTable(table, SCOPE).code is not None
+    monkeypatch.setattr(codegen, "MAX_TABLE_CELLS", 1)
+    large = CompiledTable(table, SCOPE)
+    assert large.code is None
+    assert large.evaluate(Env({"n": 2}, AT)).matched == ["r1"]
+    monkeypatch.setattr(codegen, "MAX_TABLE_CELLS", 50_000)
+    monkeypatch.setenv("ZORGFLOW_NO_CODEGEN", "1")
+    assert CompiledTable(table, SCOPE).code is None

@@ -22,6 +22,10 @@ decide it, and only if they would, and such a condition is worked out in Kleene 
 since a rule set's outcome can be unknown whatever the facts. Dates, time, arithmetic, and rule
 sets read in other ways or inside ``and``/``or`` keep the closures.
 
+A decision table's rows become one function too (`table_code`): from the inputs' values, a
+list with whether each row matches, every cell test written out in the row (the cells' values
+are constants), closed-world as the closures are. Rankings keep the closures.
+
 ``ZORGFLOW_NO_CODEGEN=1`` in the environment when a workflow is compiled turns this off.
 """
 
@@ -541,6 +545,78 @@ def criteria_code(rule_set_id: str, criteria: Sequence[tuple[str, str, list[Expr
         return CriteriaCode(rule_set_id, criteria, scope, explain, decision, owner)
     except (Unsupported, RecursionError):
         return None
+
+
+#: cells a table may have in all for its rows to be generated (compiling a larger one would
+#: cost more at load than the closures cost when it is read)
+MAX_TABLE_CELLS = 50_000
+_CELL_OPS: dict[str, Callable[[], ast.cmpop]] = {
+    "eq": ast.Eq, "ne": ast.NotEq, "lt": ast.Lt, "le": ast.LtE, "gt": ast.Gt, "ge": ast.GtE,
+    "in": ast.In,
+}
+
+
+def _cell_test(gen: _Generator, value: ast.expr, op: str, values: Sequence[Any]) -> ast.expr:
+    """One cell's test of an input's value, as `zorgflow.rules.rulesets.cell_test` makes it:
+    an unknown value matches only ``absent`` (``any`` cells are left out of the rows)."""
+    if op == "absent":
+        return _is(value, _name("_U"))
+    known = _is(value, _name("_U"), negate=True)
+    if op == "range":
+        lo, hi = values
+        test: ast.expr = ast.Compare(left=gen.literal(lo), ops=[ast.LtE(), ast.LtE()],
+                                     comparators=[value, gen.literal(hi)])
+    elif op == "in":
+        test = ast.Compare(left=value, ops=[ast.In()],
+                           comparators=[gen.literal(frozenset(values))])
+    elif op in _CELL_OPS:
+        (x,) = values
+        test = ast.Compare(left=value, ops=[_CELL_OPS[op]()], comparators=[gen.literal(x)])
+    else:
+        raise Unsupported(op)
+    return ast.BoolOp(op=ast.And(), values=[known, test])
+
+
+def table_code(table_id: str, inputs: int,
+               rows: Sequence[Sequence[tuple[int, str, Sequence[Any]]]], scope: Scope
+               ) -> Callable[[Sequence[Any]], list[bool]] | None:
+    """A generated ``rows(values)``: for the inputs' ``values`` (one per input, in order), a
+    list with whether each row matches; a row is its cells as (input index, op, values), the
+    ``any`` cells left out. None when code generation is off or the table is very large."""
+    if not enabled() or sum(len(cells) for cells in rows) > MAX_TABLE_CELLS:
+        return None
+    gen = _Generator(scope)
+    try:
+        names = [f"v{n}" for n in range(inputs)]
+        body: list[ast.stmt] = []
+        if names:
+            body.append(ast.Assign(
+                targets=[ast.Tuple(elts=[_store(n) for n in names], ctx=ast.Store())]
+                if len(names) > 1 else [_store(names[0])],
+                value=_name("values") if len(names) > 1 else ast.Subscript(
+                    value=_name("values"), slice=_const(0), ctx=ast.Load())))
+        matches: list[ast.expr] = []
+        for cells in rows:
+            tests = [_cell_test(gen, _name(names[index]), op, values)
+                     for index, op, values in cells]
+            matches.append(_const(True) if not tests else
+                           tests[0] if len(tests) == 1 else
+                           ast.BoolOp(op=ast.And(), values=tests))
+        body.append(ast.Return(value=ast.List(elts=matches, ctx=ast.Load())))
+        arguments = ast.arguments(posonlyargs=[], args=[ast.arg(arg="values")], kwonlyargs=[],
+                                  kw_defaults=[], defaults=[])
+        function = ast.FunctionDef(name="rows", args=arguments, body=body, decorator_list=[],
+                                   returns=None, type_comment=None)
+        module = ast.Module(body=[function], type_ignores=[])
+        ast.fix_missing_locations(module)
+        code = compile(module, f"<zorgflow table {table_id}>", "exec")
+    except (Unsupported, RecursionError):
+        return None
+    function_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    namespace = {"__builtins__": {}, "_U": UNKNOWN, **gen.namespace}
+    generated: Callable[[Sequence[Any]], list[bool]] = types.FunctionType(
+        function_code, namespace, "rows")
+    return generated
 
 
 def condition_code(tree: ast.expr, scope: Scope) -> Callable[[Any], Any] | None:

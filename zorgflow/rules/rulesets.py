@@ -21,7 +21,7 @@ from ..model import (
     RuleSet,
     TableRuleSet,
 )
-from .codegen import criteria_code
+from .codegen import criteria_code, table_code
 from .decision import Decision
 from .expr import MASK, Compile, Env, Expr, Scope, compile_expr, show, shown
 from .logic import UNKNOWN, k_and, k_or, truth_word
@@ -220,6 +220,11 @@ class CompiledTable:
                            if cell.op != "any"), dict(row.outputs))
             for row in rule_set.rows
         )
+        #: the rows' tests as one generated function (`zorgflow.rules.codegen.table_code`),
+        #: None where the closures in ``rows`` answer
+        self.code = table_code(self.id, len(self.inputs), [
+            [(index[name], cell.op, cell.values) for name, cell in row.cells.items()
+             if cell.op != "any"] for row in rule_set.rows], scope)
 
     def sides(self, env: Env) -> list[tuple[str, Any]]:
         """Each row id with whether it matches (for coverage)."""
@@ -228,6 +233,13 @@ class CompiledTable:
                                                    strict=True)]
 
     def _row_values(self, values: list[Any]) -> list[bool]:
+        if self.code is not None:
+            return self.code(values)
+        return self.reference_row_values(values)
+
+    def reference_row_values(self, values: list[Any]) -> list[bool]:
+        """Whether each row matches ``values``, from the cells' closures (the reference the
+        generated code meets)."""
         return [all(test(values[i]) for i, test in cells) for _, cells, _ in self.rows]
 
     def evaluate(self, env: Env) -> Decision:
