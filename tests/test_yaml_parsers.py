@@ -56,6 +56,17 @@ def test_both_parsers_read_the_same(name: str, monkeypatch: pytest.MonkeyPatch) 
     assert fast[0] is not None and not fast[3]
 
 
+@pytest.mark.parametrize("brk", ["\x85", "\u2028", "\u2029"])
+def test_an_empty_flow_value_before_a_yaml_1_1_line_break_is_placed_alike(
+        brk: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """libyaml put ``a``'s empty value on the next line, PyYAML after the colon (found by the
+    property test below, which failed now and then on it)."""
+    for text in (f"x: [a: {brk}, b]\n", f"x: {{a: {brk}}}\n"):
+        fast, slow = read_both(text, monkeypatch)
+        assert fast == slow
+        assert fast[1][("x", 0, "a") if "[" in text else ("x", "a")] == (1, 7)
+
+
 EDITS = st.sampled_from([":", "-", " ", "  ", "\t", "\n", "'", '"', "&a ", "*a", "!x ", "#",
                          "{", "}", "[", "]", "|", ">", ",", "? ", "%", "@", "`", "\\", "\x85",
                          "\u2028", "\ufeff", "\x00", "é", "---\n", "...\n"])

@@ -121,6 +121,9 @@ else:
             _StrictResolver.__init__(self)
 
 
+#: characters that send a text to PyYAML's parser (see `_compose`)
+_PYYAML_ONLY = re.compile("[\t\x85\u2028\u2029]")
+
 #: Both composers recurse once per level of nesting: PyYAML's hits Python's recursion limit
 #: after a few hundred levels, libyaml's crashed the process at 100,000 (a 200 KB line of
 #: brackets). A text that could nest that deep has its depth measured from the parser's events
@@ -143,10 +146,12 @@ def _compose(text: str, size: int) -> Node | None:
     """The document's node tree (``size`` is the text's length in bytes). Raises
     `yaml.YAMLError` for a syntax error, and `_Refused` for nesting deeper than `MAX_DEPTH` or
     aliases that would make the document too large."""
-    # libyaml accepts tabs where PyYAML's own scanner refuses them ("id:<tab>1"), and counts a
-    # byte-order mark inside a line as a column: such texts go to PyYAML, so that a file reads
-    # the same (positions included) whether PyYAML was built with libyaml or not
-    if _CComposingLoader is not None and "\t" not in text and "\ufeff" not in text[1:]:
+    # libyaml accepts tabs where PyYAML's own scanner refuses them ("id:<tab>1"), counts a
+    # byte-order mark inside a line as a column, and places an empty flow value before a
+    # YAML 1.1 line break (NEL, LS, PS) on the next line: such texts go to PyYAML, so that a
+    # file reads the same (positions included) whether PyYAML was built with libyaml or not
+    if _CComposingLoader is not None and not _PYYAML_ONLY.search(text) \
+            and "\ufeff" not in text[1:]:
         try:
             if text.count("[") + text.count("{") > _BRACKETS_TRUSTED:
                 _refuse_deep(_CComposingLoader(text))
