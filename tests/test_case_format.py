@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import zorgflow
 from zorgflow import Actor, Case, CaseFormatError, Engine
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
@@ -393,3 +394,25 @@ def to_plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [to_plain(v) for v in value]
     return value
+
+
+@pytest.mark.parametrize("verify", [True, False])
+def test_a_restored_case_is_checked_by_every_engine_it_meets(verify: bool) -> None:
+    """Using a restored case with one engine leaves it as it was: another engine holding a
+    different definition under the same id and version still checks it (and refuses it).
+    The case's facts need no typing, so the first engine has nothing to copy."""
+    text = (WORKFLOWS / "lzn.yaml").read_text(encoding="utf-8")
+    renamed = text.replace("uitvoering", "in_uitvoering")
+    other = Engine([zorgflow.load_workflow_text(renamed, "lzn.yaml")])
+    engine = Engine.from_directory(WORKFLOWS)
+    case = engine.start("lzn", actor=scp, at=T0, facts={"naam": "Inwoner"})
+    case = engine.fire(case, "passend_bevonden", actor=coord, at=T0)
+    case = engine.fire(case, "geen_actief_dossier", actor=coord, at=T0)
+    case = engine.fire(case, "casusregisseur_benoemd", actor=coord,
+                       data={"casusregisseur": regisseur.id, "ketenpartner": "GGZ"}, at=T0)
+    case = Case.from_dict(json.loads(json.dumps(case.to_dict())), verify=verify)
+    engine.timers(case)
+    engine.fire(case, "voortgang_teruggekoppeld", actor=regisseur, at=T0)
+    for _ in range(2):
+        with pytest.raises(CaseFormatError, match="state 'uitvoering' does not exist"):
+            other.timers(case)

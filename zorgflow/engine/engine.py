@@ -222,12 +222,8 @@ class Engine:
         if not program.case_role_ids.issuperset(case._roles):
             role = next(r for r in case._roles if r not in program.case_role_ids)
             raise CaseFormatError(f"'{role}' is not a case role of workflow {wf.id}")
-        if typed is None:
-            # nothing to type: the check's result is kept on the case itself (what it holds
-            # does not change), so the first step after a restore makes no copy of it
-            case._normalised = True
-            return case
-        # the case read from outside owns its dicts (from_dict copied them); share them
+        # a checked copy: the given case stays as it was (unchecked, so that another engine
+        # checks it against its own workflow); it owns its dicts (from_dict copied them)
         return case._evolve(facts=typed)
 
     # -- the public contract --------------------------------------------------------------------
