@@ -3,9 +3,11 @@ shipped workflows and on copies with bugs seeded into them."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import unittest
+from collections.abc import Iterator
 from pathlib import Path
 from unittest import mock
 
@@ -36,8 +38,21 @@ def seeded(text: str, old: str, new: str, name: str) -> zorgflow.Workflow:
 SEEDED_BUG_EXAMPLES = 1_000
 
 
-def _NO_LOCAL_CONSTANTS() -> providers.Constants:
-    return providers.Constants()
+@contextlib.contextmanager
+def _no_local_constants() -> Iterator[None]:
+    """Hypothesis without the literals of the project's modules (a private part of it, where
+    the installed version has it): the pool is empty, and the cache of what it drew from it
+    is emptied before and after, so no other test's draws leak in or out."""
+    if not hasattr(providers, "_get_local_constants"):  # older Hypothesis: no such pool
+        yield
+        return
+    cache = providers.CONSTANTS_CACHE.cache
+    with mock.patch.object(providers, "_get_local_constants", providers.Constants):
+        cache.clear()
+        try:
+            yield
+        finally:
+            cache.clear()
 
 
 def run_machine(workflow: zorgflow.Workflow, examples: int, steps: int = 40) -> str | None:
@@ -52,7 +67,7 @@ def run_machine(workflow: zorgflow.Workflow, examples: int, steps: int = 40) -> 
     # imported into what it draws, so a derandomized run would take another path whenever a
     # module is imported lazily, or another test file is collected: an empty pool keeps the
     # search the same in every process (there is no setting for it)
-    with mock.patch.object(providers, "_get_local_constants", _NO_LOCAL_CONSTANTS):
+    with _no_local_constants():
         unittest.defaultTestLoader.loadTestsFromTestCase(test_case).run(result)
     problems = result.failures + result.errors
     return problems[0][1] if problems else None
