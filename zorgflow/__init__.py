@@ -15,7 +15,7 @@ change without notice; what they offer to applications is re-exported here.
 
 from __future__ import annotations
 
-import importlib
+from importlib import import_module as _import_module
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
@@ -121,13 +121,13 @@ def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module 'zorgflow' has no attribute '{name}'")
     module, attribute = _LAZY[name]
-    value = _public(getattr(importlib.import_module(module), attribute))
+    value = _public(getattr(_import_module(module), attribute))
     globals()[name] = value  # later lookups find it without calling this
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return sorted({*globals(), *__all__} - {"TYPE_CHECKING", "Any"})
 
 
 for _name in __all__:

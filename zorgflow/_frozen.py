@@ -41,7 +41,9 @@ class Frozen:
         if other.__class__ is not cls:
             return NotImplemented
         names = _COMPARED.get(cls) or _names(cls)
-        # tuples, as the generated method compares: identical values are equal (even NaN)
+        # tuples, as the generated method compares on Python 3.11 and 3.12 (identical values
+        # are equal, even NaN; 3.13 compares field by field, which differs only for a NaN
+        # held in a field itself, and the loader refuses NaN)
         return tuple([getattr(self, n) for n in names]) == tuple([getattr(other, n)
                                                                   for n in names])
 
