@@ -19,8 +19,12 @@ closure as ``Expr.closure``, which explanations and the criteria's reference eva
 So does one that reads a rule set's outcome as ``rules.X.holds`` or ``v in rules.X.matched``
 (and ``not in``), outside ``and``/``or``: the rule set is decided where the closures would
 decide it, and only if they would, and such a condition is worked out in Kleene logic only,
-since a rule set's outcome can be unknown whatever the facts. Dates, time, arithmetic, and rule
-sets read in other ways or inside ``and``/``or`` keep the closures.
+since a rule set's outcome can be unknown whatever the facts. A condition may also compare
+dates (facts, data fields, ``today()``, literal dates) and read ``days_since(d)`` and
+``months_since(d)``; the clock is read, once, only when ``today()`` is. ``add_days`` and
+``add_months``, a list of literal dates, arithmetic, and rule sets read in other ways or inside
+``and``/``or`` keep the closures; so do dates in criteria rule sets (their functions take
+no time).
 
 A decision table's rows become one function too (`table_code`): from the inputs' values, a
 list with whether each row matches, every cell test written out in the row (the cells' values
@@ -36,9 +40,11 @@ import operator
 import os
 import types
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from ..model import Fact
+from ..model.calendar import days_between, months_between
 from .logic import UNKNOWN, k_and, k_not, k_or
 
 if TYPE_CHECKING:  # expr imports this module (for guards): no import back at run time
@@ -88,14 +94,27 @@ def _and(parts: list[ast.expr]) -> ast.expr:
 
 
 class _Value:
-    """A value operand: its code, and whether it can be unknown (a fact without default)."""
+    """A value operand: its code, and whether it can be unknown (a fact without default);
+    ``date`` when it is a date, ``text`` the text of a string literal (a date, against one)."""
 
-    __slots__ = ("code", "fact", "maybe_unknown")
+    __slots__ = ("code", "date", "fact", "maybe_unknown", "text")
 
-    def __init__(self, code: ast.expr, maybe_unknown: bool, fact: str | None = None) -> None:
+    def __init__(self, code: ast.expr, maybe_unknown: bool, fact: str | None = None, *,
+                 date: bool = False, text: str | None = None) -> None:
         self.code = code
         self.maybe_unknown = maybe_unknown
         self.fact = fact
+        self.date = date
+        self.text = text
+
+
+def _since(between: Callable[[Any, Any], int]) -> Callable[[Any, Any], Any]:
+    """``days_since``/``months_since`` as the closures answer them: unknown for an unknown
+    date, else the whole days or months from it to today."""
+    def since(value: Any, today: Any) -> Any:
+        return UNKNOWN if value is UNKNOWN else between(value, today)
+
+    return since
 
 
 class _NotTwoValued(Exception):
@@ -116,7 +135,8 @@ def _in_rule(value: Any, decide: Callable[[str], Any], rule_id: str) -> Any:
 class _Generator:
     """Translates checked expression trees; every node it returns is built here."""
 
-    def __init__(self, scope: Scope, *, rules_ok: bool = False) -> None:
+    def __init__(self, scope: Scope, *, rules_ok: bool = False, dates_ok: bool = False
+                 ) -> None:
         self.facts: Mapping[str, Fact] = scope.facts
         #: fact name -> the local variable holding it, in order of first read
         self.locals: dict[str, str] = {}
@@ -125,6 +145,11 @@ class _Generator:
         self.data = scope.data or {}
         #: data field -> the local variable holding it (guards)
         self.data_locals: dict[str, str] = {}
+        #: whether dates, ``today()`` and ``days_since``/``months_since`` may be read (a
+        #: condition's function has the time; a rule set's functions do not)
+        self.dates_ok = dates_ok
+        #: whether ``today()`` is read: the condition's function then has ``_today``
+        self.reads_time = False
         #: whether rule-set outcomes may be read (a condition's function has ``_decide``)
         self.rules_ok = rules_ok and scope.rules is not None
         #: whether one is read: the condition is then generated in Kleene logic only
@@ -149,10 +174,11 @@ class _Generator:
         t = fact.type
         plain_list = (t.name == "list" and not t.fields and t.items is not None
                       and t.items.name in _PLAIN_TYPES)
-        if t.name not in _PLAIN_TYPES and not (list_ok and plain_list):
+        is_date = t.name == "date" and self.dates_ok and fact.default is None
+        if t.name not in _PLAIN_TYPES and not (list_ok and plain_list) and not is_date:
             raise Unsupported(t.name)
         var = self.locals.setdefault(name, f"v{len(self.locals)}")
-        return _Value(_name(var), fact.default is None, name)
+        return _Value(_name(var), fact.default is None, name, date=is_date)
 
     def rule_of(self, node: ast.expr, attribute: str) -> str | None:
         """X when ``node`` is ``rules.X.<attribute>`` and rule sets may be read here."""
@@ -167,10 +193,11 @@ class _Generator:
 
     def read_data(self, name: str) -> _Value:
         field = self.data.get(name)
-        if field is None or field.type.name not in _PLAIN_TYPES:
+        is_date = field is not None and field.type.name == "date" and self.dates_ok
+        if field is None or (field.type.name not in _PLAIN_TYPES and not is_date):
             raise Unsupported(name)
         var = self.data_locals.setdefault(name, f"d{len(self.data_locals)}")
-        return _Value(_name(var), True)
+        return _Value(_name(var), True, date=is_date)
 
     def literal(self, value: Any) -> ast.expr:
         if value.__class__ in _SIMPLE:
@@ -189,7 +216,10 @@ class _Generator:
                 and node.value.id == "data"):
             return self.read_data(node.attr)
         if isinstance(node, ast.Constant) and node.value.__class__ in (*_SIMPLE, float):
-            return _Value(self.literal(node.value), False)
+            text = node.value if node.value.__class__ is str else None
+            return _Value(self.literal(node.value), False, text=text)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and self.dates_ok:
+            return self.time_call(node)
         if (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
                 and isinstance(node.operand, ast.Constant)
                 and node.operand.value.__class__ in (int, float)):
@@ -203,6 +233,31 @@ class _Generator:
                 items.append(element.value)
             return _Value(self.literal(tuple(items)), False)
         raise Unsupported(type(node).__name__)
+
+    def time_call(self, node: ast.Call) -> _Value:
+        """``today()``, and ``days_since(d)``/``months_since(d)`` of a date read or written."""
+        name = node.func.id if isinstance(node.func, ast.Name) else ""
+        if node.keywords or name not in ("today", "days_since", "months_since"):
+            raise Unsupported(name)
+        self.reads_time = True
+        today = _call("_today", [])
+        if name == "today":
+            if node.args:
+                raise Unsupported(name)
+            return _Value(today, False, date=True)
+        if len(node.args) != 1:
+            raise Unsupported(name)
+        day = self.as_date(self.value(node.args[0]))
+        return _Value(_call(f"_{name}", [day.code, today]), day.maybe_unknown)
+
+    def as_date(self, value: _Value) -> _Value:
+        """``value`` as a date: a date read, or a literal date (``'2026-01-01'``), which the
+        condition compiler checked and which is compared as the date it names."""
+        if value.date:
+            return value
+        if value.text is not None:
+            return _Value(self.literal(date.fromisoformat(value.text)), False, date=True)
+        raise Unsupported("not a date")
 
     # -- conditions: two-valued (every fact read is known) and three-valued ---------------
     def plain(self, node: ast.expr) -> ast.expr:
@@ -293,6 +348,10 @@ class _Generator:
             membership = isinstance(op, ast.In | ast.NotIn)
             a = self.value(operands[i])
             b = self.value(operands[i + 1], list_ok=membership)
+            if a.date or b.date:
+                if membership:  # a list of literal dates: the closures answer
+                    raise Unsupported("a date in a list")
+                a, b = self.as_date(a), self.as_date(b)
             result.append((a, make, b))
         return result
 
@@ -619,6 +678,10 @@ def table_code(table_id: str, inputs: int,
     return generated
 
 
+_DAYS_SINCE = _since(days_between)
+_MONTHS_SINCE = _since(months_between)
+
+
 def condition_code(tree: ast.expr, scope: Scope) -> Callable[[Any], Any] | None:
     """A generated function ``fn(env)`` for a true/false condition (a guard) that reads only
     facts, event data, literals and rule-set outcomes, or None (code generation off, or
@@ -626,7 +689,7 @@ def condition_code(tree: ast.expr, scope: Scope) -> Callable[[Any], Any] | None:
     reads is known and it reads no rule set."""
     if not enabled():
         return None
-    gen = _Generator(scope, rules_ok=True)
+    gen = _Generator(scope, rules_ok=True, dates_ok=True)
     try:
         try:
             plain: ast.expr | None = gen.plain(tree)
@@ -653,6 +716,9 @@ def condition_code(tree: ast.expr, scope: Scope) -> Callable[[Any], Any] | None:
         if gen.reads_rules:
             body.append(ast.Assign(targets=[_store("_decide")], value=ast.Attribute(
                 value=_name("env"), attr="decide", ctx=ast.Load())))
+        if gen.reads_time:
+            body.append(ast.Assign(targets=[_store("_today")], value=ast.Attribute(
+                value=_name("env"), attr="today", ctx=ast.Load())))
         unknowable = [var for name, var in gen.locals.items()
                       if gen.facts[name].default is None] + list(gen.data_locals.values())
         if plain is None:
@@ -674,6 +740,7 @@ def condition_code(tree: ast.expr, scope: Scope) -> Callable[[Any], Any] | None:
         return None
     function_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     namespace = {"__builtins__": {}, "_U": UNKNOWN, "_k_and": k_and, "_k_or": k_or,
-                 "_k_not": k_not, "_in_rule": _in_rule, **gen.namespace}
+                 "_k_not": k_not, "_in_rule": _in_rule, "_days_since": _DAYS_SINCE,
+                 "_months_since": _MONTHS_SINCE, **gen.namespace}
     generated: Callable[[Any], Any] = types.FunctionType(function_code, namespace, "condition")
     return generated
