@@ -66,6 +66,51 @@ def test_a_round_records_and_delivers_each_signal_once(backend: Backend) -> None
     assert worker.run_once().delivered == 0
 
 
+def test_undelivered_lists_each_recorded_signal_as_its_history_entry_says(
+        backend: Backend) -> None:
+    """One query hands out the signals with their entries (it used to read each entry in a
+    query of its own): the same signals, due times and times recorded as the history shows,
+    oldest first, and marking one delivered takes it off the list."""
+    svc = CaseService(_ENGINE, backend.open(_ENGINE), pause=0)
+    open_cases(svc, 4)
+    svc.record_due(LATER)
+    listed = svc.store.undelivered(limit=1000)
+    expected = sorted(
+        ((e.at, f"c{n:03d}", e.seq), RecordedSignal(f"c{n:03d}", "lzn", e.event,
+                                                     datetime.fromisoformat(e.data["due_at"]),
+                                                     e.at, e.seq))
+        for n in range(4) for e in svc.store.history(f"c{n:03d}") if e.kind == "signal")
+    assert listed == [signal for _, signal in expected] and len(listed) >= 4
+    assert svc.store.undelivered(limit=2) == listed[:2]
+    first = listed[0]
+    with svc.store.transaction():
+        svc.store.mark_delivered(first.case_id, first.seq, LATER)
+    assert svc.store.undelivered(limit=1000) == listed[1:]
+
+
+def test_undelivered_reads_its_signals_in_one_query(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    statements: list[str] = []
+    connect = SQLiteStore._connect
+
+    def traced(self: SQLiteStore) -> Any:
+        conn = connect(self)
+        conn.set_trace_callback(statements.append)
+        return conn
+
+    monkeypatch.setattr(SQLiteStore, "_connect", traced)
+    store = SQLiteStore(tmp_path / "cases.db", _ENGINE)
+    svc = CaseService(_ENGINE, store, pause=0)
+    open_cases(svc, 5)
+    svc.record_due(LATER)
+    statements.clear()
+    assert len(store.undelivered(limit=1000)) >= 5
+    assert [s for s in statements if s.lstrip().upper().startswith("SELECT")] == \
+        [s for s in statements if "kind = 'signal'" in s]
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+    store.close()
+
+
 def test_a_callback_that_raises_gets_the_signal_again(backend: Backend) -> None:
     svc = CaseService(_ENGINE, backend.open(_ENGINE), pause=0)
     open_cases(svc, 1)

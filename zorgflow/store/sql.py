@@ -26,6 +26,7 @@ from .rows import (
     HistoryRow,
     PersonalRow,
     count_argument,
+    entry_dict,
     find_filter,
     key_argument,
     limit_argument,
@@ -429,7 +430,9 @@ class SQLStore:
         if limit_argument(limit) == 0:
             raise ValueError("limit must be 1 or more")
         sql = self._statements
-        query = (f"SELECT h.case_id, h.seq, c.workflow_id FROM {sql.tables}history h "
+        # the entries themselves in the same query (a signal's data holds no personal values)
+        columns = ", ".join(f"h.{column.strip()}" for column in sql.history_columns.split(","))
+        query = (f"SELECT h.case_id, c.workflow_id, {columns} FROM {sql.tables}history h "
                  f"JOIN {sql.tables}cases c ON c.id = h.case_id "
                  "WHERE h.kind = 'signal' AND h.delivered_at IS NULL "
                  f"ORDER BY h.at, h.case_id, h.seq LIMIT {sql.mark}")
@@ -438,11 +441,12 @@ class SQLStore:
         with self._step(write=False) as cur:
             found = cur.execute(query, (min(limit, _MAX_LIMIT),)).fetchall()
         result = []
-        for case_id, seq, workflow_id in found:
-            entry = self.history(case_id, after=seq - 1, limit=1)[0]
+        for case_id, workflow_id, *columns_read in found:
+            entry = HistoryEntry.from_dict(entry_dict(self._history_read(tuple(columns_read)),
+                                                      None))
             result.append(RecordedSignal(case_id, workflow_id, entry.event,
                                          datetime.fromisoformat(entry.data["due_at"]),
-                                         entry.at, seq))
+                                         entry.at, entry.seq))
         return result
 
     def mark_delivered(self, case_id: str, seq: int, at: datetime) -> None:
