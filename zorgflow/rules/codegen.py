@@ -20,11 +20,10 @@ So does one that reads a rule set's outcome as ``rules.X.holds`` or ``v in rules
 (and ``not in``), outside ``and``/``or``: the rule set is decided where the closures would
 decide it, and only if they would, and such a condition is worked out in Kleene logic only,
 since a rule set's outcome can be unknown whatever the facts. A condition may also compare
-dates (facts, data fields, ``today()``, literal dates) and read ``days_since(d)`` and
-``months_since(d)``; the clock is read, once, only when ``today()`` is. ``add_days`` and
-``add_months``, a list of literal dates, arithmetic, and rule sets read in other ways or inside
-``and``/``or`` keep the closures; so do dates in criteria rule sets (their functions take
-no time).
+dates (facts, data fields, ``today()``, literal dates, ``add_days``/``add_months``) and read
+``days_since(d)`` and ``months_since(d)``; the clock is read, once, only when ``today()`` is.
+A list of literal dates, arithmetic, and rule sets read in other ways or inside ``and``/``or``
+keep the closures; so do dates in criteria rule sets (their functions take no time).
 
 A decision table's rows become one function too (`table_code`): from the inputs' values, a
 list with whether each row matches, every cell test written out in the row (the cells' values
@@ -40,11 +39,12 @@ import operator
 import os
 import types
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ValueProblem
 from ..model import Fact
-from ..model.calendar import days_between, months_between
+from ..model.calendar import add_months, days_between, months_between
 from .logic import UNKNOWN, k_and, k_not, k_or
 
 if TYPE_CHECKING:  # expr imports this module (for guards): no import back at run time
@@ -106,6 +106,20 @@ class _Value:
         self.fact = fact
         self.date = date
         self.text = text
+
+
+def _plus(months: bool) -> Callable[[Any, Any], Any]:
+    """``add_months``/``add_days`` as the closures answer them: unknown when either operand
+    is, or when the date would fall outside the calendar."""
+    def plus(day: Any, count: Any) -> Any:
+        if day is UNKNOWN or count is UNKNOWN:
+            return UNKNOWN
+        try:
+            return add_months(day, count) if months else day + timedelta(days=count)
+        except (OverflowError, ValueError, ValueProblem):
+            return UNKNOWN
+
+    return plus
 
 
 def _since(between: Callable[[Any, Any], int]) -> Callable[[Any, Any], Any]:
@@ -235,10 +249,19 @@ class _Generator:
         raise Unsupported(type(node).__name__)
 
     def time_call(self, node: ast.Call) -> _Value:
-        """``today()``, and ``days_since(d)``/``months_since(d)`` of a date read or written."""
+        """``today()``, ``days_since(d)``/``months_since(d)`` of a date read or written, and
+        ``add_days(d, n)``/``add_months(d, n)`` (unknown when the date would leave the
+        calendar, so a condition using them has no two-valued form)."""
         name = node.func.id if isinstance(node.func, ast.Name) else ""
-        if node.keywords or name not in ("today", "days_since", "months_since"):
+        if node.keywords or name not in ("today", "days_since", "months_since", "add_days",
+                                         "add_months"):
             raise Unsupported(name)
+        if name in ("add_days", "add_months"):
+            if len(node.args) != 2:
+                raise Unsupported(name)
+            day = self.as_date(self.value(node.args[0]))
+            count = self.value(node.args[1])
+            return _Value(_call(f"_{name}", [day.code, count.code]), True, date=True)
         self.reads_time = True
         today = _call("_today", [])
         if name == "today":
@@ -262,8 +285,10 @@ class _Generator:
     # -- conditions: two-valued (every fact read is known) and three-valued ---------------
     def plain(self, node: ast.expr) -> ast.expr:
         """The condition in two-valued Python, valid when no fact it reads is unknown."""
-        if self.rules_ok and any(isinstance(n, ast.Name) and n.id == "rules"
-                                 for n in ast.walk(node)):
+        if any((self.rules_ok and isinstance(n, ast.Name) and n.id == "rules")
+               or (self.dates_ok and isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                   and n.func.id in ("add_days", "add_months"))
+               for n in ast.walk(node)):
             raise _NotTwoValued
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             return ast.UnaryOp(op=ast.Not(), operand=self.plain(node.operand))
@@ -680,6 +705,8 @@ def table_code(table_id: str, inputs: int,
 
 _DAYS_SINCE = _since(days_between)
 _MONTHS_SINCE = _since(months_between)
+_ADD_DAYS = _plus(months=False)
+_ADD_MONTHS = _plus(months=True)
 
 
 def condition_code(tree: ast.expr, scope: Scope) -> Callable[[Any], Any] | None:
@@ -741,6 +768,7 @@ def condition_code(tree: ast.expr, scope: Scope) -> Callable[[Any], Any] | None:
     function_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     namespace = {"__builtins__": {}, "_U": UNKNOWN, "_k_and": k_and, "_k_or": k_or,
                  "_k_not": k_not, "_in_rule": _in_rule, "_days_since": _DAYS_SINCE,
-                 "_months_since": _MONTHS_SINCE, **gen.namespace}
+                 "_months_since": _MONTHS_SINCE, "_add_days": _ADD_DAYS,
+                 "_add_months": _ADD_MONTHS, **gen.namespace}
     generated: Callable[[Any], Any] = types.FunctionType(function_code, namespace, "condition")
     return generated
