@@ -108,16 +108,21 @@ class _Value:
         self.text = text
 
 
+def date_plus(day: Any, count: Any, months: bool) -> Any:
+    """``add_months(day, count)`` (``months``) or ``add_days(day, count)``: unknown when
+    either operand is, or when the date would fall outside the calendar. The closures'
+    ``add_days``/``add_months`` and the generated code both call this."""
+    if day is UNKNOWN or count is UNKNOWN:
+        return UNKNOWN
+    try:
+        return add_months(day, count) if months else day + timedelta(days=count)
+    except (OverflowError, ValueError, ValueProblem):
+        return UNKNOWN
+
+
 def _plus(months: bool) -> Callable[[Any, Any], Any]:
-    """``add_months``/``add_days`` as the closures answer them: unknown when either operand
-    is, or when the date would fall outside the calendar."""
     def plus(day: Any, count: Any) -> Any:
-        if day is UNKNOWN or count is UNKNOWN:
-            return UNKNOWN
-        try:
-            return add_months(day, count) if months else day + timedelta(days=count)
-        except (OverflowError, ValueError, ValueProblem):
-            return UNKNOWN
+        return date_plus(day, count, months)
 
     return plus
 

@@ -16,14 +16,14 @@ import tokenize
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from .._frozen import Frozen
-from ..errors import ExprError, ValueProblem
+from ..errors import ExprError
 from ..model import DataField, Fact, FactType, RuleSet, TableRuleSet
-from ..model.calendar import add_months, days_between, local_date, months_between
-from .codegen import condition_code
+from ..model.calendar import days_between, local_date, months_between
+from .codegen import condition_code, date_plus
 from .logic import UNKNOWN, k_not
 
 MAX_SOURCE = 2_000
@@ -628,13 +628,7 @@ class _Compiler:
         months = name == "add_months"
 
         def plus(env: Env) -> Any:
-            day, count = day_fn(env), count_fn(env)
-            if day is UNKNOWN or count is UNKNOWN:
-                return UNKNOWN
-            try:
-                return add_months(day, count) if months else day + timedelta(days=count)
-            except (OverflowError, ValueError, ValueProblem):
-                return UNKNOWN
+            return date_plus(day_fn(env), count_fn(env), months)
 
         return plus, DATE
 
