@@ -35,6 +35,7 @@ are constants), closed-world as the closures are. Rankings keep the closures.
 from __future__ import annotations
 
 import ast
+import functools
 import operator
 import os
 import types
@@ -67,6 +68,22 @@ def enabled() -> bool:
 
 class Unsupported(Exception):
     """The expression uses something the generator does not translate (closures are used)."""
+
+
+def _function(name: str, params: tuple[str, ...], body: list[ast.stmt], filename: str,
+              namespace: Mapping[str, Any]) -> Any:
+    """The function ``name(*params)`` with ``body``, built here as an `ast.Module` and compiled
+    (never text), its globals ``namespace`` and no builtins. `RecursionError` for a tree too
+    deep to compile."""
+    arguments = ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in params],
+                              kwonlyargs=[], kw_defaults=[], defaults=[])
+    function = ast.FunctionDef(name=name, args=arguments, body=body, decorator_list=[],
+                               returns=None, type_comment=None)
+    module = ast.Module(body=[function], type_ignores=[])
+    ast.fix_missing_locations(module)
+    code = compile(module, filename, "exec")
+    function_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    return types.FunctionType(function_code, {"__builtins__": {}, **namespace}, name)
 
 
 def _name(id_: str) -> ast.Name:
@@ -120,11 +137,6 @@ def date_plus(day: Any, count: Any, months: bool) -> Any:
         return UNKNOWN
 
 
-def _plus(months: bool) -> Callable[[Any, Any], Any]:
-    def plus(day: Any, count: Any) -> Any:
-        return date_plus(day, count, months)
-
-    return plus
 
 
 def _since(between: Callable[[Any, Any], int]) -> Callable[[Any, Any], Any]:
@@ -483,19 +495,10 @@ class CriteriaCode:
 
     def _build(self, name: str, body: list[ast.stmt], params: tuple[str, ...] = ("facts",)
                ) -> Any:
-        arguments = ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in params],
-                                  kwonlyargs=[], kw_defaults=[], defaults=[])
-        function = ast.FunctionDef(name=name, args=arguments, body=body, decorator_list=[],
-                                   returns=None, type_comment=None)
-        module = ast.Module(body=[function], type_ignores=[])
-        ast.fix_missing_locations(module)
-        code = compile(module, f"<zorgflow rule set {self.id}>", "exec")
-        function_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
-        namespace = {"__builtins__": {}, "len": len, "tuple": tuple, "KeyError": KeyError,
-                     "_U": UNKNOWN,
+        namespace = {"len": len, "tuple": tuple, "KeyError": KeyError, "_U": UNKNOWN,
                      "_k_and": k_and, "_k_or": k_or, "_k_not": k_not, "_Decision": self._decision,
                      "_explain": self._explain_given, "_id": self.id, **self._gen.namespace}
-        return types.FunctionType(function_code, namespace, name)
+        return _function(name, params, body, f"<zorgflow rule set {self.id}>", namespace)
 
     def _given_body(self, classes: Mapping[str, type], enums: Mapping[str, frozenset[Any]]
                     ) -> list[ast.stmt]:
@@ -692,26 +695,18 @@ def table_code(table_id: str, inputs: int,
                            tests[0] if len(tests) == 1 else
                            ast.BoolOp(op=ast.And(), values=tests))
         body.append(ast.Return(value=ast.List(elts=matches, ctx=ast.Load())))
-        arguments = ast.arguments(posonlyargs=[], args=[ast.arg(arg="values")], kwonlyargs=[],
-                                  kw_defaults=[], defaults=[])
-        function = ast.FunctionDef(name="rows", args=arguments, body=body, decorator_list=[],
-                                   returns=None, type_comment=None)
-        module = ast.Module(body=[function], type_ignores=[])
-        ast.fix_missing_locations(module)
-        code = compile(module, f"<zorgflow table {table_id}>", "exec")
+        generated: Callable[[Sequence[Any]], list[bool]] = _function(
+            "rows", ("values",), body, f"<zorgflow table {table_id}>",
+            {"_U": UNKNOWN, **gen.namespace})
     except (Unsupported, RecursionError):
         return None
-    function_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
-    namespace = {"__builtins__": {}, "_U": UNKNOWN, **gen.namespace}
-    generated: Callable[[Sequence[Any]], list[bool]] = types.FunctionType(
-        function_code, namespace, "rows")
     return generated
 
 
 _DAYS_SINCE = _since(days_between)
 _MONTHS_SINCE = _since(months_between)
-_ADD_DAYS = _plus(months=False)
-_ADD_MONTHS = _plus(months=True)
+_ADD_DAYS = functools.partial(date_plus, months=False)
+_ADD_MONTHS = functools.partial(date_plus, months=True)
 
 
 def condition_code(tree: ast.expr, scope: Scope) -> Callable[[Any], Any] | None:
@@ -761,19 +756,12 @@ def condition_code(tree: ast.expr, scope: Scope) -> Callable[[Any], Any] | None:
             body.append(ast.Return(value=kleene))
         else:
             body.append(ast.Return(value=plain))
-        arguments = ast.arguments(posonlyargs=[], args=[ast.arg(arg="env")], kwonlyargs=[],
-                                  kw_defaults=[], defaults=[])
-        function = ast.FunctionDef(name="condition", args=arguments, body=body,
-                                   decorator_list=[], returns=None, type_comment=None)
-        module = ast.Module(body=[function], type_ignores=[])
-        ast.fix_missing_locations(module)
-        code = compile(module, "<zorgflow condition>", "exec")
+        namespace = {"_U": UNKNOWN, "_k_and": k_and, "_k_or": k_or, "_k_not": k_not,
+                     "_in_rule": _in_rule, "_days_since": _DAYS_SINCE,
+                     "_months_since": _MONTHS_SINCE, "_add_days": _ADD_DAYS,
+                     "_add_months": _ADD_MONTHS, **gen.namespace}
+        generated: Callable[[Any], Any] = _function("condition", ("env",), body,
+                                                     "<zorgflow condition>", namespace)
     except (Unsupported, RecursionError):
         return None
-    function_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
-    namespace = {"__builtins__": {}, "_U": UNKNOWN, "_k_and": k_and, "_k_or": k_or,
-                 "_k_not": k_not, "_in_rule": _in_rule, "_days_since": _DAYS_SINCE,
-                 "_months_since": _MONTHS_SINCE, "_add_days": _ADD_DAYS,
-                 "_add_months": _ADD_MONTHS, **gen.namespace}
-    generated: Callable[[Any], Any] = types.FunctionType(function_code, namespace, "condition")
     return generated
