@@ -6,8 +6,7 @@ Three rules, each offence reported as ``path:line: what``:
 1. No import inside a function (any ``def``/``async def``, at any depth, methods included),
    except of the optional, heavy dependencies in `LAZY_IMPORTS`. A zorgflow module or the
    standard library is imported at the top of the module (``if TYPE_CHECKING:`` at module
-   level is the top of the module), but for the few deferred on purpose, to keep
-   ``import zorgflow`` fast: `DEFERRED_STDLIB` and `DEFERRED_ZORGFLOW`.
+   level is the top of the module).
 2. A module imports from its own layer and lower ones only (`LAYERS`; imports under
    ``if TYPE_CHECKING:`` count). No module but the façade ``zorgflow/__init__.py`` imports the
    root package ``zorgflow``; every zorgflow module is in a layer; the modules under a
@@ -86,15 +85,6 @@ LAZY_IMPORTS: frozenset[str] = frozenset({
     "uvicorn",
     "starlette",
     "hypothesis",
-})
-
-# Standard-library modules only a mistake needs (for "did you mean …?"): imported inside the
-# function that words it, so that ``import zorgflow`` does not pay for them.
-DEFERRED_STDLIB: frozenset[str] = frozenset({"difflib"})
-# (importer, imported): zorgflow modules one module imports inside a function. The durable-rules
-# back end's translator is used only by an engine made with ``rules_backend="durable"``.
-DEFERRED_ZORGFLOW: frozenset[tuple[str, str]] = frozenset({
-    ("zorgflow.engine.engine", "zorgflow.rules.durable"),
 })
 
 # The public façade: exempt as an importer from rules 2 and 3 (it re-exports from every layer).
@@ -259,13 +249,11 @@ def lazy_offences(imports: list[Import]) -> Iterator[Offence]:
         if imp.function is None:
             continue
         where = f"`{imp.text}` inside function {imp.function}()"
-        if all((imp.module, target) in DEFERRED_ZORGFLOW for target in imp.targets):
-            continue
         if any(target == "" or is_zorgflow(target) for target in imp.targets):
             yield Offence("lazy", imp.path, imp.line,
                           f"{where}: import zorgflow modules at the top of the module")
             continue
-        refused = sorted({top_name(t) for t in imp.targets} - LAZY_IMPORTS - DEFERRED_STDLIB)
+        refused = sorted({top_name(t) for t in imp.targets} - LAZY_IMPORTS)
         if refused:
             yield Offence("lazy", imp.path, imp.line,
                           f"{where}: {', '.join(refused)} is not an optional dependency "

@@ -46,17 +46,16 @@ from .errors import (
 from .loader import load_workflow, load_workflow_text
 from .model import Workflow
 from .rules.decision import Decision
+from .rules.durable import check as durable_gaps
 from .rules.logic import UNKNOWN
 
 if TYPE_CHECKING:
-    from .rules.durable import check as durable_gaps
     from .scenarios import ExampleResult, run_examples
     from .zgw import ZaaktypeUrls, export_zaaktype, zaaktype_urls
 
 #: names imported on first use (PEP 562), so that `import zorgflow` does not pay for what most
-#: programs never call: the durable-rules translator, the examples runner, the ZGW export
+#: programs never call: the examples runner, the ZGW export
 _LAZY = {
-    "durable_gaps": ("zorgflow.rules.durable", "check"),
     "ExampleResult": ("zorgflow.scenarios", "ExampleResult"),
     "run_examples": ("zorgflow.scenarios", "run_examples"),
     "ZaaktypeUrls": ("zorgflow.zgw", "ZaaktypeUrls"),

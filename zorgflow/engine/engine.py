@@ -41,6 +41,8 @@ from ..model.calendar import (
 from ..model.values import number_text
 from ..program import CompiledTransition, Program, explain_guard, program_of
 from ..rules.decision import Decision
+from ..rules.durable import DurableRules
+from ..rules.durable import check as durable_gaps
 from ..rules.expr import Env, Expr, closest, suggest
 from ..rules.logic import UNKNOWN
 from .case import Actor, Case, Signal
@@ -105,10 +107,6 @@ class Engine:
         self.rules_backend = rules_backend
         workflows = list(workflows)
         if rules_backend == "durable":
-            # the optional back end's translator is imported only by engines that use it
-            from ..rules.durable import DurableRules
-            from ..rules.durable import check as durable_gaps
-
             problems = [p for workflow in workflows for p in durable_gaps(workflow)]
             if problems:
                 raise RulesBackendError(problems)

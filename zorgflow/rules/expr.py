@@ -9,6 +9,7 @@ not a guard that silently never passes.
 from __future__ import annotations
 
 import ast
+import difflib
 import io
 import math
 import operator
@@ -42,8 +43,6 @@ Fn = Callable[["Env"], Any]
 
 def closest(name: str, known: Iterable[str]) -> str | None:
     """The known name closest to ``name``, if one is close enough to suggest."""
-    import difflib  # only a mistake needs it: not paid by every `import zorgflow`
-
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     return close[0] if close else None
 
