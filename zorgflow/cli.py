@@ -465,11 +465,20 @@ def cmd_retention(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _command_group(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, *,
+                   help: str, description: str, metavar: str
+                   ) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """The subcommands of a command that needs one (``zorgflow NAME SUBCOMMAND``), chosen in
+    ``args.<name>_command``."""
+    group = sub.add_parser(name, help=help, description=description).add_subparsers(
+        dest=f"{name}_command", metavar=metavar)
+    group.required = True
+    return group
+
+
 def _add_export_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("export", help="export a workflow to another system (zgw)",
-                       description="Export a workflow to another system.")
-    esub = p.add_subparsers(dest="export_command", metavar="FORMAT")
-    esub.required = True
+    esub = _command_group(sub, "export", help="export a workflow to another system (zgw)",
+                          description="Export a workflow to another system.", metavar="FORMAT")
     z = esub.add_parser("zgw", help="the ZGW zaaktype of a workflow (Catalogi API JSON)",
                         description="Write the ZGW ZaakType of a workflow with a zgw: block, "
                                     "with its StatusTypen, ResultaatTypen, RolTypen and "
@@ -511,10 +520,8 @@ def cmd_export_zgw(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _add_sync_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("sync", help="sync stored cases to another system (zgw)",
-                       description="Sync stored cases to another system.")
-    ssub = p.add_subparsers(dest="sync_command", metavar="TARGET")
-    ssub.required = True
+    ssub = _command_group(sub, "sync", help="sync stored cases to another system (zgw)",
+                          description="Sync stored cases to another system.", metavar="TARGET")
     z = ssub.add_parser("zgw", help="sync stored cases to a ZGW Zaken API as zaken",
                         description="Send what the zaak of each stored case (of a workflow "
                                     "with a zgw: block) does not have yet to a Zaken API: the "
@@ -582,12 +589,12 @@ def cmd_sync_zgw(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _add_migrate_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("migrate", help="check a migration plan, show its impact, apply it",
-                       description="Move cases to a new workflow version: check a plan over "
-                                   "every reachable case of the old version, or show what it "
-                                   "would do to the cases of a store (nothing is written).")
-    msub = p.add_subparsers(dest="migrate_command", metavar="SUBCOMMAND")
-    msub.required = True
+    msub = _command_group(sub, "migrate",
+                          help="check a migration plan, show its impact, apply it",
+                          description="Move cases to a new workflow version: check a plan "
+                                      "over every reachable case of the old version, or show "
+                                      "what it would do to the cases of a store (nothing is "
+                                      "written).", metavar="SUBCOMMAND")
     c = msub.add_parser("check", help="can every case of OLD move to NEW?",
                         description="Exit 0 when every reachable case of OLD can move to NEW "
                                     "(by --plan, else keeping every id), 1 with the gaps, 2 "
