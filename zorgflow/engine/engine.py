@@ -48,7 +48,7 @@ from ..rules.logic import UNKNOWN
 from .case import Actor, Case, Signal
 from .describe import describe as describe_workflow
 from .migration import migrated
-from .record import Record, flat, record, unflat
+from .record import AT, DATA, Record, flat, record, unflat
 from .reference import build_machine
 from .work import (
     Task,
@@ -340,7 +340,7 @@ class Engine:
                                       explanation="\n    ".join(explain_guard(guard, env))))
             else:
                 # read later, if ever: one small object, not the evaluation's environment
-                explanation = _PassedGuard(program, guard, case._facts, at, flat(clean))
+                explanation = _PassedGuard(program, guard, case._facts)
         roles = case._roles
         if ct.assigns and not problems:
             assert env is not None
@@ -1046,24 +1046,22 @@ def _explain_passed_guard(program: Program, guard: Expr, facts: Mapping[str, Any
 
 class _PassedGuard:
     """`_explain_passed_guard`'s lines, worked out the first time they are read, then kept
-    (what `Once` does, in one object with the data kept `flat`: a case keeps one for every
-    guarded step, so this is smaller and gives the garbage collector one object to track)."""
+    (what `Once` does, in one small object: a case keeps one for every guarded step). The
+    time and the data are the step's own, so they are read from its record when the lines
+    are worked out, not kept a second time here."""
 
-    __slots__ = ("_at", "_data", "_facts", "_guard", "_lines", "_program")
+    __slots__ = ("_facts", "_guard", "_lines", "_program")
 
-    def __init__(self, program: Program, guard: Expr, facts: Mapping[str, Any], at: datetime,
-                 data: tuple[Any, ...]) -> None:
+    def __init__(self, program: Program, guard: Expr, facts: Mapping[str, Any]) -> None:
         self._program = program
         self._guard = guard
         self._facts = facts
-        self._at = at
-        self._data = data
         self._lines: tuple[str, ...] | None = None
 
-    def __call__(self) -> tuple[str, ...]:
+    def __call__(self, entry: Record) -> tuple[str, ...]:
         if self._lines is None:
             self._lines = tuple(_explain_passed_guard(self._program, self._guard, self._facts,
-                                                      self._at, unflat(self._data)))
+                                                      entry[AT], unflat(entry[DATA])))
         return self._lines
 
 

@@ -34,8 +34,9 @@ KINDS = ("start", "fire", "set_facts", "agree", "complete", "signal", "migrate")
 #: ``workflow_version``): most records have none, and a case keeps its records for long. Read
 #: them with `explanation_of`, `dossier_of` and `warnings_of`.
 Record = tuple[Any, ...]
-#: Explanation lines, or a callable that works them out the first time they are read.
-Explanation = tuple[str, ...] | Callable[[], tuple[str, ...]]
+#: Explanation lines, or a callable that works them out from the record the first time they
+#: are read (it is given the record, so it need not keep the record's time and data again).
+Explanation = tuple[str, ...] | Callable[[Record], tuple[str, ...]]
 
 
 def record(*, seq: int, at: datetime, actor: str, role: str | None, kind: str, event: str,
@@ -75,10 +76,9 @@ def frozen(value: Any) -> Any:
 def frozen_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
     """A case's own copy of ``facts``, each value `frozen`."""
     own = dict(facts)
-    for name, value in own.items():
-        if value.__class__ not in _PLAIN:  # most values are: no call for those
-            return {name: frozen(value) for name, value in facts.items()}
-    return own
+    if _PLAIN.issuperset(map(type, own.values())):  # most are: no call per value
+        return own
+    return {name: frozen(value) for name, value in own.items()}
 
 
 #: the values `frozen` hands back as they are
@@ -95,7 +95,7 @@ def explanation_of(r: Record) -> tuple[str, ...]:
     if len(r) <= EXPLANATION:
         return ()
     lines = r[EXPLANATION]
-    return tuple(lines()) if callable(lines) else lines
+    return tuple(lines(r)) if callable(lines) else lines
 
 
 def dossier_of(r: Record) -> tuple[Any, ...] | None:
@@ -121,7 +121,7 @@ class Once:
         self._args = args
         self._lines: tuple[str, ...] | None = None
 
-    def __call__(self) -> tuple[str, ...]:
+    def __call__(self, entry: Record | None = None) -> tuple[str, ...]:
         if self._lines is None:
             self._lines = tuple(self._work(*self._args))
         return self._lines
