@@ -38,7 +38,7 @@ from zorgflow.program import explain_guard
 from zorgflow.rules import codegen
 from zorgflow.rules.decision import Decision
 from zorgflow.rules.expr import Env, Scope, compile_expr
-from zorgflow.rules.rulesets import CompiledCriteria, CompiledTable
+from zorgflow.rules.rulesets import CompiledCriteria, CompiledRanking, CompiledTable
 
 AT = datetime(2026, 2, 28, 12, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
@@ -535,3 +535,124 @@ def test_a_very_large_table_keeps_the_closures(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(codegen, "MAX_TABLE_CELLS", 50_000)
     monkeypatch.setenv("ZORGFLOW_NO_CODEGEN", "1")
     assert CompiledTable(table, SCOPE).code is None
+
+
+# -- rankings: candidates' fields, arithmetic and sum() ----------------------------------------
+
+def rankings(engine: zorgflow.Engine) -> list[tuple[str, str, CompiledRanking]]:
+    return [(wf.id, rid, compiled) for wf in engine.workflows
+            for rid, compiled in engine._get(wf.id).rules.items()
+            if isinstance(compiled, CompiledRanking)]
+
+
+def test_every_criterion_of_the_shipped_rankings_is_generated(engines: Any) -> None:
+    fast, slow = engines
+    assert rankings(fast)
+    for _, _, compiled in rankings(fast):
+        for cid, _, _, expr, _ in compiled.criteria:
+            assert expr.closure is not None, cid
+    assert all(expr.closure is None
+               for _, _, compiled in rankings(slow) for _, _, _, expr, _ in compiled.criteria)
+
+
+CANDIDATE = st.fixed_dictionaries({"id": st.sampled_from(["ggz", "wijkteam", "reclassering"])},
+                                  optional={
+    "expertise": st.lists(st.sampled_from(["verslaving", "schulden", "x"]), max_size=2),
+    "eerder_contact": st.booleans(), "vertrouwen_client": st.booleans(),
+    "voorkeur_overleg": st.integers(0, 4), "langdurig_betrokken": st.booleans(),
+    "systeemgericht": st.booleans()})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_shipped_rankings_generated_equal_closures(engines: Any, data: st.DataObject) -> None:
+    """A ranking's candidates scored by generated criteria (fields, ``sum()``, a share that
+    is unknown for a total of 0) against the closures' engine: same order, points and
+    explanation, or the same refusal."""
+    fast, slow = engines
+    wid, rid, compiled = data.draw(st.sampled_from(rankings(fast)))
+    model = fast._get(wid).model
+    reads = sorted({n for _, _, _, e, _ in compiled.criteria for n in e.facts_read})
+    facts = data.draw(st.fixed_dictionaries({}, optional={
+        n: st.lists(CANDIDATE, max_size=4) if model.facts[n].type.name == "list"
+        else values_for(model.facts[n]) for n in reads}))
+
+    def outcome(engine: zorgflow.Engine) -> Any:
+        try:
+            decision = engine.decide(wid, rid, facts, AT)
+        except InvalidFacts as exc:
+            return ("refused", str(exc))
+        return (decision.matched, decision.outcome, decision.holds, decision.explanation,
+                decision.to_dict())
+
+    assert outcome(fast) == outcome(slow)
+
+
+NUMBER_ATOMS = ["n", "m", "x", "1", "2.5", "0", "-n", "-(x)", "-1"]
+
+
+def sums(depth: int) -> st.SearchStrategy[str]:
+    atom = st.sampled_from(NUMBER_ATOMS)
+    if depth == 0:
+        return atom
+    sub = sums(depth - 1)
+    return st.one_of(atom, st.tuples(sub, st.sampled_from(["+", "-", "*", "/"]), sub).map(
+        lambda t: f"({t[0]}) {t[1]} ({t[2]})"), sub.map(lambda f: f"-({f})"))
+
+
+#: numbers at the edges: a sum or product beyond a float is unknown, as is a share of 0
+BIG_VALUES = st.fixed_dictionaries({}, optional={
+    "n": st.sampled_from([-2, 0, 3, 10 ** 308]), "m": st.sampled_from([0, 1, -(10 ** 308)]),
+    "x": st.sampled_from([0.0, 1.5, -2.0, 1e308, -1e-300])})
+
+
+def _same_value(got: Any, want: Any) -> bool:
+    return got is want or (got is not UNKNOWN and want is not UNKNOWN
+                           and got.__class__ is want.__class__ and got == want)
+
+
+@settings(max_examples=400, deadline=None)
+@given(sums(3), BIG_VALUES)
+def test_generated_arithmetic_equals_closure(source: str, facts: dict[str, Any]) -> None:
+    expr = compile_expr(source, SCOPE)
+    env = Env(facts, AT)
+    if expr.closure is None:  # a plain read or literal keeps its closure
+        assert source in NUMBER_ATOMS
+        return
+    got, want = expr.fn(env), expr.closure(env)
+    assert _same_value(got, want), (source, facts, got, want)
+
+
+ARITHMETIC_ATOMS = ["n + m > 1", "x / n <= 0.5", "n * 2 == m", "-(x) < n - m", "x / 0 == 1",
+                    "n - 1 != m", "(n + x) * 2 >= 3"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(formulas(ATOMS + ARITHMETIC_ATOMS, 2), st.one_of(FACT_VALUES, BIG_VALUES))
+def test_generated_condition_with_arithmetic_equals_closure(source: str,
+                                                            facts: dict[str, Any]) -> None:
+    expr = compile_expr(source, SCOPE, expect_bool=True)
+    env = Env(facts, AT)
+    assert expr.closure is not None, source
+    assert expr.fn(env) is expr.closure(env), (source, facts)
+
+
+ITEM_SCOPE = Scope(FACTS, item={"naam": FactType("string"), "ok": FactType("boolean"),
+                                "score": FactType("integer"),
+                                "tags": FactType("list", items=FactType("string"))})
+ITEM_ATOMS = ["kandidaat.ok", "kandidaat.score > n", "s in kandidaat.tags",
+              "kandidaat.naam == s", "not kandidaat.ok", "known(kandidaat.score)",
+              "kandidaat.score / 2 >= x", "'x' not in kandidaat.tags"]
+ITEMS = st.fixed_dictionaries({}, optional={
+    "naam": st.sampled_from(["x", "y"]), "ok": st.booleans(), "score": st.integers(-2, 3),
+    "tags": st.lists(st.sampled_from(["x", "y"]), max_size=2).map(tuple)})
+
+
+@settings(max_examples=400, deadline=None)
+@given(formulas(ATOMS + ITEM_ATOMS, 2), FACT_VALUES, ITEMS)
+def test_generated_condition_on_a_candidate_equals_closure(source: str, facts: dict[str, Any],
+                                                           item: dict[str, Any]) -> None:
+    expr = compile_expr(source, ITEM_SCOPE, expect_bool=True)
+    assert expr.closure is not None, source
+    env = Env(facts, AT, item=item)
+    assert expr.fn(env) is expr.closure(env), (source, facts, item)

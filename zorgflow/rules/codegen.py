@@ -22,12 +22,18 @@ decide it, and only if they would, and such a condition is worked out in Kleene 
 since a rule set's outcome can be unknown whatever the facts. A condition may also compare
 dates (facts, data fields, ``today()``, literal dates, ``add_days``/``add_months``) and read
 ``days_since(d)`` and ``months_since(d)``; the clock is read, once, only when ``today()`` is.
-A list of literal dates, arithmetic, and rule sets read in other ways or inside ``and``/``or``
-keep the closures; so do dates in criteria rule sets (their functions take no time).
+It may compute (``+``, ``-``, ``*``, ``/``, ``sum(list.field)``: worked out by the functions of
+`zorgflow.rules.arithmetic`, which the closures call too, and in Kleene logic only, since a
+result beyond a float or a share of 0 is unknown), and a ranking's criterion may read the
+candidate's fields (``kandidaat.x``). An expression that computes a value (a ranking's
+``points:``) is generated the same way (`value_code`). A list of literal dates and rule sets
+read in other ways or inside ``and``/``or`` keep the closures; so do dates and arithmetic in
+criteria rule sets (their functions take no time, and are two-valued where all is known).
 
 A decision table's rows become one function too (`table_code`): from the inputs' values, a
 list with whether each row matches, every cell test written out in the row (the cells' values
-are constants), closed-world as the closures are. Rankings keep the closures.
+are constants), closed-world as the closures are. A ranking's criteria are generated one by
+one (above); its loop over the candidates stays in `zorgflow.rules.rulesets`.
 
 ``ZORGFLOW_NO_CODEGEN=1`` in the environment when a workflow is compiled turns this off.
 """
@@ -46,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ValueProblem
 from ..model import Fact
 from ..model.calendar import add_months, days_between, months_between
+from .arithmetic import divided, field_total, minus, negated, plus, times
 from .logic import UNKNOWN, k_and, k_not, k_or
 
 if TYPE_CHECKING:  # expr imports this module (for guards): no import back at run time
@@ -59,6 +66,9 @@ _OPS: dict[type[ast.cmpop], Callable[[], ast.cmpop]] = {
     ast.GtE: ast.GtE, ast.In: ast.In, ast.NotIn: ast.NotIn,
 }
 _SIMPLE = (bool, int, str)
+#: arithmetic operators, by the name of the `zorgflow.rules.arithmetic` function they call
+_ARITHMETIC: dict[type[ast.operator], str] = {
+    ast.Add: "_plus", ast.Sub: "_minus", ast.Mult: "_times", ast.Div: "_divided"}
 
 
 def enabled() -> bool:
@@ -148,8 +158,10 @@ def _since(between: Callable[[Any, Any], int]) -> Callable[[Any, Any], Any]:
     return since
 
 
-class _NotTwoValued(Exception):
-    """The condition reads a rule set's outcome: it has no two-valued form."""
+class _NotTwoValued(Unsupported):
+    """The condition reads a rule set's outcome, or computes (arithmetic, dates that may
+    leave the calendar): it has no two-valued form. A criteria rule set, which needs one,
+    then keeps the closures."""
 
 
 def _in_rule(value: Any, decide: Callable[[str], Any], rule_id: str) -> Any:
@@ -169,6 +181,11 @@ class _Generator:
     def __init__(self, scope: Scope, *, rules_ok: bool = False, dates_ok: bool = False
                  ) -> None:
         self.facts: Mapping[str, Fact] = scope.facts
+        #: a ranking's candidate: its fields, the name it goes by, and the local variable
+        #: holding each field read (``kandidaat.x``)
+        self.item = scope.item
+        self.item_name = scope.item_name
+        self.item_locals: dict[str, str] = {}
         #: fact name -> the local variable holding it, in order of first read
         self.locals: dict[str, str] = {}
         #: values that are not plain literals, by the global name the code uses for them
@@ -222,6 +239,31 @@ class _Generator:
         self.reads_rules = True
         return node.value.attr
 
+    def read_item(self, name: str, list_ok: bool) -> _Value:
+        """A field of the candidate a ranking's criterion looks at (unknown when absent)."""
+        t = (self.item or {}).get(name)
+        if t is None:
+            raise Unsupported(name)
+        plain_list = (t.name == "list" and not t.fields and t.items is not None
+                      and t.items.name in _PLAIN_TYPES)
+        if t.name not in _PLAIN_TYPES and not (list_ok and plain_list):
+            raise Unsupported(t.name)
+        var = self.item_locals.setdefault(name, f"i{len(self.item_locals)}")
+        return _Value(_name(var), True)
+
+    def total(self, node: ast.Call) -> _Value:
+        """``sum(list.field)`` over a list fact of records (unknown while any is)."""
+        argument = node.args[0] if len(node.args) == 1 and not node.keywords else None
+        if not isinstance(argument, ast.Attribute):
+            raise Unsupported("sum")
+        list_name = self.fact_of(argument.value)
+        fact = self.facts.get(list_name) if list_name is not None else None
+        if fact is None or fact.type.name != "list" or not fact.type.fields:
+            raise Unsupported("sum")
+        assert list_name is not None
+        var = self.locals.setdefault(list_name, f"v{len(self.locals)}")
+        return _Value(_call("_total", [_name(var), _const(argument.attr)]), True)
+
     def read_data(self, name: str) -> _Value:
         field = self.data.get(name)
         is_date = field is not None and field.type.name == "date" and self.dates_ok
@@ -246,6 +288,18 @@ class _Generator:
         if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
                 and node.value.id == "data"):
             return self.read_data(node.attr)
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and self.item is not None and node.value.id == self.item_name):
+            return self.read_item(node.attr, list_ok)
+        if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
+            left, right = self.value(node.left), self.value(node.right)
+            if left.date or right.date:
+                raise Unsupported("arithmetic on dates")
+            # unknown also when the result leaves the numbers a rule can use
+            return _Value(_call(_ARITHMETIC[type(node.op)], [left.code, right.code]), True)
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == "sum"):
+            return self.total(node)
         if isinstance(node, ast.Constant) and node.value.__class__ in (*_SIMPLE, float):
             text = node.value if node.value.__class__ is str else None
             return _Value(self.literal(node.value), False, text=text)
@@ -255,6 +309,11 @@ class _Generator:
                 and isinstance(node.operand, ast.Constant)
                 and node.operand.value.__class__ in (int, float)):
             return _Value(self.literal(-node.operand.value), False)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            operand = self.value(node.operand)
+            if operand.date:
+                raise Unsupported("a negative date")
+            return _Value(_call("_negated", [operand.code]), operand.maybe_unknown)
         if list_ok and isinstance(node, ast.List | ast.Tuple):
             items = []
             for element in node.elts:
@@ -303,8 +362,9 @@ class _Generator:
     def plain(self, node: ast.expr) -> ast.expr:
         """The condition in two-valued Python, valid when no fact it reads is unknown."""
         if any((self.rules_ok and isinstance(n, ast.Name) and n.id == "rules")
-               or (self.dates_ok and isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
-                   and n.func.id in ("add_days", "add_months"))
+               or (isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                   and n.func.id in ("add_days", "add_months", "sum"))
+               or isinstance(n, ast.BinOp)
                for n in ast.walk(node)):
             raise _NotTwoValued
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
@@ -710,58 +770,92 @@ _ADD_MONTHS = functools.partial(date_plus, months=True)
 
 
 def condition_code(tree: ast.expr, scope: Scope) -> Callable[[Any], Any] | None:
-    """A generated function ``fn(env)`` for a true/false condition (a guard) that reads only
-    facts, event data, literals and rule-set outcomes, or None (code generation off, or
-    something else used: the closures answer). Two-valued when every fact and data field it
-    reads is known and it reads no rule set."""
+    """A generated function ``fn(env)`` for a true/false condition (a guard, or a ranking's
+    ``when:``) that reads only facts, event data, a candidate's fields, literals and rule-set
+    outcomes, or None (code generation off, or something else used: the closures answer).
+    Two-valued when every value it reads is known and it neither reads a rule set nor
+    computes."""
+    return _env_function(tree, scope, condition=True)
+
+
+def value_code(tree: ast.expr, scope: Scope) -> Callable[[Any], Any] | None:
+    """A generated function ``fn(env)`` for an expression that computes a value (arithmetic,
+    ``sum()``, such as a ranking's ``points:``), or None: code generation off, something the
+    generator does not translate, or a plain read or literal (its closure is as fast)."""
+    if not isinstance(tree, ast.BinOp | ast.UnaryOp | ast.Call):
+        return None
+    return _env_function(tree, scope, condition=False)
+
+
+def _env_function(tree: ast.expr, scope: Scope, *, condition: bool
+                  ) -> Callable[[Any], Any] | None:
     if not enabled():
         return None
-    gen = _Generator(scope, rules_ok=True, dates_ok=True)
+    gen = _Generator(scope, rules_ok=condition, dates_ok=True)
     try:
-        try:
-            plain: ast.expr | None = gen.plain(tree)
-        except _NotTwoValued:
-            plain = None
-        kleene = gen.kleene(tree)
-        body: list[ast.stmt] = []
-        if gen.locals:
-            body.append(ast.Assign(targets=[_store("_get")], value=ast.Attribute(
-                value=ast.Attribute(value=_name("env"), attr="facts", ctx=ast.Load()),
-                attr="get", ctx=ast.Load())))
-        for name, var in gen.locals.items():
-            default = gen.facts[name].default
-            fallback = _name("_U") if default is None else gen.literal(default)
-            body.append(ast.Assign(targets=[_store(var)],
-                                   value=_call("_get", [_const(name), fallback])))
-        if gen.data_locals:
-            body.append(ast.Assign(targets=[_store("_data")], value=ast.Attribute(
-                value=ast.Attribute(value=_name("env"), attr="data", ctx=ast.Load()),
-                attr="get", ctx=ast.Load())))
-        for name, var in gen.data_locals.items():
-            body.append(ast.Assign(targets=[_store(var)],
-                                   value=_call("_data", [_const(name), _name("_U")])))
-        if gen.reads_rules:
-            body.append(ast.Assign(targets=[_store("_decide")], value=ast.Attribute(
-                value=_name("env"), attr="decide", ctx=ast.Load())))
-        if gen.reads_time:
-            body.append(ast.Assign(targets=[_store("_today")], value=ast.Attribute(
-                value=_name("env"), attr="today", ctx=ast.Load())))
+        plain: ast.expr | None = None
+        if condition:
+            try:
+                plain = gen.plain(tree)
+            except _NotTwoValued:
+                plain = None
+            result = gen.kleene(tree)
+        else:
+            result = gen.value(tree).code
+        body = _prologue(gen)
         unknowable = [var for name, var in gen.locals.items()
-                      if gen.facts[name].default is None] + list(gen.data_locals.values())
+                      if gen.facts[name].default is None] + list(gen.data_locals.values()) \
+            + list(gen.item_locals.values())
         if plain is None:
-            body.append(ast.Return(value=kleene))
+            body.append(ast.Return(value=result))
         elif unknowable:
             known = _and([_is(_name(v), _name("_U"), negate=True) for v in unknowable])
             body.append(ast.If(test=known, body=[ast.Return(value=plain)], orelse=[]))
-            body.append(ast.Return(value=kleene))
+            body.append(ast.Return(value=result))
         else:
             body.append(ast.Return(value=plain))
         namespace = {"_U": UNKNOWN, "_k_and": k_and, "_k_or": k_or, "_k_not": k_not,
                      "_in_rule": _in_rule, "_days_since": _DAYS_SINCE,
                      "_months_since": _MONTHS_SINCE, "_add_days": _ADD_DAYS,
-                     "_add_months": _ADD_MONTHS, **gen.namespace}
-        generated: Callable[[Any], Any] = _function("condition", ("env",), body,
-                                                     "<zorgflow condition>", namespace)
+                     "_add_months": _ADD_MONTHS, "_plus": plus, "_minus": minus,
+                     "_times": times, "_divided": divided, "_negated": negated,
+                     "_total": field_total, **gen.namespace}
+        name = "condition" if condition else "value"
+        generated: Callable[[Any], Any] = _function(name, ("env",), body,
+                                                     f"<zorgflow {name}>", namespace)
     except (Unsupported, RecursionError):
         return None
     return generated
+
+
+def _prologue(gen: _Generator) -> list[ast.stmt]:
+    """Read into locals what the expression reads: facts (with their defaults), event data,
+    the candidate's fields, and the rule-set decider and clock when it uses them."""
+    body: list[ast.stmt] = []
+
+    def reader(local: str, owner: str, method: str = "get") -> None:
+        body.append(ast.Assign(targets=[_store(local)], value=ast.Attribute(
+            value=ast.Attribute(value=_name("env"), attr=owner, ctx=ast.Load()),
+            attr=method, ctx=ast.Load())))
+
+    if gen.locals:
+        reader("_get", "facts")
+    for name, var in gen.locals.items():
+        default = gen.facts[name].default
+        fallback = _name("_U") if default is None else gen.literal(default)
+        body.append(ast.Assign(targets=[_store(var)],
+                               value=_call("_get", [_const(name), fallback])))
+    for local, owner, names in (("_data", "data", gen.data_locals),
+                                ("_item", "item", gen.item_locals)):
+        if names:
+            reader(local, owner)
+        for name, var in names.items():
+            body.append(ast.Assign(targets=[_store(var)],
+                                   value=_call(local, [_const(name), _name("_U")])))
+    if gen.reads_rules:
+        body.append(ast.Assign(targets=[_store("_decide")], value=ast.Attribute(
+            value=_name("env"), attr="decide", ctx=ast.Load())))
+    if gen.reads_time:
+        body.append(ast.Assign(targets=[_store("_today")], value=ast.Attribute(
+            value=_name("env"), attr="today", ctx=ast.Load())))
+    return body

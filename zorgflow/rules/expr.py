@@ -11,8 +11,6 @@ from __future__ import annotations
 import ast
 import difflib
 import io
-import math
-import operator
 import tokenize
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -24,7 +22,8 @@ from .._frozen import Frozen
 from ..errors import ExprError
 from ..model import DataField, Fact, FactType, RuleSet, TableRuleSet
 from ..model.calendar import days_between, local_date, months_between
-from .codegen import condition_code, date_plus
+from .arithmetic import OPERATIONS, field_total, negated
+from .codegen import condition_code, date_plus, value_code
 from .logic import UNKNOWN, k_not
 
 MAX_SOURCE = 2_000
@@ -440,8 +439,7 @@ class _Compiler:
                 raise self.fail(node, "'-' needs a number")
 
             def minus(env: Env) -> Any:
-                value = operand(env)
-                return UNKNOWN if value is UNKNOWN else -value
+                return negated(operand(env))
 
             return minus, t
         raise self.fail(node, f"the operator in '{ast.unparse(node)}' is not allowed")
@@ -467,17 +465,12 @@ class _Compiler:
         if not (_is_num(lt) and _is_num(rt)):
             raise self.fail(node, f"`{ast.unparse(node)}`: '{symbol}' needs numbers")
         both_int = lt is not None and rt is not None and lt.name == rt.name == "integer"
-        if symbol == "/":
-            return _divide(left, right), NUM
-        operate = _OPERATIONS[symbol]
+        operate = OPERATIONS[symbol]
 
         def arithmetic(env: Env) -> Any:
-            a, b = left(env), right(env)
-            if a is UNKNOWN or b is UNKNOWN:
-                return UNKNOWN
-            return _finite(operate(a, b))
+            return operate(left(env), right(env))
 
-        return arithmetic, INT if both_int else NUM
+        return arithmetic, NUM if symbol == "/" or not both_int else INT
 
     def c_Compare(self, node: ast.Compare, depth: int) -> tuple[Fn, FactType | None]:
         operands = [node.left, *node.comparators]
@@ -590,17 +583,8 @@ class _Compiler:
         fact_default = list_fact.default
 
         def total(env: Env) -> Any:
-            records = env.facts.get(list_name, UNKNOWN if fact_default is None
-                                    else fact_default)
-            if records is UNKNOWN:
-                return UNKNOWN
-            result: Any = 0
-            for record in records:
-                value = record.get(field_name, UNKNOWN)
-                if value is UNKNOWN or value is None:
-                    return UNKNOWN
-                result += value
-            return _finite(result)
+            return field_total(env.facts.get(list_name, UNKNOWN if fact_default is None
+                                             else fact_default), field_name)
 
         self.computed.setdefault(ast.unparse(node), (total, list_fact.personal_data))
         return total, field_type if field_type.name == "integer" else NUM
@@ -801,33 +785,6 @@ def _rule_ids(rule_set: RuleSet) -> tuple[str, ...]:
 
 
 _ARITHMETIC = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
-_OPERATIONS: dict[str, Callable[[Any, Any], Any]] = {
-    "+": operator.add, "-": operator.sub, "*": operator.mul}
-#: beyond this a number cannot be weighed or compared as a float (about 1.8e308)
-_LARGEST = 2 ** 1023
-
-
-def _finite(value: Any) -> Any:
-    """``value``, or unknown when arithmetic left the numbers a rule can use (an infinite
-    float, or a whole number beyond a float)."""
-    if value.__class__ is float:
-        return value if math.isfinite(value) else UNKNOWN
-    return value if -_LARGEST < value < _LARGEST else UNKNOWN
-
-
-def _divide(left: Fn, right: Fn) -> Fn:
-    """``a / b``: a number; unknown when either is unknown or ``b`` is 0 (a share of
-    nothing is not known, rather than an error halfway through a decision)."""
-    def divide(env: Env) -> Any:
-        a, b = left(env), right(env)
-        if a is UNKNOWN or b is UNKNOWN or b == 0:
-            return UNKNOWN
-        try:
-            return _finite(a / b)
-        except OverflowError:
-            return UNKNOWN
-
-    return divide
 
 
 def _const(value: Any) -> Fn:
@@ -1017,8 +974,9 @@ def compile_expr(source: str, scope: Scope, *, expect_bool: bool = False) -> Exp
     data = scope.data or {}
     personal_data = frozenset(n for n in compiler.data if n in data and data[n].personal_data)
     computed = tuple((call, f, hidden) for call, (f, hidden) in compiler.computed.items())
-    # a condition on facts and event data (a guard) also runs as generated code
-    generated = condition_code(node, scope) if expect_bool else None
+    # a condition (a guard, a ranking's when:) and a computed value also run as generated
+    # code; the closure stays as the reference
+    generated = condition_code(node, scope) if expect_bool else value_code(node, scope)
     closure = None
     if generated is not None:
         fn, closure = generated, fn

@@ -1,0 +1,76 @@
+"""Arithmetic in conditions, three-valued: ``+``, ``-``, ``*``, ``/``, unary ``-`` and
+``sum(list.field)``.
+
+An unknown operand makes the result unknown, and so does a result outside the numbers a rule
+can use (an infinite float, a whole number beyond a float) and a division by zero (a share of
+nothing is not known, rather than an error halfway through a decision). The closures
+(`zorgflow.rules.expr`) and the generated code (`zorgflow.rules.codegen`) both call these
+functions, so the two cannot differ in what a sum is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .logic import UNKNOWN
+
+#: beyond this a number cannot be weighed or compared as a float (about 1.8e308)
+LARGEST = 2 ** 1023
+
+
+def finite(value: Any) -> Any:
+    """``value``, or unknown when arithmetic left the numbers a rule can use (an infinite
+    float, or a whole number beyond a float)."""
+    if value.__class__ is float:
+        return value if math.isfinite(value) else UNKNOWN
+    return value if -LARGEST < value < LARGEST else UNKNOWN
+
+
+def plus(a: Any, b: Any) -> Any:
+    """``a + b``."""
+    return UNKNOWN if a is UNKNOWN or b is UNKNOWN else finite(a + b)
+
+
+def minus(a: Any, b: Any) -> Any:
+    """``a - b``."""
+    return UNKNOWN if a is UNKNOWN or b is UNKNOWN else finite(a - b)
+
+
+def times(a: Any, b: Any) -> Any:
+    """``a * b``."""
+    return UNKNOWN if a is UNKNOWN or b is UNKNOWN else finite(a * b)
+
+
+def divided(a: Any, b: Any) -> Any:
+    """``a / b``: always a float; unknown when ``b`` is 0."""
+    if a is UNKNOWN or b is UNKNOWN or b == 0:
+        return UNKNOWN
+    try:
+        return finite(a / b)
+    except OverflowError:  # two whole numbers whose quotient is no float
+        return UNKNOWN
+
+
+def negated(a: Any) -> Any:
+    """``-a`` (a number a rule reads is finite, so its negation is too)."""
+    return UNKNOWN if a is UNKNOWN else -a
+
+
+def field_total(records: Iterable[Mapping[str, Any]] | Any, field: str) -> Any:
+    """``sum(list.field)``: the total of ``field`` over ``records``; unknown while the list,
+    or the field of any record in it, is unknown; 0 for an empty list."""
+    if records is UNKNOWN:
+        return UNKNOWN
+    result: Any = 0
+    for record in records:
+        value = record.get(field, UNKNOWN)
+        if value is UNKNOWN or value is None:
+            return UNKNOWN
+        result += value
+    return finite(result)
+
+
+#: the function for each operator symbol
+OPERATIONS = {"+": plus, "-": minus, "*": times, "/": divided}
