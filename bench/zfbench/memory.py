@@ -5,6 +5,9 @@ writes) and its history (start, 3 events, 1 set_facts: 5 entries), against a `tr
 model bound to ONE shared Machine, in the same state and holding the same 11 facts (in a dict,
 without any history). Per-case values (ids,
 times, names) are made inside the measured window for both, as an application would.
+
+A second zorgflow row measures as the harness of issue 18 does: every case is given the same
+10 values (so they are not counted per case) and no ``at`` (the engine reads the clock).
 """
 
 from __future__ import annotations
@@ -81,6 +84,25 @@ def zorgflow_cases(n: int, *, whole_path: bool = False) -> list[Any]:
     return cases
 
 
+def harness_cases(n: int) -> list[Any]:
+    """Cases as issue 18's harness makes them: start, three events and one `set_facts` of the
+    same 10 values for every case, without ``at``."""
+    eng = engine()
+    people = actors()
+    scp, coord = people["scp"], people["coord"]
+    start, fire, set_facts = eng.start, eng.fire, eng.set_facts
+    data = {"casusregisseur": people["regisseur"].id, "ketenpartner": "GGZ"}
+    facts = ten_facts(0)
+    cases = []
+    for _ in range(n):
+        case = start("lzn", actor=scp)
+        case = fire(case, "passend_bevonden", actor=coord)
+        case = fire(case, "geen_actief_dossier", actor=coord)
+        case = fire(case, "casusregisseur_benoemd", actor=coord, data=data)
+        cases.append(set_facts(case, facts, actor=coord))
+    return cases
+
+
 def _traced(build: Callable[[], list[Any]], n: int) -> float:
     """Bytes per object that ``build`` keeps alive, from two tracemalloc snapshots (blocks
     allocated by tracemalloc.py itself, i.e. the first snapshot, are left out)."""
@@ -131,6 +153,9 @@ def run(n: int, repeats: int, n_models: int, n_closed: int) -> list[Row]:
     def zorgflow_bytes() -> float:
         return _traced(lambda: zorgflow_cases(n), n)
 
+    def harness_bytes() -> float:
+        return _traced(lambda: harness_cases(n), n)
+
     def zorgflow_closed_bytes() -> float:
         return _traced(lambda: zorgflow_cases(n_closed, whole_path=True), n_closed)
 
@@ -141,8 +166,11 @@ def run(n: int, repeats: int, n_models: int, n_closed: int) -> list[Row]:
     check = zorgflow_cases(2, whole_path=True)[-1]
     if check.state != "afgesloten" or len(check.history) != 13:
         raise BenchError(f"memory: zorgflow case is {check!r} after the whole path")
+    check = harness_cases(1)[0]
+    if check.state != "uitvoering" or len(check.facts) != 11 or len(check.history) != 5:
+        raise BenchError(f"memory: the harness's case is {check!r}")
     values = interleaved({"transitions": transitions_bytes, "zorgflow": zorgflow_bytes,
-                          "closed": zorgflow_closed_bytes}, repeats)
+                          "harness": harness_bytes, "closed": zorgflow_closed_bytes}, repeats)
     base = median(values["transitions"])
     z = median(values["zorgflow"])
     c = median(values["closed"])
@@ -154,6 +182,11 @@ def run(n: int, repeats: int, n_models: int, n_closed: int) -> list[Row]:
                     fmt_pct(spread(values["transitions"]))))
     rows.append(Row("zorgflow `Case` with its history", fmt_bytes(z), fmt_ratio(z / base),
                     fmt_pct(spread(values["zorgflow"])), "< 4 KB", z < 4096))
+    h = median(values["harness"])
+    rows.append(Row("↳ the same as issue 18's harness measures: the same 10 values in every "
+                    "case, no `at` (the engine reads the clock)", fmt_bytes(h),
+                    fmt_ratio(h / base), fmt_pct(spread(values["harness"])),
+                    "< 2 KB (issue 18)", h < 2048))
     rows.append(Row("↳ diagnostic: zorgflow `Case` after the whole happy path (`afgesloten`, "
                     f"history of 13; {n_closed:,} cases)", fmt_bytes(c), fmt_ratio(c / base),
                     fmt_pct(spread(values["closed"]))))
