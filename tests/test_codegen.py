@@ -29,6 +29,8 @@ from zorgflow.model import (
     DataField,
     Fact,
     FactType,
+    RankingCriterion,
+    RankingRuleSet,
     TableInput,
     TableRow,
     TableRuleSet,
@@ -656,3 +658,52 @@ def test_generated_condition_on_a_candidate_equals_closure(source: str, facts: d
     assert expr.closure is not None, source
     env = Env(facts, AT, item=item)
     assert expr.fn(env) is expr.closure(env), (source, facts, item)
+
+
+LIJST = _fact("lijst", FactType("list", fields={
+    "naam": FactType("string"), "ok": FactType("boolean"), "score": FactType("integer"),
+    "tags": FactType("list", items=FactType("string"))}))
+RANKING_SCOPE = Scope({**FACTS, "lijst": LIJST}, item=LIJST.type.fields)
+POINTS = ["kandidaat.score", "kandidaat.score / sum(lijst.score)", "n * kandidaat.score - x",
+          "-(kandidaat.score)", "sum(facts.lijst.score) + 1"]
+
+
+@st.composite
+def ranking_sets(draw: st.DrawFn) -> RankingRuleSet:
+    criteria = []
+    for n in range(draw(st.integers(1, 4))):
+        weight = draw(st.sampled_from([1, 0.5, 2, -1]))
+        if draw(st.booleans()):
+            criteria.append(RankingCriterion(f"c{n}", f"C{n}", weight,
+                                             when=draw(formulas(ATOMS + ITEM_ATOMS, 1)),
+                                             required=draw(st.booleans())))
+        else:
+            criteria.append(RankingCriterion(f"c{n}", f"C{n}", weight,
+                                             points=draw(st.sampled_from(POINTS))))
+    return RankingRuleSet("r", "R", "lijst", "naam", tuple(criteria))
+
+
+@settings(max_examples=300, deadline=None)
+@given(ranking_sets(), FACT_VALUES, st.one_of(st.none(), st.lists(ITEMS, max_size=4)))
+def test_generated_ranking_scores_equal_the_closures(rule_set: RankingRuleSet,
+                                                     facts: dict[str, Any],
+                                                     candidates: list[dict[str, Any]] | None
+                                                     ) -> None:
+    """Random rankings (required criteria, points with arithmetic and ``sum()``, unknown
+    fields, no candidates at all): the generated scoring against the closures', and the
+    decision and explanation made from it."""
+    compiled = CompiledRanking(rule_set, RANKING_SCOPE)
+    assert compiled.code is not None
+    if candidates is not None:
+        facts = {**facts, "lijst": tuple(candidates)}
+        env = Env(facts, AT)
+        # repr: the same numbers of the same types (0 is not 0.0 in a decision's JSON)
+        assert repr(compiled.code(env, candidates)) == \
+            repr(compiled.score_reference(env, candidates))
+    env = Env(facts, AT)
+    generated = compiled.evaluate(env)
+    compiled.code = None
+    reference = compiled.evaluate(env)
+    assert (generated.matched, generated.outcome, generated.holds) == \
+        (reference.matched, reference.outcome, reference.holds)
+    assert generated.explanation == reference.explanation

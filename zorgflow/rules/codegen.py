@@ -32,8 +32,9 @@ criteria rule sets (their functions take no time, and are two-valued where all i
 
 A decision table's rows become one function too (`table_code`): from the inputs' values, a
 list with whether each row matches, every cell test written out in the row (the cells' values
-are constants), closed-world as the closures are. A ranking's criteria are generated one by
-one (above); its loop over the candidates stays in `zorgflow.rules.rulesets`.
+are constants), closed-world as the closures are. A ranking's scoring of all its candidates
+is one function too (`ranking_code`): each candidate's fields read once, every criterion
+written out, a ``sum()`` over the candidates worked out once, not once per candidate.
 
 ``ZORGFLOW_NO_CODEGEN=1`` in the environment when a workflow is compiled turns this off.
 """
@@ -66,6 +67,8 @@ _OPS: dict[type[ast.cmpop], Callable[[], ast.cmpop]] = {
     ast.GtE: ast.GtE, ast.In: ast.In, ast.NotIn: ast.NotIn,
 }
 _SIMPLE = (bool, int, str)
+#: a candidate of a ranking, scored: eligible, and its points by criterion
+Scored = tuple[bool, dict[str, Any]]
 #: arithmetic operators, by the name of the `zorgflow.rules.arithmetic` function they call
 _ARITHMETIC: dict[type[ast.operator], str] = {
     ast.Add: "_plus", ast.Sub: "_minus", ast.Mult: "_times", ast.Div: "_divided"}
@@ -186,6 +189,9 @@ class _Generator:
         self.item = scope.item
         self.item_name = scope.item_name
         self.item_locals: dict[str, str] = {}
+        #: in a ranking's loop over candidates: ``sum()`` totals (they read facts only),
+        #: worked out once before the loop, by the local variable that holds each
+        self.hoisted: dict[str, ast.expr] | None = None
         #: fact name -> the local variable holding it, in order of first read
         self.locals: dict[str, str] = {}
         #: values that are not plain literals, by the global name the code uses for them
@@ -262,7 +268,12 @@ class _Generator:
             raise Unsupported("sum")
         assert list_name is not None
         var = self.locals.setdefault(list_name, f"v{len(self.locals)}")
-        return _Value(_call("_total", [_name(var), _const(argument.attr)]), True)
+        total = _call("_total", [_name(var), _const(argument.attr)])
+        if self.hoisted is None:
+            return _Value(total, True)
+        local = f"_t{len(self.hoisted)}"
+        self.hoisted[local] = total
+        return _Value(_name(local), True)
 
     def read_data(self, name: str) -> _Value:
         field = self.data.get(name)
@@ -763,10 +774,81 @@ def table_code(table_id: str, inputs: int,
     return generated
 
 
+def ranking_code(rule_set_id: str,
+                 criteria: Sequence[tuple[str, float, bool, Expr, bool]], scope: Scope
+                 ) -> Callable[[Any, Sequence[Mapping[str, Any]]], list[Scored]] | None:
+    """A generated ``score(env, candidates)``: for each candidate, whether it is eligible
+    and its points by criterion, as `zorgflow.rules.rulesets.CompiledRanking` scores them
+    with the closures (a ``when:`` criterion gives its weight when true, else 0, and a
+    required one that is not true makes the candidate ineligible; a ``points:`` criterion
+    gives its value times its weight, 0 when unknown). None when code generation is off or
+    a criterion uses what the generator does not translate."""
+    if not enabled():
+        return None
+    gen = _Generator(scope, dates_ok=True)
+    gen.hoisted = {}
+    try:
+        loop: list[ast.stmt] = [ast.Assign(targets=[_store("_ok")], value=_const(True))]
+        points: list[ast.expr] = []
+        for n, (_, weight, required, expr, is_when) in enumerate(criteria):
+            if expr.tree is None:
+                raise Unsupported(expr.source)
+            value = gen.kleene(expr.tree) if is_when else gen.value(expr.tree).code
+            loop.append(ast.Assign(targets=[_store("_r")], value=value))
+            if is_when:
+                true = _is(_name("_r"), _const(True))
+                score: ast.expr = ast.IfExp(test=true, body=gen.literal(weight),
+                                            orelse=_const(0))
+                if required:
+                    loop.append(ast.If(test=ast.UnaryOp(op=ast.Not(), operand=true),
+                                       body=[ast.Assign(targets=[_store("_ok")],
+                                                        value=_const(False))], orelse=[]))
+            else:
+                score = ast.IfExp(test=_is(_name("_r"), _name("_U")), body=_const(0),
+                                  orelse=ast.BinOp(left=_name("_r"), op=ast.Mult(),
+                                                   right=gen.literal(weight)))
+            loop.append(ast.Assign(targets=[_store(f"_p{n}")], value=score))
+            points.append(_name(f"_p{n}"))
+        reads: list[ast.stmt] = []
+        if gen.item_locals:
+            reads.append(ast.Assign(targets=[_store("_item")], value=ast.Attribute(
+                value=_name("_c"), attr="get", ctx=ast.Load())))
+        for name, var in gen.item_locals.items():
+            reads.append(ast.Assign(targets=[_store(var)],
+                                    value=_call("_item", [_const(name), _name("_U")])))
+        scored = ast.Tuple(elts=[_name("_ok"), ast.Dict(
+            keys=[_const(cid) for cid, *_ in criteria], values=points)], ctx=ast.Load())
+        loop.append(ast.Expr(value=_call("_append", [scored])))
+        body = _prologue(gen, candidate=False)  # each candidate is read in the loop
+        if gen.hoisted:  # only when there is a candidate, whose scoring would need them
+            body.append(ast.If(test=_name("candidates"), body=[
+                ast.Assign(targets=[_store(local)], value=total)
+                for local, total in gen.hoisted.items()], orelse=[]))
+        body += [
+            ast.Assign(targets=[_store("_result")], value=ast.List(elts=[], ctx=ast.Load())),
+            ast.Assign(targets=[_store("_append")], value=ast.Attribute(
+                value=_name("_result"), attr="append", ctx=ast.Load())),
+            ast.For(target=_store("_c"), iter=_name("candidates"), body=[*reads, *loop],
+                    orelse=[]),
+            ast.Return(value=_name("_result"))]
+        generated: Callable[[Any, Sequence[Mapping[str, Any]]], list[Scored]] = _function(
+            "score", ("env", "candidates"), body, f"<zorgflow ranking {rule_set_id}>",
+            {**_NAMESPACE, **gen.namespace})
+    except (Unsupported, RecursionError):
+        return None
+    return generated
+
+
 _DAYS_SINCE = _since(days_between)
 _MONTHS_SINCE = _since(months_between)
 _ADD_DAYS = functools.partial(date_plus, months=False)
 _ADD_MONTHS = functools.partial(date_plus, months=True)
+#: what generated conditions and values may call
+_NAMESPACE: dict[str, Any] = {
+    "_U": UNKNOWN, "_k_and": k_and, "_k_or": k_or, "_k_not": k_not, "_in_rule": _in_rule,
+    "_days_since": _DAYS_SINCE, "_months_since": _MONTHS_SINCE, "_add_days": _ADD_DAYS,
+    "_add_months": _ADD_MONTHS, "_plus": plus, "_minus": minus, "_times": times,
+    "_divided": divided, "_negated": negated, "_total": field_total}
 
 
 def condition_code(tree: ast.expr, scope: Scope) -> Callable[[Any], Any] | None:
@@ -814,12 +896,7 @@ def _env_function(tree: ast.expr, scope: Scope, *, condition: bool
             body.append(ast.Return(value=result))
         else:
             body.append(ast.Return(value=plain))
-        namespace = {"_U": UNKNOWN, "_k_and": k_and, "_k_or": k_or, "_k_not": k_not,
-                     "_in_rule": _in_rule, "_days_since": _DAYS_SINCE,
-                     "_months_since": _MONTHS_SINCE, "_add_days": _ADD_DAYS,
-                     "_add_months": _ADD_MONTHS, "_plus": plus, "_minus": minus,
-                     "_times": times, "_divided": divided, "_negated": negated,
-                     "_total": field_total, **gen.namespace}
+        namespace = {**_NAMESPACE, **gen.namespace}
         name = "condition" if condition else "value"
         generated: Callable[[Any], Any] = _function(name, ("env",), body,
                                                      f"<zorgflow {name}>", namespace)
@@ -828,9 +905,10 @@ def _env_function(tree: ast.expr, scope: Scope, *, condition: bool
     return generated
 
 
-def _prologue(gen: _Generator) -> list[ast.stmt]:
+def _prologue(gen: _Generator, *, candidate: bool = True) -> list[ast.stmt]:
     """Read into locals what the expression reads: facts (with their defaults), event data,
-    the candidate's fields, and the rule-set decider and clock when it uses them."""
+    the candidate's fields (``env.item``; not with ``candidate=False``), and the rule-set
+    decider and clock when it uses them."""
     body: list[ast.stmt] = []
 
     def reader(local: str, owner: str, method: str = "get") -> None:
@@ -846,7 +924,7 @@ def _prologue(gen: _Generator) -> list[ast.stmt]:
         body.append(ast.Assign(targets=[_store(var)],
                                value=_call("_get", [_const(name), fallback])))
     for local, owner, names in (("_data", "data", gen.data_locals),
-                                ("_item", "item", gen.item_locals)):
+                                ("_item", "item", gen.item_locals if candidate else {})):
         if names:
             reader(local, owner)
         for name, var in names.items():

@@ -21,7 +21,7 @@ from ..model import (
     RuleSet,
     TableRuleSet,
 )
-from .codegen import criteria_code, table_code
+from .codegen import criteria_code, ranking_code, table_code
 from .decision import Decision
 from .expr import MASK, Compile, Env, Expr, Scope, compile_expr, show, shown
 from .logic import UNKNOWN, k_and, k_or, truth_word
@@ -382,6 +382,9 @@ class CompiledRanking:
             source = c.when if c.when is not None else (c.points or "0")
             expr = compile(source, scope, expect_bool=is_when)
             self.criteria.append((c.id, c.weight, c.required, expr, is_when))
+        #: the scoring of every candidate as one generated function (None: the closures
+        #: score, as `score_reference` does; they stay the reference and explain)
+        self.code = ranking_code(self.id, self.criteria, scope)
 
     def sides(self, env: Env) -> list[tuple[str, Any]]:
         """Rankings have no true/false sides."""
@@ -392,7 +395,7 @@ class CompiledRanking:
         eligible = True
         points: dict[str, float] = {}
         for cid, weight, required, expr, is_when in self.criteria:
-            value = expr.fn(ienv)
+            value = expr.reference(ienv)
             if is_when:
                 points[cid] = weight if value is True else 0
                 if required and value is not True:
@@ -400,6 +403,11 @@ class CompiledRanking:
             else:
                 points[cid] = 0 if value is UNKNOWN else value * weight
         return eligible, points, ienv
+
+    def score_reference(self, env: Env, candidates: list[Mapping[str, Any]]
+                        ) -> list[tuple[bool, dict[str, float]]]:
+        """Each candidate's eligibility and points, by the closures."""
+        return [self._score(env, item)[:2] for item in candidates]
 
     def _candidates(self, env: Env) -> list[Mapping[str, Any]] | None:
         value = env.facts.get(self.model.candidates, UNKNOWN)
@@ -411,8 +419,10 @@ class CompiledRanking:
             return Decision(self.id, None, [], UNKNOWN, self.explain, env,
                             personal=self.personal)
         scored: list[tuple[float, dict[str, Any]]] = []
-        for item in candidates:
-            eligible, points, _ = self._score(env, item)
+        code = self.code
+        scores = (code(env, candidates) if code is not None
+                  else self.score_reference(env, candidates))
+        for item, (eligible, points) in zip(candidates, scores, strict=True):
             if eligible:
                 total = sum(points.values())
                 scored.append((total, {"id": item.get(self.model.candidate_id),
