@@ -150,8 +150,9 @@ def test_shipped_guards_equal_with_and_without_generated_code(engines: Any,
             reads |= {n for _, _, exprs in compiled.clauses for e in exprs for n in e.facts_read}
     model = programs[0].model
     facts = data.draw(st.fixed_dictionaries({}, optional={
-        n: values_for(model.facts[n]) for n in sorted(reads)
-        if model.facts[n].type.name in ("boolean", "enum", "integer", "number", "string")}))
+        n: st.lists(CANDIDATE, max_size=3) if n == "kandidaten" else values_for(model.facts[n])
+        for n in sorted(reads) if n == "kandidaten" or
+        model.facts[n].type.name in ("boolean", "enum", "integer", "number", "string")}))
     fields = {n: values_for(ct.model.data[n].type) for n in guard.data_read
               if ct.model.data[n].type.name in ("boolean", "enum", "integer", "number", "string")}
     given_data = data.draw(st.fixed_dictionaries({}, optional=fields))
@@ -407,61 +408,74 @@ def test_no_generated_guard_with_codegen_off(monkeypatch: pytest.MonkeyPatch) ->
 RULES = {"r": CriteriaRuleSet("r", "R", (Criterion("c1", "C1", "all", ("a",)),
                                           Criterion("c2", "C2", "any", ("b",))))}
 RULE_SCOPE = Scope(FACTS, data=DATA, rules=RULES)
+RULES["k"] = RankingRuleSet("k", "K", "kandidaten", "naam",
+                            (RankingCriterion("ok", "OK", when="kandidaat.ok"),))
+RULE_SCOPE = Scope({**FACTS, "kandidaten": _fact("kandidaten", FactType("list", fields={
+    "naam": FactType("string"), "ok": FactType("boolean")}))}, data=DATA, rules=RULES)
 RULE_ATOMS = ["rules.r.holds", "not rules.r.holds", "'c1' in rules.r.matched",
-              "s in rules.r.matched", "'c2' not in rules.r.matched", "known(rules.r.holds)"]
-#: (matched, undecided, holds) of rule set r; undecided ids are the ones not matched
+              "s in rules.r.matched", "'c2' not in rules.r.matched", "known(rules.r.holds)",
+              "s == rules.k.first", "known(rules.k.first)", "rules.k.first != 'y'",
+              "not known(kandidaten)", "len(kandidaten) == 0", "len(xs) > n"]
+#: (matched, undecided, holds) of rule set r (undecided ids are the ones not matched), and
+#: the candidates ranking k places
 OUTCOMES = st.tuples(st.lists(st.sampled_from(["c1", "c2"]), unique=True, max_size=2),
-                     st.booleans(), st.sampled_from([True, False, UNKNOWN]))
+                     st.booleans(), st.sampled_from([True, False, UNKNOWN]),
+                     st.lists(st.sampled_from(["x", "y"]), unique=True, max_size=2))
 
 
 class _CountingDecider:
     """``env.decide`` answering a fixed outcome for rule set ``r`` and counting its calls."""
 
-    def __init__(self, matched: list[str], some_undecided: bool, holds: Any) -> None:
+    def __init__(self, matched: list[str], some_undecided: bool, holds: Any,
+                 ranked: list[str]) -> None:
         undecided = frozenset({"c1", "c2"} - set(matched)) if some_undecided else frozenset()
-        self.decision = SimpleNamespace(matched=tuple(matched), undecided=undecided,
-                                        holds=holds)
+        self.decisions = {
+            "r": SimpleNamespace(matched=tuple(matched), undecided=undecided, holds=holds),
+            "k": SimpleNamespace(matched=tuple(ranked), undecided=frozenset(),
+                                 holds=bool(ranked))}
         self.calls = 0
 
     def __call__(self, rule_id: str) -> Any:
-        assert rule_id == "r"
         self.calls += 1
-        return self.decision
+        return self.decisions[rule_id]
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.one_of(st.sampled_from(RULE_ATOMS), formulas(GUARD_ATOMS + RULE_ATOMS, 2)),
        FACT_VALUES, st.fixed_dictionaries({}, optional={
            "reden": st.sampled_from(["verhuisd", "overleden"]), "akkoord": st.booleans()}),
-       OUTCOMES)
+       OUTCOMES, st.one_of(st.none(), st.lists(st.fixed_dictionaries(
+           {"naam": st.sampled_from(["x", "y"]), "ok": st.booleans()}), max_size=2)))
 def test_generated_guard_reading_a_rule_set_equals_closure(
         source: str, facts: dict[str, Any], data: dict[str, Any],
-        outcome: tuple[list[str], bool, Any]) -> None:
-    """A guard reading a rule set's outcome: the same value as the closure, and the rule set
-    decided exactly as often (where the closure would not decide it, neither does the code)."""
+        outcome: tuple[list[str], bool, Any, list[str]],
+        candidates: list[dict[str, Any]] | None) -> None:
+    """A guard reading a rule set's outcome (inside and/or too): the same value as the
+    closure, and the rule sets decided exactly as often (where the closure stops before one,
+    so does the code)."""
+    if candidates is not None:
+        facts = {**facts, "kandidaten": tuple(candidates)}
     expr = compile_expr(source, RULE_SCOPE, expect_bool=True)
-    reads_rule = "rules." in source
-    if expr.closure is None:  # inside and/or, or known(...): the closures answer
-        assert not reads_rule or " and " in source or " or " in source or "known(rules" in source
-        return
+    assert expr.closure is not None, source
     generated, reference = _CountingDecider(*outcome), _CountingDecider(*outcome)
     value = expr.fn(Env(facts, AT, data, generated))
     assert value is expr.closure(Env(facts, AT, data, reference)), (source, facts, outcome)
     assert generated.calls == reference.calls, source
 
 
-def test_the_shipped_guards_that_read_rule_sets_are_generated(engines: Any) -> None:
-    """Those reading ``.holds`` or ``.matched`` outside and/or (LZN's afsluiten among them);
-    the casusregisseur's guard reads a ranking's ``.first`` inside ``or``: closures."""
-    fast, _ = engines
-    generated, closures = set(), set()
-    for w, s, e in guards(fast):
-        guard = fast._get(w).table[(s, e)].guard
-        if guard.rules_read:
-            (generated if guard.closure is not None else closures).add(guard.source)
-    assert "data.afsluitreden in rules.afsluitcriteria.matched" in generated
-    assert {"rules.inclusiecriteria.holds", "not rules.zorgplicht.holds"} <= generated
-    assert all(".first" in source for source in closures), closures
+def test_every_shipped_guard_is_generated(engines: Any) -> None:
+    """Those reading ``.holds`` or ``.matched`` (LZN's afsluiten among them) and the
+    casusregisseur's, which reads a ranking's ``.first`` inside ``or`` after ``len()`` of a
+    list of records."""
+    fast, slow = engines
+    sources = {fast._get(w).table[(s, e)].guard.source: fast._get(w).table[(s, e)].guard
+               for w, s, e in guards(fast)}
+    assert all(guard.closure is not None for guard in sources.values()), \
+        [source for source, guard in sources.items() if guard.closure is None]
+    assert "data.afsluitreden in rules.afsluitcriteria.matched" in sources
+    assert {"rules.inclusiecriteria.holds", "not rules.zorgplicht.holds"} <= sources.keys()
+    assert any("rules.regiecriteria.first" in source for source in sources)
+    assert all(slow._get(w).table[(s, e)].guard.closure is None for w, s, e in guards(slow))
 
 
 #: (input, cells it may have) of the random tables: every cell op on the types it takes

@@ -16,19 +16,22 @@ and gives up (returns ``None``) on anything it cannot take as it is, for the gen
 A true/false condition (a guard) that reads only facts, event data and literals becomes a
 generated ``fn(env)`` too (`condition_code`; `zorgflow.rules.expr.compile_expr` keeps the
 closure as ``Expr.closure``, which explanations and the criteria's reference evaluation use).
-So does one that reads a rule set's outcome as ``rules.X.holds`` or ``v in rules.X.matched``
-(and ``not in``), outside ``and``/``or``: the rule set is decided where the closures would
-decide it, and only if they would, and such a condition is worked out in Kleene logic only,
-since a rule set's outcome can be unknown whatever the facts. A condition may also compare
-dates (facts, data fields, ``today()``, literal dates, ``add_days``/``add_months``) and read
-``days_since(d)`` and ``months_since(d)``; the clock is read, once, only when ``today()`` is.
+So does one that reads a rule set's outcome (``rules.X.holds``, ``v in rules.X.matched``,
+``not in``, a ranking's ``rules.X.first``): ``and``/``or`` stop where the closures stop, so a
+rule set is decided where the closures would decide it, and only if they would; such a
+condition is worked out in Kleene logic only, since a rule set's outcome can be unknown
+whatever the facts. ``len(x)`` and ``known(x)`` read a fact of any type. A condition may also
+compare dates (facts, data fields, ``today()``, literal dates, ``add_days``/``add_months``) and
+read ``days_since(d)`` and ``months_since(d)``; the clock is read, once, only when ``today()``
+is.
 It may compute (``+``, ``-``, ``*``, ``/``, ``sum(list.field)``: worked out by the functions of
 `zorgflow.rules.arithmetic`, which the closures call too, and in Kleene logic only, since a
 result beyond a float or a share of 0 is unknown), and a ranking's criterion may read the
 candidate's fields (``kandidaat.x``). An expression that computes a value (a ranking's
-``points:``) is generated the same way (`value_code`). A list of literal dates and rule sets
-read in other ways or inside ``and``/``or`` keep the closures; so do dates and arithmetic in
-criteria rule sets (their functions take no time, and are two-valued where all is known).
+``points:``) is generated the same way (`value_code`). A list of literal dates, ``len()`` of
+anything but a fact, ``rules.X.outcome`` and ``rules.X.matched`` outside ``in`` keep the
+closures; so do dates and arithmetic in criteria rule sets (their functions take no time, and
+are two-valued where all is known).
 
 A decision table's rows become one function too (`table_code`): from the inputs' values, a
 list with whether each row matches, every cell test written out in the row (the cells' values
@@ -167,6 +170,18 @@ class _NotTwoValued(Unsupported):
     then keeps the closures."""
 
 
+def _first(decide: Callable[[str], Any], rule_id: str) -> Any:
+    """``rules.<rule_id>.first`` as the closures answer it: the best-placed candidate's id,
+    unknown when no candidate is eligible (or the candidates are unknown)."""
+    matched = decide(rule_id).matched
+    return matched[0] if matched else UNKNOWN
+
+
+def _length(items: Any) -> Any:
+    """``len(x)``: unknown while ``x`` is."""
+    return UNKNOWN if items is UNKNOWN else len(items)
+
+
 def _in_rule(value: Any, decide: Callable[[str], Any], rule_id: str) -> Any:
     """``value in rules.<rule_id>.matched`` as the closures answer it: unknown when ``value``
     is (the rule set is not decided then), or when the criterion is undecided."""
@@ -208,9 +223,9 @@ class _Generator:
         self.rules_ok = rules_ok and scope.rules is not None
         #: whether one is read: the condition is then generated in Kleene logic only
         self.reads_rules = False
-        #: how deep inside ``and``/``or`` the translation is (no rule set is read there: the
-        #: generated Kleene ``and``/``or`` evaluate every operand, the closures stop early)
-        self.in_bool_op = 0
+        #: how many values worked out inside an expression have a local variable (``_b0``,
+        #: ``_b1``, …: the operands of ``and``/``or``, computed sides of a comparison)
+        self.operands = 0
 
     # -- operands -------------------------------------------------------------------------
     def fact_of(self, node: ast.expr) -> str | None:
@@ -221,10 +236,15 @@ class _Generator:
             return node.attr
         return None
 
-    def read(self, name: str, list_ok: bool = False) -> _Value:
+    def read(self, name: str, list_ok: bool = False, *, any_type: bool = False) -> _Value:
+        """A fact read into a local; ``any_type`` for a value only asked whether it is known,
+        or how long it is (a list of records, say)."""
         fact = self.facts.get(name)
         if fact is None:
             raise Unsupported(name)
+        if any_type:
+            var = self.locals.setdefault(name, f"v{len(self.locals)}")
+            return _Value(_name(var), fact.default is None, name)
         t = fact.type
         plain_list = (t.name == "list" and not t.fields and t.items is not None
                       and t.items.name in _PLAIN_TYPES)
@@ -240,7 +260,7 @@ class _Generator:
                 and isinstance(node.value, ast.Attribute)
                 and isinstance(node.value.value, ast.Name) and node.value.value.id == "rules"):
             return None
-        if not self.rules_ok or self.in_bool_op:
+        if not self.rules_ok:
             raise Unsupported(f"rules.{node.value.attr}.{attribute}")
         self.reads_rules = True
         return node.value.attr
@@ -294,6 +314,16 @@ class _Generator:
         fact = self.fact_of(node)
         if fact is not None:
             return self.read(fact, list_ok)
+        rule_id = self.rule_of(node, "first")
+        if rule_id is not None:  # a ranking's best-placed candidate (unknown: none)
+            return _Value(_call("_first", [_name("_decide"), _const(rule_id)]), True)
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == "len" and len(node.args) == 1 and not node.keywords):
+            fact = self.fact_of(node.args[0])
+            if fact is None:
+                raise Unsupported("len")
+            listed = self.read(fact, any_type=True)
+            return _Value(_call("_length", [listed.code]), listed.maybe_unknown)
         if isinstance(node, ast.Name):  # true / false
             return _Value(_const(node.id == "true"), False)
         if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
@@ -403,12 +433,7 @@ class _Generator:
                                  orelse=ast.UnaryOp(op=ast.Not(), operand=self.read(fact).code))
             return _call("_k_not", [self.kleene(node.operand)])
         if isinstance(node, ast.BoolOp):
-            fn = "_k_and" if isinstance(node.op, ast.And) else "_k_or"
-            self.in_bool_op += 1
-            try:
-                return _call(fn, [self.kleene(v) for v in node.values])
-            finally:
-                self.in_bool_op -= 1
+            return self.kleene_bool_op(node)
         if (isinstance(node, ast.Compare) and len(node.ops) == 1
                 and isinstance(node.ops[0], ast.In | ast.NotIn)):
             rule_id = self.rule_of(node.comparators[0], "matched")
@@ -419,15 +444,27 @@ class _Generator:
         if isinstance(node, ast.Compare):
             checks: list[ast.expr] = []
             for a, op, b in self.pairs(node):
-                test: ast.expr = ast.Compare(left=a.code, ops=[op()], comparators=[b.code])
-                unknown: list[ast.expr] = [_is(side.code, _name("_U")) for side in (a, b)
-                                           if side.maybe_unknown]
+                # each side worked out once, the right one only when the left is known (as
+                # the closures do): a computed side is kept in a local as it is tested
+                codes: list[ast.expr] = []
+                unknown: list[ast.expr] = []
+                for side in (a, b):
+                    code = side.code
+                    if side.maybe_unknown and not isinstance(code, ast.Name | ast.Constant):
+                        local = self.local()
+                        unknown.append(_is(ast.NamedExpr(target=_store(local), value=code),
+                                           _name("_U")))
+                        code = _name(local)
+                    elif side.maybe_unknown:
+                        unknown.append(_is(code, _name("_U")))
+                    codes.append(code)
+                test: ast.expr = ast.Compare(left=codes[0], ops=[op()], comparators=[codes[1]])
                 if unknown:
                     test = ast.IfExp(test=unknown[0] if len(unknown) == 1 else
                                      ast.BoolOp(op=ast.Or(), values=unknown),
                                      body=_name("_U"), orelse=test)
                 checks.append(test)
-            return checks[0] if len(checks) == 1 else _call("_k_and", checks)
+            return checks[0] if len(checks) == 1 else self.short_circuit(checks, is_and=True)
         if self.is_known_call(node):
             return self.known_argument(node)
         rule_id = self.rule_of(node, "holds")
@@ -435,6 +472,42 @@ class _Generator:
             return ast.Attribute(value=_call("_decide", [_const(rule_id)]), attr="holds",
                                  ctx=ast.Load())
         return self.value(node).code
+
+    def kleene_bool_op(self, node: ast.BoolOp) -> ast.expr:
+        """``and``/``or`` in Kleene logic, stopping where the closures stop: ``and`` at the
+        first false operand, ``or`` at the first true one (so a rule set read further on is
+        decided only when the closures would decide it). Otherwise ``and`` is true when all
+        are, ``or`` false when all are, and the rest unknown. One expression::
+
+            False if (_b0 := a) is False else False if (_b1 := b) is False
+            else (True if _b0 is True and _b1 is True else _U)
+        """
+        return self.short_circuit([self.kleene(v) for v in node.values],
+                                  is_and=isinstance(node.op, ast.And))
+
+    def local(self) -> str:
+        """A new local variable for a value worked out inside an expression."""
+        self.operands += 1
+        return f"_b{self.operands - 1}"
+
+    def short_circuit(self, parts: list[ast.expr], *, is_and: bool) -> ast.expr:
+        """Kleene ``and`` (``is_and``) or ``or`` of ``parts``, stopping as the closures do."""
+        stop = _const(not is_and)
+        names = [self.local() for _ in parts]
+        if is_and:
+            result: ast.expr = ast.IfExp(
+                test=_and([_is(_name(n), _const(True)) for n in names]),
+                body=_const(True), orelse=_name("_U"))
+        else:
+            result = ast.IfExp(
+                test=ast.BoolOp(op=ast.Or(), values=[_is(_name(n), _const(False), negate=True)
+                                                     for n in names]),
+                body=_name("_U"), orelse=_const(False))
+        for name, part in reversed(list(zip(names, parts, strict=True))):
+            result = ast.IfExp(
+                test=_is(ast.NamedExpr(target=_store(name), value=part), stop),
+                body=stop, orelse=result)
+        return result
 
     def is_known_call(self, node: ast.expr) -> bool:
         return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
@@ -444,9 +517,12 @@ class _Generator:
         """``known(x)`` in Kleene logic (its argument is read either way)."""
         assert isinstance(node, ast.Call)
         argument = node.args[0]
+        fact = self.fact_of(argument)
         if (isinstance(argument, ast.UnaryOp | ast.BoolOp | ast.Compare)
-                or self.is_known_call(argument)):
+                or self.is_known_call(argument) or self.rule_of(argument, "holds")):
             inner = self.kleene(argument)
+        elif fact is not None:
+            inner = self.read(fact, any_type=True).code
         else:
             inner = self.value(argument).code
         return _is(inner, _name("_U"), negate=True)
@@ -848,7 +924,8 @@ _NAMESPACE: dict[str, Any] = {
     "_U": UNKNOWN, "_k_and": k_and, "_k_or": k_or, "_k_not": k_not, "_in_rule": _in_rule,
     "_days_since": _DAYS_SINCE, "_months_since": _MONTHS_SINCE, "_add_days": _ADD_DAYS,
     "_add_months": _ADD_MONTHS, "_plus": plus, "_minus": minus, "_times": times,
-    "_divided": divided, "_negated": negated, "_total": field_total}
+    "_divided": divided, "_negated": negated, "_total": field_total, "_first": _first,
+    "_length": _length}
 
 
 def condition_code(tree: ast.expr, scope: Scope) -> Callable[[Any], Any] | None:
