@@ -1,37 +1,43 @@
 """Rule sets compiled to Python functions, for speed; the closures stay the reference.
 
-A ``criteria`` rule set whose clauses use only facts, literals, ``not``, ``and``/``or``,
-comparisons and ``known(x)`` is turned into one Python function. The function is built as an
-`ast.Module` from nodes made here, from the expression trees the condition compiler already
-checked (`zorgflow.rules.expr`): the names in it are chosen here, fact names and criterion ids
-appear only as string constants, and the module is passed to ``compile()``; no text is ever
-evaluated. Each criterion first asks whether every fact it reads is known: then it is plain
-two-valued Python (``and``, ``or``, ``==``); only otherwise is it worked out in Kleene logic.
+A ``criteria`` rule set whose clauses use only facts (dates too), literals, ``not``,
+``and``/``or``, comparisons and ``known(x)`` is turned into one Python function. The function
+is built as an `ast.Module` from nodes made here, from the expression trees the condition
+compiler already checked (`zorgflow.rules.expr`): the names in it are chosen here, fact names
+and criterion ids appear only as string constants, and the module is passed to ``compile()``;
+no text is ever evaluated. Each criterion first asks whether every fact it reads is known:
+then it is plain two-valued Python (``and``, ``or``, ``==``); only otherwise is it worked out
+in Kleene logic. The clock (a rule set's functions take no time) and arithmetic (which has no
+two-valued form) keep a criteria rule set on the closures.
 
 Two functions come from a rule set: `CriteriaCode.evaluate` (matched and undecided ids, from
 typed facts) and, built on first use, `CriteriaCode.given`, which `Engine.decide` calls on the
 facts a caller gives: it checks each one's exact class as it reads it (no per-fact dispatch),
 and gives up (returns ``None``) on anything it cannot take as it is, for the general path.
 
-A true/false condition (a guard) that reads only facts, event data and literals becomes a
-generated ``fn(env)`` too (`condition_code`; `zorgflow.rules.expr.compile_expr` keeps the
-closure as ``Expr.closure``, which explanations and the criteria's reference evaluation use).
-So does one that reads a rule set's outcome (``rules.X.holds``, ``v in rules.X.matched``,
-``not in``, a ranking's ``rules.X.first``): ``and``/``or`` stop where the closures stop, so a
-rule set is decided where the closures would decide it, and only if they would; such a
-condition is worked out in Kleene logic only, since a rule set's outcome can be unknown
-whatever the facts. ``len(x)`` and ``known(x)`` read a fact of any type. A condition may also
-compare dates (facts, data fields, ``today()``, literal dates, ``add_days``/``add_months``) and
-read ``days_since(d)`` and ``months_since(d)``; the clock is read, once, only when ``today()``
-is.
-It may compute (``+``, ``-``, ``*``, ``/``, ``sum(list.field)``: worked out by the functions of
-`zorgflow.rules.arithmetic`, which the closures call too, and in Kleene logic only, since a
-result beyond a float or a share of 0 is unknown), and a ranking's criterion may read the
-candidate's fields (``kandidaat.x``). An expression that computes a value (a ranking's
-``points:``) is generated the same way (`value_code`). A list of literal dates, ``len()`` of
+A true/false condition (a guard, an invariant, a ranking's ``when:``, a true/false value a
+step ``sets:``) becomes a generated ``fn(env)`` too (`condition_code`;
+`zorgflow.rules.expr.compile_expr` keeps the closure as ``Expr.closure``, which explanations
+and the reference evaluations use). It may read:
+
+- facts, event data (an invariant's ``history.last.data.x`` as ``data.x``), a ranking
+  candidate's fields (``kandidaat.x``) and literals; ``len(x)`` and ``known(x)`` of a fact of
+  any type;
+- a rule set's outcome: ``rules.X.holds``, ``v in rules.X.matched`` (and ``not in``), a
+  ranking's ``rules.X.first``. ``and``/``or`` stop where the closures stop, so a rule set is
+  decided where the closures would decide it, and only if they would; such a condition is
+  worked out in Kleene logic only, since an outcome can be unknown whatever the facts;
+- dates: facts, data fields, ``today()``, literal dates (a list of them too),
+  ``add_days``/``add_months``, ``days_since(d)`` and ``months_since(d)``; the clock is read,
+  once, only when ``today()`` is;
+- arithmetic: ``+``, ``-``, ``*``, ``/`` and ``sum(list.field)``, worked out by the functions
+  of `zorgflow.rules.arithmetic`, which the closures call too, in Kleene logic only (a result
+  beyond a float, or a share of 0, is unknown).
+
+An expression that computes a value (a ranking's ``points:``) is generated the same way
+(`value_code`); a plain read or literal keeps its closure, which is as fast. ``len()`` of
 anything but a fact, ``rules.X.outcome`` and ``rules.X.matched`` outside ``in`` keep the
-closures; so do dates and arithmetic in criteria rule sets (their functions take no time, and
-are two-valued where all is known).
+closures.
 
 A decision table's rows become one function too (`table_code`): from the inputs' values, a
 list with whether each row matches, every cell test written out in the row (the cells' values
@@ -170,6 +176,14 @@ class _NotTwoValued(Unsupported):
     then keeps the closures."""
 
 
+def is_last_step_data(node: ast.expr) -> bool:
+    """Whether ``node`` is ``history.last.data`` (an invariant's data of the step that led
+    to the state)."""
+    return (isinstance(node, ast.Attribute) and node.attr == "data"
+            and isinstance(node.value, ast.Attribute) and node.value.attr == "last"
+            and isinstance(node.value.value, ast.Name) and node.value.value.id == "history")
+
+
 def _first(decide: Callable[[str], Any], rule_id: str) -> Any:
     """``rules.<rule_id>.first`` as the closures answer it: the best-placed candidate's id,
     unknown when no candidate is eligible (or the candidates are unknown)."""
@@ -196,8 +210,8 @@ def _in_rule(value: Any, decide: Callable[[str], Any], rule_id: str) -> Any:
 class _Generator:
     """Translates checked expression trees; every node it returns is built here."""
 
-    def __init__(self, scope: Scope, *, rules_ok: bool = False, dates_ok: bool = False
-                 ) -> None:
+    def __init__(self, scope: Scope, *, rules_ok: bool = False, dates_ok: bool = False,
+                 clock_ok: bool = True) -> None:
         self.facts: Mapping[str, Fact] = scope.facts
         #: a ranking's candidate: its fields, the name it goes by, and the local variable
         #: holding each field read (``kandidaat.x``)
@@ -217,6 +231,10 @@ class _Generator:
         #: whether dates, ``today()`` and ``days_since``/``months_since`` may be read (a
         #: condition's function has the time; a rule set's functions do not)
         self.dates_ok = dates_ok
+        #: whether the clock may be read (``today()``, ``days_since``, ``months_since``)
+        self.clock_ok = clock_ok
+        #: whether ``history.last.data.x`` is the data of the step that led here (invariants)
+        self.last_step = scope.last_step
         #: whether ``today()`` is read: the condition's function then has ``_today``
         self.reads_time = False
         #: whether rule-set outcomes may be read (a condition's function has ``_decide``)
@@ -326,8 +344,9 @@ class _Generator:
             return _Value(_call("_length", [listed.code]), listed.maybe_unknown)
         if isinstance(node, ast.Name):  # true / false
             return _Value(_const(node.id == "true"), False)
-        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                and node.value.id == "data"):
+        if isinstance(node, ast.Attribute) and (
+                (isinstance(node.value, ast.Name) and node.value.id == "data")
+                or (self.last_step and is_last_step_data(node.value))):
             return self.read_data(node.attr)
         if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
                 and self.item is not None and node.value.id == self.item_name):
@@ -379,6 +398,8 @@ class _Generator:
             day = self.as_date(self.value(node.args[0]))
             count = self.value(node.args[1])
             return _Value(_call(f"_{name}", [day.code, count.code]), True, date=True)
+        if not self.clock_ok:
+            raise Unsupported(f"{name}() reads the clock")
         self.reads_time = True
         today = _call("_today", [])
         if name == "today":
@@ -389,6 +410,16 @@ class _Generator:
             raise Unsupported(name)
         day = self.as_date(self.value(node.args[0]))
         return _Value(_call(f"_{name}", [day.code, today]), day.maybe_unknown)
+
+    def literal_dates(self, node: ast.expr) -> _Value:
+        """A list of literal dates (``['2026-01-01', …]``) that a date is looked up in: the
+        dates they name, as the condition compiler converted them."""
+        elements = node.elts if isinstance(node, ast.List | ast.Tuple) else []
+        texts = [e.value for e in elements
+                 if isinstance(e, ast.Constant) and e.value.__class__ is str]
+        if not elements or len(texts) != len(elements):
+            raise Unsupported("a date in a list that is not of literal dates")
+        return _Value(self.literal(tuple(date.fromisoformat(t) for t in texts)), False)
 
     def as_date(self, value: _Value) -> _Value:
         """``value`` as a date: a date read, or a literal date (``'2026-01-01'``), which the
@@ -536,10 +567,11 @@ class _Generator:
                 raise Unsupported(type(op).__name__)
             membership = isinstance(op, ast.In | ast.NotIn)
             a = self.value(operands[i])
-            b = self.value(operands[i + 1], list_ok=membership)
-            if a.date or b.date:
-                if membership:  # a list of literal dates: the closures answer
-                    raise Unsupported("a date in a list")
+            if membership and a.date:
+                b = self.literal_dates(operands[i + 1])
+            else:
+                b = self.value(operands[i + 1], list_ok=membership)
+            if (a.date or b.date) and not membership:
                 a, b = self.as_date(a), self.as_date(b)
             result.append((a, make, b))
         return result
@@ -555,7 +587,8 @@ class CriteriaCode:
         self._decision = decision
         #: an object whose ``given`` attribute is replaced too once `given` is built
         self.owner = owner
-        gen = _Generator(scope)
+        # dates may be compared, but a rule set's functions take no time: no today()
+        gen = _Generator(scope, dates_ok=True, clock_ok=False)
         blocks: list[ast.stmt] = []
         plain_blocks: list[ast.stmt] = []
         for cid, mode, exprs in criteria:

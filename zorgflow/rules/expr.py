@@ -23,7 +23,7 @@ from ..errors import ExprError
 from ..model import DataField, Fact, FactType, RuleSet, TableRuleSet
 from ..model.calendar import days_between, local_date, months_between
 from .arithmetic import OPERATIONS, field_total, negated
-from .codegen import condition_code, date_plus, value_code
+from .codegen import condition_code, date_plus, is_last_step_data, value_code
 from .logic import UNKNOWN, k_not
 
 MAX_SOURCE = 2_000
@@ -319,7 +319,7 @@ class _Compiler:
         if (isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name)
                 and base.value.id == "rules"):
             return self.rule_attribute(node, base.attr)
-        if self.scope.last_step and _is_last_step_data(base):
+        if self.scope.last_step and is_last_step_data(base):
             return self.data_field(node)
         raise self.fail(node, f"'{ast.unparse(node)}' is not a name this condition can use "
                               "(use a fact, facts.x, data.x or rules.X.matched)")
@@ -892,13 +892,6 @@ def _comparison(symbol: str, left: Fn, right: Fn) -> Fn:
     return unknown_guarded(tests[symbol])
 
 
-def _is_last_step_data(node: ast.expr) -> bool:
-    """Whether ``node`` is ``history.last.data``."""
-    return (isinstance(node, ast.Attribute) and node.attr == "data"
-            and isinstance(node.value, ast.Attribute) and node.value.attr == "last"
-            and isinstance(node.value.value, ast.Name) and node.value.value.id == "history")
-
-
 def parse(source: str) -> ast.expr:
     """Parse ``source`` as one expression, with the size limits applied."""
     if not isinstance(source, str):
@@ -974,9 +967,13 @@ def compile_expr(source: str, scope: Scope, *, expect_bool: bool = False) -> Exp
     data = scope.data or {}
     personal_data = frozenset(n for n in compiler.data if n in data and data[n].personal_data)
     computed = tuple((call, f, hidden) for call, (f, hidden) in compiler.computed.items())
-    # a condition (a guard, a ranking's when:) and a computed value also run as generated
-    # code; the closure stays as the reference
-    generated = condition_code(node, scope) if expect_bool else value_code(node, scope)
+    # a condition (a guard, a ranking's when:, a true/false value a step sets) and a computed
+    # value also run as generated code; the closure stays as the reference
+    if expect_bool or (t is not None and t.name == "boolean"
+                       and isinstance(node, ast.BoolOp | ast.Compare | ast.UnaryOp | ast.Call)):
+        generated = condition_code(node, scope)
+    else:
+        generated = value_code(node, scope)
     closure = None
     if generated is not None:
         fn, closure = generated, fn
