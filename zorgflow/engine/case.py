@@ -649,6 +649,9 @@ def read_tasks(raw: Any) -> dict[str, TaskRecord]:
     for tid, task in raw.items():
         if not isinstance(tid, str) or not isinstance(task, dict):
             raise TypeError("'tasks' should be a mapping of task: {opened_at, due_at, ...}")
+        if len(task) == 1:  # an open task without a deadline: no call for the rest
+            result[tid] = (_moment(task["opened_at"]), None, None, None)
+            continue
         due, done = task.get("due_at"), task.get("done_at")
         done_by = task.get("done_by")
         if (done is None) != (done_by is None) or not (done_by is None
