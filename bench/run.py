@@ -156,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         f"simpleeval {_version('simpleeval')}, cel-python {_version('cel-python')}, "
         f"zen-engine {_version('zen-engine')}, durable-rules {_version('durable-rules')}. "
         f"Command: `python bench/run.py"
-        f"{' --quick' if args.quick else ''}`.",
+        f"{' --quick' if args.quick else ''}"
+        f"{' --only ' + ' '.join(args.only) if args.only else ''}"
+        f"{f' --repeats {args.repeats}' if args.repeats != 5 else ''}`.",
     ]
     notes[:0] = [
         f"Every value is the median of {repeats} repetitions; contenders are measured in turns "

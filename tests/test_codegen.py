@@ -10,6 +10,8 @@ with unknowns.
 from __future__ import annotations
 
 import itertools
+import math
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -265,7 +267,8 @@ SCOPE = Scope(FACTS)
 ATOMS = ["a", "b", "c", "dflt", "n < 2", "n == m", "x >= 1.5", "-1 < x", "s != 'x'",
          "netwerk == 'geen'", "netwerk in ['lthg', 'ander']", "netwerk not in ('geen',)",
          "known(n)", "known(netwerk)", "not known(a)", "'x' in xs", "true", "false",
-         "1 <= n <= 2", "n != 1.5", "facts.a", "known(a or b)"]
+         "1 <= n <= 2", "n != 1.5", "facts.a", "known(a or b)", "len(xs) > 1", "-n < 0",
+         "known(-n)"]
 DATE_ATOMS = ["d < '2026-01-01'", "days_since(d) > 3", "known(d)"]
 
 
@@ -654,13 +657,17 @@ def test_generated_condition_with_arithmetic_equals_closure(source: str,
 
 
 ITEM_SCOPE = Scope(FACTS, item={"naam": FactType("string"), "ok": FactType("boolean"),
-                                "score": FactType("integer"),
+                                "score": FactType("integer"), "punten": FactType("number"),
                                 "tags": FactType("list", items=FactType("string"))})
+#: a whole number as large as a fact may hold (two of them sum beyond a float)
+BIG = int(sys.float_info.max)
 ITEM_ATOMS = ["kandidaat.ok", "kandidaat.score > n", "s in kandidaat.tags",
               "kandidaat.naam == s", "not kandidaat.ok", "known(kandidaat.score)",
               "kandidaat.score / 2 >= x", "'x' not in kandidaat.tags"]
 ITEMS = st.fixed_dictionaries({}, optional={
-    "naam": st.sampled_from(["x", "y"]), "ok": st.booleans(), "score": st.integers(-2, 3),
+    "naam": st.sampled_from(["x", "y"]), "ok": st.booleans(),
+    "score": st.one_of(st.integers(-2, 3), st.just(BIG)),
+    "punten": st.sampled_from([0.5, -1.5, 1e308, BIG]),
     "tags": st.lists(st.sampled_from(["x", "y"]), max_size=2).map(tuple)})
 
 
@@ -674,12 +681,11 @@ def test_generated_condition_on_a_candidate_equals_closure(source: str, facts: d
     assert expr.fn(env) is expr.closure(env), (source, facts, item)
 
 
-LIJST = _fact("lijst", FactType("list", fields={
-    "naam": FactType("string"), "ok": FactType("boolean"), "score": FactType("integer"),
-    "tags": FactType("list", items=FactType("string"))}))
+LIJST = _fact("lijst", FactType("list", fields=ITEM_SCOPE.item))
 RANKING_SCOPE = Scope({**FACTS, "lijst": LIJST}, item=LIJST.type.fields)
 POINTS = ["kandidaat.score", "kandidaat.score / sum(lijst.score)", "n * kandidaat.score - x",
-          "-(kandidaat.score)", "sum(facts.lijst.score) + 1"]
+          "-(kandidaat.score)", "sum(facts.lijst.score) + 1", "kandidaat.punten",
+          "sum(lijst.punten) - sum(lijst.score)"]
 
 
 @st.composite
@@ -716,6 +722,9 @@ def test_generated_ranking_scores_equal_the_closures(rule_set: RankingRuleSet,
             repr(compiled.score_reference(env, candidates))
     env = Env(facts, AT)
     generated = compiled.evaluate(env)
+    # every total is a number, never NaN, so the candidates always sort (each criterion's
+    # points beyond a float count 0; only their sum may still overflow to infinity)
+    assert not any(math.isnan(r["total"]) for r in generated.outcome or ())
     compiled.code = None
     reference = compiled.evaluate(env)
     assert (generated.matched, generated.outcome, generated.holds) == \
@@ -791,3 +800,26 @@ def test_shipped_generated_values_equal_closures(engines: Any, data: st.DataObje
         if fields[n].type.name in ("boolean", "enum", "integer", "number", "string")}))
     env = Env(facts, AT, given_data)
     assert _same_value(expr.fn(env), expr.closure(env)), expr.source
+
+
+def test_a_sum_beyond_a_float_is_unknown_not_an_error() -> None:
+    """Two whole numbers as large as a fact may hold, then a fraction (a number field holds
+    both): the total leaves the numbers a rule can use, so it is unknown, in the closures and
+    the generated code alike (also when a ranking works the total out once before its loop
+    over the candidates, where a candidate's ``and`` would not have reached it)."""
+    records = ({"score": 1, "punten": BIG}, {"score": 1, "punten": BIG},
+               {"score": 1, "punten": 0.5})
+    facts = {"lijst": records, "n": 1}
+    expr = compile_expr("sum(lijst.punten) > n", RANKING_SCOPE, expect_bool=True)
+    env = Env(facts, AT)
+    assert expr.fn(env) is UNKNOWN and expr.closure(env) is UNKNOWN
+    ranking = RankingRuleSet("r", "R", "lijst", "naam", (
+        RankingCriterion("c", "C", when="kandidaat.ok and sum(lijst.punten) > 0"),
+        RankingCriterion("p", "P", 2, points="kandidaat.punten")))
+    compiled = CompiledRanking(ranking, RANKING_SCOPE)
+    assert compiled.code is not None
+    candidates = [{**r, "naam": f"k{i}", "ok": False} for i, r in enumerate(records)]
+    env = Env({"lijst": tuple(candidates)}, AT)
+    scores = compiled.code(env, candidates)
+    assert repr(scores) == repr(compiled.score_reference(env, candidates))
+    assert [points["p"] for _, points in scores] == [0, 0, 1.0]  # 2 x BIG counts 0

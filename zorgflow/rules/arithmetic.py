@@ -68,8 +68,21 @@ def field_total(records: Iterable[Mapping[str, Any]] | Any, field: str) -> Any:
         value = record.get(field, UNKNOWN)
         if value is UNKNOWN or value is None:
             return UNKNOWN
-        result += value
+        try:
+            result += value
+        except OverflowError:  # a whole-number total beyond a float, then a fraction added
+            return UNKNOWN
     return finite(result)
+
+
+def weighted(value: Any, weight: float) -> Any:
+    """A ranking criterion's ``points:`` value times its weight: 0 when the value is
+    unknown, or when the product leaves the numbers a rule can use (so adding up a
+    candidate's points never fails and never gives NaN: candidates always sort)."""
+    if value is UNKNOWN:
+        return 0
+    points = finite(value * weight)
+    return 0 if points is UNKNOWN else points
 
 
 #: the function for each operator symbol

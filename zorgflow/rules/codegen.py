@@ -7,8 +7,8 @@ compiler already checked (`zorgflow.rules.expr`): the names in it are chosen her
 and criterion ids appear only as string constants, and the module is passed to ``compile()``;
 no text is ever evaluated. Each criterion first asks whether every fact it reads is known:
 then it is plain two-valued Python (``and``, ``or``, ``==``); only otherwise is it worked out
-in Kleene logic. The clock (a rule set's functions take no time) and arithmetic (which has no
-two-valued form) keep a criteria rule set on the closures.
+in Kleene logic. The clock (a rule set's functions take no time) and arithmetic other than a
+minus sign (which has no two-valued form) keep a criteria rule set on the closures.
 
 Two functions come from a rule set: `CriteriaCode.evaluate` (matched and undecided ids, from
 typed facts) and, built on first use, `CriteriaCode.given`, which `Engine.decide` calls on the
@@ -62,7 +62,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ValueProblem
 from ..model import Fact
 from ..model.calendar import add_months, days_between, months_between
-from .arithmetic import divided, field_total, minus, negated, plus, times
+from .arithmetic import divided, field_total, minus, negated, plus, times, weighted
 from .logic import UNKNOWN, k_and, k_not, k_or
 
 if TYPE_CHECKING:  # expr imports this module (for guards): no import back at run time
@@ -675,9 +675,9 @@ class CriteriaCode:
 
     def _build(self, name: str, body: list[ast.stmt], params: tuple[str, ...] = ("facts",)
                ) -> Any:
-        namespace = {"len": len, "tuple": tuple, "KeyError": KeyError, "_U": UNKNOWN,
-                     "_k_and": k_and, "_k_or": k_or, "_k_not": k_not, "_Decision": self._decision,
-                     "_explain": self._explain_given, "_id": self.id, **self._gen.namespace}
+        namespace = {**_NAMESPACE, "len": len, "tuple": tuple, "KeyError": KeyError,
+                     "_Decision": self._decision, "_explain": self._explain_given,
+                     "_id": self.id, **self._gen.namespace}
         return _function(name, params, body, f"<zorgflow rule set {self.id}>", namespace)
 
     def _given_body(self, classes: Mapping[str, type], enums: Mapping[str, frozenset[Any]]
@@ -890,8 +890,8 @@ def ranking_code(rule_set_id: str,
     and its points by criterion, as `zorgflow.rules.rulesets.CompiledRanking` scores them
     with the closures (a ``when:`` criterion gives its weight when true, else 0, and a
     required one that is not true makes the candidate ineligible; a ``points:`` criterion
-    gives its value times its weight, 0 when unknown). None when code generation is off or
-    a criterion uses what the generator does not translate."""
+    gives its value times its weight, 0 when unknown: `weighted`). None when code generation
+    is off or a criterion uses what the generator does not translate."""
     if not enabled():
         return None
     gen = _Generator(scope, dates_ok=True)
@@ -913,9 +913,7 @@ def ranking_code(rule_set_id: str,
                                        body=[ast.Assign(targets=[_store("_ok")],
                                                         value=_const(False))], orelse=[]))
             else:
-                score = ast.IfExp(test=_is(_name("_r"), _name("_U")), body=_const(0),
-                                  orelse=ast.BinOp(left=_name("_r"), op=ast.Mult(),
-                                                   right=gen.literal(weight)))
+                score = _call("_weighted", [_name("_r"), gen.literal(weight)])
             loop.append(ast.Assign(targets=[_store(f"_p{n}")], value=score))
             points.append(_name(f"_p{n}"))
         reads: list[ast.stmt] = []
@@ -958,6 +956,7 @@ _NAMESPACE: dict[str, Any] = {
     "_days_since": _DAYS_SINCE, "_months_since": _MONTHS_SINCE, "_add_days": _ADD_DAYS,
     "_add_months": _ADD_MONTHS, "_plus": plus, "_minus": minus, "_times": times,
     "_divided": divided, "_negated": negated, "_total": field_total, "_first": _first,
+    "_weighted": weighted,
     "_length": _length}
 
 

@@ -21,6 +21,7 @@ from ..model import (
     RuleSet,
     TableRuleSet,
 )
+from .arithmetic import weighted
 from .codegen import criteria_code, ranking_code, table_code
 from .decision import Decision
 from .expr import MASK, Compile, Env, Expr, Scope, compile_expr, show, shown
@@ -401,7 +402,7 @@ class CompiledRanking:
                 if required and value is not True:
                     eligible = False
             else:
-                points[cid] = 0 if value is UNKNOWN else value * weight
+                points[cid] = weighted(value, weight)
         return eligible, points, ienv
 
     def score_reference(self, env: Env, candidates: list[Mapping[str, Any]]
