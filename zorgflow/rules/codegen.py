@@ -159,8 +159,6 @@ def date_plus(day: Any, count: Any, months: bool) -> Any:
         return UNKNOWN
 
 
-
-
 def _since(between: Callable[[Any, Any], int]) -> Callable[[Any, Any], Any]:
     """``days_since``/``months_since`` as the closures answer them: unknown for an unknown
     date, else the whole days or months from it to today."""
@@ -205,6 +203,15 @@ def _in_rule(value: Any, decide: Callable[[str], Any], rule_id: str) -> Any:
     if value in decision.matched:
         return True
     return UNKNOWN if value in decision.undecided else False
+
+
+def _check_plain(t: Any, list_ok: bool) -> None:
+    """`Unsupported` unless a value of type ``t`` is one generated code reads as it is: a
+    plain value, or (``list_ok``, the right side of ``in``) a list of plain values."""
+    plain_list = (t.name == "list" and not t.fields and t.items is not None
+                  and t.items.name in _PLAIN_TYPES)
+    if t.name not in _PLAIN_TYPES and not (list_ok and plain_list):
+        raise Unsupported(t.name)
 
 
 class _Generator:
@@ -264,11 +271,9 @@ class _Generator:
             var = self.locals.setdefault(name, f"v{len(self.locals)}")
             return _Value(_name(var), fact.default is None, name)
         t = fact.type
-        plain_list = (t.name == "list" and not t.fields and t.items is not None
-                      and t.items.name in _PLAIN_TYPES)
         is_date = t.name == "date" and self.dates_ok and fact.default is None
-        if t.name not in _PLAIN_TYPES and not (list_ok and plain_list) and not is_date:
-            raise Unsupported(t.name)
+        if not is_date:
+            _check_plain(t, list_ok)
         var = self.locals.setdefault(name, f"v{len(self.locals)}")
         return _Value(_name(var), fact.default is None, name, date=is_date)
 
@@ -288,10 +293,7 @@ class _Generator:
         t = (self.item or {}).get(name)
         if t is None:
             raise Unsupported(name)
-        plain_list = (t.name == "list" and not t.fields and t.items is not None
-                      and t.items.name in _PLAIN_TYPES)
-        if t.name not in _PLAIN_TYPES and not (list_ok and plain_list):
-            raise Unsupported(t.name)
+        _check_plain(t, list_ok)
         var = self.item_locals.setdefault(name, f"i{len(self.item_locals)}")
         return _Value(_name(var), True)
 
@@ -305,8 +307,8 @@ class _Generator:
         if fact is None or fact.type.name != "list" or not fact.type.fields:
             raise Unsupported("sum")
         assert list_name is not None
-        var = self.locals.setdefault(list_name, f"v{len(self.locals)}")
-        total = _call("_total", [_name(var), _const(argument.attr)])
+        total = _call("_total", [self.read(list_name, any_type=True).code,
+                                 _const(argument.attr)])
         if self.hoisted is None:
             return _Value(total, True)
         local = f"_t{len(self.hoisted)}"
@@ -432,18 +434,22 @@ class _Generator:
 
     # -- conditions: two-valued (every fact read is known) and three-valued ---------------
     def plain(self, node: ast.expr) -> ast.expr:
-        """The condition in two-valued Python, valid when no fact it reads is unknown."""
+        """The condition in two-valued Python, valid when no fact it reads is unknown;
+        `_NotTwoValued` when it has no such form (it reads a rule set, or computes)."""
         if any((self.rules_ok and isinstance(n, ast.Name) and n.id == "rules")
                or (isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
                    and n.func.id in ("add_days", "add_months", "sum"))
                or isinstance(n, ast.BinOp)
                for n in ast.walk(node)):
             raise _NotTwoValued
+        return self._plain(node)
+
+    def _plain(self, node: ast.expr) -> ast.expr:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            return ast.UnaryOp(op=ast.Not(), operand=self.plain(node.operand))
+            return ast.UnaryOp(op=ast.Not(), operand=self._plain(node.operand))
         if isinstance(node, ast.BoolOp):
             op: ast.boolop = ast.And() if isinstance(node.op, ast.And) else ast.Or()
-            return ast.BoolOp(op=op, values=[self.plain(v) for v in node.values])
+            return ast.BoolOp(op=op, values=[self._plain(v) for v in node.values])
         if isinstance(node, ast.Compare):
             return _and([ast.Compare(left=a.code, ops=[op()], comparators=[b.code])
                          for a, op, b in self.pairs(node)])
@@ -645,16 +651,7 @@ class CriteriaCode:
 
     def _reads(self) -> list[ast.stmt]:
         """``vN = facts.get(name, default)`` for each fact read."""
-        gen = self._gen
-        body: list[ast.stmt] = [ast.Assign(targets=[_store("_get")],
-                                           value=ast.Attribute(value=_name("facts"), attr="get",
-                                                               ctx=ast.Load()))]
-        for name, var in gen.locals.items():
-            default = gen.facts[name].default
-            fallback = _name("_U") if default is None else gen.literal(default)
-            body.append(ast.Assign(targets=[_store(var)],
-                                   value=_call("_get", [_const(name), fallback])))
-        return body
+        return _fact_reads(self._gen, _name("facts"))
 
     def _lists(self) -> list[ast.stmt]:
         return [
@@ -916,13 +913,7 @@ def ranking_code(rule_set_id: str,
                 score = _call("_weighted", [_name("_r"), gen.literal(weight)])
             loop.append(ast.Assign(targets=[_store(f"_p{n}")], value=score))
             points.append(_name(f"_p{n}"))
-        reads: list[ast.stmt] = []
-        if gen.item_locals:
-            reads.append(ast.Assign(targets=[_store("_item")], value=ast.Attribute(
-                value=_name("_c"), attr="get", ctx=ast.Load())))
-        for name, var in gen.item_locals.items():
-            reads.append(ast.Assign(targets=[_store(var)],
-                                    value=_call("_item", [_const(name), _name("_U")])))
+        reads = _local_reads("_item", _name("_c"), gen.item_locals)
         scored = ast.Tuple(elts=[_name("_ok"), ast.Dict(
             keys=[_const(cid) for cid, *_ in criteria], values=points)], ctx=ast.Load())
         loop.append(ast.Expr(value=_call("_append", [scored])))
@@ -956,8 +947,7 @@ _NAMESPACE: dict[str, Any] = {
     "_days_since": _DAYS_SINCE, "_months_since": _MONTHS_SINCE, "_add_days": _ADD_DAYS,
     "_add_months": _ADD_MONTHS, "_plus": plus, "_minus": minus, "_times": times,
     "_divided": divided, "_negated": negated, "_total": field_total, "_first": _first,
-    "_weighted": weighted,
-    "_length": _length}
+    "_weighted": weighted, "_length": _length}
 
 
 def condition_code(tree: ast.expr, scope: Scope) -> Callable[[Any], Any] | None:
@@ -1014,31 +1004,41 @@ def _env_function(tree: ast.expr, scope: Scope, *, condition: bool
     return generated
 
 
+def _local_reads(getter: str, source: ast.expr, reads: Mapping[str, str],
+                 fallback: Callable[[str], ast.expr] | None = None) -> list[ast.stmt]:
+    """``getter = source.get``, then ``var = getter(name, fallback)`` for each name read into
+    a local (the fallback: unknown, unless ``fallback`` gives another for the name)."""
+    if not reads:
+        return []
+    body: list[ast.stmt] = [ast.Assign(targets=[_store(getter)], value=ast.Attribute(
+        value=source, attr="get", ctx=ast.Load()))]
+    for name, var in reads.items():
+        default = _name("_U") if fallback is None else fallback(name)
+        body.append(ast.Assign(targets=[_store(var)],
+                               value=_call(getter, [_const(name), default])))
+    return body
+
+
+def _fact_reads(gen: _Generator, facts: ast.expr) -> list[ast.stmt]:
+    """The facts read, each into its local, a fact's default standing in for it unknown."""
+    def fallback(name: str) -> ast.expr:
+        default = gen.facts[name].default
+        return _name("_U") if default is None else gen.literal(default)
+
+    return _local_reads("_get", facts, gen.locals, fallback)
+
+
 def _prologue(gen: _Generator, *, candidate: bool = True) -> list[ast.stmt]:
     """Read into locals what the expression reads: facts (with their defaults), event data,
     the candidate's fields (``env.item``; not with ``candidate=False``), and the rule-set
     decider and clock when it uses them."""
-    body: list[ast.stmt] = []
+    def of_env(owner: str) -> ast.expr:
+        return ast.Attribute(value=_name("env"), attr=owner, ctx=ast.Load())
 
-    def reader(local: str, owner: str, method: str = "get") -> None:
-        body.append(ast.Assign(targets=[_store(local)], value=ast.Attribute(
-            value=ast.Attribute(value=_name("env"), attr=owner, ctx=ast.Load()),
-            attr=method, ctx=ast.Load())))
-
-    if gen.locals:
-        reader("_get", "facts")
-    for name, var in gen.locals.items():
-        default = gen.facts[name].default
-        fallback = _name("_U") if default is None else gen.literal(default)
-        body.append(ast.Assign(targets=[_store(var)],
-                               value=_call("_get", [_const(name), fallback])))
-    for local, owner, names in (("_data", "data", gen.data_locals),
-                                ("_item", "item", gen.item_locals if candidate else {})):
-        if names:
-            reader(local, owner)
-        for name, var in names.items():
-            body.append(ast.Assign(targets=[_store(var)],
-                                   value=_call(local, [_const(name), _name("_U")])))
+    body = _fact_reads(gen, of_env("facts"))
+    body += _local_reads("_data", of_env("data"), gen.data_locals)
+    if candidate:
+        body += _local_reads("_item", of_env("item"), gen.item_locals)
     if gen.reads_rules:
         body.append(ast.Assign(targets=[_store("_decide")], value=ast.Attribute(
             value=_name("env"), attr="decide", ctx=ast.Load())))
