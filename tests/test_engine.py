@@ -175,6 +175,26 @@ def test_case_role_is_held_only_by_the_assigned_actor(engine: Engine) -> None:
     engine.fire(case, "voortgang_teruggekoppeld", actor=regisseur, at=T0)
 
 
+def test_an_actor_named_like_a_case_role_holds_it_only_when_assigned(engine: Engine) -> None:
+    # a case keeps its case roles as one flat (role, holder, ...) tuple: an actor id that
+    # equals a role's name must not read as holding that role
+    named = Actor("casusregisseur", roles=regisseur.roles)
+    case = to_uitvoering(engine)
+    with pytest.raises(TransitionRejected, match="case role"):
+        engine.fire(case, "voortgang_teruggekoppeld", actor=named, at=T0)
+    assert "voortgang_teruggekoppeld" not in engine.allowed(case, named, at=T0)
+    case = engine.start("lzn", actor=scp, at=T0)
+    case = engine.fire(case, "passend_bevonden", actor=coord, at=T0)
+    case = engine.fire(case, "geen_actief_dossier", actor=coord, at=T0)
+    case = engine.fire(case, "casusregisseur_benoemd", actor=coord,
+                       data={"casusregisseur": named.id, "ketenpartner": "GGZ"}, at=T0)
+    assert case.case_roles == {"casusregisseur": "casusregisseur"}
+    assert "voortgang_teruggekoppeld" in engine.allowed(case, named, at=T0)
+    case = engine.fire(case, "voortgang_teruggekoppeld", actor=named, at=T0)
+    case = engine.set_facts(case, {"multiproblematiek": True}, actor=named, at=T0)
+    assert case.history[-1].role == "casusregisseur"
+
+
 def test_every_failing_check_is_reported(engine: Engine) -> None:
     case = to_uitvoering(engine)
     before = snapshot(case)

@@ -36,8 +36,8 @@ PACKAGE = "zorgflow"
 # components (``zorgflow.rules`` holds ``zorgflow.rules.durable.host``, not ``zorgflow.rulesx``).
 LAYERS: dict[int, tuple[str, ...]] = {
     # the leaves everything may use: the exception types, the version string, the base of the
-    # frozen dataclasses
-    0: ("zorgflow.errors", "zorgflow._version", "zorgflow._frozen"),
+    # frozen dataclasses, the small maps a case keeps as flat tuples
+    0: ("zorgflow.errors", "zorgflow._version", "zorgflow._frozen", "zorgflow._flatmap"),
     # the workflow model: its dataclasses, the fact types and their coercion, and the
     # Europe/Amsterdam calendar (zorgflow.model.calendar); standard library only
     1: ("zorgflow.model",),

@@ -20,6 +20,8 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
 
+from . import _flatmap as flatmap
+from ._flatmap import FlatMap
 from ._frozen import Frozen
 from .errors import ExprError, Problem, ValueProblem, WorkflowError
 from .model import NOWHERE, DataField, Invariant, RuleSet, Timer, Workflow, where_of
@@ -454,13 +456,14 @@ class CompiledTransition:
         self.enum_choices = tuple(choices)
 
     def role_for(self, actor_id: str, actor_roles: frozenset[str],
-                 case_roles: Mapping[str, str]) -> str | None:
-        """The role under which this actor may fire the event, or None."""
+                 case_roles: FlatMap) -> str | None:
+        """The role under which this actor may fire the event, or None (``case_roles``: the
+        case's, as a flat map)."""
         for role in self.by:
             if role in self.org_roles:
                 if role in actor_roles:
                     return role
-            elif case_roles.get(role) == actor_id:
+            elif actor_id in case_roles and flatmap.get(case_roles, role) == actor_id:
                 return role
         return None
 

@@ -12,6 +12,8 @@ from datetime import datetime
 from types import EllipsisType, MappingProxyType
 from typing import Any
 
+from .. import _flatmap as flatmap
+from .._flatmap import FlatMap
 from .._frozen import Frozen
 from ..errors import CaseFormatError
 from ..model.calendar import parse_datetime
@@ -278,14 +280,14 @@ class Case:
         workflow_version: int,
         state: str,
         facts: dict[str, Any],
-        case_roles: dict[str, str],
+        case_roles: Mapping[str, str] | FlatMap,
         history: tuple[Record, ...],
-        timers: dict[str, datetime],
+        timers: Mapping[str, datetime] | FlatMap,
         *,
         normalised: bool = True,
         stored: _StoredEntries | None = None,
         agreements: Agreements | None = None,
-        tasks: dict[str, TaskRecord] | None = None,
+        tasks: Mapping[str, TaskRecord] | FlatMap | None = None,
         returns_to: str | None = None,
     ) -> None:
         self._id = id
@@ -293,11 +295,12 @@ class Case:
         self._workflow_version = workflow_version
         self._state = state
         self._facts = facts
-        self._roles = case_roles
+        # case roles, timers and tasks: a case keeps them as flat maps (see `flatmap`)
+        self._roles: FlatMap = _flat(case_roles)
         self._history = history
-        self._timers = timers
+        self._timers: FlatMap = _flat(timers)
         self._agreements: Agreements = agreements if agreements is not None else _NONE
-        self._tasks: dict[str, TaskRecord] = tasks if tasks is not None else _NO_TASKS
+        self._tasks: FlatMap = _flat(tasks) if tasks is not None else flatmap.EMPTY
         self._returns_to = returns_to
         self._normalised = normalised
         # Entries read from storage and not parsed yet; they come before ``_history``.
@@ -332,7 +335,7 @@ class Case:
     @property
     def case_roles(self) -> Mapping[str, str]:
         """Case role → the id of the actor assigned to it in this case."""
-        return MappingProxyType(self._roles)
+        return MappingProxyType(flatmap.to_dict(self._roles))
 
     @property
     def agreements(self) -> Mapping[str, Mapping[str, str]]:
@@ -345,7 +348,7 @@ class Case:
     @property
     def timers(self) -> Mapping[str, datetime]:
         """Signal name → when its timer (re)started."""
-        return MappingProxyType(self._timers)
+        return MappingProxyType(flatmap.to_dict(self._timers))
 
     @property
     def version(self) -> int:
@@ -382,24 +385,30 @@ class Case:
         return found
 
     def _evolve(self, *records: Record, state: str | None = None,
-                facts: dict[str, Any] | None = None, case_roles: dict[str, str] | None = None,
-                timers: dict[str, datetime] | None = None,
+                facts: dict[str, Any] | None = None, case_roles: FlatMap | None = None,
+                timers: FlatMap | None = None,
                 agreements: Agreements | None = None,
-                tasks: dict[str, TaskRecord] | None = None,
+                tasks: FlatMap | None = None,
                 returns_to: str | EllipsisType | None = ...) -> Case:
         """The next version of this case: ``records`` appended to its history, the fields
         given replaced and the rest shared (a case is never changed, so sharing is safe)."""
-        return Case(self._id, self._workflow_id, self._workflow_version,
-                    self._state if state is None else state,
-                    self._facts if facts is None else facts,
-                    self._roles if case_roles is None else case_roles,
-                    self._history + records if records else self._history,
-                    self._timers if timers is None else timers,
-                    stored=self._stored,
-                    agreements=self._agreements if agreements is None else agreements,
-                    tasks=self._tasks if tasks is None else tasks,
-                    returns_to=(self._returns_to if isinstance(returns_to, EllipsisType)
-                                else returns_to))
+        new = Case.__new__(Case)
+        new._id = self._id
+        new._workflow_id = self._workflow_id
+        new._workflow_version = self._workflow_version
+        new._state = self._state if state is None else state
+        new._facts = self._facts if facts is None else facts
+        new._roles = self._roles if case_roles is None else case_roles
+        new._history = self._history + records if records else self._history
+        new._timers = self._timers if timers is None else timers
+        new._agreements = self._agreements if agreements is None else agreements
+        new._tasks = self._tasks if tasks is None else tasks
+        new._returns_to = (self._returns_to if isinstance(returns_to, EllipsisType)
+                           else returns_to)
+        new._normalised = True
+        new._stored = self._stored
+        new._entries = None
+        return new
 
     def __repr__(self) -> str:
         return (f"<Case {self._id} {self._workflow_id} v{number_text(self._workflow_version)} "
@@ -428,8 +437,8 @@ class Case:
             "workflow": {"id": self._workflow_id, "version": self._workflow_version},
             "state": self._state,
             "facts": to_json(self._facts),
-            "case_roles": dict(self._roles),
-            "timers": {k: v.isoformat() for k, v in self._timers.items()},
+            "case_roles": flatmap.to_dict(self._roles),
+            "timers": {k: v.isoformat() for k, v in flatmap.items(self._timers)},
             "history": [HistoryEntry._view(r).to_dict() for r in self._records()],
         }
         body.update(self._progress())
@@ -446,7 +455,8 @@ class Case:
                 event: {"roles": dict(roles), "data": to_json(unflat(data))}
                 for event, (roles, data) in self._agreements.items()}
         if self._tasks:
-            progress["tasks"] = {tid: _task_json(record) for tid, record in self._tasks.items()}
+            progress["tasks"] = {tid: _task_json(record)
+                                 for tid, record in flatmap.items(self._tasks)}
         if self._returns_to is not None:
             progress["returns_to"] = self._returns_to
         return progress
@@ -575,7 +585,7 @@ class Case:
                 returns_to = _optional_text(raw, "returns_to")
             except (KeyError, ValueError, TypeError):
                 return None
-        return cls(id, workflow_id, workflow_version, state, frozen_facts(facts), dict(roles), (),
+        return cls(id, workflow_id, workflow_version, state, frozen_facts(facts), roles, (),
                    parsed_timers, normalised=False, stored=_StoredEntries(entries),
                    agreements=agreements, tasks=tasks, returns_to=returns_to)
 
@@ -618,6 +628,10 @@ _NONE: Agreements = {}
 #: A task as a case keeps it: opened at, due at (or None), done at and by (or None).
 TaskRecord = tuple[datetime, datetime | None, datetime | None, str | None]
 _NO_TASKS: dict[str, TaskRecord] = {}
+
+
+def _flat(values: Mapping[str, Any] | FlatMap) -> FlatMap:
+    return values if isinstance(values, tuple) else flatmap.of(values)
 
 
 def _optional_text(raw: Mapping[str, Any], key: str) -> str | None:

@@ -15,6 +15,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .. import _flatmap as flatmap
+from .._flatmap import FlatMap
 from ..errors import (
     CaseFormatError,
     InvalidFacts,
@@ -217,8 +219,9 @@ class Engine:
                                       f"version {wf.version}") from None
             except ValueProblem as exc:
                 raise CaseFormatError(f"fact '{name}': {exc}") from None
-        if not program.case_role_ids.issuperset(case._roles):
-            role = next(r for r in case._roles if r not in program.case_role_ids)
+        held = flatmap.keys(case._roles)
+        if not program.case_role_ids.issuperset(held):
+            role = next(r for r in held if r not in program.case_role_ids)
             raise CaseFormatError(f"'{role}' is not a case role of workflow {wf.id}")
         # a checked copy: the given case stays as it was (unchecked, so that another engine
         # checks it against its own workflow); it owns its dicts (from_dict copied them)
@@ -252,7 +255,7 @@ class Engine:
             reasons.append(Reason("forbidden", "reason.start_role", workflow=workflow_id,
                                   roles=", ".join(program.model.start_by),
                                   held=_roles_text(actor.roles)))
-        new_facts, problems = self._check_facts(program, facts or {}, actor, {}, {},
+        new_facts, problems = self._check_facts(program, facts or {}, actor, flatmap.EMPTY, {},
                                                 program.initial, at)
         reasons += problems
         if reasons:
@@ -262,10 +265,11 @@ class Engine:
                        from_state=None, to_state=initial,
                        data=_json_facts(facts or {}, new_facts),
                        workflow_version=program.model.version)
-        timers = timers_after(program, None, initial, "start", {}, at)
-        tasks = tasks_after(program, None, initial, "start", {}, at) if program.tasks else None
+        timers = timers_after(program, None, initial, "start", flatmap.EMPTY, at)
+        tasks = tasks_after(program, None, initial, "start", flatmap.EMPTY, at) \
+            if program.tasks else None
         case = Case(case_id or _new_case_id(), program.model.id, program.model.version, initial,
-                    facts=new_facts, case_roles={}, history=(entry,), timers=timers,
+                    facts=new_facts, case_roles=flatmap.EMPTY, history=(entry,), timers=timers,
                     tasks=tasks)
         if store is not None:
             store.create(case)
@@ -356,7 +360,7 @@ class Engine:
 
     def _apply(self, program: Program, case: Case, ct: CompiledTransition, actor: Actor,
                role: str | None, clean: Mapping[str, Any], env: Env | None,
-               explanation: Any, at: datetime, roles: dict[str, str], version: int) -> Case:
+               explanation: Any, at: datetime, roles: FlatMap, version: int) -> Case:
         """``case`` after ``ct`` (checked: it is allowed), at version ``version`` now."""
         facts = case._facts
         if ct.sets:
@@ -384,9 +388,8 @@ class Engine:
         elif ct.event in agreements:
             agreements = {e: p for e, p in agreements.items() if e != ct.event}
         elif ct.resets:
-            timers = dict(timers)
             for signal in ct.resets:
-                timers[signal] = at
+                timers = flatmap.put(timers, signal, at)
         if program.tasks and (target != case._state or program.tasks_by.get(ct.event)):
             tasks = tasks_after(program, case._state, target, ct.event, tasks, at)
         dossier = None
@@ -447,7 +450,7 @@ class Engine:
         return new_case
 
     def _check_facts(self, program: Program, given: Mapping[str, Any], actor: Actor,
-                     case_roles: Mapping[str, str], current: Mapping[str, Any], state: str,
+                     case_roles: FlatMap, current: Mapping[str, Any], state: str,
                      at: datetime) -> tuple[dict[str, Any], list[Reason]]:
         result = dict(current)
         problems: list[Reason] = []
@@ -658,7 +661,7 @@ class Engine:
         if spec is None:
             raise TransitionRejected(task, [_unknown("unknown_task", "reason.unknown_task",
                                                      "task", task, program.tasks)])
-        record_ = case._tasks.get(task)
+        record_ = flatmap.get(case._tasks, task)
         if record_ is None:
             raise TransitionRejected(task, [Reason("wrong_state", "reason.task_not_open",
                                                    task=task, state=case._state)])
@@ -673,8 +676,7 @@ class Engine:
                                         if spec.role in actor.roles else "")))
         if reasons:
             raise TransitionRejected(task, reasons)
-        tasks = dict(case._tasks)
-        tasks[task] = (record_[0], record_[1], at, actor.id)
+        tasks = flatmap.put(case._tasks, task, (record_[0], record_[1], at, actor.id))
         entry = record(seq=case.version + 1, at=at, actor=actor.id, role=spec.role,
                        kind="complete", event=task, from_state=case._state,
                        to_state=case._state, data={}, workflow_version=case._workflow_version)
@@ -798,7 +800,7 @@ class Engine:
                      case: Case) -> Reason:
         parts: list[Param] = []
         for role in ct.case_roles:
-            holder = case._roles.get(role)
+            holder = flatmap.get(case._roles, role)
             if role in actor.roles and holder != actor.id:
                 parts.append(Phrase("reason.case_role_part", {
                     "role": role,
@@ -807,12 +809,12 @@ class Engine:
                       held=_roles_text(actor.roles), case_roles=Joined(tuple(parts)))
 
 
-def _holds(role: str, actor: Actor, case_roles: Mapping[str, str],
+def _holds(role: str, actor: Actor, case_roles: FlatMap,
            case_role_ids: frozenset[str]) -> bool:
     """Whether ``actor`` holds ``role`` in a case: an organisational role by his own roles, a
-    case role only when assigned to him in this case."""
+    case role only when assigned to him in this case (``case_roles``: a flat map)."""
     if role in case_role_ids:
-        return case_roles.get(role) == actor.id
+        return bool(flatmap.get(case_roles, role) == actor.id)
     return role in actor.roles
 
 
@@ -826,7 +828,8 @@ def _agreeing_role(program: Program, ct: CompiledTransition, actor: Actor, case:
     if not held:
         note: Param = ""
         unassigned = [r for r in ct.agreement
-                      if r in ct.case_roles and r in actor.roles and r not in case._roles]
+                      if r in ct.case_roles and r in actor.roles
+                      and r not in flatmap.keys(case._roles)]
         if unassigned:
             note = Phrase("note.case_role_unassigned", {"role": unassigned[0]})
         elif any(r in ct.case_roles and r in actor.roles for r in ct.agreement):
@@ -879,27 +882,26 @@ def _agree(case: Case, ct: CompiledTransition, actor: Actor, role: str,
     return case._evolve(entry, agreements=agreements)
 
 
-def _assigned(roles: Mapping[str, str], ct: CompiledTransition, env: Env) -> dict[str, str]:
-    """The case roles after ``ct``'s ``assigns:`` (a value that is no actor id assigns
-    nobody)."""
-    result = dict(roles)
+def _assigned(roles: FlatMap, ct: CompiledTransition, env: Env) -> FlatMap:
+    """The case roles (a flat map) after ``ct``'s ``assigns:`` (a value that is no actor id
+    assigns nobody)."""
     for name, expr in ct.assigns:
         value = expr.fn(env)
         if isinstance(value, str) and value:
-            result[name] = value
-    return result
+            roles = flatmap.put(roles, name, value)
+    return roles
 
 
 def _separation_reasons(program: Program, ct: CompiledTransition, actor: Actor,
-                        roles: Mapping[str, str]) -> list[Reason]:
-    """Why the case roles after this step break a ``different_people`` rule (no actor ids in
-    the reasons: they say which roles, not who)."""
+                        roles: FlatMap) -> list[Reason]:
+    """Why the case roles (a flat map) after this step break a ``different_people`` rule (no
+    actor ids in the reasons: they say which roles, not who)."""
     reasons = []
     assigned = {name for name, _ in ct.assigns}
     for group in program.different_people:
         holders: dict[str, str] = {}
         for name in group.roles:
-            holder = roles.get(name)
+            holder = flatmap.get(roles, name)
             if holder is None:
                 continue
             if holder in holders and (name in assigned or holders[holder] in assigned):
@@ -913,9 +915,11 @@ def _separation_reasons(program: Program, ct: CompiledTransition, actor: Actor,
 
 
 def _role_in_case(program: Program, actor: Actor, case: Case) -> str | None:
-    for role, holder in case._roles.items():
-        if holder == actor.id:
-            return role
+    roles = case._roles
+    if actor.id in roles:  # the actor holds a case role (or a role is named like him)
+        for i in range(1, len(roles), 2):
+            if roles[i] == actor.id:
+                return str(roles[i - 1])
     for role in sorted(actor.roles):
         if role in program.roles and role not in program.case_role_ids:
             return role
@@ -1077,7 +1081,10 @@ def _nothing_due(program: Program, case: Case, at: datetime) -> bool:
         return False
     timers = case._timers
     for timer in program.timers_in[case._state]:
-        started, shortest = timers.get(timer.signal), timer.shortest
+        # read inline (on every step): in a flat map of signal → datetime a signal name can
+        # only equal a key
+        signal, shortest = timer.signal, timer.shortest
+        started = timers[timers.index(signal) + 1] if signal in timers else None
         if started is None:
             continue  # not running: no signal
         if shortest is None:
@@ -1087,7 +1094,7 @@ def _nothing_due(program: Program, case: Case, at: datetime) -> bool:
                 return False
         except OverflowError:  # a start at the end of the calendar: look the long way
             return False
-    for _, due_at, done_at, _ in case._tasks.values():
+    for _, due_at, done_at, _ in case._tasks[1::2]:  # the task records
         if due_at is not None and done_at is None and due_at <= at:
             return False
     return True

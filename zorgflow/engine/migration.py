@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .. import _flatmap as flatmap
 from ..errors import Reason, TransitionRejected, ValueProblem
 from ..model import Workflow
 from ..model.values import number_text
@@ -112,7 +113,8 @@ def migrated(old: Program, new: Program, plan: MigrationPlan, case: Case, actor:
                               plan_workflow=plan.workflow, from_version=str(plan.from_version),
                               to_version=str(plan.to_version))])
     state = case._state
-    found = blockers(old.model, new.model, plan, state, set(case._roles), case._facts, at)
+    found = blockers(old.model, new.model, plan, state, set(flatmap.keys(case._roles)),
+                     case._facts, at)
     reasons = [Reason("migration_blocked", "reason.migration_blocked", state=state,
                       kind=kind, detail=message) for kind, message in found]
     if reasons:
@@ -123,7 +125,7 @@ def migrated(old: Program, new: Program, plan: MigrationPlan, case: Case, actor:
              f"{plan.file}",
              f"state '{state}' → '{target}'" + (f" ({rule.text})" if rule.when else "")]
     facts = _facts(new, plan, case._facts, lines, reasons)
-    roles = _roles(plan, case._roles, lines, reasons)
+    roles = _roles(plan, flatmap.to_dict(case._roles), lines, reasons)
     returns_to = None
     if target in new.returning_states and case._returns_to is not None:
         back, _ = candidates(plan.states.get(case._returns_to, ()), case._facts, old.model, at)
@@ -138,8 +140,8 @@ def migrated(old: Program, new: Program, plan: MigrationPlan, case: Case, actor:
         raise refused(reasons)
     for event in case._agreements:
         lines.append(f"pending agreement on '{event}' lapses")
-    tasks = _tasks(new, target, case._tasks, at, lines)
-    timers = _timers(new, target, case._timers, at, lines)
+    tasks = _tasks(new, target, flatmap.to_dict(case._tasks), at, lines)
+    timers = _timers(new, target, flatmap.to_dict(case._timers), at, lines)
     entry = record(seq=case.version + 1, at=at, actor=actor.id, role=None, kind=MIGRATE,
                    event=MIGRATE, from_state=state, to_state=target,
                    data={"from_version": plan.from_version, "to_version": plan.to_version,

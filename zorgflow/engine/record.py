@@ -3,8 +3,8 @@
 A record is a plain tuple, in the order of `FIELDS`. A case keeps many records for a long
 time, and the garbage collector stops tracking a tuple that holds only plain values (not one
 that holds a dict, nor a tuple subclass such as a named tuple), so data and dossier are kept
-as `flat` name/value tuples. `HistoryEntry` is the view users read; `to_dict`/`from_dict` are
-its JSON form, which stores and `Case.to_dict` write.
+as flat maps (name/value tuples, `zorgflow._flatmap`). `HistoryEntry` is the view users read;
+`to_dict`/`from_dict` are its JSON form, which stores and `Case.to_dict` write.
 
 To add a field: add it to `FIELDS` (its index follows), to `record`, and to `to_dict`/
 `from_dict` (both the fast and the careful reading); a store that keeps it needs a column.
@@ -17,9 +17,14 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from .. import _flatmap
 from ..errors import CaseFormatError
 from ..model.calendar import parse_datetime
 from ..model.values import number_text, to_json
+
+#: ``{"a": 1}`` as ``("a", 1)`` (data and dossier), and back
+flat = _flatmap.of
+unflat = _flatmap.to_dict
 
 #: The fields of a record, in tuple order.
 FIELDS = ("seq", "at", "actor", "role", "kind", "event", "from_state", "to_state", "data",
@@ -52,13 +57,6 @@ def record(*, seq: int, at: datetime, actor: str, role: str | None, kind: str, e
             workflow_version, explanation, None if dossier is None else flat(dossier), warnings)
 
 
-def flat(values: Mapping[str, Any]) -> tuple[Any, ...]:
-    """``{"a": 1, "b": 2}`` as ``("a", 1, "b", 2)``: smaller than the dict, and untracked."""
-    if not values:
-        return ()
-    return tuple([item for pair in values.items() for item in pair])
-
-
 def frozen(value: Any) -> Any:
     """``value`` with every mapping made a read-only view and every list a tuple, all the
     way down: what a case hands out cannot change it (or the caller's data it was read from).
@@ -83,11 +81,6 @@ def frozen_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
 
 #: the values `frozen` hands back as they are
 _PLAIN = frozenset({str, int, bool, float, type(None)})
-
-
-def unflat(values: tuple[Any, ...]) -> dict[str, Any]:
-    """The dict `flat` was made from."""
-    return dict(zip(values[::2], values[1::2], strict=True))
 
 
 def explanation_of(r: Record) -> tuple[str, ...]:

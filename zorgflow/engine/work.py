@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from .. import _flatmap as flatmap
+from .._flatmap import FlatMap
 from .._frozen import Frozen
 from ..errors import ValueProblem
 from ..model import TaskDefinition
@@ -65,29 +67,32 @@ class TimerStatus(Frozen):
 
 # -- timers ------------------------------------------------------------------------------------
 def timers_after(program: Program, state: str | None, target: str, event: str,
-                 timers: Mapping[str, datetime], at: datetime) -> dict[str, datetime]:
+                 timers: FlatMap, at: datetime) -> FlatMap:
     """The start times of the relative timers after a step from ``state`` (None: the case
     opens) to ``target`` by ``event``: a timer keeps its start while the case stays in its
-    states, unless ``event`` restarts it; one the case enters from outside starts now."""
-    result = {}
+    states, unless ``event`` restarts it; one the case enters from outside starts now.
+    ``timers`` and the result are flat maps (signal, start, …)."""
+    result: list[Any] = []
     for timer in program.timers_in[target]:
         model = timer.model
         if model.anchor is not None:
             continue
-        started = timers.get(timer.signal) if state is not None and state in timer.states \
-            else None
-        result[timer.signal] = at if started is None or event in model.reset_by else started
-    return result
+        started = flatmap.get(timers, timer.signal) \
+            if state is not None and state in timer.states else None
+        result += (timer.signal,
+                   at if started is None or event in model.reset_by else started)
+    return tuple(result)
 
 
 def timer_statuses(program: Program, state: str, facts: Mapping[str, Any],
-                   timers: Mapping[str, datetime]) -> list[TimerStatus]:
-    """Each timer running in ``state``: its due time, or why it has none."""
+                   timers: FlatMap) -> list[TimerStatus]:
+    """Each timer running in ``state``: its due time, or why it has none (``timers``: the
+    case's start times, a flat map)."""
     return [_status(program, timer, facts, timers) for timer in program.timers_in[state]]
 
 
 def _status(program: Program, timer: CompiledTimer, facts: Mapping[str, Any],
-            timers: Mapping[str, datetime]) -> TimerStatus:
+            timers: FlatMap) -> TimerStatus:
     model = timer.model
     label = model.label
     if model.anchor is not None:
@@ -98,7 +103,7 @@ def _status(program: Program, timer: CompiledTimer, facts: Mapping[str, Any],
                                "count from")
         due_at = _anchored(day, model.offset, facts)
     else:
-        started = timers.get(timer.signal)
+        started = flatmap.get(timers, timer.signal)
         if started is None:
             return TimerStatus(timer.signal, label, None, "the timer has not started")
         due_at = _relative(started, model.after, facts)
@@ -147,23 +152,28 @@ def _anchored(day: Any, offset: tuple[Any, ...], facts: Mapping[str, Any]) -> da
 
 # -- tasks -------------------------------------------------------------------------------------
 def tasks_after(program: Program, state: str | None, target: str, event: str,
-                tasks: Mapping[str, TaskRecord], at: datetime) -> dict[str, TaskRecord]:
+                tasks: FlatMap, at: datetime) -> FlatMap:
     """The tasks after a step from ``state`` (None: the case opens) to ``target`` by
     ``event``: state tasks the case leaves lapse, those of a state it enters from outside
-    open, the event's tasks open (again, when done before)."""
-    result = dict(tasks)
+    open, the event's tasks open (again, when done before). ``tasks`` and the result are flat
+    maps (task id, `TaskRecord`, …)."""
+    result = tasks
     if state != target:
-        for tid in list(result):
-            spec = program.tasks[tid]
-            if spec.opened_in and target not in spec.opened_in:
-                del result[tid]
+        if tasks:
+            kept: list[Any] = []
+            specs = program.tasks
+            for i in range(0, len(tasks), 2):
+                opened_in = specs[tasks[i]].opened_in
+                if not opened_in or target in opened_in:
+                    kept += tasks[i:i + 2]
+            result = tuple(kept)
         for spec in program.tasks_in[target]:
             if state is None or state not in spec.opened_in:
-                result[spec.id] = opened_task(program, spec, at)
+                result = flatmap.put(result, spec.id, opened_task(program, spec, at))
     for spec in program.tasks_by.get(event, ()):
-        current = result.get(spec.id)
+        current = flatmap.get(result, spec.id)
         if current is None or current[2] is not None:
-            result[spec.id] = opened_task(program, spec, at)
+            result = flatmap.put(result, spec.id, opened_task(program, spec, at))
     return result
 
 
@@ -190,11 +200,11 @@ def next_cycle_start(program: Program, cycle_id: str, at: datetime) -> datetime 
         return None
 
 
-def task_views(program: Program, tasks: Mapping[str, TaskRecord]) -> list[Task]:
-    """The case's tasks in the order the workflow declares them."""
+def task_views(program: Program, tasks: FlatMap) -> list[Task]:
+    """The case's tasks (a flat map) in the order the workflow declares them."""
     result = []
     for tid, spec in program.tasks.items():
-        record = tasks.get(tid)
+        record = flatmap.get(tasks, tid)
         if record is not None:
             opened_at, due_at, done_at, done_by = record
             result.append(Task(tid, spec.label, spec.role, opened_at, due_at,
@@ -202,9 +212,9 @@ def task_views(program: Program, tasks: Mapping[str, TaskRecord]) -> list[Task]:
     return result
 
 
-def task_signals(program: Program, tasks: Mapping[str, TaskRecord]) -> list[Signal]:
-    """``<task>_te_laat`` for each open task with a deadline."""
+def task_signals(program: Program, tasks: FlatMap) -> list[Signal]:
+    """``<task>_te_laat`` for each open task (of the flat map ``tasks``) with a deadline."""
     return [Signal(program.tasks[tid].overdue_signal, due_at,
                    f"{program.tasks[tid].label}: te laat")
-            for tid, (_, due_at, done_at, _) in tasks.items()
+            for tid, (_, due_at, done_at, _) in flatmap.items(tasks)
             if due_at is not None and done_at is None]
