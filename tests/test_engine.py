@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import threading
 import uuid
@@ -193,6 +194,49 @@ def test_an_actor_named_like_a_case_role_holds_it_only_when_assigned(engine: Eng
     case = engine.fire(case, "voortgang_teruggekoppeld", actor=named, at=T0)
     case = engine.set_facts(case, {"multiproblematiek": True}, actor=named, at=T0)
     assert case.history[-1].role == "casusregisseur"
+
+
+_BOOLEAN_FACTS = ("kinderen_betrokken", "multiproblematiek", "zorg_ketenpartner_adequaat",
+                  "netwerkondersteuning_vergroot")
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.dictionaries(st.sampled_from(_BOOLEAN_FACTS), st.none() | st.booleans(),
+                                max_size=4), max_size=6))
+def test_facts_read_back_as_a_dict_would_hold_them(engine: Engine,
+                                                   steps: list[dict[str, bool | None]]) -> None:
+    # a case keeps its facts as values beside names shared between cases: what it reads back
+    # (values and order) is what a dict updated the same way holds
+    case = to_uitvoering(engine)
+    model = dict(case.facts)
+    for given_facts in steps:
+        case = engine.set_facts(case, given_facts, actor=coord, at=T0)
+        for name, value in given_facts.items():
+            if value is None:
+                model.pop(name, None)
+            else:
+                model[name] = value
+        assert case.facts == model and list(case.facts) == list(model)
+        assert dict(case.facts.items()) == model and len(case.facts) == len(model)
+    assert Case.from_dict(json.loads(json.dumps(case.to_dict()))).facts == model
+
+
+def test_fact_orders_share_a_bounded_table(engine: Engine) -> None:
+    from zorgflow.engine import facts  # the shared table of fact names is internal
+
+    case = to_uitvoering(engine)
+    names = [*_BOOLEAN_FACTS, "bovenliggende_problematiek", "terugkoppeling_interval_dagen"]
+    values = {"bovenliggende_problematiek": "schulden", "terugkoppeling_interval_dagen": 14}
+    seen = []
+    for order in itertools.islice(itertools.permutations(names), 5_040):
+        held = engine.set_facts(case, {n: values.get(n, True) for n in order}, actor=coord,
+                                at=T0)
+        seen.append(held)
+    assert len(facts._SHARED) <= facts._MAX_SHARED
+    assert [list(c.facts)[1:] for c in seen[:3]] == [list(p) for p in
+                                                      itertools.islice(
+                                                          itertools.permutations(names), 3)]
 
 
 def test_every_failing_check_is_reported(engine: Engine) -> None:

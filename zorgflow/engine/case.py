@@ -20,6 +20,7 @@ from ..model.calendar import parse_datetime
 from ..model.values import number_text, to_json
 from . import digest
 from .digest import Key
+from .facts import Facts
 from .record import (
     ACTOR,
     AT,
@@ -279,7 +280,7 @@ class Case:
         workflow_id: str,
         workflow_version: int,
         state: str,
-        facts: dict[str, Any],
+        facts: Mapping[str, Any],
         case_roles: Mapping[str, str] | FlatMap,
         history: tuple[Record, ...],
         timers: Mapping[str, datetime] | FlatMap,
@@ -294,7 +295,7 @@ class Case:
         self._workflow_id = workflow_id
         self._workflow_version = workflow_version
         self._state = state
-        self._facts = facts
+        self._facts = Facts.of(facts)
         # case roles, timers and tasks: a case keeps them as flat maps (see `flatmap`)
         self._roles: FlatMap = _flat(case_roles)
         self._history = history
@@ -330,7 +331,7 @@ class Case:
     @property
     def facts(self) -> Mapping[str, Any]:
         """The known facts (read-only). A fact not in here is unknown."""
-        return MappingProxyType(self._facts)
+        return MappingProxyType(self._facts.to_dict())
 
     @property
     def case_roles(self) -> Mapping[str, str]:
@@ -385,7 +386,7 @@ class Case:
         return found
 
     def _evolve(self, *records: Record, state: str | None = None,
-                facts: dict[str, Any] | None = None, case_roles: FlatMap | None = None,
+                facts: Facts | None = None, case_roles: FlatMap | None = None,
                 timers: FlatMap | None = None,
                 agreements: Agreements | None = None,
                 tasks: FlatMap | None = None,
@@ -436,7 +437,7 @@ class Case:
             "id": self._id,
             "workflow": {"id": self._workflow_id, "version": self._workflow_version},
             "state": self._state,
-            "facts": to_json(self._facts),
+            "facts": to_json(self._facts.to_dict()),
             "case_roles": flatmap.to_dict(self._roles),
             "timers": {k: v.isoformat() for k, v in flatmap.items(self._timers)},
             "history": [HistoryEntry._view(r).to_dict() for r in self._records()],

@@ -49,6 +49,7 @@ from ..rules.expr import Env, Expr, closest, suggest
 from ..rules.logic import UNKNOWN
 from .case import Actor, Case, Signal
 from .describe import describe as describe_workflow
+from .facts import Facts
 from .migration import migrated
 from .record import AT, DATA, Record, flat, record, unflat
 from .reference import build_machine
@@ -202,7 +203,7 @@ class Engine:
         if case._state not in wf.states:
             raise CaseFormatError(f"state '{case._state}' does not exist in workflow "
                                   f"{wf.id} version {wf.version}")
-        facts = case._facts
+        facts = case._facts.to_dict()
         typed: dict[str, Any] | None = None
         classes, enums, plain = program.fact_classes, program.fact_enums, program.fact_plain
         for name, value in facts.items():
@@ -225,7 +226,7 @@ class Engine:
             raise CaseFormatError(f"'{role}' is not a case role of workflow {wf.id}")
         # a checked copy: the given case stays as it was (unchecked, so that another engine
         # checks it against its own workflow); it owns its dicts (from_dict copied them)
-        return case._evolve(facts=typed)
+        return case._evolve(facts=None if typed is None else Facts(typed))
 
     # -- the public contract --------------------------------------------------------------------
     def start(
@@ -333,8 +334,8 @@ class Engine:
         guard = ct.guard
         if ct.needs_env:
             # a decider (a per-step cache of rule-set decisions) only when a rule set is read
-            env = Env(case._facts, at, clean,
-                      program.decider(case._facts, at) if ct.reads_rules else None)
+            facts = case._facts.to_dict()  # read at dict speed
+            env = Env(facts, at, clean, program.decider(facts, at) if ct.reads_rules else None)
         if guard is not None:
             assert env is not None
             value = guard.fn(env)
@@ -365,18 +366,19 @@ class Engine:
         facts = case._facts
         if ct.sets:
             assert env is not None
-            facts = dict(facts)
+            new_facts = dict(env.facts)  # a copy of the dict the step read
             for name, expr, _ in ct.sets:
                 value = expr.fn(env)
                 if value is UNKNOWN:
-                    facts.pop(name, None)
+                    new_facts.pop(name, None)
                     continue
                 try:
-                    facts[name] = program.typed_fact(name, value)
+                    new_facts[name] = program.typed_fact(name, value)
                 except ValueProblem as exc:
                     raise TransitionRejected(ct.event, [
                         Reason("invalid_data", "reason.fact_set_value", fact=name,
                                detail=str(exc))]) from None
+            facts = Facts(new_facts)
         target = ct.target or case._returns_to or case._state
         timers = case._timers
         agreements = case._agreements
@@ -435,8 +437,8 @@ class Engine:
         if role is None:
             reasons.append(Reason("forbidden", "reason.no_workflow_role",
                                   workflow=program.model.id, held=_roles_text(actor.roles)))
-        new_facts, problems = self._check_facts(program, facts, actor, case._roles, case._facts,
-                                                case._state, at)
+        new_facts, problems = self._check_facts(program, facts, actor, case._roles,
+                                                case._facts.to_dict(), case._state, at)
         reasons += problems
         if reasons:
             raise TransitionRejected("set_facts", reasons)
@@ -444,7 +446,7 @@ class Engine:
                        event="set_facts", from_state=case._state, to_state=case._state,
                        data=_json_facts(facts, new_facts),
                        workflow_version=case._workflow_version)
-        new_case = case._evolve(entry, facts=new_facts)
+        new_case = case._evolve(entry, facts=Facts(new_facts))
         if store is not None:
             store.save(new_case, base)
         return new_case
@@ -501,7 +503,8 @@ class Engine:
         at = _at(at)
         program, case = self._for_case(case)
         _check_actor(actor)
-        decide = program.decider(case._facts, at)
+        facts = case._facts.to_dict()
+        decide = program.decider(facts, at)
         result = []
         for ct in program.by_state[case._state]:
             if ct.agreement:
@@ -513,7 +516,7 @@ class Engine:
                     continue
             elif ct.role_for(actor.id, actor.roles, case._roles) is None:
                 continue
-            if ct.guard_could_pass(lambda data: Env(case._facts, at, data, decide)):
+            if ct.guard_could_pass(lambda data: Env(facts, at, data, decide)):
                 result.append(ct.event)
         return result
 
@@ -552,7 +555,7 @@ class Engine:
                     return decision
         if isinstance(target, Case):
             program, case = self._for_case(target)
-            values = case._facts
+            values = case._facts.to_dict()
             if facts:
                 # what-if facts over the case's own: nothing is set, so set_by does not apply
                 values = dict(values)
@@ -624,7 +627,8 @@ class Engine:
         """
         program, case = self._for_case(case)
         result = [Signal(s.signal, s.due_at, s.label)
-                  for s in timer_statuses(program, case._state, case._facts, case._timers)
+                  for s in timer_statuses(program, case._state, case._facts.to_dict(),
+                                          case._timers)
                   if s.due_at is not None]
         if case._tasks:
             result += task_signals(program, case._tasks)
@@ -635,7 +639,7 @@ class Engine:
         due time (its date fact is unknown, its ``while:`` condition is not true, it has not
         started)."""
         program, case = self._for_case(case)
-        return timer_statuses(program, case._state, case._facts, case._timers)
+        return timer_statuses(program, case._state, case._facts.to_dict(), case._timers)
 
     def tasks(self, case: Case, at: datetime | None = None) -> list[Task]:
         """The case's tasks, open and done, in the order the workflow declares them (a task
