@@ -239,6 +239,21 @@ def test_fact_orders_share_a_bounded_table(engine: Engine) -> None:
                                                           itertools.permutations(names), 3)]
 
 
+@pytest.mark.parametrize(("value", "expected"), [
+    ("niet_bestaand", "expected one of"), (True, "expected one of"), (1, "expected one of")])
+def test_event_data_not_of_an_enum_is_refused(engine: Engine, value: object,
+                                             expected: str) -> None:
+    # a value of the plain class that needs no conversion is taken as it is: an enum's value
+    # must still be one of its values, and a value of another class goes through the check
+    case = engine.set_facts(to_uitvoering(engine), {"zorg_ketenpartner_adequaat": True},
+                            actor=coord, at=T0)
+    with pytest.raises(TransitionRejected, match=f"invalid data 'afsluitreden': {expected}"):
+        engine.fire(case, "afsluiten", actor=coord, data={"afsluitreden": value}, at=T0)
+    closed = engine.fire(case, "afsluiten", actor=coord,
+                         data={"afsluitreden": "zorg_bij_ketenpartner"}, at=T0)
+    assert closed.history[-1].data == {"afsluitreden": "zorg_bij_ketenpartner"}
+
+
 def test_every_failing_check_is_reported(engine: Engine) -> None:
     case = to_uitvoering(engine)
     before = snapshot(case)

@@ -296,8 +296,10 @@ class Engine:
         at = _at(at)
         program, case = self._for_case(case)
         _check_actor(actor)
-        base, case = case.version, self._with_overdue(program, case, at)
-        version = case.version
+        base = case.version
+        overdue = self._with_overdue(program, case, at)
+        version = base if overdue is case else overdue.version
+        case = overdue
         ct = program.table.get((case._state, event))
         if ct is None:
             raise TransitionRejected(event, [self._no_transition(program, case._state, event)])
