@@ -908,6 +908,34 @@ def test_a_timer_that_falls_beyond_the_calendar_never_poisons_the_case(
         engine.next_occurrence("lzn", "lzn_overleg", end)
 
 
+def test_a_whole_number_too_large_to_compute_with_is_refused_at_every_door() -> None:
+    # a restored case and decide took an integer fact without bounds as it came, where start
+    # and set_facts refuse one beyond what a float can hold
+    telling = Engine([load_workflow_text(TERMIJNEN.replace(
+        "  interval: {type: integer, label: Interval}\n",
+        "  interval: {type: integer, label: Interval}\n"
+        "  telling: {type: integer, label: Telling}\n").replace(
+        '      hoog: {label: Hoog, when: "score > 5"}\n',
+        '      hoog: {label: Hoog, when: "score > 5"}\n'
+        '      veel: {label: Veel, when: "telling > 5"}\n'), "termijnen.yaml")])
+    huge = 10**400
+    message = "fact 'telling': expected a whole number, got a whole number of about 401 digits"
+    with pytest.raises(TransitionRejected, match=message):
+        telling.start("termijnen", actor=medewerker, facts={"telling": huge}, at=T0)
+    case = telling.start("termijnen", actor=medewerker, facts={"telling": 7}, at=T0)
+    with pytest.raises(TransitionRejected, match=message):
+        telling.set_facts(case, {"telling": huge}, actor=medewerker, at=T0)
+    with pytest.raises(zorgflow.InvalidFacts, match=message):
+        telling.decide("termijnen", "beoordeling", {"telling": huge}, at=T0)
+    assert telling.decide("termijnen", "beoordeling", {"telling": 7}, at=T0).matched == ["veel"]
+    raw = case.to_dict()
+    raw["facts"]["telling"] = huge
+    del raw["digest"]
+    raw["digest"] = case.to_dict()["digest"]  # the value came from a store that is trusted
+    with pytest.raises(CaseFormatError, match=message):
+        telling.fire(Case.from_dict(raw, verify=False), "sluiten", actor=medewerker, at=T0)
+
+
 def test_a_timer_that_falls_before_the_calendar_is_due(termijnen: Engine) -> None:
     start = datetime(50, 6, 1, 12, 0, tzinfo=UTC)
     case = termijnen.start("termijnen", actor=medewerker, facts={"interval": -100}, at=start)

@@ -24,7 +24,7 @@ from . import _flatmap as flatmap
 from ._flatmap import FlatMap
 from ._frozen import Frozen
 from .errors import ExprError, Problem, ValueProblem, WorkflowError
-from .model import NOWHERE, DataField, FactType, Invariant, RuleSet, Timer, Workflow, where_of
+from .model import NOWHERE, DataField, Invariant, RuleSet, Timer, Workflow, where_of
 from .model.calendar import interval_limits
 from .model.values import coerce, exact_form, interval_reader, problem_text, reader
 from .rules.decision import Decision
@@ -345,7 +345,7 @@ class DataCheck:
     def __init__(self, fields: Mapping[str, DataField]) -> None:
         # per field: the class (and an enum's values) of a value that needs no `coerce` (text,
         # true/false, an enum's value); None where every value needs it
-        self.fields = tuple((f.id, f.required, f.type, f.personal_data, *_as_is(f.type))
+        self.fields = tuple((f.id, f.required, f.type, f.personal_data, *exact_form(f.type))
                             for f in fields.values())
         self.names = frozenset(fields)
         self.required = tuple(f.id for f in fields.values() if f.required)
@@ -379,13 +379,6 @@ class DataCheck:
             problems.append(f"unknown data field(s) {', '.join(sorted(map(str, extra)))} "
                             f"(this event takes: {expected})")
         return result, problems
-
-
-def _as_is(t: FactType) -> tuple[type | None, frozenset[Any] | None]:
-    """`exact_form` for text, true/false and enums (an integer still needs its bounds
-    checked)."""
-    plain, allowed = exact_form(t)
-    return (plain, allowed) if plain is str or plain is bool else (None, None)
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)

@@ -16,15 +16,14 @@ from .workflow import FactType
 
 def exact_form(t: FactType) -> tuple[type | None, frozenset[Any] | None]:
     """The class (and, for an enum, the values) of a value that ``coerce(t, value)`` would
-    return unchanged; ``(None, None)`` where every value needs `coerce` (dates, bounds, lists).
+    return unchanged; ``(None, None)`` where every value needs `coerce` (numbers, which have
+    bounds even when the workflow gives none, dates, lists).
     Restoring a case checks each fact against this without a call."""
     kind = t.name
     if kind == "boolean":
         return bool, None
     if kind == "string":
         return str, None
-    if kind == "integer" and t.minimum is None and t.maximum is None:
-        return int, None
     if kind == "enum":
         return str, frozenset(t.values)
     return None, None
