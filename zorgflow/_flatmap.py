@@ -26,6 +26,9 @@ def of(values: Mapping[Any, Any]) -> FlatMap:
     """The flat form of ``values`` (in its order)."""
     if not values:
         return EMPTY
+    if len(values) == 1:  # most hold one entry: no chain for it
+        ((key, value),) = values.items()
+        return (key, value)
     return tuple(chain.from_iterable(values.items()))
 
 

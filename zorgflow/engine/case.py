@@ -34,6 +34,7 @@ from .record import (
     WORKFLOW_VERSION,
     Once,
     Record,
+    all_plain,
     dossier_of,
     explanation_of,
     flat,
@@ -562,7 +563,7 @@ class Case:
         for role, holder in roles.items():
             if role.__class__ is not str or holder.__class__ is not str or not holder:
                 return None
-        parsed_timers = {}
+        parsed_timers: list[Any] = []
         for signal, text in timers.items():
             if text.__class__ is not str:
                 return None
@@ -572,7 +573,7 @@ class Case:
                 return None
             if started.tzinfo is None:
                 return None
-            parsed_timers[signal] = started
+            parsed_timers += (signal, started)
         first, last = entries[0], entries[-1]
         if (first.__class__ is not dict or first.get("kind") != "start" or first.get("seq") != 1
                 or last.__class__ is not dict or last.get("seq") != len(entries)
@@ -586,8 +587,11 @@ class Case:
                 returns_to = _optional_text(raw, "returns_to")
             except (KeyError, ValueError, TypeError):
                 return None
-        return cls(id, workflow_id, workflow_version, state, frozen_facts(facts), roles, (),
-                   parsed_timers, normalised=False, stored=_StoredEntries(entries),
+        # Facts keeps the values in a tuple of its own: the dict given is not kept
+        own = Facts(facts) if all_plain(facts) else Facts(frozen_facts(facts))
+        return cls(id, workflow_id, workflow_version, state, own,
+                   flatmap.of(roles), (), tuple(parsed_timers), normalised=False,
+                   stored=_StoredEntries(entries),
                    agreements=agreements, tasks=tasks, returns_to=returns_to)
 
     @classmethod
@@ -628,7 +632,6 @@ _NONE: Agreements = {}
 
 #: A task as a case keeps it: opened at, due at (or None), done at and by (or None).
 TaskRecord = tuple[datetime, datetime | None, datetime | None, str | None]
-_NO_TASKS: dict[str, TaskRecord] = {}
 
 
 def _flat(values: Mapping[str, Any] | FlatMap) -> FlatMap:
@@ -653,28 +656,28 @@ def _task_json(record: TaskRecord) -> dict[str, Any]:
     return result
 
 
-def read_tasks(raw: Any) -> dict[str, TaskRecord]:
-    """Tasks from their JSON form (None: none). Raises `TypeError`/`ValueError` saying what
-    is malformed."""
+def read_tasks(raw: Any) -> FlatMap:
+    """Tasks from their JSON form (None: none), as the flat map a case keeps (task id,
+    `TaskRecord`, …). Raises `TypeError`/`ValueError` saying what is malformed."""
     if raw is None:
-        return _NO_TASKS
+        return flatmap.EMPTY
     if not isinstance(raw, dict):
         raise TypeError("'tasks' should be a mapping of task: {opened_at, due_at, ...}")
-    result: dict[str, TaskRecord] = {}
+    result: list[Any] = []
     for tid, task in raw.items():
         if not isinstance(tid, str) or not isinstance(task, dict):
             raise TypeError("'tasks' should be a mapping of task: {opened_at, due_at, ...}")
         if len(task) == 1:  # an open task without a deadline: no call for the rest
-            result[tid] = (_moment(task["opened_at"]), None, None, None)
+            result += (tid, (_moment(task["opened_at"]), None, None, None))
             continue
         due, done = task.get("due_at"), task.get("done_at")
         done_by = task.get("done_by")
         if (done is None) != (done_by is None) or not (done_by is None
                                                        or isinstance(done_by, str)):
             raise ValueError(f"task '{tid}' should have both done_at and done_by, or neither")
-        result[tid] = (_moment(task["opened_at"]), None if due is None else _moment(due),
-                       None if done is None else _moment(done), done_by)
-    return result
+        result += (tid, (_moment(task["opened_at"]), None if due is None else _moment(due),
+                         None if done is None else _moment(done), done_by))
+    return tuple(result)
 
 
 def _moment(value: Any) -> datetime:

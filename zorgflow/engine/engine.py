@@ -203,16 +203,14 @@ class Engine:
         if case._state not in wf.states:
             raise CaseFormatError(f"state '{case._state}' does not exist in workflow "
                                   f"{wf.id} version {wf.version}")
-        facts = case._facts.to_dict()
-        typed: dict[str, Any] | None = None
+        facts = case._facts
+        typed: dict[str, Any] = {}
         classes, enums, plain = program.fact_classes, program.fact_enums, program.fact_plain
-        for name, value in facts.items():
+        for name, value in facts.pairs():
             # most stored values are already what the fact holds: no call for those
             if value.__class__ is plain.get(name) or (
                     value.__class__ is classes.get(name) and value in enums[name]):
                 continue
-            if typed is None:
-                typed = dict(facts)
             try:
                 typed[name] = program.typed_fact(name, value)
             except KeyError:
@@ -226,7 +224,7 @@ class Engine:
             raise CaseFormatError(f"'{role}' is not a case role of workflow {wf.id}")
         # a checked copy: the given case stays as it was (unchecked, so that another engine
         # checks it against its own workflow); it owns its dicts (from_dict copied them)
-        return case._evolve(facts=None if typed is None else Facts(typed))
+        return case._evolve(facts=facts.replaced(typed) if typed else None)
 
     # -- the public contract --------------------------------------------------------------------
     def start(

@@ -45,6 +45,21 @@ class Facts(Mapping[str, Any]):
         """``values`` as `Facts` (the same object when it is one already)."""
         return values if isinstance(values, Facts) else cls(values)
 
+    def pairs(self) -> Iterator[tuple[str, Any]]:
+        """(fact id, value) pairs, in order, without a view object."""
+        return zip(self._positions, self._values)  # noqa: B905 (same length)
+
+    def replaced(self, values: Mapping[str, Any]) -> Facts:
+        """These facts with the values of some of them (ids these facts hold) replaced."""
+        positions = self._positions
+        new = list(self._values)
+        for name, value in values.items():
+            new[positions[name]] = value
+        result = Facts.__new__(Facts)
+        result._positions = positions
+        result._values = tuple(new)
+        return result
+
     def to_dict(self) -> dict[str, Any]:
         """A new dict of the same facts, in the same order."""
         return dict(zip(self._positions, self._values))  # noqa: B905 (same length)
