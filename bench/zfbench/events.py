@@ -23,6 +23,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from . import by_hand
 from .common import (
     AT,
     BenchError,
@@ -232,7 +233,43 @@ def path_runners(passes: int) -> dict[str, Callable[[], float]]:
             raise BenchError(f"transitions path ended in {model.state}")
         return elapsed
 
-    return {"transitions": transitions_path, "zorgflow": zorgflow_path}
+    coord, regisseur = people["coord"], people["regisseur"]
+    benoeming = next(d for _, e, _, d in path if e == "casusregisseur_benoemd")
+    given = next(d for k, _, _, d in path if k == "facts")
+    closing = next(d for _, e, _, d in path if e == "afsluiten")
+    if [e for _, e, _, _ in path] != list(_BY_HAND_PATH):
+        raise BenchError("events: the path changed; update bench/zfbench/by_hand.py")
+    hand_start: by_hand.HandCase = (
+        start.state, dict(start.facts), dict(start.case_roles), dict(start.timers),
+        {t.id: (t.opened_at, t.due_at, t.done_at, t.done_by) for t in eng.tasks(start)}, {},
+        tuple((e.seq, e.at, e.actor, e.role, e.kind, e.event, e.from_state, e.to_state, ())
+              for e in start.history))
+
+    def by_hand_path() -> float:
+        t0 = perf_counter()
+        for _ in range(passes):
+            case = by_hand.benoemd(hand_start, coord, benoeming, AT)
+            case = by_hand.voortgang(case, regisseur, AT)
+            case = by_hand.voortgang(case, regisseur, AT)
+            case = by_hand.voortgang(case, regisseur, AT)
+            case = by_hand.stagnatie(case, regisseur, AT)
+            case = by_hand.plan_aangepast(case, coord, AT)
+            case = by_hand.plan_aangepast(case, regisseur, AT)
+            case = by_hand.set_facts(case, coord, given, AT)
+            case = by_hand.afsluiten(case, coord, closing, AT)
+        elapsed = perf_counter() - t0
+        if case[0] != FINAL or len(case[6]) != len(start.history) + len(path):
+            raise BenchError(f"by hand the path ended in {case[0]}")
+        return elapsed
+
+    return {"transitions": transitions_path, "zorgflow": zorgflow_path,
+            "by hand": by_hand_path}
+
+
+#: the steps `by_hand_path` takes, in order
+_BY_HAND_PATH = ("casusregisseur_benoemd", "voortgang_teruggekoppeld",
+                 "voortgang_teruggekoppeld", "voortgang_teruggekoppeld", "stagnatie_gemeld",
+                 "plan_aangepast", "plan_aangepast", "set_facts", "afsluiten")
 
 
 def path_rows(passes: int, repeats: int) -> list[Row]:
@@ -244,6 +281,7 @@ def path_rows(passes: int, repeats: int) -> list[Row]:
     steps = len(_path_steps(actors())[1]) * passes
     base = steps / median(times["transitions"])
     z = steps / median(times["zorgflow"])
+    hand = steps / median(times["by hand"])
     return [
         Row(f"per step, one case at a time: the {steps // passes} steps from "
             "`casusregisseur_benoemd` to `afsluiten` (an agreement and a `set_facts` among "
@@ -253,6 +291,11 @@ def path_rows(passes: int, repeats: int) -> list[Row]:
         Row("↳ `engine.fire` / `set_facts` over the same steps, from the same case each time "
             "(the issue's measure)", fmt_rate(z, " steps/s"), fmt_ratio(z / base),
             fmt_pct(spread(times["zorgflow"])), "≥ 3× (issue 18)", z / base >= 3.0),
+        Row("↳ diagnostic, the floor: the same steps written by hand for this one workflow in "
+            "plain Python (bench/zfbench/by_hand.py: the same checks, an immutable case and "
+            "its history; no explanations, no reasons, nothing generic)",
+            fmt_rate(hand, " steps/s"), fmt_ratio(hand / base),
+            fmt_pct(spread(times["by hand"]))),
     ]
 
 
