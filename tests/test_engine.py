@@ -237,6 +237,12 @@ def test_fact_orders_share_a_bounded_table(engine: Engine) -> None:
     assert [list(c.facts)[1:] for c in seen[:3]] == [list(p) for p in
                                                       itertools.islice(
                                                           itertools.permutations(names), 3)]
+    # the table started again when it filled up: cases made now share their fact ids again,
+    # and those made before keep theirs
+    again = [engine.set_facts(case, {n: values.get(n, True) for n in names}, actor=coord,
+                              at=T0) for _ in range(2)]
+    assert again[0]._facts._names is again[1]._facts._names
+    assert seen[0].facts == again[0].facts
 
 
 @pytest.mark.parametrize(("value", "expected"), [

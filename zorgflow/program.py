@@ -462,9 +462,11 @@ class CompiledTransition:
         self.enum_choices = tuple(choices)
 
     def role_for(self, actor_id: str, actor_roles: frozenset[str],
-                 case_roles: FlatMap) -> str | None:
+                 case_roles: FlatMap | Mapping[str, str]) -> str | None:
         """The role under which this actor may fire the event, or None (``case_roles``: the
-        case's, as a flat map)."""
+        case's, as a flat map; a mapping is turned into one)."""
+        if not isinstance(case_roles, tuple):
+            case_roles = flatmap.of(case_roles)
         for role in self.by:
             if role in self.org_roles:
                 if role in actor_roles:

@@ -61,7 +61,9 @@ def benoemd(case: HandCase, actor: Any, data: Mapping[str, Any], at: datetime) -
     facts = case[1]
     kandidaten = facts.get("kandidaten")
     if not (kandidaten is None or not kandidaten or motivering):
-        raise Refused("guard_false")  # the ranking itself is left out of the floor
+        # the guard asks the regiecriteria ranking only when candidates are known, which on
+        # this path they are not (nor does fire work it out then): the floor leaves it out
+        raise Refused("guard_false")
     if regisseur == actor.id:
         raise Refused("separation_of_duties")
     roles = {**case[2], "casusregisseur": regisseur}
