@@ -297,7 +297,7 @@ class Case:
         self._workflow_version = workflow_version
         self._state = state
         self._facts = Facts.of(facts)
-        # case roles, timers and tasks: a case keeps them as flat maps (see `flatmap`)
+        # case roles, timers and tasks: a case keeps them as flat maps (zorgflow._flatmap)
         self._roles: FlatMap = _flat(case_roles)
         self._history = history
         self._timers: FlatMap = _flat(timers)

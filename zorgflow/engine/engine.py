@@ -555,14 +555,14 @@ class Engine:
                     return decision
         if isinstance(target, Case):
             program, case = self._for_case(target)
-            values = case._facts.to_dict()
+            own = case._facts.to_dict()  # a new dict: what-if facts may change it
             if facts:
                 # what-if facts over the case's own: nothing is set, so set_by does not apply
-                values = dict(values)
                 for name, value in facts.items():
                     if value is None or value is UNKNOWN:
-                        values.pop(name, None)  # as set_facts: None forgets a fact
-                values.update(self._typed_facts(program, facts))
+                        own.pop(name, None)  # as set_facts: None forgets a fact
+                own.update(self._typed_facts(program, facts))
+            values = own
         else:
             latest = self._latest_programs.get(target) if version is None else None
             program = latest if latest is not None else self._get(target, version)
