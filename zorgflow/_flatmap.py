@@ -5,9 +5,9 @@ of each history record for as long as it lives. A dict of one entry takes 184 by
 tuple 56, and the garbage collector stops tracking a tuple that holds only plain values. For
 the few entries these maps hold, reading one is about as fast as reading a dict.
 
-Keys are unique and keep the order they were put in. A flat map is never changed: `put` and
-`without` return a new one. Only `of`, `put` and `without` make one, so it always has an even
-length (nothing here checks that again).
+Keys are unique and keep the order they were put in. A flat map is never changed: `put`
+returns a new one. Only `of` and `put` make one, so it always has an even length (nothing here
+checks that again).
 """
 
 from __future__ import annotations
@@ -54,11 +54,6 @@ def keys(flat: FlatMap) -> tuple[Any, ...]:
     return flat[::2]
 
 
-def values(flat: FlatMap) -> tuple[Any, ...]:
-    """The values, in the order of their keys."""
-    return flat[1::2]
-
-
 def items(flat: FlatMap) -> Iterator[tuple[Any, Any]]:
     """(key, value) pairs, in order."""
     return zip(flat[::2], flat[1::2])  # noqa: B905 (even by construction)
@@ -71,12 +66,3 @@ def put(flat: FlatMap, key: Any, value: Any) -> FlatMap:
         at = 2 * keys_.index(key) + 1
         return (*flat[:at], value, *flat[at + 1:])
     return (*flat, key, value)
-
-
-def without(flat: FlatMap, key: Any) -> FlatMap:
-    """``flat`` without ``key`` (the same map if it was not there)."""
-    keys_ = flat[::2]
-    if key not in keys_:
-        return flat
-    at = 2 * keys_.index(key)
-    return flat[:at] + flat[at + 2:]

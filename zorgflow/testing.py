@@ -319,7 +319,7 @@ def state_machine_for(workflow: Workflow, engine: Engine | None = None
             if ct is None:
                 return
             firing = [a for a in ids
-                      if ct.role_for(a, actors[a].roles, self.case._roles) is not None]
+                      if ct.role_for(a, actors[a].roles, self.case.case_roles) is not None]
             if firing:
                 extra = data.draw(_data_for(workflow, event, ids))
                 self._fire(event, data.draw(st.sampled_from(firing)), {**extra, **values}, at)
