@@ -350,7 +350,34 @@ class DataCheck:
         self.names = frozenset(fields)
         self.required = tuple(f.id for f in fields.values() if f.required)
 
+    def clean(self, data: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """The data as a step keeps it, or None when it is not plainly right (a problem to
+        word, or a mapping that is not a dict): what `__call__` gives without a problem, or
+        None where it would word one."""
+        if not data:
+            return None if self.required else _NO_DATA  # type: ignore[return-value]
+        if data.__class__ is not dict:
+            return None
+        result: dict[str, Any] = {}
+        for name, required, ftype, _, plain, allowed in self.fields:
+            value = data.get(name)
+            if value is None or (value.__class__ is str and not value.strip()):
+                if required:
+                    return None
+                continue
+            if value.__class__ is plain and (allowed is None or value in allowed):
+                result[name] = value
+                continue
+            try:
+                result[name] = coerce(ftype, value)
+            except ValueProblem:
+                return None
+        if len(data) > len(result) and any(k not in self.names for k in data):
+            return None
+        return result
+
     def __call__(self, data: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
+        """The data as a step keeps it, and every problem with it (in words)."""
         if not data and not self.required:
             return _NO_DATA, _NO_PROBLEMS  # type: ignore[return-value]
         problems: list[str] = []
@@ -418,6 +445,7 @@ class CompiledTransition:
         "reads_rules",
         "resets",
         "returns",
+        "sends_dossier",
         "sets",
         "target",
         "warnings",
@@ -448,6 +476,7 @@ class CompiledTransition:
         self.reads_rules = any(e.rules_read for e in exprs)
         self.agreement = t.agreement
         self.returns = t.returns
+        self.sends_dossier = t.sends == "anonymous_dossier"
         self.resets = tuple(tm.signal for tm in workflow.all_timers
                             if t.event in tm.reset_by and t.target in tm.states)
         # data values to try when asking whether the event is allowed without its data
@@ -510,10 +539,22 @@ class Program:
                             for t in workflow.all_timers)
         self.timers_in: dict[str, tuple[CompiledTimer, ...]] = {
             s: tuple(t for t in self.timers if s in t.states) for s in workflow.states}
-        #: per state: whether every timer running there has a start and a shortest duration,
-        #: so that a step may skip looking for overdue signals before the soonest could fall
-        self.timers_bounded: dict[str, bool] = {
-            s: all(t.shortest is not None for t in self.timers_in[s]) for s in workflow.states}
+        #: per state, what tells a step that no timer signal can be due yet, without working
+        #: out when they fall due: (signal, shortest duration) of each relative timer (due no
+        #: sooner after its start), and the date fact of each anchored one (never due while
+        #: the fact is unknown). A state where a relative timer has no shortest duration (it
+        #: may be negative) is left out: there a step always looks.
+        self.quiet: dict[str, tuple[tuple[tuple[str, timedelta], ...], tuple[str, ...]]] = {}
+        for s in workflow.states:
+            running = self.timers_in[s]
+            relative = tuple((t.signal, t.shortest) for t in running if t.shortest is not None)
+            anchors = tuple(t.model.anchor for t in running if t.model.anchor is not None)
+            if len(relative) + len(anchors) == len(running):
+                self.quiet[s] = (relative, anchors)
+        self.final_states = frozenset(s for s, state in workflow.states.items() if state.final)
+        #: whether a task has a deadline (an open one past it raises a signal)
+        self.deadlines = any(t.due_after is not None or t.due_cycle is not None
+                             for t in workflow.tasks.values())
         #: states a returning transition leaves: entering one records where the case came from
         self.returning_states = frozenset(s for t in workflow.transitions if t.returns
                                           for s in t.from_states)
@@ -555,6 +596,8 @@ class Program:
         self.different_people = workflow.different_people
         self.roles = frozenset(workflow.roles)
         self.case_role_ids = frozenset(r.id for r in workflow.roles.values() if r.case_role)
+        #: the roles an actor holds by his own roles (not by assignment in a case)
+        self.org_role_ids = self.roles - self.case_role_ids
         self.start_roles = frozenset(workflow.start_by)
         self.initial = workflow.initial.id
 

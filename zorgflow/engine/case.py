@@ -412,6 +412,28 @@ class Case:
         new._entries = None
         return new
 
+    def _next(self, entry: Record, state: str, facts: Facts, case_roles: FlatMap,
+              timers: FlatMap, agreements: Agreements, tasks: FlatMap,
+              returns_to: str | None) -> Case:
+        """`_evolve` for one step's record, every field given (made on every step: no
+        keywords, no defaults to look at)."""
+        new = Case.__new__(Case)
+        new._id = self._id
+        new._workflow_id = self._workflow_id
+        new._workflow_version = self._workflow_version
+        new._state = state
+        new._facts = facts
+        new._roles = case_roles
+        new._history = (*self._history, entry)
+        new._timers = timers
+        new._agreements = agreements
+        new._tasks = tasks
+        new._returns_to = returns_to
+        new._normalised = True
+        new._stored = self._stored
+        new._entries = None
+        return new
+
     def __repr__(self) -> str:
         return (f"<Case {self._id} {self._workflow_id} v{number_text(self._workflow_version)} "
                 f"state={self._state} history={self.version}>")

@@ -45,14 +45,26 @@ from ..program import CompiledTransition, Program, explain_guard, program_of
 from ..rules.decision import Decision
 from ..rules.durable import DurableRules
 from ..rules.durable import check as durable_gaps
-from ..rules.expr import Env, Expr, closest, suggest
+from ..rules.expr import Env, closest, suggest
 from ..rules.logic import UNKNOWN
 from .case import Actor, Case, Signal
 from .describe import describe as describe_workflow
 from .facts import Facts
 from .migration import migrated
-from .record import AT, DATA, Record, flat, record, unflat
+from .record import Record, flat, record, unflat
 from .reference import build_machine
+from .step import (
+    PassedGuard,
+    agree,
+    agreeing_role,
+    apply_fire,
+    assigned,
+    completes,
+    holds,
+    nothing_due,
+    quick_fire,
+    separation_reasons,
+)
 from .work import (
     Task,
     TimerStatus,
@@ -291,6 +303,27 @@ class Engine:
 
         With ``store``, the new case is saved there in the same step, based on the version
         given (`zorgflow.store.ConcurrentUpdate` when someone saved in between)."""
+        if at is None:
+            at = now()
+        if (case.__class__ is Case and actor.__class__ is Actor and at.__class__ is datetime
+                and at.tzinfo is not None and 1 < at.year < 9999 and case._normalised):
+            # the common step, allowed as it comes, is made without looking for words
+            known = self._programs.get((case._workflow_id, case._workflow_version))
+            ct = None if known is None else known.table.get((case._state, event))
+            if known is not None and ct is not None:
+                quick = quick_fire(known, ct, case, actor, data, at)
+                if quick is not None:
+                    if store is not None:
+                        store.save(quick, case.version)
+                    return quick
+        return self._fire_full(case, event, actor, data, at, store)
+
+    def _fire_full(self, case: Case, event: str, actor: Actor,
+                   data: Mapping[str, Any] | None, at: datetime | None,
+                   store: CaseWriter | None) -> Case:
+        """`fire` the long way: every check, with every reason a step is refused, after the
+        signals due are recorded (`quick_fire` allows the same steps, and makes the same
+        case, without the words)."""
         at = _at(at)
         program, case = self._for_case(case)
         _check_actor(actor)
@@ -322,10 +355,10 @@ class Engine:
         if ct.agreement:
             if pending is not None and not problems and flat(clean) != pending[1]:
                 reasons.append(_conflict_reason(event, pending[1], clean))
-            if role is not None and not _completes(ct, pending, role):
+            if role is not None and not completes(ct, pending, role):
                 if reasons:
                     raise TransitionRejected(event, reasons)
-                new_case = _agree(case, ct, actor, role, clean, at)
+                new_case = agree(case, ct, actor, role, clean, at)
                 if store is not None:
                     store.save(new_case, base)
                 return new_case
@@ -345,74 +378,19 @@ class Engine:
                                       explanation="\n    ".join(explain_guard(guard, env))))
             else:
                 # read later, if ever: one small object, not the evaluation's environment
-                explanation = _PassedGuard(program, guard, case._facts)
+                explanation = PassedGuard(program, guard, case._facts)
         roles = case._roles
         if ct.assigns and not problems:
             assert env is not None
-            roles = _assigned(case._roles, ct, env)
-            reasons += _separation_reasons(program, ct, actor, roles)
+            roles = assigned(case._roles, ct, env)
+            reasons += separation_reasons(program, ct, actor, roles)
         if reasons:
             raise TransitionRejected(event, reasons)
-        new_case = self._apply(program, case, ct, actor, role, clean, env, explanation, at,
-                               roles, version)
+        new_case = apply_fire(program, case, ct, actor, role, clean, env, explanation, at,
+                              roles, version)
         if store is not None:
             store.save(new_case, base)
         return new_case
-
-    def _apply(self, program: Program, case: Case, ct: CompiledTransition, actor: Actor,
-               role: str | None, clean: Mapping[str, Any], env: Env | None,
-               explanation: Any, at: datetime, roles: FlatMap, version: int) -> Case:
-        """``case`` after ``ct`` (checked: it is allowed), at version ``version`` now."""
-        facts = case._facts
-        if ct.sets:
-            assert env is not None
-            new_facts = dict(env.facts)  # a copy of the dict the step read
-            for name, expr, _ in ct.sets:
-                value = expr.fn(env)
-                if value is UNKNOWN:
-                    new_facts.pop(name, None)
-                    continue
-                try:
-                    new_facts[name] = program.typed_fact(name, value)
-                except ValueProblem as exc:
-                    raise TransitionRejected(ct.event, [
-                        Reason("invalid_data", "reason.fact_set_value", fact=name,
-                               detail=str(exc))]) from None
-            facts = Facts(new_facts)
-        target = ct.target or case._returns_to or case._state
-        timers = case._timers
-        agreements = case._agreements
-        tasks = case._tasks
-        if target != case._state:
-            timers = timers_after(program, case._state, target, ct.event, timers, at)
-            if agreements:
-                agreements = {}  # pending joint decisions lapse when the case leaves the state
-        elif ct.event in agreements:
-            agreements = {e: p for e, p in agreements.items() if e != ct.event}
-        elif ct.resets:
-            for signal in ct.resets:
-                timers = flatmap.put(timers, signal, at)
-        if program.tasks and (target != case._state or program.tasks_by.get(ct.event)):
-            tasks = tasks_after(program, case._state, target, ct.event, tasks, at)
-        dossier = None
-        if ct.model.sends == "anonymous_dossier":
-            allowed = program.dossier
-            dossier = {k: v for k, v in facts.items() if k in allowed}
-        warnings: tuple[str, ...] = ()
-        if ct.warnings:
-            assert env is not None
-            warnings = tuple(label for label, when in ct.warnings if when.fn(env) is True)
-        entry = record(seq=version + 1, at=at, actor=actor.id, role=role, kind="fire",
-                       event=ct.event, from_state=case._state, to_state=target, data=clean,
-                       workflow_version=case._workflow_version, explanation=explanation,
-                       dossier=dossier, warnings=warnings)
-        returns_to = case._returns_to
-        if target != case._state:
-            # entering a state an escalation returns from: remember where it came from
-            returns_to = case._state if target in program.returning_states else None
-        return case._evolve(entry, state=target, facts=facts, case_roles=roles,
-                            timers=timers, agreements=agreements, tasks=tasks,
-                            returns_to=returns_to)
 
     def set_facts(
         self,
@@ -425,6 +403,27 @@ class Engine:
     ) -> Case:
         """Set (or, with ``None``, forget) facts. Raises `TransitionRejected`. With ``store``,
         the new case is saved there in the same step (as `fire` does)."""
+        if at is None:
+            at = now()
+        if (case.__class__ is Case and actor.__class__ is Actor and facts.__class__ is dict
+                and at.__class__ is datetime and at.tzinfo is not None and 1 < at.year < 9999
+                and case._normalised):
+            # the common step, allowed as it comes, is made without looking for words
+            known = self._programs.get((case._workflow_id, case._workflow_version))
+            if known is not None and case._state not in known.final_states \
+                    and nothing_due(known, case, at):
+                role = _role_in_case(known, actor, case)
+                if role is not None:
+                    typed, problems = self._check_facts(known, facts, actor, case._roles,
+                                                        case._facts.to_dict(), case._state, at)
+                    if not problems:
+                        return _facts_set(case, facts, typed, actor, role, at, store)
+        return self._set_facts_full(case, facts, actor, at, store)
+
+    def _set_facts_full(self, case: Case, facts: Mapping[str, Any], actor: Actor,
+                        at: datetime | None, store: CaseWriter | None) -> Case:
+        """`set_facts` the long way: every check, with every reason it is refused, after the
+        signals due are recorded."""
         at = _at(at)
         program, case = self._for_case(case)
         _check_actor(actor)
@@ -442,22 +441,18 @@ class Engine:
         reasons += problems
         if reasons:
             raise TransitionRejected("set_facts", reasons)
-        entry = record(seq=case.version + 1, at=at, actor=actor.id, role=role, kind="set_facts",
-                       event="set_facts", from_state=case._state, to_state=case._state,
-                       data=_json_facts(facts, new_facts),
-                       workflow_version=case._workflow_version)
-        new_case = case._evolve(entry, facts=Facts(new_facts))
-        if store is not None:
-            store.save(new_case, base)
-        return new_case
+        assert role is not None
+        return _facts_set(case, facts, new_facts, actor, role, at, store, base)
 
     def _check_facts(self, program: Program, given: Mapping[str, Any], actor: Actor,
                      case_roles: FlatMap, current: Mapping[str, Any], state: str,
                      at: datetime) -> tuple[dict[str, Any], list[Reason]]:
         result = dict(current)
         problems: list[Reason] = []
+        declared, plain, case_role_ids = program.model.facts, program.fact_plain, \
+            program.case_role_ids
         for name, value in given.items():
-            fact = program.model.facts.get(name)
+            fact = declared.get(name)
             if fact is None:
                 problems.append(_unknown("invalid_data", "reason.unknown_fact", "fact",
                                          str(name), program.fact_types))
@@ -479,13 +474,19 @@ class Engine:
                                  else ("guard_unknown", "reason.fact_when_unknown"))
                     problems.append(Reason(code, key, fact=name, condition=condition.source))
                     continue
-            if fact.set_by and not any(_holds(r, actor, case_roles, program.case_role_ids)
-                                       for r in fact.set_by):
-                problems.append(Reason("forbidden", "reason.fact_set_by", fact=name,
-                                       roles=", ".join(fact.set_by)))
-                continue
+            if fact.set_by:
+                for role in fact.set_by:
+                    if holds(role, actor, case_roles, case_role_ids):
+                        break
+                else:
+                    problems.append(Reason("forbidden", "reason.fact_set_by", fact=name,
+                                           roles=", ".join(fact.set_by)))
+                    continue
             if value is None:
                 result.pop(name, None)
+                continue
+            if value.__class__ is plain.get(name):  # held as it comes: no call
+                result[name] = value
                 continue
             try:
                 result[name] = program.typed_fact(name, value)
@@ -511,7 +512,7 @@ class Engine:
                 role, _ = _agreeing_role(program, ct, actor, case)
                 if role is None:
                     continue
-                if not _completes(ct, case._agreements.get(ct.event), role):
+                if not completes(ct, case._agreements.get(ct.event), role):
                     result.append(ct.event)  # an agreement; the guard counts at the last one
                     continue
             elif ct.role_for(actor.id, actor.roles, case._roles) is None:
@@ -673,7 +674,7 @@ class Engine:
         if record_[2] is not None:
             reasons.append(Reason("task_done", "reason.task_done", task=task,
                                   at=record_[2].isoformat()))
-        if not _holds(spec.role, actor, case._roles, program.case_role_ids):
+        if not holds(spec.role, actor, case._roles, program.case_role_ids):
             reasons.append(Reason("forbidden", "reason.task_role", task=task, role=spec.role,
                                   held=_roles_text(actor.roles),
                                   note=(Phrase("note.case_role_assigned_only", {})
@@ -704,7 +705,7 @@ class Engine:
         """``case`` with an entry for each signal due at ``at`` and not recorded yet. A step
         records them before it takes effect, so that a deadline missed before a timer sweep
         came by stays in the history even when the step resets or ends its timer."""
-        if _nothing_due(program, case, at):
+        if nothing_due(program, case, at):
             return case
         recorded = case._signals_recorded()
         entries: list[Record] = []
@@ -813,22 +814,17 @@ class Engine:
                       held=_roles_text(actor.roles), case_roles=Joined(tuple(parts)))
 
 
-def _holds(role: str, actor: Actor, case_roles: FlatMap,
-           case_role_ids: frozenset[str]) -> bool:
-    """Whether ``actor`` holds ``role`` in a case: an organisational role by his own roles, a
-    case role only when assigned to him in this case (``case_roles``: a flat map)."""
-    if role in case_role_ids:
-        return bool(flatmap.get(case_roles, role) == actor.id)
-    return role in actor.roles
-
-
 def _agreeing_role(program: Program, ct: CompiledTransition, actor: Actor, case: Case
                    ) -> tuple[str | None, Reason | None]:
-    """The role under which ``actor`` agrees to ``ct`` now, or None and why not."""
+    """The role under which ``actor`` agrees to ``ct`` now (`agreeing_role`), or None and
+    why not."""
+    role = agreeing_role(program, ct, actor, case)
+    if role is not None:
+        return role, None
     pending = case._agreements.get(ct.event)
     agreed = pending[0] if pending is not None else {}
     held = [r for r in ct.agreement
-            if _holds(r, actor, case._roles, program.case_role_ids)]
+            if holds(r, actor, case._roles, program.case_role_ids)]
     if not held:
         note: Param = ""
         unassigned = [r for r in ct.agreement
@@ -846,19 +842,11 @@ def _agreeing_role(program: Program, ct: CompiledTransition, actor: Actor, case:
             waiting = tuple(r for r in ct.agreement if r not in agreed)
             return None, Reason("separation_of_duties", "reason.agreed_already_person",
                                 event=ct.event, role=role, waiting=Joined(waiting, "sep.and"))
-    open_roles = [r for r in held if r not in agreed]
-    if not open_roles:
-        waiting = tuple(r for r in ct.agreement if r not in agreed)
-        return None, Reason("agreement_conflict", "reason.agreed_already_role",
-                            held=Joined(tuple(held), "sep.and"), event=ct.event,
-                            waiting=Joined(waiting, "sep.and"))
-    return open_roles[0], None
-
-
-def _completes(ct: CompiledTransition, pending: Any, role: str) -> bool:
-    """Whether ``role``'s agreement is the last one ``ct`` waits for."""
-    agreed = pending[0] if pending is not None else {}
-    return all(r in agreed or r == role for r in ct.agreement)
+    # every role he holds has agreed (`agreeing_role` would have found one that has not)
+    waiting = tuple(r for r in ct.agreement if r not in agreed)
+    return None, Reason("agreement_conflict", "reason.agreed_already_role",
+                        held=Joined(tuple(held), "sep.and"), event=ct.event,
+                        waiting=Joined(waiting, "sep.and"))
 
 
 def _conflict_reason(event: str, agreed: tuple[Any, ...], given: Mapping[str, Any]
@@ -871,63 +859,14 @@ def _conflict_reason(event: str, agreed: tuple[Any, ...], given: Mapping[str, An
                   fields=", ".join(fields))
 
 
-def _agree(case: Case, ct: CompiledTransition, actor: Actor, role: str,
-           clean: Mapping[str, Any], at: datetime) -> Case:
-    """``case`` with ``actor``'s agreement to ``ct`` recorded: one history entry of kind
-    ``agree``; the state does not change."""
-    pending = case._agreements.get(ct.event)
-    agreed = dict(pending[0]) if pending is not None else {}
-    agreed[role] = actor.id
-    agreements = dict(case._agreements)
-    agreements[ct.event] = (agreed, flat(clean))
-    entry = record(seq=case.version + 1, at=at, actor=actor.id, role=role, kind="agree",
-                   event=ct.event, from_state=case._state, to_state=case._state, data=clean,
-                   workflow_version=case._workflow_version)
-    return case._evolve(entry, agreements=agreements)
-
-
-def _assigned(roles: FlatMap, ct: CompiledTransition, env: Env) -> FlatMap:
-    """The case roles (a flat map) after ``ct``'s ``assigns:`` (a value that is no actor id
-    assigns nobody)."""
-    for name, expr in ct.assigns:
-        value = expr.fn(env)
-        if isinstance(value, str) and value:
-            roles = flatmap.put(roles, name, value)
-    return roles
-
-
-def _separation_reasons(program: Program, ct: CompiledTransition, actor: Actor,
-                        roles: FlatMap) -> list[Reason]:
-    """Why the case roles (a flat map) after this step break a ``different_people`` rule (no
-    actor ids in the reasons: they say which roles, not who)."""
-    reasons = []
-    assigned = {name for name, _ in ct.assigns}
-    for group in program.different_people:
-        holders: dict[str, str] = {}
-        for name in group.roles:
-            holder = flatmap.get(roles, name)
-            if holder is None:
-                continue
-            if holder in holders and (name in assigned or holders[holder] in assigned):
-                reasons.append(Reason("separation_of_duties", "reason.different_people",
-                                      first=holders[holder], second=name))
-            holders.setdefault(holder, name)
-            if group.and_the_assigner and name in assigned and holder == actor.id:
-                reasons.append(Reason("separation_of_duties", "reason.not_the_assigner",
-                                      event=ct.event, role=name))
-    return reasons
-
-
 def _role_in_case(program: Program, actor: Actor, case: Case) -> str | None:
     roles = case._roles
     if actor.id in roles:  # the actor holds a case role (or a role is named like him)
         for i in range(1, len(roles), 2):
             if roles[i] == actor.id:
                 return str(roles[i - 1])
-    for role in sorted(actor.roles):
-        if role in program.roles and role not in program.case_role_ids:
-            return role
-    return None
+    held = actor.roles & program.org_role_ids
+    return min(held) if held else None  # the first by name, when he holds several
 
 
 def _roles_text(roles: Iterable[str]) -> Phrase:
@@ -1041,64 +980,27 @@ def _any_at(at: datetime | None) -> datetime:
     return require_aware(at)
 
 
+def _facts_set(case: Case, given: Mapping[str, Any], typed: dict[str, Any], actor: Actor,
+               role: str, at: datetime, store: CaseWriter | None, base: int | None = None
+               ) -> Case:
+    """``case`` after `Engine.set_facts` (allowed): ``typed``, the facts it holds now, were
+    set by ``given``; saved to ``store``, based on version ``base`` (default: the case's)."""
+    stored = case._stored
+    version = len(case._history) + (len(stored) if stored is not None else 0)
+    state = case._state
+    data = flat({k: (typed.get(k) if v is not None else None) for k, v in given.items()})
+    entry: Record = (version + 1, at, actor.id, role, "set_facts", "set_facts", state, state,
+                     data, case._workflow_version)
+    new_case = case._next(entry, state, Facts(typed), case._roles, case._timers,
+                          case._agreements, case._tasks, case._returns_to)
+    if store is not None:
+        store.save(new_case, version if base is None else base)
+    return new_case
+
+
 def _json_facts(given: Mapping[str, Any], typed: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (typed.get(k) if v is not None else None) for k, v in given.items()}
 
 
-def _explain_passed_guard(program: Program, guard: Expr, facts: Mapping[str, Any],
-                          at: datetime, data: Mapping[str, Any]) -> list[str]:
-    """The explanation of a guard that passed, from the same facts, time and data (so the
-    same lines), worked out when a history entry's ``explanation`` is first read."""
-    return explain_guard(guard, Env(facts, at, data, program.decider(facts, at)))
-
-
-class _PassedGuard:
-    """`_explain_passed_guard`'s lines, worked out the first time they are read, then kept
-    (what `Once` does, in one small object: a case keeps one for every guarded step). The
-    time and the data are the step's own, so they are read from its record when the lines
-    are worked out, not kept a second time here."""
-
-    __slots__ = ("_facts", "_guard", "_lines", "_program")
-
-    def __init__(self, program: Program, guard: Expr, facts: Mapping[str, Any]) -> None:
-        self._program = program
-        self._guard = guard
-        self._facts = facts
-        self._lines: tuple[str, ...] | None = None
-
-    def __call__(self, entry: Record) -> tuple[str, ...]:
-        if self._lines is None:
-            self._lines = tuple(_explain_passed_guard(self._program, self._guard, self._facts,
-                                                      entry[AT], unflat(entry[DATA])))
-        return self._lines
-
-
 def _problem(file: str, message: str) -> Problem:
     return Problem(file, 0, 0, message)
-
-
-def _nothing_due(program: Program, case: Case, at: datetime) -> bool:
-    """True when no timer signal of the case can be due at ``at``, known without working out
-    the due times: every timer running in its state started less than its shortest duration
-    before ``at``, and no open task's deadline has passed. (False: look.)"""
-    if not program.timers_bounded[case._state]:
-        return False
-    timers = case._timers
-    for timer in program.timers_in[case._state]:
-        # read inline (on every step): in a flat map of signal → datetime a signal name can
-        # only equal a key
-        signal, shortest = timer.signal, timer.shortest
-        started = timers[timers.index(signal) + 1] if signal in timers else None
-        if started is None:
-            continue  # not running: no signal
-        if shortest is None:
-            return False
-        try:
-            if started + shortest <= at:
-                return False
-        except OverflowError:  # a start at the end of the calendar: look the long way
-            return False
-    for _, due_at, done_at, _ in case._tasks[1::2]:  # the task records
-        if due_at is not None and done_at is None and due_at <= at:
-            return False
-    return True

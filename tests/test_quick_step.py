@@ -1,0 +1,170 @@
+"""`Engine.fire` and `Engine.set_facts` take a quick path for a step that is allowed as it
+comes (`zorgflow.engine.step.quick_fire`), and the full path otherwise. The full path is the
+reference: on every step of the generated state machine of each shipped workflow, both must
+refuse with the same reasons or make the same case (its stored form, explanations included).
+"""
+
+from __future__ import annotations
+
+import json
+import unittest
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from zorgflow import Actor, Case, Engine, TransitionRejected, load_workflow
+from zorgflow.engine.step import quick_fire
+from zorgflow.model.calendar import AMSTERDAM
+from zorgflow.testing import state_machine_for
+
+WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
+AT = datetime(2026, 1, 5, 9, 0, tzinfo=AMSTERDAM)
+
+
+def _outcome(step: Callable[[], Case]) -> Case | TransitionRejected:
+    try:
+        return step()
+    except TransitionRejected as refused:
+        return refused
+
+
+def _same(quick: Case | TransitionRejected, full: Case | TransitionRejected) -> None:
+    if isinstance(full, TransitionRejected):
+        assert isinstance(quick, TransitionRejected), "the quick path allowed a refused step"
+        assert [(r.code, r.text("en")) for r in quick.reasons] == \
+            [(r.code, r.text("en")) for r in full.reasons]
+        return
+    assert isinstance(quick, Case), f"the quick path refused an allowed step: {quick}"
+    assert json.dumps(quick.to_dict(), sort_keys=True, default=str) == \
+        json.dumps(full.to_dict(), sort_keys=True, default=str)
+    assert quick.version == full.version
+
+
+class ComparingEngine(Engine):
+    """Takes every `fire` and `set_facts` both ways and fails on any difference; counts the
+    steps the quick path made."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.quick = 0
+        self.steps = 0
+
+    def fire(self, case: Case, event: str, *, actor: Actor,
+             data: Mapping[str, Any] | None = None, at: datetime | None = None,
+             store: Any = None) -> Case:
+        full = _outcome(lambda: self._fire_full(case, event, actor, data, at, None))
+        quick = _outcome(lambda: Engine.fire(self, case, event, actor=actor, data=data, at=at))
+        _same(quick, full)
+        self.steps += 1
+        program = self._programs[(case.workflow_id, case.workflow_version)]
+        ct = program.table.get((case.state, event))
+        if ct is not None and at is not None and quick_fire(program, ct, case, actor, data,
+                                                            at) is not None:
+            self.quick += 1
+        if isinstance(quick, TransitionRejected):
+            raise quick
+        return quick
+
+    def set_facts(self, case: Case, facts: Mapping[str, Any], *, actor: Actor,
+                  at: datetime | None = None, store: Any = None) -> Case:
+        full = _outcome(lambda: self._set_facts_full(case, facts, actor, at, None))
+        quick = _outcome(lambda: Engine.set_facts(self, case, facts, actor=actor, at=at))
+        _same(quick, full)
+        if isinstance(quick, TransitionRejected):
+            raise quick
+        return quick
+
+
+#: how many steps at least each path takes (the machine is derandomised: the same steps each
+#: run). Most steps the machine tries on stappenplan are refused, so it takes few quick ones.
+@pytest.mark.parametrize(("name", "least"), [("lzn", 10), ("levensloop", 10),
+                                             ("stappenplan", 3)])
+def test_quick_and_full_path_agree_on_every_step(name: str, least: int) -> None:
+    workflow = load_workflow(WORKFLOWS / f"{name}.yaml")
+    engine = ComparingEngine([workflow])
+    test_case = state_machine_for(workflow, engine).TestCase
+    test_case.settings = settings(max_examples=60, stateful_step_count=30, deadline=None,
+                                  database=None, derandomize=True,
+                                  suppress_health_check=list(HealthCheck))
+    result = unittest.TestResult()
+    unittest.defaultTestLoader.loadTestsFromTestCase(test_case).run(result)
+    problems = result.failures + result.errors
+    assert not problems, problems[0][1]
+    # the comparison means something only if both paths were taken
+    assert engine.quick >= least, f"{engine.quick} of {engine.steps} steps took the quick path"
+    assert engine.steps - engine.quick >= least
+
+
+def _lzn() -> tuple[Engine, dict[str, Actor]]:
+    engine = Engine.from_directory(WORKFLOWS)
+    actors = {"scp": Actor("s.melder", roles={"sociaal_contactpunt"}),
+              "coord": Actor("c.coord", roles={"lzn_coordinator"}),
+              "regisseur": Actor("r.regisseur", roles={"ketenpartner"})}
+    return engine, actors
+
+
+def test_the_lzn_happy_path_takes_the_quick_path_on_every_step() -> None:
+    engine, people = _lzn()
+    coord, regisseur = people["coord"], people["regisseur"]
+    case = engine.start("lzn", actor=people["scp"], at=AT)
+    steps: list[tuple[str, Actor, dict[str, Any] | None]] = [
+        ("passend_bevonden", coord, None), ("geen_actief_dossier", coord, None),
+        ("casusregisseur_benoemd", coord, {"casusregisseur": regisseur.id,
+                                           "ketenpartner": "GGZ"}),
+        ("voortgang_teruggekoppeld", regisseur, None), ("stagnatie_gemeld", regisseur, None),
+        ("plan_aangepast", coord, None), ("plan_aangepast", regisseur, None),
+        ("set_facts", coord, {"zorg_ketenpartner_adequaat": True}),
+        ("afsluiten", coord, {"afsluitreden": "zorg_bij_ketenpartner"}),
+    ]
+    program = engine._programs[(case.workflow_id, case.workflow_version)]
+    for event, actor, data in steps:
+        if event == "set_facts":
+            assert data is not None
+            quick = engine.set_facts(case, data, actor=actor, at=AT)
+            full = engine._set_facts_full(case, data, actor, AT, None)
+        else:
+            ct = program.table[(case.state, event)]
+            made = quick_fire(program, ct, case, actor, data, AT)
+            assert made is not None, f"{event} took the full path"
+            quick = made
+            full = engine._fire_full(case, event, actor, data, AT, None)
+        _same(quick, full)
+        case = quick
+    assert case.state == "afgesloten"
+
+
+def test_a_step_after_a_deadline_records_the_signal_first() -> None:
+    """The quick path never skips a signal: past a timer's shortest duration it leaves the
+    step to the full path, which records the signal before the step."""
+    engine, people = _lzn()
+    coord, regisseur = people["coord"], people["regisseur"]
+    case = engine.start("lzn", actor=people["scp"], at=AT)
+    for event in ("passend_bevonden", "geen_actief_dossier"):
+        case = engine.fire(case, event, actor=coord, at=AT)
+    case = engine.fire(case, "casusregisseur_benoemd", actor=coord, at=AT,
+                       data={"casusregisseur": regisseur.id, "ketenpartner": "GGZ"})
+    late = AT + timedelta(days=120)
+    case = engine.fire(case, "voortgang_teruggekoppeld", actor=regisseur, at=late)
+    kinds = [(e.kind, e.event) for e in case.history[-2:]]
+    assert kinds[0][0] == "signal" and kinds[1] == ("fire", "voortgang_teruggekoppeld")
+
+
+def test_a_dict_subclass_or_another_mapping_as_data_gives_the_same_case() -> None:
+    """Data that is not a plain dict goes the full path; the case is the same."""
+    engine, people = _lzn()
+    coord, regisseur = people["coord"], people["regisseur"]
+    case = engine.start("lzn", actor=people["scp"], at=AT)
+    for event in ("passend_bevonden", "geen_actief_dossier"):
+        case = engine.fire(case, event, actor=coord, at=AT)
+    data = {"casusregisseur": regisseur.id, "ketenpartner": "GGZ"}
+
+    class Data(dict[str, Any]):
+        pass
+
+    plain = engine.fire(case, "casusregisseur_benoemd", actor=coord, at=AT, data=data)
+    other = engine.fire(case, "casusregisseur_benoemd", actor=coord, at=AT, data=Data(data))
+    assert plain.to_dict() == other.to_dict()

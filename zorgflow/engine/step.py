@@ -1,0 +1,270 @@
+"""A step of `Engine.fire`: who may take it, and the case it makes.
+
+`apply_fire` and `agree` make the next case of a step the engine has allowed. `quick_fire`
+allows the common step on its own: a step that is allowed as it comes (nothing due, data as
+it is kept, no reason to refuse it) is checked here without looking for words, and made at
+once. Where it answers None, `Engine.fire` takes the full path, which records overdue signals
+first and says every reason a step is refused. Both decide with the same functions, so they
+allow the same steps, and both end in `apply_fire` or `agree`, so they make the same case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from .. import _flatmap as flatmap
+from .._flatmap import FlatMap
+from ..errors import Reason, TransitionRejected, ValueProblem
+from ..program import CompiledTransition, Program, explain_guard
+from ..rules.expr import Env, Expr
+from ..rules.logic import UNKNOWN
+from .case import Actor, Case
+from .facts import Facts
+from .record import AT, DATA, Record, flat, unflat
+from .work import tasks_after, timers_after
+
+_NO_WARNINGS: tuple[str, ...] = ()
+
+
+def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Actor,
+               data: Mapping[str, Any] | None, at: datetime) -> Case | None:
+    """``case`` after ``ct`` when it is plainly allowed: nothing is due at ``at`` (`nothing_due`),
+    the data need no word (`DataCheck.clean`), the actor holds a role for it, its guard is
+    true and its case roles keep people apart. None otherwise (the full path says why, or
+    records a signal first). ``case`` is normalised and ``at`` checked."""
+    if not nothing_due(program, case, at):
+        return None
+    if ct.returns and case._returns_to is None:
+        return None
+    roles = case._roles
+    pending = None
+    if ct.agreement:
+        pending = case._agreements.get(ct.event)
+        if pending is not None and not data:
+            data = unflat(pending[1])  # a later agreement without data agrees to the first's
+    clean = ct.data_check.clean(data)
+    if clean is None:
+        return None
+    if ct.agreement:
+        role = agreeing_role(program, ct, actor, case)
+        if role is None or (pending is not None and flat(clean) != pending[1]):
+            return None
+        if not completes(ct, pending, role):
+            return agree(case, ct, actor, role, clean, at)
+    else:
+        role = ct.role_for(actor.id, actor.roles, roles)
+        if role is None:
+            return None
+    env = None
+    explanation: Any = ()
+    if ct.needs_env:
+        facts = case._facts.to_dict()  # read at dict speed
+        env = Env(facts, at, clean, program.decider(facts, at) if ct.reads_rules else None)
+        guard = ct.guard
+        if guard is not None:
+            if guard.fn(env) is not True:
+                return None
+            explanation = PassedGuard(program, guard, case._facts)
+        if ct.assigns:
+            roles = assigned(roles, ct, env)
+            if separation_reasons(program, ct, actor, roles):
+                return None
+    stored = case._stored
+    version = len(case._history) + (len(stored) if stored is not None else 0)
+    return apply_fire(program, case, ct, actor, role, clean, env, explanation, at, roles,
+                      version)
+
+
+def nothing_due(program: Program, case: Case, at: datetime) -> bool:
+    """True when no timer signal of the case can be due at ``at``, known without working out
+    the due times: every relative timer running in its state started less than its shortest
+    duration before ``at``, the date of every anchored one is unknown, and no open task's
+    deadline has passed. (False: look.)"""
+    quiet = program.quiet.get(case._state)
+    if quiet is None:
+        return False  # a timer without a shortest duration runs here
+    relative, anchors = quiet
+    if anchors:
+        names = case._facts._names
+        for name in anchors:
+            if name in names:
+                return False
+    if relative:
+        timers = case._timers
+        for signal, shortest in relative:
+            # read inline (on every step): in a flat map of signal → datetime a signal name can
+            # only equal a key
+            if signal in timers:
+                try:
+                    if timers[timers.index(signal) + 1] + shortest <= at:
+                        return False
+                except OverflowError:  # a start at the end of the calendar: look the long way
+                    return False
+    if program.deadlines:
+        for _, due_at, done_at, _ in case._tasks[1::2]:  # the task records
+            if due_at is not None and done_at is None and due_at <= at:
+                return False
+    return True
+
+
+def apply_fire(program: Program, case: Case, ct: CompiledTransition, actor: Actor,
+               role: str | None, clean: Mapping[str, Any], env: Env | None,
+               explanation: Any, at: datetime, roles: FlatMap, version: int) -> Case:
+    """``case`` after ``ct`` (checked: it is allowed), at version ``version`` now."""
+    state = case._state
+    facts = case._facts
+    if ct.sets:
+        assert env is not None
+        new_facts = dict(env.facts)  # a copy of the dict the step read
+        for name, expr, _ in ct.sets:
+            value = expr.fn(env)
+            if value is UNKNOWN:
+                new_facts.pop(name, None)
+                continue
+            try:
+                new_facts[name] = program.typed_fact(name, value)
+            except ValueProblem as exc:
+                raise TransitionRejected(ct.event, [
+                    Reason("invalid_data", "reason.fact_set_value", fact=name,
+                           detail=str(exc))]) from None
+        facts = Facts(new_facts)
+    returns_to = case._returns_to
+    target = ct.target or returns_to or state
+    timers = case._timers
+    agreements = case._agreements
+    tasks = case._tasks
+    if target != state:
+        timers = timers_after(program, state, target, ct.event, timers, at)
+        if agreements:
+            agreements = {}  # pending joint decisions lapse when the case leaves the state
+        if program.tasks:
+            tasks = tasks_after(program, state, target, ct.event, tasks, at)
+        # entering a state an escalation returns from: remember where it came from
+        returns_to = state if target in program.returning_states else None
+    else:
+        if ct.event in agreements:
+            agreements = {e: p for e, p in agreements.items() if e != ct.event}
+        elif ct.resets:
+            for signal in ct.resets:
+                timers = flatmap.put(timers, signal, at)
+        if program.tasks and program.tasks_by.get(ct.event):
+            tasks = tasks_after(program, state, target, ct.event, tasks, at)
+    warnings = _NO_WARNINGS
+    if ct.warnings:
+        assert env is not None
+        warnings = tuple(label for label, when in ct.warnings if when.fn(env) is True)
+    # a record (zorgflow.engine.record), made here without a call: one on every step
+    if explanation or ct.sends_dossier or warnings:
+        dossier = None
+        if ct.sends_dossier:
+            allowed = program.dossier
+            dossier = flat({k: v for k, v in facts.items() if k in allowed})
+        entry: Record = (version + 1, at, actor.id, role, "fire", ct.event, state, target,
+                         flat(clean), case._workflow_version, explanation, dossier, warnings)
+    else:
+        entry = (version + 1, at, actor.id, role, "fire", ct.event, state, target, flat(clean),
+                 case._workflow_version)
+    return case._next(entry, target, facts, roles, timers, agreements, tasks, returns_to)
+
+
+def holds(role: str, actor: Actor, case_roles: FlatMap, case_role_ids: frozenset[str]) -> bool:
+    """Whether ``actor`` holds ``role`` in a case: an organisational role by his own roles, a
+    case role only when assigned to him in this case (``case_roles``: a flat map)."""
+    if role in case_role_ids:
+        return bool(flatmap.get(case_roles, role) == actor.id)
+    return role in actor.roles
+
+
+def agreeing_role(program: Program, ct: CompiledTransition, actor: Actor, case: Case
+                  ) -> str | None:
+    """The role under which ``actor`` agrees to ``ct`` now: the first role of the agreement
+    he holds that has not agreed yet, unless he agreed already (under any role). None when
+    there is none (`Engine.fire` says why)."""
+    pending = case._agreements.get(ct.event)
+    agreed = pending[0] if pending is not None else {}
+    if actor.id in agreed.values():
+        return None
+    ids = program.case_role_ids
+    for role in ct.agreement:
+        if role not in agreed and holds(role, actor, case._roles, ids):
+            return role
+    return None
+
+
+def completes(ct: CompiledTransition, pending: Any, role: str) -> bool:
+    """Whether ``role``'s agreement is the last one ``ct`` waits for."""
+    agreed = pending[0] if pending is not None else {}
+    return all(r in agreed or r == role for r in ct.agreement)
+
+
+def agree(case: Case, ct: CompiledTransition, actor: Actor, role: str,
+          clean: Mapping[str, Any], at: datetime) -> Case:
+    """``case`` with ``actor``'s agreement to ``ct`` recorded: one history entry of kind
+    ``agree``; the state does not change."""
+    pending = case._agreements.get(ct.event)
+    agreed = dict(pending[0]) if pending is not None else {}
+    agreed[role] = actor.id
+    agreements = dict(case._agreements)
+    data = flat(clean)
+    agreements[ct.event] = (agreed, data)
+    state = case._state
+    entry: Record = (case.version + 1, at, actor.id, role, "agree", ct.event, state, state,
+                     data, case._workflow_version)
+    return case._next(entry, state, case._facts, case._roles, case._timers, agreements,
+                      case._tasks, case._returns_to)
+
+
+def assigned(roles: FlatMap, ct: CompiledTransition, env: Env) -> FlatMap:
+    """The case roles (a flat map) after ``ct``'s ``assigns:`` (a value that is no actor id
+    assigns nobody)."""
+    for name, expr in ct.assigns:
+        value = expr.fn(env)
+        if isinstance(value, str) and value:
+            roles = flatmap.put(roles, name, value)
+    return roles
+
+
+def separation_reasons(program: Program, ct: CompiledTransition, actor: Actor,
+                       roles: FlatMap) -> list[Reason]:
+    """Why the case roles (a flat map) after this step break a ``different_people`` rule (no
+    actor ids in the reasons: they say which roles, not who)."""
+    reasons = []
+    assigned_ = {name for name, _ in ct.assigns}
+    for group in program.different_people:
+        holders: dict[str, str] = {}
+        for name in group.roles:
+            holder = flatmap.get(roles, name)
+            if holder is None:
+                continue
+            if holder in holders and (name in assigned_ or holders[holder] in assigned_):
+                reasons.append(Reason("separation_of_duties", "reason.different_people",
+                                      first=holders[holder], second=name))
+            holders.setdefault(holder, name)
+            if group.and_the_assigner and name in assigned_ and holder == actor.id:
+                reasons.append(Reason("separation_of_duties", "reason.not_the_assigner",
+                                      event=ct.event, role=name))
+    return reasons
+
+
+class PassedGuard:
+    """The explanation of a guard that passed, worked out the first time it is read from the
+    same facts, time and data (so the same lines), then kept: what `record.Once` does, in one
+    small object, since a case keeps one for every guarded step. The time and the data are
+    the step's own, so they are read from its record, not kept a second time here."""
+
+    __slots__ = ("_facts", "_guard", "_lines", "_program")
+
+    def __init__(self, program: Program, guard: Expr, facts: Mapping[str, Any]) -> None:
+        self._program = program
+        self._guard = guard
+        self._facts = facts
+        self._lines: tuple[str, ...] | None = None
+
+    def __call__(self, entry: Record) -> tuple[str, ...]:
+        if self._lines is None:
+            facts, at, data = self._facts, entry[AT], unflat(entry[DATA])
+            env = Env(facts, at, data, self._program.decider(facts, at))
+            self._lines = tuple(explain_guard(self._guard, env))
+        return self._lines
