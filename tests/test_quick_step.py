@@ -11,13 +11,16 @@ import unittest
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from zorgflow import Actor, Case, Engine, TransitionRejected, load_workflow
-from zorgflow.engine.step import quick_fire
+from zorgflow.engine.specialise import specialise
+from zorgflow.engine.step import quick_fire, quick_step
 from zorgflow.model.calendar import AMSTERDAM
 from zorgflow.testing import state_machine_for
 
@@ -62,9 +65,13 @@ class ComparingEngine(Engine):
         self.steps += 1
         program = self._programs[(case.workflow_id, case.workflow_version)]
         ct = program.table.get((case.state, event))
-        if ct is not None and at is not None and quick_fire(program, ct, case, actor, data,
-                                                            at) is not None:
-            self.quick += 1
+        if ct is not None and at is not None:
+            general = quick_fire(program, ct, case, actor, data, at)
+            written_out = quick_step(program, ct)(program, ct, case, actor, data, at)
+            assert (general is None) == (written_out is None)
+            if general is not None and written_out is not None:
+                _same(written_out, general)
+                self.quick += 1
         if isinstance(quick, TransitionRejected):
             raise quick
         return quick
@@ -168,3 +175,63 @@ def test_a_dict_subclass_or_another_mapping_as_data_gives_the_same_case() -> Non
     plain = engine.fire(case, "casusregisseur_benoemd", actor=coord, at=AT, data=data)
     other = engine.fire(case, "casusregisseur_benoemd", actor=coord, at=AT, data=Data(data))
     assert plain.to_dict() == other.to_dict()
+
+
+# -- the specialiser ---------------------------------------------------------------------------
+
+
+def _sample(c: Any, x: Any, y: Any) -> Any:
+    """What `specialise` is tried on: the branches, operators and loops `quick_fire` uses."""
+    if c.a and x:
+        r = c.b or y
+    elif not c.flag:
+        r = x if c.flag else y
+    else:
+        r = c.b
+    seen = None
+    out = []
+    for name, on in c.items:
+        if on and seen is None:
+            seen = name
+        if on:
+            out.append((name, x))
+        else:
+            out.append(name)
+    if seen is None:
+        return r, out, "none"
+    return r, out, seen, c.k in c.ks, c.a is None, c.b == "x", c.a or (c.b and x)
+
+
+_values = st.one_of(st.none(), st.booleans(), st.sampled_from(["", "x", "y"]), st.integers(0, 2))
+
+
+@given(a=_values, b=_values, flag=st.booleans(),
+       items=st.lists(st.tuples(st.sampled_from("pqr"), st.booleans()), max_size=10),
+       k=st.sampled_from("pqr"), ks=st.frozensets(st.sampled_from("pqr")), x=_values,
+       y=_values)
+@settings(max_examples=300, deadline=None)
+def test_a_specialised_function_does_what_the_function_does(
+        a: Any, b: Any, flag: bool, items: list[tuple[str, bool]], k: str,
+        ks: frozenset[str], x: Any, y: Any) -> None:
+    fixed = {"a": a, "b": b, "flag": flag, "items": tuple(items), "k": k, "ks": ks}
+    made = specialise(_sample, {"c": fixed}, "sample")
+    assert made is not None
+    assert made(object(), x, y) == _sample(SimpleNamespace(**fixed), x, y)
+
+
+def test_every_step_of_the_shipped_workflows_is_written_out() -> None:
+    """`quick_step` writes out every transition (not the general function), and the written
+    out function makes the same case as `quick_fire` on the LZN path (above)."""
+    engine = Engine.from_directory(WORKFLOWS)
+    for workflow in engine.workflows:
+        program = engine._programs[(workflow.id, workflow.version)]
+        for ct in program.table.values():
+            assert quick_step(program, ct) is not quick_fire, (workflow.id, ct.event)
+
+
+def test_without_codegen_the_general_function_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZORGFLOW_NO_CODEGEN", "1")
+    engine, _ = _lzn()
+    program = next(iter(engine._programs.values()))
+    ct = next(iter(program.table.values()))
+    assert quick_step(program, ct) is quick_fire

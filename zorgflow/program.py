@@ -24,7 +24,16 @@ from . import _flatmap as flatmap
 from ._flatmap import FlatMap
 from ._frozen import Frozen
 from .errors import ExprError, Problem, ValueProblem, WorkflowError
-from .model import NOWHERE, DataField, Invariant, RuleSet, Timer, Workflow, where_of
+from .model import (
+    NOWHERE,
+    DataField,
+    Invariant,
+    RuleSet,
+    TaskDefinition,
+    Timer,
+    Workflow,
+    where_of,
+)
 from .model.calendar import interval_limits
 from .model.values import coerce, exact_form, interval_reader, problem_text, reader
 from .rules.decision import Decision
@@ -304,6 +313,9 @@ def _always_unknown(env: Env) -> Any:
 
 _NOT_LITERAL = object()
 
+#: `Program.task_plan`: the tasks that lapse, those that open, those that open unless open
+TaskPlan = tuple[frozenset[str], tuple[TaskDefinition, ...], tuple[TaskDefinition, ...]]
+
 
 def _ranks_personal_data(wf: Workflow, rule_set: str) -> bool:
     """A ranking over a fact marked personal: its outcome (candidate ids) is personal data."""
@@ -430,10 +442,13 @@ class CompiledTransition:
 
     __slots__ = (
         "agreement",
+        "anchors",
         "assigns",
+        "bounded",
         "by",
         "case_roles",
         "data_check",
+        "data_fields",
         "enum_choices",
         "event",
         "from_state",
@@ -441,13 +456,19 @@ class CompiledTransition:
         "index",
         "model",
         "needs_env",
+        "opens_tasks",
         "org_roles",
+        "quick",
+        "quiet_timers",
         "reads_rules",
         "resets",
         "returns",
+        "roles_by",
         "sends_dossier",
         "sets",
         "target",
+        "task_plan",
+        "timer_plan",
         "warnings",
     )
 
@@ -464,6 +485,9 @@ class CompiledTransition:
         self.org_roles = frozenset(r for r in t.by if r not in case_role_ids)
         self.case_roles = tuple(r for r in t.by if r in case_role_ids)
         self.data_check = DataCheck(t.data)
+        self.data_fields = bool(t.data)
+        #: each role that may fire it, and whether it is a case role (held by assignment)
+        self.roles_by = tuple((r, r in case_role_ids) for r in t.by)
         self.guard: Expr | None = compiled.guard
         self.assigns = compiled.assigns
         self.sets = compiled.sets
@@ -477,6 +501,15 @@ class CompiledTransition:
         self.agreement = t.agreement
         self.returns = t.returns
         self.sends_dossier = t.sends == "anonymous_dossier"
+        #: set by `Program` (from the workflow's timers and tasks)
+        self.bounded = False
+        self.anchors: tuple[str, ...] = ()
+        self.quiet_timers: tuple[tuple[str, timedelta], ...] = ()
+        self.timer_plan: tuple[tuple[str, bool], ...] = ()
+        self.task_plan: TaskPlan = (frozenset(), (), ())
+        self.opens_tasks = False
+        #: `zorgflow.engine.step.quick_fire` written out for this transition, once used
+        self.quick: Any = None
         self.resets = tuple(tm.signal for tm in workflow.all_timers
                             if t.event in tm.reset_by and t.target in tm.states)
         # data values to try when asking whether the event is allowed without its data
@@ -571,6 +604,7 @@ class Program:
             exprs = transitions[n]
             for source in t.from_states:
                 ct = CompiledTransition(n, source, workflow, exprs)
+                self._plan(ct)
                 self.table[(source, t.event)] = ct
                 self.by_state[source].append(ct)
         self.events = frozenset(workflow.events)
@@ -601,6 +635,39 @@ class Program:
         self.start_roles = frozenset(workflow.start_by)
         self.initial = workflow.initial.id
 
+    def _plan(self, ct: CompiledTransition) -> None:
+        """What a step by ``ct`` finds fixed: whether a signal can be due in its state (see
+        `quiet`), and what a step to its target does to the timers and tasks."""
+        quiet = self.quiet.get(ct.from_state)
+        ct.bounded = quiet is not None
+        if quiet is not None:
+            ct.quiet_timers, ct.anchors = quiet
+        if ct.target and ct.target != ct.from_state:
+            ct.timer_plan = self.timer_plan(ct.from_state, ct.target, ct.event)
+            ct.task_plan = self.task_plan(ct.from_state, ct.target, ct.event)
+        ct.opens_tasks = bool(self.tasks and self.tasks_by.get(ct.event))
+
+    def timer_plan(self, state: str | None, target: str, event: str
+                   ) -> tuple[tuple[str, bool], ...]:
+        """What a step from ``state`` (None: the case opens) to ``target`` by ``event`` does
+        to the timers (`zorgflow.engine.work.timers_after`): each relative timer of
+        ``target``, and whether it keeps the start it has."""
+        return tuple((timer.signal, state is not None and state in timer.states
+                      and event not in timer.model.reset_by)
+                     for timer in self.timers_in[target] if timer.model.anchor is None)
+
+    def task_plan(self, state: str | None, target: str, event: str) -> TaskPlan:
+        """What such a step does to the tasks (`zorgflow.engine.work.tasks_after`): the
+        tasks that lapse, those that open, and those that open unless open already."""
+        by_event = self.tasks_by.get(event, ())
+        if state == target:
+            return frozenset(), (), by_event
+        lapse = frozenset(tid for tid, spec in self.tasks.items()
+                          if spec.opened_in and target not in spec.opened_in)
+        opens = tuple(spec for spec in self.tasks_in[target]
+                      if state is None or state not in spec.opened_in)
+        return lapse, opens, by_event
+
     def typed_fact(self, name: str, value: Any) -> Any:
         """``value`` as fact ``name`` holds it (dates parsed, lists as tuples): the one path
         by which set, given and restored facts are typed. Raises `ValueProblem`, whose message
@@ -622,16 +689,31 @@ class Program:
 
     def decider(self, facts: Mapping[str, Any], env_at: Any) -> Callable[[str], Decision]:
         """A per-call cache of rule-set decisions on the same facts."""
-        cache: dict[str, Decision] = {}
-        env = Env(facts, env_at)
+        return _Decider(self.rules, facts, env_at)
 
-        def decide(rule_set: str) -> Decision:
-            decision = cache.get(rule_set)
-            if decision is None:
-                decision = cache[rule_set] = self.rules[rule_set].evaluate(env)
-            return decision
 
-        return decide
+class _Decider:
+    """`Program.decider`: each rule set decided once on the same facts, when first asked
+    (many steps make one and never ask)."""
+
+    __slots__ = ("_at", "_cache", "_env", "_facts", "_rules")
+
+    def __init__(self, rules: Mapping[str, CompiledRuleSet], facts: Mapping[str, Any],
+                 at: Any) -> None:
+        self._rules = rules
+        self._facts = facts
+        self._at = at
+        self._cache: dict[str, Decision] | None = None
+
+    def __call__(self, rule_set: str) -> Decision:
+        cache = self._cache
+        if cache is None:
+            cache = self._cache = {}
+            self._env = Env(self._facts, self._at)
+        decision = cache.get(rule_set)
+        if decision is None:
+            decision = cache[rule_set] = self._rules[rule_set].evaluate(self._env)
+        return decision
 
 
 def explain_guard(guard: Expr, env: Env) -> list[str]:

@@ -55,6 +55,7 @@ from .record import Record, flat, record, unflat
 from .reference import build_machine
 from .step import (
     PassedGuard,
+    QuickStep,
     agree,
     agreeing_role,
     apply_fire,
@@ -62,7 +63,7 @@ from .step import (
     completes,
     holds,
     nothing_due,
-    quick_fire,
+    quick_step,
     separation_reasons,
 )
 from .work import (
@@ -311,7 +312,10 @@ class Engine:
             known = self._programs.get((case._workflow_id, case._workflow_version))
             ct = None if known is None else known.table.get((case._state, event))
             if known is not None and ct is not None:
-                quick = quick_fire(known, ct, case, actor, data, at)
+                made: QuickStep | None = ct.quick
+                if made is None:  # first used: written out for this transition
+                    made = ct.quick = quick_step(known, ct)
+                quick = made(known, ct, case, actor, data, at)
                 if quick is not None:
                     if store is not None:
                         store.save(quick, case.version)

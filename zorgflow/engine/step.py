@@ -10,43 +10,84 @@ allow the same steps, and both end in `apply_fire` or `agree`, so they make the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from .. import _flatmap as flatmap
 from .._flatmap import FlatMap
 from ..errors import Reason, TransitionRejected, ValueProblem
 from ..program import CompiledTransition, Program, explain_guard
+from ..rules.codegen import enabled as codegen_enabled
 from ..rules.expr import Env, Expr
 from ..rules.logic import UNKNOWN
 from .case import Actor, Case
 from .facts import Facts
 from .record import AT, DATA, Record, flat, unflat
-from .work import tasks_after, timers_after
+from .specialise import specialise
+from .work import tasks_after, tasks_by_plan, timers_after, timers_by_plan
 
 _NO_WARNINGS: tuple[str, ...] = ()
+_NO_DATA: Mapping[str, Any] = MappingProxyType({})
 
 
 def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Actor,
                data: Mapping[str, Any] | None, at: datetime) -> Case | None:
-    """``case`` after ``ct`` when it is plainly allowed: nothing is due at ``at`` (`nothing_due`),
-    the data need no word (`DataCheck.clean`), the actor holds a role for it, its guard is
-    true and its case roles keep people apart. None otherwise (the full path says why, or
-    records a signal first). ``case`` is normalised and ``at`` checked."""
-    if not nothing_due(program, case, at):
+    """``case`` after ``ct`` when it is plainly allowed: nothing is due at ``at`` (as
+    `nothing_due` finds), the data need no word (`DataCheck.clean`), the actor holds a role
+    for it, its guard is true and its case roles keep people apart. None otherwise (the full
+    path says why, or records a signal first). ``case`` is normalised and in ``ct``'s state,
+    ``at`` checked.
+
+    This is also the template of `quick_step`: it reads what the transition and the
+    workflow fix only as ``ct.<attribute>`` and ``program.<attribute>`` (`QUICK_FIXED`),
+    never through a variable, and loops only over them without ``break``, so that
+    `zorgflow.engine.specialise` can write it out for one transition. It does what
+    `apply_fire` does, written out here so that a step makes no call it need not."""
+    # -- nothing due (as `nothing_due`, for this state) -----------------------------------
+    if not ct.bounded:
+        return None  # a timer without a shortest duration runs here: the full path looks
+    if ct.anchors:
+        names = case._facts._names
+        for name in ct.anchors:
+            if name in names:
+                return None
+    timers = case._timers
+    for signal, shortest in ct.quiet_timers:
+        # in a flat map of signal -> datetime a signal name can only equal a key
+        if signal in timers:
+            try:
+                if timers[timers.index(signal) + 1] + shortest <= at:
+                    return None
+            except OverflowError:  # a start at the end of the calendar: the full path
+                return None
+    tasks = case._tasks
+    if program.deadlines:
+        for _, due_at, done_at, _ in tasks[1::2]:  # the task records
+            if due_at is not None and done_at is None and due_at <= at:
+                return None
+    returns_to = case._returns_to
+    if ct.returns and returns_to is None:
         return None
-    if ct.returns and case._returns_to is None:
-        return None
-    roles = case._roles
+    # -- who, and with what data ----------------------------------------------------------
+    agreements = case._agreements
     pending = None
     if ct.agreement:
-        pending = case._agreements.get(ct.event)
+        pending = agreements.get(ct.event)
         if pending is not None and not data:
             data = unflat(pending[1])  # a later agreement without data agrees to the first's
-    clean = ct.data_check.clean(data)
-    if clean is None:
-        return None
+    clean: Mapping[str, Any] | None
+    if ct.data_fields:
+        clean = ct.data_check.clean(data)
+        if clean is None:
+            return None
+    elif data:
+        return None  # data for an event that takes none: the full path says so
+    else:
+        clean = _NO_DATA
+    roles = case._roles
+    aid = actor.id
     if ct.agreement:
         role = agreeing_role(program, ct, actor, case)
         if role is None or (pending is not None and flat(clean) != pending[1]):
@@ -54,27 +95,123 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
         if not completes(ct, pending, role):
             return agree(case, ct, actor, role, clean, at)
     else:
-        role = ct.role_for(actor.id, actor.roles, roles)
+        role = None  # the first of the transition's roles he holds (`role_for`)
+        for name, by_case in ct.roles_by:
+            if role is None:
+                if by_case:
+                    if aid in roles and flatmap.get(roles, name) == aid:
+                        role = name
+                elif name in actor.roles:
+                    role = name
         if role is None:
             return None
-    env = None
+    # -- the guard, and the case roles it assigns -----------------------------------------
+    env: Any = None
     explanation: Any = ()
     if ct.needs_env:
         facts = case._facts.to_dict()  # read at dict speed
         env = Env(facts, at, clean, program.decider(facts, at) if ct.reads_rules else None)
-        guard = ct.guard
-        if guard is not None:
-            if guard.fn(env) is not True:
+        if ct.guard is not None:
+            if ct.guard.fn(env) is not True:
                 return None
-            explanation = PassedGuard(program, guard, case._facts)
+            explanation = PassedGuard(program, ct.guard, case._facts)
         if ct.assigns:
-            roles = assigned(roles, ct, env)
-            if separation_reasons(program, ct, actor, roles):
+            for name, expr in ct.assigns:
+                value = expr.fn(env)
+                if isinstance(value, str) and value:  # no actor id: nobody assigned
+                    roles = flatmap.put(roles, name, value)
+            if program.different_people and separation_reasons(program, ct, actor, roles):
                 return None
+    # -- the step (as `apply_fire`) ---------------------------------------------------------
+    state = ct.from_state
+    kept = case._facts
+    if ct.sets:
+        new_facts = dict(facts)  # a copy of the dict the step read
+        for name, expr, _ in ct.sets:
+            value = expr.fn(env)
+            if value is UNKNOWN:
+                new_facts.pop(name, None)
+            else:
+                try:
+                    new_facts[name] = program.typed_fact(name, value)
+                except ValueProblem:
+                    return None  # the full path says why
+        kept = Facts(new_facts)
+    target = ct.target or returns_to or state
+    if target != state:
+        if ct.target:
+            timers = timers_by_plan(ct.timer_plan, timers, at)
+            if program.tasks:
+                tasks = tasks_by_plan(program, ct.task_plan, tasks, at)
+        else:
+            timers = timers_after(program, state, target, ct.event, timers, at)
+            if program.tasks:
+                tasks = tasks_after(program, state, target, ct.event, tasks, at)
+        if agreements:
+            agreements = {}  # pending joint decisions lapse when the case leaves the state
+        # entering a state an escalation returns from: remember where it came from
+        returns_to = state if target in program.returning_states else None
+    else:
+        if ct.event in agreements:
+            agreements = {e: p for e, p in agreements.items() if e != ct.event}
+        elif ct.resets:
+            for signal in ct.resets:
+                timers = flatmap.put(timers, signal, at)
+        if ct.opens_tasks:
+            tasks = tasks_after(program, state, target, ct.event, tasks, at)
     stored = case._stored
     version = len(case._history) + (len(stored) if stored is not None else 0)
-    return apply_fire(program, case, ct, actor, role, clean, env, explanation, at, roles,
-                      version)
+    # a record (zorgflow.engine.record), made here without a call: one on every step
+    if ct.sends_dossier:
+        allowed = program.dossier
+        dossier = flat({k: v for k, v in kept.items() if k in allowed})
+        warnings = tuple(label for label, when in ct.warnings if when.fn(env) is True)
+        entry: Record = (version + 1, at, aid, role, "fire", ct.event, state, target,
+                         flat(clean), case._workflow_version, explanation, dossier, warnings)
+    elif ct.warnings:
+        warnings = tuple(label for label, when in ct.warnings if when.fn(env) is True)
+        if ct.guard is not None or warnings:
+            entry = (version + 1, at, aid, role, "fire", ct.event, state, target, flat(clean),
+                     case._workflow_version, explanation, None, warnings)
+        else:
+            entry = (version + 1, at, aid, role, "fire", ct.event, state, target, flat(clean),
+                     case._workflow_version)
+    elif ct.guard is not None:
+        entry = (version + 1, at, aid, role, "fire", ct.event, state, target, flat(clean),
+                 case._workflow_version, explanation, None, _NO_WARNINGS)
+    else:
+        entry = (version + 1, at, aid, role, "fire", ct.event, state, target,
+                 flat(clean) if clean else flatmap.EMPTY, case._workflow_version)
+    return case._next(entry, target, kept, roles, timers, agreements, tasks, returns_to)
+
+
+#: what `quick_fire` reads as given: of the transition, and of its workflow's program (not
+#: ``rules``, which an engine with another rules back end replaces in a copy that shares the
+#: transitions)
+QUICK_FIXED = {
+    "ct": ("agreement", "anchors", "assigns", "bounded", "data_check", "data_fields", "event",
+           "from_state", "guard", "needs_env", "opens_tasks", "quiet_timers", "reads_rules",
+           "resets", "returns", "roles_by", "sends_dossier", "sets", "target", "task_plan",
+           "timer_plan", "warnings"),
+    "program": ("deadlines", "different_people", "dossier", "returning_states", "tasks"),
+}
+
+
+def quick_step(program: Program, ct: CompiledTransition) -> QuickStep:
+    """`quick_fire` written out for ``ct`` (`zorgflow.engine.specialise`): the same steps,
+    without looking up what the transition fixes. `quick_fire` itself where that cannot be
+    done (no source to read) or is turned off (``ZORGFLOW_NO_CODEGEN=1``)."""
+    if not codegen_enabled():
+        return quick_fire
+    fixed = {name: {a: getattr(owner, a) for a in QUICK_FIXED[name]}
+             for name, owner in (("ct", ct), ("program", program))}
+    made = specialise(quick_fire, fixed, f"step {ct.from_state} --{ct.event}-->")
+    return made if made is not None else quick_fire
+
+
+#: a step allowed as it comes: `quick_fire`, or it written out for one transition
+QuickStep = Callable[[Program, CompiledTransition, Case, Actor, Mapping[str, Any] | None,
+                      datetime], Case | None]
 
 
 def nothing_due(program: Program, case: Case, at: datetime) -> bool:
@@ -136,11 +273,16 @@ def apply_fire(program: Program, case: Case, ct: CompiledTransition, actor: Acto
     agreements = case._agreements
     tasks = case._tasks
     if target != state:
-        timers = timers_after(program, state, target, ct.event, timers, at)
+        if ct.target:  # the same each time: planned with the program
+            timers = timers_by_plan(ct.timer_plan, timers, at)
+            if program.tasks:
+                tasks = tasks_by_plan(program, ct.task_plan, tasks, at)
+        else:
+            timers = timers_after(program, state, target, ct.event, timers, at)
+            if program.tasks:
+                tasks = tasks_after(program, state, target, ct.event, tasks, at)
         if agreements:
             agreements = {}  # pending joint decisions lapse when the case leaves the state
-        if program.tasks:
-            tasks = tasks_after(program, state, target, ct.event, tasks, at)
         # entering a state an escalation returns from: remember where it came from
         returns_to = state if target in program.returning_states else None
     else:
@@ -164,8 +306,8 @@ def apply_fire(program: Program, case: Case, ct: CompiledTransition, actor: Acto
         entry: Record = (version + 1, at, actor.id, role, "fire", ct.event, state, target,
                          flat(clean), case._workflow_version, explanation, dossier, warnings)
     else:
-        entry = (version + 1, at, actor.id, role, "fire", ct.event, state, target, flat(clean),
-                 case._workflow_version)
+        entry = (version + 1, at, actor.id, role, "fire", ct.event, state, target,
+                 flat(clean) if clean else flatmap.EMPTY, case._workflow_version)
     return case._next(entry, target, facts, roles, timers, agreements, tasks, returns_to)
 
 

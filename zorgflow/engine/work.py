@@ -25,7 +25,7 @@ from .._frozen import Frozen
 from ..errors import ValueProblem
 from ..model import TaskDefinition
 from ..model.calendar import AMSTERDAM, add_duration, cycle_date, duration_amount, local_date
-from ..program import CompiledTimer, Program
+from ..program import CompiledTimer, Program, TaskPlan
 from ..rules.expr import Env
 from .case import Signal, TaskRecord
 
@@ -72,15 +72,16 @@ def timers_after(program: Program, state: str | None, target: str, event: str,
     opens) to ``target`` by ``event``: a timer keeps its start while the case stays in its
     states, unless ``event`` restarts it; one the case enters from outside starts now.
     ``timers`` and the result are flat maps (signal, start, …)."""
+    return timers_by_plan(program.timer_plan(state, target, event), timers, at)
+
+
+def timers_by_plan(plan: tuple[tuple[str, bool], ...], timers: FlatMap, at: datetime
+                   ) -> FlatMap:
+    """`timers_after` by its plan (`Program.timer_plan`)."""
     result: list[Any] = []
-    for timer in program.timers_in[target]:
-        model = timer.model
-        if model.anchor is not None:
-            continue
-        started = flatmap.get(timers, timer.signal) \
-            if state is not None and state in timer.states else None
-        result += (timer.signal,
-                   at if started is None or event in model.reset_by else started)
+    for signal, keeps in plan:
+        started = flatmap.get(timers, signal) if keeps else None
+        result += (signal, at if started is None else started)
     return tuple(result)
 
 
@@ -157,20 +158,22 @@ def tasks_after(program: Program, state: str | None, target: str, event: str,
     ``event``: state tasks the case leaves lapse, those of a state it enters from outside
     open, the event's tasks open (again, when done before). ``tasks`` and the result are flat
     maps (task id, `TaskRecord`, …)."""
+    return tasks_by_plan(program, program.task_plan(state, target, event), tasks, at)
+
+
+def tasks_by_plan(program: Program, plan: TaskPlan, tasks: FlatMap, at: datetime) -> FlatMap:
+    """`tasks_after` by its plan (`Program.task_plan`)."""
+    lapse, opens, by_event = plan
     result = tasks
-    if state != target:
-        if tasks:
-            kept: list[Any] = []
-            specs = program.tasks
-            for i in range(0, len(tasks), 2):
-                opened_in = specs[tasks[i]].opened_in
-                if not opened_in or target in opened_in:
-                    kept += tasks[i:i + 2]
-            result = tuple(kept)
-        for spec in program.tasks_in[target]:
-            if state is None or state not in spec.opened_in:
-                result = flatmap.put(result, spec.id, opened_task(program, spec, at))
-    for spec in program.tasks_by.get(event, ()):
+    if lapse and tasks:
+        kept: list[Any] = []
+        for i in range(0, len(tasks), 2):
+            if tasks[i] not in lapse:
+                kept += tasks[i:i + 2]
+        result = tuple(kept)
+    for spec in opens:
+        result = flatmap.put(result, spec.id, opened_task(program, spec, at))
+    for spec in by_event:
         current = flatmap.get(result, spec.id)
         if current is None or current[2] is not None:
             result = flatmap.put(result, spec.id, opened_task(program, spec, at))

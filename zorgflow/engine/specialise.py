@@ -1,0 +1,302 @@
+"""A function of this package made again for fixed values of some of its inputs.
+
+`specialise(function, fixed)` reads the source of ``function`` (this package's own code,
+never text from a workflow), replaces each read of an attribute of a fixed argument
+(``ct.target``, ``program.tasks``) by its value, and leaves out what those values decide:
+an ``if`` whose test they settle keeps one branch, ``and``/``or``/``not``, comparisons and
+``x if c else y`` of known values become their result, and a ``for`` loop over a known
+tuple of a few items is written out once per item. The values enter the new function as
+constants or as names in its globals, never as text. It takes the same arguments and, for
+those fixed values, does exactly what ``function`` does, only without looking up what they
+already say (`zorgflow.engine.step` makes one per transition for the step that is allowed as
+it comes).
+
+A function whose source cannot be read (no ``.py`` files installed) is not specialised:
+`specialise` returns None and the caller keeps the general function.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+import inspect
+import textwrap
+import types
+from collections.abc import Callable, Mapping
+from typing import Any
+
+#: a tuple no longer than this is written out item by item in a ``for`` loop
+_UNROLL = 8
+_UNKNOWN = object()
+_LITERALS = (str, int, float, bool, type(None))
+
+
+def specialise(function: Callable[..., Any], fixed: Mapping[str, Mapping[str, Any]],
+               name: str) -> Callable[..., Any] | None:
+    """``function`` made for ``fixed``: per argument name, the attribute values to take as
+    given (only attributes listed; reading any other still happens at run time). ``name``
+    names the new function in tracebacks."""
+    tree = _tree(function)
+    if tree is None:
+        return None
+    namespace: dict[str, Any] = {}
+    folder = _Folder(fixed, namespace)
+    body = folder.block(tree.body)
+    definition = ast.FunctionDef(name=tree.name, args=tree.args, body=body or [ast.Pass()],
+                                 decorator_list=[], returns=None, type_comment=None)
+    module = ast.Module(body=[definition], type_ignores=[])
+    ast.fix_missing_locations(module)
+    code = compile(module, f"<zorgflow {name}>", "exec")
+    function_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    globals_ = {**function.__globals__, **namespace, "__builtins__": builtins}
+    return types.FunctionType(function_code, globals_, tree.name)
+
+
+_TREES: dict[Callable[..., Any], ast.FunctionDef | None] = {}
+
+
+def _tree(function: Callable[..., Any]) -> ast.FunctionDef | None:
+    """The definition of ``function`` (read once), without its docstring and annotations."""
+    if function in _TREES:
+        return _TREES[function]
+    try:
+        source = textwrap.dedent(inspect.getsource(function))
+    except (OSError, TypeError):
+        _TREES[function] = None
+        return None
+    definition = ast.parse(source).body[0]
+    assert isinstance(definition, ast.FunctionDef)
+    body = definition.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    args = definition.args
+    for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
+        arg.annotation = None
+    definition.body = body
+    _TREES[function] = definition
+    return definition
+
+
+class _Folder:
+    """Rewrites statements for the fixed values: one pass, a new tree."""
+
+    def __init__(self, fixed: Mapping[str, Mapping[str, Any]],
+                 namespace: dict[str, Any]) -> None:
+        self.fixed = fixed
+        self.namespace = namespace
+        self.names: dict[int, str] = {}  # id of a value in the namespace -> its name
+
+    # -- values -----------------------------------------------------------------------------
+    def node_for(self, value: Any) -> ast.expr:
+        """A constant for a literal (or a tuple of them), else a name in the namespace."""
+        if _literal(value):
+            return ast.Constant(value=value)
+        key = id(value)
+        name = self.names.get(key)
+        if name is None:
+            name = self.names[key] = f"_fixed{len(self.names)}"
+            self.namespace[name] = value
+        return ast.Name(id=name, ctx=ast.Load())
+
+    def value_of(self, node: ast.expr) -> Any:
+        """The value of ``node`` when it is known here, else `_UNKNOWN`."""
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name) and node.id in self.namespace:
+            return self.namespace[node.id]
+        return _UNKNOWN
+
+    # -- statements ---------------------------------------------------------------------------
+    def block(self, statements: list[ast.stmt], bound: Mapping[str, Any] | None = None
+              ) -> list[ast.stmt]:
+        """``statements`` rewritten. A local name given a known value (``x = None``) is known
+        in the statements after it, until one of them may give it another."""
+        known = dict(bound or {})
+        out: list[ast.stmt] = []
+        # (statement, the loop variables it sees): a loop written out adds its body once per
+        # item, in place, so that what one item's statements settle holds for the next
+        queue: list[tuple[ast.stmt, Mapping[str, Any]]] = [(s, {}) for s in statements]
+        while queue:
+            statement, loop = queue.pop(0)
+            unrolled = self.unrolled(statement, {**known, **loop})
+            if unrolled is not None:
+                assert isinstance(statement, ast.For)
+                queue[:0] = [(s, {**loop, **names}) for names in unrolled
+                             for s in statement.body]
+                continue
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
+                    and isinstance(statement.targets[0], ast.Name):
+                name = statement.targets[0].id
+                value = self.expr(statement.value, {**known, **loop})
+                out.append(ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())],
+                                      value=value))
+                known.pop(name, None)
+                if self.value_of(value) is not _UNKNOWN:
+                    known[name] = self.value_of(value)
+                continue
+            stored = _stored(statement)
+            if not isinstance(statement, ast.If):  # a loop may read what it stores later on
+                for name in stored:
+                    known.pop(name, None)
+            out.extend(self.statement(statement, {**known, **loop}))
+            for name in stored:  # an `if` stores after its test, in a block of its own
+                known.pop(name, None)
+            if out and isinstance(out[-1], ast.Return | ast.Raise):
+                break  # nothing after it runs
+        return out
+
+    def unrolled(self, node: ast.stmt, bound: Mapping[str, Any]
+                 ) -> list[dict[str, Any]] | None:
+        """For a ``for`` loop over a known tuple of a few items (with no ``break``,
+        ``continue`` or ``else``): the loop variables of each item. None otherwise."""
+        if not isinstance(node, ast.For) or node.orelse or _breaks(node.body):
+            return None
+        items = self.value_of(self.expr(node.iter, bound))
+        if not isinstance(items, tuple) or len(items) > _UNROLL:
+            return None
+        names = [_bind(node.target, item) for item in items]
+        if any(n is None for n in names):
+            return None
+        if any(isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
+               and s.targets[0].id in n for n in names if n for s in node.body):
+            return None  # the body gives a loop variable another value
+        return [n for n in names if n is not None]
+
+    def statement(self, node: ast.stmt, bound: Mapping[str, Any]) -> list[ast.stmt]:
+        if isinstance(node, ast.If):
+            test = self.expr(node.test, bound)
+            known = self.value_of(test)
+            if known is not _UNKNOWN:
+                return self.block(node.body if known else node.orelse, bound)
+            return [ast.If(test=test, body=self.block(node.body, bound) or [ast.Pass()],
+                           orelse=self.block(node.orelse, bound))]
+        rewritten = _Rewrite(self, bound).visit(copy.deepcopy(node))
+        return rewritten if isinstance(rewritten, list) else [rewritten]
+
+    # -- expressions --------------------------------------------------------------------------
+    def expr(self, node: ast.expr, bound: Mapping[str, Any]) -> ast.expr:
+        result: ast.expr = _Rewrite(self, bound).visit(copy.deepcopy(node))
+        return result
+
+
+class _Rewrite(ast.NodeTransformer):
+    """Replaces what is fixed by its value and folds what that settles."""
+
+    def __init__(self, folder: _Folder, bound: Mapping[str, Any]) -> None:
+        self.folder = folder
+        self.bound = bound
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        if isinstance(node.ctx, ast.Load) and node.id in self.bound:
+            return self.folder.node_for(self.bound[node.id])
+        return node
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
+        if isinstance(node.ctx, ast.Load) and isinstance(node.value, ast.Name):
+            attributes = self.folder.fixed.get(node.value.id)
+            if attributes is not None and node.attr in attributes:
+                return self.folder.node_for(attributes[node.attr])
+        self.generic_visit(node)
+        return node
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.expr:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Not):
+            value = self.folder.value_of(node.operand)
+            if value is not _UNKNOWN:
+                return ast.Constant(value=not value)
+        return node
+
+    def visit_If(self, node: ast.If) -> Any:
+        self.generic_visit(node)
+        value = self.folder.value_of(node.test)
+        if value is _UNKNOWN:
+            return node
+        return (node.body if value else node.orelse) or ast.Pass()
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> ast.expr:
+        """``a and b``: the first false operand, else the last; ``a or b``: the first true
+        one, else the last. A known operand that does not decide is left out (unless it is
+        the last); one that decides ends the operation there."""
+        self.generic_visit(node)
+        deciding = isinstance(node.op, ast.Or)  # the truth that ends the operation
+        values: list[ast.expr] = []
+        last = node.values[-1]
+        for operand in node.values:
+            value = self.folder.value_of(operand)
+            if value is _UNKNOWN or operand is last:
+                values.append(operand)
+            elif bool(value) == deciding:
+                values.append(operand)
+                break
+        return values[0] if len(values) == 1 else ast.BoolOp(op=node.op, values=values)
+
+    def visit_Compare(self, node: ast.Compare) -> ast.expr:
+        self.generic_visit(node)
+        if len(node.ops) != 1:
+            return node
+        left = self.folder.value_of(node.left)
+        right = self.folder.value_of(node.comparators[0])
+        if left is _UNKNOWN or right is _UNKNOWN:
+            return node
+        compare = _COMPARE.get(type(node.ops[0]))
+        if compare is None:
+            return node
+        return ast.Constant(value=bool(compare(left, right)))
+
+    def visit_IfExp(self, node: ast.IfExp) -> ast.expr:
+        self.generic_visit(node)
+        value = self.folder.value_of(node.test)
+        if value is _UNKNOWN:
+            return node
+        return node.body if value else node.orelse
+
+
+_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
+    ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not b,
+    ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b,
+    ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
+}
+
+
+def _literal(value: Any) -> bool:
+    if isinstance(value, _LITERALS):
+        return True
+    if isinstance(value, tuple | frozenset):
+        return all(_literal(v) for v in value)
+    return False
+
+
+def _bind(target: ast.expr, item: Any) -> dict[str, Any] | None:
+    """The loop variables for one item (None when the target is not a name or a tuple of
+    names the item fits)."""
+    if isinstance(target, ast.Name):
+        return {target.id: item}
+    if isinstance(target, ast.Tuple) and isinstance(item, tuple) \
+            and len(target.elts) == len(item):
+        names: dict[str, Any] = {}
+        for element, value in zip(target.elts, item, strict=True):
+            if not isinstance(element, ast.Name):
+                return None
+            if element.id != "_":
+                names[element.id] = value
+        return names
+    return None
+
+
+def _stored(statement: ast.stmt) -> set[str]:
+    """The names ``statement`` may give a value, anywhere in it."""
+    return {node.id for node in ast.walk(statement)
+            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)}
+
+
+def _breaks(statements: list[ast.stmt]) -> bool:
+    """Whether a loop body leaves the loop early (``break``/``continue`` of this loop)."""
+    for statement in statements:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Break | ast.Continue):
+                return True
+            if isinstance(node, ast.FunctionDef | ast.Lambda):
+                return True  # a nested scope: do not write it out
+    return False
