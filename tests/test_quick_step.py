@@ -22,7 +22,8 @@ from zorgflow import Actor, Case, Engine, TransitionRejected, load_workflow
 from zorgflow.engine.specialise import specialise
 from zorgflow.engine.step import quick_fire, quick_step
 from zorgflow.model.calendar import AMSTERDAM
-from zorgflow.testing import state_machine_for
+from zorgflow.rules.logic import UNKNOWN
+from zorgflow.testing import facts_for, state_machine_for
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 AT = datetime(2026, 1, 5, 9, 0, tzinfo=AMSTERDAM)
@@ -235,3 +236,29 @@ def test_without_codegen_the_general_function_is_used(monkeypatch: pytest.Monkey
     program = next(iter(engine._programs.values()))
     ct = next(iter(program.table.values()))
     assert quick_step(program, ct) is quick_fire
+
+
+# -- one criterion asked alone -----------------------------------------------------------------
+
+_LZN = load_workflow(WORKFLOWS / "lzn.yaml")
+_LZN_PROGRAM = Engine([_LZN])._programs[(_LZN.id, _LZN.version)]
+_CRITERIA = [rid for rid, rs in _LZN.rules.items() if rs.kind == "criteria"]
+
+
+@given(facts=facts_for(_LZN), rule_set=st.sampled_from(_CRITERIA), data=st.data())
+@settings(max_examples=300, deadline=None)
+def test_one_criterion_asked_alone_answers_as_the_whole_decision(
+        facts: dict[str, Any], rule_set: str, data: st.DataObject) -> None:
+    """A guard's ``x in rules.R.matched`` asks the step's decider for one criterion of a
+    criteria rule set; it must answer what the whole decision says (true, false, unknown),
+    also for a value that names no criterion, and one that cannot be a key."""
+    typed = {name: _LZN_PROGRAM.typed_fact(name, value) for name, value in facts.items()}
+    criteria = [c.id for c in _LZN.rules[rule_set].criteria]
+    value = data.draw(st.sampled_from([*criteria, "geen_criterium", ["lijst"], None]))
+    whole = _LZN_PROGRAM.decider(typed, AT)(rule_set)
+    expected = True if value in whole.matched else \
+        UNKNOWN if value in whole.undecided else False
+    assert _LZN_PROGRAM.decider(typed, AT).criterion(rule_set, value) is expected
+    decided = _LZN_PROGRAM.decider(typed, AT)
+    decided(rule_set)  # decided first: read from the decision
+    assert decided.criterion(rule_set, value) is expected

@@ -39,7 +39,13 @@ from .model.values import coerce, exact_form, interval_reader, problem_text, rea
 from .rules.decision import Decision
 from .rules.expr import Env, Expr, Scope, compile_expr, show
 from .rules.logic import UNKNOWN, truth_word
-from .rules.rulesets import CompiledRuleSet, CompiledTable, compile_rule_set, item_scope
+from .rules.rulesets import (
+    CompiledCriteria,
+    CompiledRuleSet,
+    CompiledTable,
+    compile_rule_set,
+    item_scope,
+)
 
 _NO_DATA: Mapping[str, Any] = MappingProxyType({})
 _NO_PROBLEMS: list[str] = []
@@ -442,7 +448,9 @@ class CompiledTransition:
 
     __slots__ = (
         "agreement",
+        "agreement_by",
         "anchors",
+        "assigned",
         "assigns",
         "bounded",
         "by",
@@ -490,6 +498,7 @@ class CompiledTransition:
         self.roles_by = tuple((r, r in case_role_ids) for r in t.by)
         self.guard: Expr | None = compiled.guard
         self.assigns = compiled.assigns
+        self.assigned = frozenset(name for name, _ in self.assigns)
         self.sets = compiled.sets
         self.warnings = compiled.warnings
         exprs = [e for e in (self.guard,) if e is not None]
@@ -499,6 +508,7 @@ class CompiledTransition:
         self.needs_env = bool(exprs)
         self.reads_rules = any(e.rules_read for e in exprs)
         self.agreement = t.agreement
+        self.agreement_by = tuple((r, r in case_role_ids) for r in t.agreement)
         self.returns = t.returns
         self.sends_dossier = t.sends == "anonymous_dossier"
         #: set by `Program` (from the workflow's timers and tasks)
@@ -714,6 +724,30 @@ class _Decider:
         if decision is None:
             decision = cache[rule_set] = self._rules[rule_set].evaluate(self._env)
         return decision
+
+    def criterion(self, rule_set: str, value: Any) -> Any:
+        """``value in rules.<rule_set>.matched``: true, false or unknown (when ``value``
+        names a criterion that is undecided). Of a native criteria rule set not decided yet
+        only that criterion is worked out (its test is the one `evaluate` asks); of any other
+        the whole decision."""
+        rules = self._rules[rule_set]
+        cache = self._cache
+        if rules.__class__ is CompiledCriteria and (cache is None or rule_set not in cache):
+            try:
+                test = rules.test_of.get(value)
+            except TypeError:  # unhashable: equal to no criterion id
+                return False
+            if test is None:
+                return False
+            if cache is None:
+                self._cache = {}
+                self._env = Env(self._facts, self._at)
+            held = test(self._env)
+            return True if held is True else False if held is False else UNKNOWN
+        decision = self(rule_set)
+        if value in decision.matched:
+            return True
+        return UNKNOWN if value in decision.undecided else False
 
 
 def explain_guard(guard: Expr, env: Env) -> list[str]:

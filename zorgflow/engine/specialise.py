@@ -26,6 +26,8 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .._frozen import Frozen
+
 #: a tuple no longer than this is written out item by item in a ``for`` loop
 _UNROLL = 8
 _UNKNOWN = object()
@@ -198,6 +200,31 @@ class _Rewrite(ast.NodeTransformer):
             if attributes is not None and node.attr in attributes:
                 return self.folder.node_for(attributes[node.attr])
         self.generic_visit(node)
+        if isinstance(node.ctx, ast.Load):
+            owner = self.folder.value_of(node.value)
+            if isinstance(owner, Frozen):  # a field of a frozen dataclass never changes
+                return self.folder.node_for(getattr(owner, node.attr))
+        return node
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.expr:
+        self.generic_visit(node)
+        if isinstance(node.ctx, ast.Load):
+            owner = self.folder.value_of(node.value)
+            key = self.folder.value_of(node.slice)
+            if isinstance(owner, tuple) and isinstance(key, int):
+                return self.folder.node_for(owner[key])
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        """``d.get(k)`` of a known dict and key (a table the program made once)."""
+        self.generic_visit(node)
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "get" and not node.keywords \
+                and len(node.args) == 1:
+            owner = self.folder.value_of(func.value)
+            key = self.folder.value_of(node.args[0])
+            if owner.__class__ is dict and key is not _UNKNOWN:
+                return self.folder.node_for(owner.get(key))
         return node
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.expr:

@@ -26,10 +26,11 @@ from .case import Actor, Case
 from .facts import Facts
 from .record import AT, DATA, Record, flat, unflat
 from .specialise import specialise
-from .work import tasks_after, tasks_by_plan, timers_after, timers_by_plan
+from .work import opened_task, tasks_after, tasks_by_plan, timers_after, timers_by_plan
 
 _NO_WARNINGS: tuple[str, ...] = ()
 _NO_DATA: Mapping[str, Any] = MappingProxyType({})
+_NO_AGREED: Mapping[str, str] = MappingProxyType({})
 
 
 def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Actor,
@@ -88,12 +89,38 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
         clean = _NO_DATA
     roles = case._roles
     aid = actor.id
+    stored = case._stored
+    version = len(case._history) + (len(stored) if stored is not None else 0)
     if ct.agreement:
-        role = agreeing_role(program, ct, actor, case)
+        # as `agreeing_role`: the first role of the agreement he holds that has not agreed,
+        # unless he agreed already
+        agreed = pending[0] if pending is not None else _NO_AGREED
+        if aid in agreed.values():
+            return None
+        role = None
+        for name, by_case in ct.agreement_by:
+            if role is None and name not in agreed:
+                if by_case:
+                    if aid in roles and flatmap.get(roles, name) == aid:
+                        role = name
+                elif name in actor.roles:
+                    role = name
         if role is None or (pending is not None and flat(clean) != pending[1]):
             return None
-        if not completes(ct, pending, role):
-            return agree(case, ct, actor, role, clean, at)
+        complete = True  # as `completes`: his agreement is the last one it waits for
+        for name in ct.agreement:
+            if name != role and name not in agreed:
+                complete = False
+        if not complete:  # as `agree`
+            now_agreed = dict(agreed)
+            now_agreed[role] = aid
+            pending_now = dict(agreements)
+            given = flat(clean)
+            pending_now[ct.event] = (now_agreed, given)
+            entry: Record = (version + 1, at, aid, role, "agree", ct.event, ct.from_state,
+                             ct.from_state, given, case._workflow_version)
+            return case._next(entry, ct.from_state, case._facts, roles, timers, pending_now,
+                              tasks, returns_to)
     else:
         role = None  # the first of the transition's roles he holds (`role_for`)
         for name, by_case in ct.roles_by:
@@ -120,8 +147,18 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
                 value = expr.fn(env)
                 if isinstance(value, str) and value:  # no actor id: nobody assigned
                     roles = flatmap.put(roles, name, value)
-            if program.different_people and separation_reasons(program, ct, actor, roles):
-                return None
+            # as `separation_reasons`: refused if it would give a reason
+            for group in program.different_people:
+                holders: dict[str, str] = {}
+                for name in group.roles:
+                    holder = flatmap.get(roles, name)
+                    if holder is not None:
+                        if holder in holders and (name in ct.assigned
+                                                  or holders[holder] in ct.assigned):
+                            return None
+                        holders.setdefault(holder, name)
+                        if group.and_the_assigner and name in ct.assigned and holder == aid:
+                            return None
     # -- the step (as `apply_fire`) ---------------------------------------------------------
     state = ct.from_state
     kept = case._facts
@@ -131,6 +168,8 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
             value = expr.fn(env)
             if value is UNKNOWN:
                 new_facts.pop(name, None)
+            elif value.__class__ is program.fact_plain.get(name):  # held as it comes
+                new_facts[name] = value
             else:
                 try:
                     new_facts[name] = program.typed_fact(name, value)
@@ -139,10 +178,34 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
         kept = Facts(new_facts)
     target = ct.target or returns_to or state
     if target != state:
-        if ct.target:
-            timers = timers_by_plan(ct.timer_plan, timers, at)
+        if ct.target:  # as `timers_by_plan` and `tasks_by_plan`, planned with the program
+            started_now: list[Any] = []
+            for signal, keeps in ct.timer_plan:
+                if keeps:
+                    started = flatmap.get(timers, signal)
+                    started_now += (signal, at if started is None else started)
+                else:
+                    started_now += (signal, at)
+            timers = tuple(started_now)
             if program.tasks:
-                tasks = tasks_by_plan(program, ct.task_plan, tasks, at)
+                if ct.task_plan[0] and tasks:  # the tasks that lapse
+                    open_now: list[Any] = []
+                    for i in range(0, len(tasks), 2):
+                        if tasks[i] not in ct.task_plan[0]:
+                            open_now += tasks[i:i + 2]
+                    tasks = tuple(open_now)
+                for spec in ct.task_plan[1]:  # those that open
+                    if spec.due_after is None and spec.due_cycle is None:
+                        tasks = flatmap.put(tasks, spec.id, (at, None, None, None))
+                    else:
+                        tasks = flatmap.put(tasks, spec.id, opened_task(program, spec, at))
+                for spec in ct.task_plan[2]:  # those that open unless open already
+                    current = flatmap.get(tasks, spec.id)
+                    if current is None or current[2] is not None:
+                        if spec.due_after is None and spec.due_cycle is None:
+                            tasks = flatmap.put(tasks, spec.id, (at, None, None, None))
+                        else:
+                            tasks = flatmap.put(tasks, spec.id, opened_task(program, spec, at))
         else:
             timers = timers_after(program, state, target, ct.event, timers, at)
             if program.tasks:
@@ -159,15 +222,13 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
                 timers = flatmap.put(timers, signal, at)
         if ct.opens_tasks:
             tasks = tasks_after(program, state, target, ct.event, tasks, at)
-    stored = case._stored
-    version = len(case._history) + (len(stored) if stored is not None else 0)
     # a record (zorgflow.engine.record), made here without a call: one on every step
     if ct.sends_dossier:
         allowed = program.dossier
         dossier = flat({k: v for k, v in kept.items() if k in allowed})
         warnings = tuple(label for label, when in ct.warnings if when.fn(env) is True)
-        entry: Record = (version + 1, at, aid, role, "fire", ct.event, state, target,
-                         flat(clean), case._workflow_version, explanation, dossier, warnings)
+        entry = (version + 1, at, aid, role, "fire", ct.event, state, target, flat(clean),
+                 case._workflow_version, explanation, dossier, warnings)
     elif ct.warnings:
         warnings = tuple(label for label, when in ct.warnings if when.fn(env) is True)
         if ct.guard is not None or warnings:
@@ -189,11 +250,12 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
 #: ``rules``, which an engine with another rules back end replaces in a copy that shares the
 #: transitions)
 QUICK_FIXED = {
-    "ct": ("agreement", "anchors", "assigns", "bounded", "data_check", "data_fields", "event",
-           "from_state", "guard", "needs_env", "opens_tasks", "quiet_timers", "reads_rules",
-           "resets", "returns", "roles_by", "sends_dossier", "sets", "target", "task_plan",
-           "timer_plan", "warnings"),
-    "program": ("deadlines", "different_people", "dossier", "returning_states", "tasks"),
+    "ct": ("agreement", "agreement_by", "anchors", "assigned", "assigns", "bounded",
+           "data_check", "data_fields", "event", "from_state", "guard", "needs_env",
+           "opens_tasks", "quiet_timers", "reads_rules", "resets", "returns", "roles_by",
+           "sends_dossier", "sets", "target", "task_plan", "timer_plan", "warnings"),
+    "program": ("deadlines", "different_people", "dossier", "fact_plain", "returning_states",
+                "tasks"),
 }
 
 

@@ -199,6 +199,9 @@ def _in_rule(value: Any, decide: Callable[[str], Any], rule_id: str) -> Any:
     is (the rule set is not decided then), or when the criterion is undecided."""
     if value is UNKNOWN:
         return UNKNOWN
+    one = getattr(decide, "criterion", None)
+    if one is not None:  # the engine's decider works out that one criterion alone
+        return one(rule_id, value)
     decision = decide(rule_id)
     if value in decision.matched:
         return True

@@ -52,6 +52,8 @@ class CompiledCriteria:
             self.clauses.append((criterion.id, criterion.mode, exprs))
             tests.append((criterion.id, _combine(criterion.mode, exprs)))
         self.tests = tuple(tests)
+        #: each criterion's test by its id (one criterion asked alone: `Program.decider`)
+        self.test_of = dict(tests)
         joiners = {"any": " (any of)", "all": " (all of)", "when": ""}
         # explanation blocks of criteria that read facts only are memoised on those values
         self.explain_plan: tuple[
