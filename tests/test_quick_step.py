@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from zorgflow import Actor, Case, Engine, TransitionRejected, load_workflow
 from zorgflow.engine.specialise import specialise
-from zorgflow.engine.step import quick_fire, quick_step
+from zorgflow.engine.step import quick_fire, quick_set_facts, quick_step
 from zorgflow.model.calendar import AMSTERDAM
 from zorgflow.rules.logic import UNKNOWN
 from zorgflow.testing import facts_for, state_machine_for
@@ -56,6 +56,8 @@ class ComparingEngine(Engine):
         super().__init__(*args, **kwargs)
         self.quick = 0
         self.steps = 0
+        self.facts_quick = 0
+        self.facts_steps = 0
 
     def fire(self, case: Case, event: str, *, actor: Actor,
              data: Mapping[str, Any] | None = None, at: datetime | None = None,
@@ -82,6 +84,11 @@ class ComparingEngine(Engine):
         full = _outcome(lambda: self._set_facts_full(case, facts, actor, at, None))
         quick = _outcome(lambda: Engine.set_facts(self, case, facts, actor=actor, at=at))
         _same(quick, full)
+        self.facts_steps += 1
+        if at is not None and isinstance(facts, dict):
+            program = self._programs[(case.workflow_id, case.workflow_version)]
+            if quick_set_facts(program, case, facts, actor, at) is not None:
+                self.facts_quick += 1
         if isinstance(quick, TransitionRejected):
             raise quick
         return quick
@@ -105,6 +112,8 @@ def test_quick_and_full_path_agree_on_every_step(name: str, least: int) -> None:
     # the comparison means something only if both paths were taken
     assert engine.quick >= least, f"{engine.quick} of {engine.steps} steps took the quick path"
     assert engine.steps - engine.quick >= least
+    assert engine.facts_quick >= least, f"{engine.facts_quick} of {engine.facts_steps}"
+    assert engine.facts_steps - engine.facts_quick >= least
 
 
 def _lzn() -> tuple[Engine, dict[str, Actor]]:
@@ -132,6 +141,7 @@ def test_the_lzn_happy_path_takes_the_quick_path_on_every_step() -> None:
     for event, actor, data in steps:
         if event == "set_facts":
             assert data is not None
+            assert quick_set_facts(program, case, data, actor, AT) is not None
             quick = engine.set_facts(case, data, actor=actor, at=AT)
             full = engine._set_facts_full(case, data, actor, AT, None)
         else:

@@ -632,6 +632,16 @@ class Program:
         #: facts a value of which needs no check when it is of this class (no enum)
         self.fact_plain = {name: cls for name, cls in self.fact_classes.items()
                            if name not in self.fact_enums}
+        #: per fact that may be set by hand as it comes (no ``set_by: []``, no ``when:``): the
+        #: states it may be set in (empty: any), each role that may set it with whether it is
+        #: a case role (empty: anyone), and the class of a value held as it comes (or None)
+        case_roles = {r.id for r in workflow.roles.values() if r.case_role}
+        self.setters: dict[str, tuple[tuple[str, ...], tuple[tuple[str, bool], ...],
+                                      type | None]] = {
+            f.id: (f.set_in, tuple((r, r in case_roles) for r in f.set_by),
+                   self.fact_plain.get(f.id))
+            for f in workflow.facts.values()
+            if not f.events_only and f.id not in self.set_when}
         self.boolean_facts = frozenset(f for f, t in self.fact_types.items()
                                        if t.name == "boolean")
         self.personal = frozenset(f.id for f in workflow.facts.values() if f.personal_data)

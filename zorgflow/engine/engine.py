@@ -63,7 +63,9 @@ from .step import (
     completes,
     holds,
     nothing_due,
+    quick_set_facts,
     quick_step,
+    role_in_case,
     separation_reasons,
 )
 from .work import (
@@ -414,14 +416,12 @@ class Engine:
                 and case._normalised):
             # the common step, allowed as it comes, is made without looking for words
             known = self._programs.get((case._workflow_id, case._workflow_version))
-            if known is not None and case._state not in known.final_states \
-                    and nothing_due(known, case, at):
-                role = _role_in_case(known, actor, case)
-                if role is not None:
-                    typed, problems = self._check_facts(known, facts, actor, case._roles,
-                                                        case._facts.to_dict(), case._state, at)
-                    if not problems:
-                        return _facts_set(case, facts, typed, actor, role, at, store)
+            if known is not None:
+                quick = quick_set_facts(known, case, facts, actor, at)
+                if quick is not None:
+                    if store is not None:
+                        store.save(quick, case.version)
+                    return quick
         return self._set_facts_full(case, facts, actor, at, store)
 
     def _set_facts_full(self, case: Case, facts: Mapping[str, Any], actor: Actor,
@@ -436,7 +436,7 @@ class Engine:
         reasons: list[Reason] = []
         if program.model.states[case._state].final:
             reasons.append(Reason("wrong_state", "reason.closed_no_facts", state=case._state))
-        role = _role_in_case(program, actor, case)
+        role = role_in_case(program, actor, case)
         if role is None:
             reasons.append(Reason("forbidden", "reason.no_workflow_role",
                                   workflow=program.model.id, held=_roles_text(actor.roles)))
@@ -861,16 +861,6 @@ def _conflict_reason(event: str, agreed: tuple[Any, ...], given: Mapping[str, An
     fields = sorted(k for k in before.keys() | given.keys() if before.get(k) != given.get(k))
     return Reason("agreement_conflict", "reason.agreement_other_data", event=event,
                   fields=", ".join(fields))
-
-
-def _role_in_case(program: Program, actor: Actor, case: Case) -> str | None:
-    roles = case._roles
-    if actor.id in roles:  # the actor holds a case role (or a role is named like him)
-        for i in range(1, len(roles), 2):
-            if roles[i] == actor.id:
-                return str(roles[i - 1])
-    held = actor.roles & program.org_role_ids
-    return min(held) if held else None  # the first by name, when he holds several
 
 
 def _roles_text(roles: Iterable[str]) -> Phrase:

@@ -61,6 +61,28 @@ class Facts(Mapping[str, Any]):
         result._values = tuple(new)
         return result
 
+    def updated(self, values: Mapping[str, Any]) -> Facts:
+        """These facts with ``values`` set: a fact held keeps its place, a new one comes
+        last (in the order given), as a dict updated with them would hold them."""
+        names = self._names
+        new = list(self._values)
+        added: list[str] = []
+        for name, value in values.items():
+            if name in names:
+                new[names.index(name)] = value
+            else:
+                added.append(name)
+                new.append(value)
+        result = Facts.__new__(Facts)
+        if added:
+            grown = (*names, *added)
+            shared = _SHARED.get(grown)
+            result._names = shared if shared is not None else _shared(grown)
+        else:
+            result._names = names
+        result._values = tuple(new)
+        return result
+
     def to_dict(self) -> dict[str, Any]:
         """A new dict of the same facts, in the same order."""
         return dict(zip(self._names, self._values))  # noqa: B905 (same length)

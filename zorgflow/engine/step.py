@@ -276,6 +276,61 @@ QuickStep = Callable[[Program, CompiledTransition, Case, Actor, Mapping[str, Any
                       datetime], Case | None]
 
 
+def quick_set_facts(program: Program, case: Case, given: Mapping[str, Any], actor: Actor,
+                    at: datetime) -> Case | None:
+    """``case`` after `Engine.set_facts` of ``given`` when that is plainly allowed: nothing is
+    due, the case is open, the actor holds a role in it, and each fact may be set by him here
+    and now (no ``when:`` to ask) to a value it holds (none forgotten). None otherwise: the
+    full path (`Engine._check_facts`) says why, or records a signal first."""
+    state = case._state
+    if state in program.final_states or not nothing_due(program, case, at):
+        return None
+    role = role_in_case(program, actor, case)
+    if role is None:
+        return None
+    roles, aid, setters = case._roles, actor.id, program.setters
+    typed: dict[str, Any] = {}
+    for name, value in given.items():
+        setter = setters.get(name)
+        if setter is None or value is None:
+            return None
+        set_in, set_by, plain = setter
+        if set_in and state not in set_in:
+            return None
+        if set_by:
+            for by, by_case in set_by:  # as `holds`
+                if (flatmap.get(roles, by) == aid) if by_case else (by in actor.roles):
+                    break
+            else:
+                return None
+        if value.__class__ is plain:  # held as it comes
+            typed[name] = value
+        else:
+            try:
+                typed[name] = program.typed_fact(name, value)
+            except ValueProblem:
+                return None
+    stored = case._stored
+    version = len(case._history) + (len(stored) if stored is not None else 0)
+    entry: Record = (version + 1, at, aid, role, "set_facts", "set_facts", state, state,
+                     flat(typed), case._workflow_version)
+    return case._next(entry, state, case._facts.updated(typed), roles, case._timers,
+                      case._agreements, case._tasks, case._returns_to)
+
+
+def role_in_case(program: Program, actor: Actor, case: Case) -> str | None:
+    """The role ``actor`` acts under in ``case`` outside an event (setting facts, the
+    record of a step): the case role assigned to him, else his first role of the workflow by
+    name."""
+    roles = case._roles
+    if actor.id in roles:  # the actor holds a case role (or a role is named like him)
+        for i in range(1, len(roles), 2):
+            if roles[i] == actor.id:
+                return str(roles[i - 1])
+    held = actor.roles & program.org_role_ids
+    return min(held) if held else None
+
+
 def nothing_due(program: Program, case: Case, at: datetime) -> bool:
     """True when no timer signal of the case can be due at ``at``, known without working out
     the due times: every relative timer running in its state started less than its shortest
