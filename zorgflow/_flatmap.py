@@ -29,6 +29,9 @@ def of(values: Mapping[Any, Any]) -> FlatMap:
     if len(values) == 1:  # most hold one entry: no chain for it
         ((key, value),) = values.items()
         return (key, value)
+    if len(values) == 2:
+        (key, value), (other, second) = values.items()
+        return (key, value, other, second)
     return tuple(chain.from_iterable(values.items()))
 
 
@@ -61,6 +64,8 @@ def items(flat: FlatMap) -> Iterator[tuple[Any, Any]]:
 
 def put(flat: FlatMap, key: Any, value: Any) -> FlatMap:
     """``flat`` with ``key`` set to ``value`` (in its place if it was there, else last)."""
+    if len(flat) == 2 and flat[0] == key:  # most hold one entry
+        return (flat[0], value)
     keys_ = flat[::2]
     if key in keys_:
         at = 2 * keys_.index(key) + 1

@@ -457,6 +457,9 @@ class CompiledTransition:
         "case_roles",
         "data_check",
         "data_fields",
+        "data_names",
+        "data_plan",
+        "data_required",
         "enum_choices",
         "event",
         "from_state",
@@ -494,6 +497,10 @@ class CompiledTransition:
         self.case_roles = tuple(r for r in t.by if r in case_role_ids)
         self.data_check = DataCheck(t.data)
         self.data_fields = bool(t.data)
+        #: the data check's fields, names, and whether one is required (`step.quick_fire`)
+        self.data_plan = self.data_check.fields
+        self.data_names = self.data_check.names
+        self.data_required = bool(self.data_check.required)
         #: each role that may fire it, and whether it is a case role (held by assignment)
         self.roles_by = tuple((r, r in case_role_ids) for r in t.by)
         self.guard: Expr | None = compiled.guard

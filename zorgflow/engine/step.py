@@ -18,6 +18,7 @@ from typing import Any
 from .. import _flatmap as flatmap
 from .._flatmap import FlatMap
 from ..errors import Reason, TransitionRejected, ValueProblem
+from ..model.values import coerce
 from ..program import CompiledTransition, Program, explain_guard
 from ..rules.codegen import enabled as codegen_enabled
 from ..rules.expr import Env, Expr
@@ -79,10 +80,29 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
         if pending is not None and not data:
             data = unflat(pending[1])  # a later agreement without data agrees to the first's
     clean: Mapping[str, Any] | None
-    if ct.data_fields:
-        clean = ct.data_check.clean(data)
-        if clean is None:
+    if ct.data_fields:  # as `DataCheck.clean`
+        if not data:
+            if ct.data_required:
+                return None
+            clean = _NO_DATA
+        elif data.__class__ is not dict:
             return None
+        else:
+            clean = {}
+            for name, required, ftype, _, plain, allowed in ct.data_plan:
+                value = data.get(name)
+                if value is None or (value.__class__ is str and not value.strip()):
+                    if required:
+                        return None
+                elif value.__class__ is plain and (allowed is None or value in allowed):
+                    clean[name] = value
+                else:
+                    try:
+                        clean[name] = coerce(ftype, value)
+                    except ValueProblem:
+                        return None
+            if len(data) > len(clean) and any(k not in ct.data_names for k in data):
+                return None
     elif data:
         return None  # data for an event that takes none: the full path says so
     else:
@@ -251,9 +271,10 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
 #: transitions)
 QUICK_FIXED = {
     "ct": ("agreement", "agreement_by", "anchors", "assigned", "assigns", "bounded",
-           "data_check", "data_fields", "event", "from_state", "guard", "needs_env",
-           "opens_tasks", "quiet_timers", "reads_rules", "resets", "returns", "roles_by",
-           "sends_dossier", "sets", "target", "task_plan", "timer_plan", "warnings"),
+           "data_fields", "data_names", "data_plan", "data_required", "event", "from_state",
+           "guard", "needs_env", "opens_tasks", "quiet_timers", "reads_rules", "resets",
+           "returns", "roles_by", "sends_dossier", "sets", "target", "task_plan", "timer_plan",
+           "warnings"),
     "program": ("deadlines", "different_people", "dossier", "fact_plain", "returning_states",
                 "tasks"),
 }
