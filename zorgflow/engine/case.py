@@ -416,7 +416,8 @@ class Case:
               timers: FlatMap, agreements: Agreements, tasks: FlatMap,
               returns_to: str | None) -> Case:
         """`_evolve` for one step's record, every field given (made on every step: no
-        keywords, no defaults to look at)."""
+        keywords, no defaults to look at). `zorgflow.engine.step.quick_fire` makes the next
+        case the same way, without the call: a new field goes there too."""
         new = Case.__new__(Case)
         new._id = self._id
         new._workflow_id = self._workflow_id

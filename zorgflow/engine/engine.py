@@ -120,6 +120,9 @@ class Engine:
         self._programs: dict[tuple[str, int], Program] = {}
         self._latest: dict[str, int] = {}
         self._latest_programs: dict[str, Program] = {}
+        #: per (workflow, version, state, event) of a transition used: what `fire` needs
+        self._quick: dict[tuple[str, int, str, str],
+                          tuple[Program, CompiledTransition, QuickStep]] = {}
         self._lock = threading.Lock()
         self._durable: Any = None
         self.rules_backend = rules_backend
@@ -311,18 +314,32 @@ class Engine:
         if (case.__class__ is Case and actor.__class__ is Actor and at.__class__ is datetime
                 and at.tzinfo is not None and 1 < at.year < 9999 and case._normalised):
             # the common step, allowed as it comes, is made without looking for words
-            known = self._programs.get((case._workflow_id, case._workflow_version))
-            ct = None if known is None else known.table.get((case._state, event))
-            if known is not None and ct is not None:
-                made: QuickStep | None = ct.quick
-                if made is None:  # first used: written out for this transition
-                    made = ct.quick = quick_step(known, ct)
+            key = (case._workflow_id, case._workflow_version, case._state, event)
+            found = self._quick.get(key)
+            if found is None:
+                found = self._quick_step(key)
+            if found is not None:
+                known, ct, made = found
                 quick = made(known, ct, case, actor, data, at)
                 if quick is not None:
                     if store is not None:
                         store.save(quick, case.version)
                     return quick
         return self._fire_full(case, event, actor, data, at, store)
+
+    def _quick_step(self, key: tuple[str, int, str, str]
+                    ) -> tuple[Program, CompiledTransition, QuickStep] | None:
+        """The program, the transition and its written-out quick step for (workflow, version,
+        state, event), kept for the next step; None where there is no such transition."""
+        program = self._programs.get((key[0], key[1]))
+        ct = None if program is None else program.table.get((key[2], key[3]))
+        if program is None or ct is None:
+            return None
+        made: QuickStep | None = ct.quick
+        if made is None:  # first used: written out for this transition
+            made = ct.quick = quick_step(program, ct)
+        found = self._quick[key] = (program, ct, made)
+        return found
 
     def _fire_full(self, case: Case, event: str, actor: Actor,
                    data: Mapping[str, Any] | None, at: datetime | None,

@@ -183,19 +183,26 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
     state = ct.from_state
     kept = case._facts
     if ct.sets:
-        new_facts = dict(facts)  # a copy of the dict the step read
+        changes: dict[str, Any] = {}  # UNKNOWN: forgotten
         for name, expr, _ in ct.sets:
             value = expr.fn(env)
-            if value is UNKNOWN:
-                new_facts.pop(name, None)
-            elif value.__class__ is program.fact_plain.get(name):  # held as it comes
-                new_facts[name] = value
+            if value is UNKNOWN or value.__class__ is program.fact_plain.get(name):
+                changes[name] = value  # held as it comes
             else:
                 try:
-                    new_facts[name] = program.typed_fact(name, value)
+                    changes[name] = program.typed_fact(name, value)
                 except ValueProblem:
                     return None  # the full path says why
-        kept = Facts(new_facts)
+        if UNKNOWN in changes.values():
+            new_facts = dict(facts)  # a copy of the dict the step read
+            for name, value in changes.items():
+                if value is UNKNOWN:
+                    new_facts.pop(name, None)
+                else:
+                    new_facts[name] = value
+            kept = Facts(new_facts)
+        else:
+            kept = kept.updated(changes)
     target = ct.target or returns_to or state
     if target != state:
         if ct.target:  # as `timers_by_plan` and `tasks_by_plan`, planned with the program
@@ -263,8 +270,26 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
     else:
         entry = (version + 1, at, aid, role, "fire", ct.event, state, target,
                  flat(clean) if clean else flatmap.EMPTY, case._workflow_version)
-    return case._next(entry, target, kept, roles, timers, agreements, tasks, returns_to)
+    # the next case (as `Case._next`, without the call)
+    new = _new_case(Case)
+    new._id = case._id
+    new._workflow_id = case._workflow_id
+    new._workflow_version = case._workflow_version
+    new._state = target
+    new._facts = kept
+    new._roles = roles
+    new._history = (*case._history, entry)
+    new._timers = timers
+    new._agreements = agreements
+    new._tasks = tasks
+    new._returns_to = returns_to
+    new._normalised = True
+    new._stored = stored
+    new._entries = None
+    return new
 
+
+_new_case = object.__new__
 
 #: what `quick_fire` reads as given: of the transition, and of its workflow's program (not
 #: ``rules``, which an engine with another rules back end replaces in a copy that shares the
