@@ -65,23 +65,23 @@ class Facts(Mapping[str, Any]):
         """These facts with ``values`` set: a fact held keeps its place, a new one comes
         last (in the order given), as a dict updated with them would hold them."""
         names = self._names
-        new = list(self._values)
-        added: list[str] = []
-        for name, value in values.items():
-            if name in names:
-                new[names.index(name)] = value
-            else:
-                added.append(name)
-                new.append(value)
         result = Facts.__new__(Facts)
-        if added:
-            grown = (*names, *added)
-            shared = _SHARED.get(grown)
-            result._names = shared if shared is not None else _shared(grown)
-        else:
-            result._names = names
-        result._values = tuple(new)
-        return result
+        if len(values) == 1:  # most steps set one fact: no dict made
+            ((name, value),) = values.items()
+            held = self._values
+            if name in names:
+                at = names.index(name)
+                result._names = names
+                result._values = (*held[:at], value, *held[at + 1:])
+            else:
+                grown = (*names, name)
+                shared = _SHARED.get(grown)
+                result._names = shared if shared is not None else _shared(grown)
+                result._values = (*held, value)
+            return result
+        merged = self.to_dict()
+        merged.update(values)
+        return Facts(merged)
 
     def to_dict(self) -> dict[str, Any]:
         """A new dict of the same facts, in the same order."""

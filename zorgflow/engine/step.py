@@ -66,8 +66,12 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
                 return None
     tasks = case._tasks
     if program.deadlines:
+        day = at.toordinal()
         for _, due_at, done_at, _ in tasks[1::2]:  # the task records
-            if due_at is not None and done_at is None and due_at <= at:
+            # (a deadline dated three days or more after `at` is later whatever the offsets:
+            # known without comparing instants, which costs two UTC offsets)
+            if due_at is not None and done_at is None and due_at.toordinal() - day < 3 \
+                    and due_at <= at:
                 return None
     returns_to = case._returns_to
     if ct.returns and returns_to is None:
@@ -193,7 +197,14 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
                     changes[name] = program.typed_fact(name, value)
                 except ValueProblem:
                     return None  # the full path says why
-        if UNKNOWN in changes.values():
+        replaced = UNKNOWN not in changes.values()  # only facts held, none forgotten
+        held = kept._names
+        for name, _, _ in ct.sets:
+            if name not in held:
+                replaced = False
+        if replaced:
+            kept = kept.updated(changes)  # shares the fact names
+        else:
             new_facts = dict(facts)  # a copy of the dict the step read
             for name, value in changes.items():
                 if value is UNKNOWN:
@@ -201,8 +212,6 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
                 else:
                     new_facts[name] = value
             kept = Facts(new_facts)
-        else:
-            kept = kept.updated(changes)
     target = ct.target or returns_to or state
     if target != state:
         if ct.target:  # as `timers_by_plan` and `tasks_by_plan`, planned with the program
@@ -373,8 +382,12 @@ def role_in_case(program: Program, actor: Actor, case: Case) -> str | None:
         for i in range(1, len(roles), 2):
             if roles[i] == actor.id:
                 return str(roles[i - 1])
-    held = actor.roles & program.org_role_ids
-    return min(held) if held else None
+    mine = actor.roles
+    if len(mine) == 1:  # most actors hold one role
+        (only,) = mine
+        return only if only in program.org_role_ids else None
+    held = mine & program.org_role_ids
+    return min(held) if held else None  # the first by name
 
 
 def nothing_due(program: Program, case: Case, at: datetime) -> bool:
@@ -403,8 +416,12 @@ def nothing_due(program: Program, case: Case, at: datetime) -> bool:
                 except OverflowError:  # a start at the end of the calendar: look the long way
                     return False
     if program.deadlines:
+        day = at.toordinal()
         for _, due_at, done_at, _ in case._tasks[1::2]:  # the task records
-            if due_at is not None and done_at is None and due_at <= at:
+            # a deadline dated three days or more after `at` is later whatever the offsets
+            # (they differ by less than two days): known without comparing instants
+            if due_at is not None and done_at is None and due_at.toordinal() - day < 3 \
+                    and due_at <= at:
                 return False
     return True
 
