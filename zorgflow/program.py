@@ -450,6 +450,7 @@ class CompiledTransition:
         "agreement",
         "agreement_by",
         "anchors",
+        "apart",
         "assigned",
         "assigns",
         "bounded",
@@ -467,6 +468,7 @@ class CompiledTransition:
         "index",
         "model",
         "needs_env",
+        "not_the_assigner",
         "opens_tasks",
         "org_roles",
         "quick",
@@ -506,6 +508,16 @@ class CompiledTransition:
         self.guard: Expr | None = compiled.guard
         self.assigns = compiled.assigns
         self.assigned = frozenset(name for name, _ in self.assigns)
+        #: ``different_people`` as it concerns this step: the pairs of roles of a group that
+        #: one actor may not hold both when one of them is assigned now, and the roles it
+        #: assigns that the assigner may not hold
+        self.apart = tuple((first, second) for group in workflow.different_people
+                           for i, first in enumerate(group.roles)
+                           for second in group.roles[i + 1:]
+                           if first in self.assigned or second in self.assigned)
+        self.not_the_assigner = tuple(dict.fromkeys(
+            name for group in workflow.different_people if group.and_the_assigner
+            for name in group.roles if name in self.assigned))
         self.sets = compiled.sets
         self.warnings = compiled.warnings
         exprs = [e for e in (self.guard,) if e is not None]
@@ -714,16 +726,18 @@ class Program:
         other.rules = dict(rules)
         return other
 
-    def decider(self, facts: Mapping[str, Any], env_at: Any) -> Callable[[str], Decision]:
+    def decider(self, facts: Mapping[str, Any], env_at: Any) -> Decider:
         """A per-call cache of rule-set decisions on the same facts."""
-        return _Decider(self.rules, facts, env_at)
+        return Decider(self.rules, facts, env_at)
 
 
-class _Decider:
+class Decider:
     """`Program.decider`: each rule set decided once on the same facts, when first asked
-    (many steps make one and never ask)."""
+    (many steps make one and never ask). ``env`` is what the rule sets are evaluated in:
+    made when first needed, or given by the step (rule sets read no event data, so the
+    step's own environment will do)."""
 
-    __slots__ = ("_at", "_cache", "_env", "_facts", "_rules")
+    __slots__ = ("_at", "_cache", "_facts", "_rules", "env")
 
     def __init__(self, rules: Mapping[str, CompiledRuleSet], facts: Mapping[str, Any],
                  at: Any) -> None:
@@ -731,15 +745,21 @@ class _Decider:
         self._facts = facts
         self._at = at
         self._cache: dict[str, Decision] | None = None
+        self.env: Env | None = None
+
+    def _env(self) -> Env:
+        env = self.env
+        if env is None:
+            env = self.env = Env(self._facts, self._at)
+        return env
 
     def __call__(self, rule_set: str) -> Decision:
         cache = self._cache
         if cache is None:
             cache = self._cache = {}
-            self._env = Env(self._facts, self._at)
         decision = cache.get(rule_set)
         if decision is None:
-            decision = cache[rule_set] = self._rules[rule_set].evaluate(self._env)
+            decision = cache[rule_set] = self._rules[rule_set].evaluate(self._env())
         return decision
 
     def criterion(self, rule_set: str, value: Any) -> Any:
@@ -756,10 +776,7 @@ class _Decider:
                 return False
             if test is None:
                 return False
-            if cache is None:
-                self._cache = {}
-                self._env = Env(self._facts, self._at)
-            held = test(self._env)
+            held = test(self._env())
             return True if held is True else False if held is False else UNKNOWN
         decision = self(rule_set)
         if value in decision.matched:

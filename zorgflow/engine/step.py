@@ -81,7 +81,7 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
     pending = None
     if ct.agreement:
         pending = agreements.get(ct.event)
-        if pending is not None and not data:
+        if pending is not None and not data and pending[1]:
             data = unflat(pending[1])  # a later agreement without data agrees to the first's
     clean: Mapping[str, Any] | None
     if ct.data_fields:  # as `DataCheck.clean`
@@ -161,7 +161,12 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
     explanation: Any = ()
     if ct.needs_env:
         facts = case._facts.to_dict()  # read at dict speed
-        env = Env(facts, at, clean, program.decider(facts, at) if ct.reads_rules else None)
+        if ct.reads_rules:
+            decider = program.decider(facts, at)
+            env = Env(facts, at, clean, decider)
+            decider.env = env  # rule sets read no event data: they may read the step's own
+        else:
+            env = Env(facts, at, clean, None)
         if ct.guard is not None:
             if ct.guard.fn(env) is not True:
                 return None
@@ -171,18 +176,16 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
                 value = expr.fn(env)
                 if isinstance(value, str) and value:  # no actor id: nobody assigned
                     roles = flatmap.put(roles, name, value)
-            # as `separation_reasons`: refused if it would give a reason
-            for group in program.different_people:
-                holders: dict[str, str] = {}
-                for name in group.roles:
-                    holder = flatmap.get(roles, name)
-                    if holder is not None:
-                        if holder in holders and (name in ct.assigned
-                                                  or holders[holder] in ct.assigned):
-                            return None
-                        holders.setdefault(holder, name)
-                        if group.and_the_assigner and name in ct.assigned and holder == aid:
-                            return None
+            # as `separation_reasons` (refused where it gives a reason): two roles of a group
+            # held by one actor, one of them assigned now; or an assigned role of a group
+            # that keeps the assigner apart, held by him
+            for first, second in ct.apart:
+                holder = flatmap.get(roles, first)
+                if holder is not None and holder == flatmap.get(roles, second):
+                    return None
+            for name in ct.not_the_assigner:
+                if flatmap.get(roles, name) == aid:
+                    return None
     # -- the step (as `apply_fire`) ---------------------------------------------------------
     state = ct.from_state
     kept = case._facts
@@ -197,13 +200,8 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
                     changes[name] = program.typed_fact(name, value)
                 except ValueProblem:
                     return None  # the full path says why
-        replaced = UNKNOWN not in changes.values()  # only facts held, none forgotten
-        held = kept._names
-        for name, _, _ in ct.sets:
-            if name not in held:
-                replaced = False
-        if replaced:
-            kept = kept.updated(changes)  # shares the fact names
+        if UNKNOWN not in changes.values():  # none forgotten
+            kept = kept.updated(changes)
         else:
             new_facts = dict(facts)  # a copy of the dict the step read
             for name, value in changes.items():
@@ -224,8 +222,8 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
                     started_now += (signal, at)
             timers = tuple(started_now)
             if program.tasks:
-                if ct.task_plan[0] and tasks:  # the tasks that lapse
-                    open_now: list[Any] = []
+                if ct.task_plan[0] and not ct.task_plan[0].isdisjoint(tasks[::2]):
+                    open_now: list[Any] = []  # without the tasks that lapse
                     for i in range(0, len(tasks), 2):
                         if tasks[i] not in ct.task_plan[0]:
                             open_now += tasks[i:i + 2]
@@ -304,11 +302,11 @@ _new_case = object.__new__
 #: ``rules``, which an engine with another rules back end replaces in a copy that shares the
 #: transitions)
 QUICK_FIXED = {
-    "ct": ("agreement", "agreement_by", "anchors", "assigned", "assigns", "bounded",
+    "ct": ("agreement", "agreement_by", "anchors", "apart", "assigned", "assigns", "bounded",
            "data_fields", "data_names", "data_plan", "data_required", "event", "from_state",
            "guard", "needs_env", "opens_tasks", "quiet_timers", "reads_rules", "resets",
-           "returns", "roles_by", "sends_dossier", "sets", "target", "task_plan", "timer_plan",
-           "warnings"),
+           "not_the_assigner", "returns", "roles_by", "sends_dossier", "sets", "target",
+           "task_plan", "timer_plan", "warnings"),
     "program": ("deadlines", "different_people", "dossier", "fact_plain", "returning_states",
                 "tasks"),
 }
