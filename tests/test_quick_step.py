@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from zorgflow import Actor, Case, Engine, TransitionRejected, load_workflow
 from zorgflow.engine.specialise import specialise
-from zorgflow.engine.step import quick_fire, quick_set_facts, quick_step
+from zorgflow.engine.step import quick_facts_step, quick_fire, quick_set_facts, quick_step
 from zorgflow.model.calendar import AMSTERDAM
 from zorgflow.rules.logic import UNKNOWN
 from zorgflow.testing import facts_for, state_machine_for
@@ -87,7 +87,12 @@ class ComparingEngine(Engine):
         self.facts_steps += 1
         if at is not None and isinstance(facts, dict):
             program = self._programs[(case.workflow_id, case.workflow_version)]
-            if quick_set_facts(program, case, facts, actor, at) is not None:
+            plan = program.state_plans[case.state]
+            general = quick_set_facts(program, plan, case, facts, actor, at)
+            written_out = quick_facts_step(program, plan)(program, plan, case, facts, actor, at)
+            assert (general is None) == (written_out is None)
+            if general is not None and written_out is not None:
+                _same(written_out, general)
                 self.facts_quick += 1
         if isinstance(quick, TransitionRejected):
             raise quick
@@ -141,7 +146,8 @@ def test_the_lzn_happy_path_takes_the_quick_path_on_every_step() -> None:
     for event, actor, data in steps:
         if event == "set_facts":
             assert data is not None
-            assert quick_set_facts(program, case, data, actor, AT) is not None
+            plan = program.state_plans[case.state]
+            assert quick_set_facts(program, plan, case, data, actor, AT) is not None
             quick = engine.set_facts(case, data, actor=actor, at=AT)
             full = engine._set_facts_full(case, data, actor, AT, None)
         else:
@@ -231,13 +237,15 @@ def test_a_specialised_function_does_what_the_function_does(
 
 
 def test_every_step_of_the_shipped_workflows_is_written_out() -> None:
-    """`quick_step` writes out every transition (not the general function), and the written
-    out function makes the same case as `quick_fire` on the LZN path (above)."""
+    """`quick_step` writes out every transition, `quick_facts_step` every state (not the
+    general functions); the state machines above compare what they make."""
     engine = Engine.from_directory(WORKFLOWS)
     for workflow in engine.workflows:
         program = engine._programs[(workflow.id, workflow.version)]
         for ct in program.table.values():
             assert quick_step(program, ct) is not quick_fire, (workflow.id, ct.event)
+        for plan in program.state_plans.values():
+            assert quick_facts_step(program, plan) is not quick_set_facts, plan.state
 
 
 def test_without_codegen_the_general_function_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -246,6 +254,8 @@ def test_without_codegen_the_general_function_is_used(monkeypatch: pytest.Monkey
     program = next(iter(engine._programs.values()))
     ct = next(iter(program.table.values()))
     assert quick_step(program, ct) is quick_fire
+    plan = next(iter(program.state_plans.values()))
+    assert quick_facts_step(program, plan) is quick_set_facts
 
 
 # -- one criterion asked alone -----------------------------------------------------------------

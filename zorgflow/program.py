@@ -443,6 +443,21 @@ class CompiledTimer(Frozen):
         return self.model.signal
 
 
+class StatePlan:
+    """What a step in one state finds fixed: whether it is final, and whether a timer signal
+    can be due there yet (`Program.quiet`: ``bounded`` false where a step always looks)."""
+
+    __slots__ = ("anchors", "bounded", "final", "quiet_timers", "state")
+
+    def __init__(self, state: str, final: bool,
+                 quiet: tuple[tuple[tuple[str, timedelta], ...], tuple[str, ...]] | None
+                 ) -> None:
+        self.state = state
+        self.final = final
+        self.bounded = quiet is not None
+        self.quiet_timers, self.anchors = quiet if quiet is not None else ((), ())
+
+
 class CompiledTransition:
     """One ``(state, event)`` cell of the table."""
 
@@ -614,6 +629,9 @@ class Program:
             if len(relative) + len(anchors) == len(running):
                 self.quiet[s] = (relative, anchors)
         self.final_states = frozenset(s for s, state in workflow.states.items() if state.final)
+        #: per state: what a step there finds fixed
+        self.state_plans = {s: StatePlan(s, state.final, self.quiet.get(s))
+                            for s, state in workflow.states.items()}
         #: whether a task has a deadline (an open one past it raises a signal)
         self.deadlines = any(t.due_after is not None or t.due_cycle is not None
                              for t in workflow.tasks.values())

@@ -41,7 +41,7 @@ from ..model.calendar import (
     require_aware,
 )
 from ..model.values import number_text
-from ..program import CompiledTransition, Program, explain_guard, program_of
+from ..program import CompiledTransition, Program, StatePlan, explain_guard, program_of
 from ..rules.decision import Decision
 from ..rules.durable import DurableRules
 from ..rules.durable import check as durable_gaps
@@ -55,6 +55,7 @@ from .record import Record, flat, record, unflat
 from .reference import build_machine
 from .step import (
     PassedGuard,
+    QuickFacts,
     QuickStep,
     agree,
     agreeing_role,
@@ -63,7 +64,7 @@ from .step import (
     completes,
     holds,
     nothing_due,
-    quick_set_facts,
+    quick_facts_step,
     quick_step,
     role_in_case,
     separation_reasons,
@@ -123,6 +124,8 @@ class Engine:
         #: per (workflow, version, state, event) of a transition used: what `fire` needs
         self._quick: dict[tuple[str, int, str, str],
                           tuple[Program, CompiledTransition, QuickStep]] = {}
+        #: per (workflow, version, state) where facts were set: what `set_facts` needs
+        self._quick_facts: dict[tuple[str, int, str], tuple[Program, StatePlan, QuickFacts]] = {}
         self._lock = threading.Lock()
         self._durable: Any = None
         self.rules_backend = rules_backend
@@ -341,6 +344,16 @@ class Engine:
         found = self._quick[key] = (program, ct, made)
         return found
 
+    def _quick_facts_step(self, key: tuple[str, int, str]
+                          ) -> tuple[Program, StatePlan, QuickFacts] | None:
+        """`_quick_step` for `set_facts` in (workflow, version, state)."""
+        program = self._programs.get((key[0], key[1]))
+        plan = None if program is None else program.state_plans.get(key[2])
+        if program is None or plan is None:
+            return None
+        found = self._quick_facts[key] = (program, plan, quick_facts_step(program, plan))
+        return found
+
     def _fire_full(self, case: Case, event: str, actor: Actor,
                    data: Mapping[str, Any] | None, at: datetime | None,
                    store: CaseWriter | None) -> Case:
@@ -432,9 +445,13 @@ class Engine:
                 and at.__class__ is datetime and at.tzinfo is not None and 1 < at.year < 9999
                 and case._normalised):
             # the common step, allowed as it comes, is made without looking for words
-            known = self._programs.get((case._workflow_id, case._workflow_version))
-            if known is not None:
-                quick = quick_set_facts(known, case, facts, actor, at)
+            key = (case._workflow_id, case._workflow_version, case._state)
+            found = self._quick_facts.get(key)
+            if found is None:
+                found = self._quick_facts_step(key)
+            if found is not None:
+                known, plan, made = found
+                quick = made(known, plan, case, facts, actor, at)
                 if quick is not None:
                     if store is not None:
                         store.save(quick, case.version)

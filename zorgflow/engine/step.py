@@ -19,7 +19,7 @@ from .. import _flatmap as flatmap
 from .._flatmap import FlatMap
 from ..errors import Reason, TransitionRejected, ValueProblem
 from ..model.values import coerce
-from ..program import CompiledTransition, Program, explain_guard
+from ..program import CompiledTransition, Program, StatePlan, explain_guard
 from ..rules.codegen import enabled as codegen_enabled
 from ..rules.expr import Env, Expr
 from ..rules.logic import UNKNOWN
@@ -136,15 +136,35 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
             if name != role and name not in agreed:
                 complete = False
         if not complete:  # as `agree`
-            now_agreed = dict(agreed)
-            now_agreed[role] = aid
-            pending_now = dict(agreements)
-            given = flat(clean)
-            pending_now[ct.event] = (now_agreed, given)
+            if pending is None:
+                now_agreed = {role: aid}
+            else:
+                now_agreed = dict(agreed)
+                now_agreed[role] = aid
+            given = flat(clean) if clean else flatmap.EMPTY
+            if agreements:
+                pending_now = dict(agreements)
+                pending_now[ct.event] = (now_agreed, given)
+            else:
+                pending_now = {ct.event: (now_agreed, given)}
             entry: Record = (version + 1, at, aid, role, "agree", ct.event, ct.from_state,
                              ct.from_state, given, case._workflow_version)
-            return case._next(entry, ct.from_state, case._facts, roles, timers, pending_now,
-                              tasks, returns_to)
+            agreeing = _new_case(Case)  # as `Case._next`, without the call
+            agreeing._id = case._id
+            agreeing._workflow_id = case._workflow_id
+            agreeing._workflow_version = case._workflow_version
+            agreeing._state = ct.from_state
+            agreeing._facts = case._facts
+            agreeing._roles = roles
+            agreeing._history = (*case._history, entry)
+            agreeing._timers = timers
+            agreeing._agreements = pending_now
+            agreeing._tasks = tasks
+            agreeing._returns_to = returns_to
+            agreeing._normalised = True
+            agreeing._stored = stored
+            agreeing._entries = None
+            return agreeing
     else:
         role = None  # the first of the transition's roles he holds (`role_for`)
         for name, by_case in ct.roles_by:
@@ -329,32 +349,75 @@ QuickStep = Callable[[Program, CompiledTransition, Case, Actor, Mapping[str, Any
                       datetime], Case | None]
 
 
-def quick_set_facts(program: Program, case: Case, given: Mapping[str, Any], actor: Actor,
-                    at: datetime) -> Case | None:
+def quick_set_facts(program: Program, plan: StatePlan, case: Case, given: Mapping[str, Any],
+                    actor: Actor, at: datetime) -> Case | None:
     """``case`` after `Engine.set_facts` of ``given`` when that is plainly allowed: nothing is
     due, the case is open, the actor holds a role in it, and each fact may be set by him here
     and now (no ``when:`` to ask) to a value it holds (none forgotten). None otherwise: the
-    full path (`Engine._check_facts`) says why, or records a signal first."""
-    state = case._state
-    if state in program.final_states or not nothing_due(program, case, at):
+    full path (`Engine._check_facts`) says why, or records a signal first. ``plan`` is that
+    of the case's state; ``given`` a dict.
+
+    Like `quick_fire`, a template: `quick_facts_step` writes it out for one state, reading
+    what the state and the workflow fix only as ``plan.<attribute>`` and
+    ``program.<attribute>`` (`FACTS_FIXED`)."""
+    # -- nothing due (as `nothing_due`, for this state), and open -------------------------
+    if plan.final or not plan.bounded:
         return None
-    role = role_in_case(program, actor, case)
+    if plan.anchors:
+        names = case._facts._names
+        for name in plan.anchors:
+            if name in names:
+                return None
+    timers = case._timers
+    for signal, shortest in plan.quiet_timers:
+        if signal in timers:
+            try:
+                if timers[timers.index(signal) + 1] + shortest <= at:
+                    return None
+            except OverflowError:
+                return None
+    if program.deadlines:
+        day = at.toordinal()
+        for _, due_at, done_at, _ in case._tasks[1::2]:
+            if due_at is not None and done_at is None and due_at.toordinal() - day < 3 \
+                    and due_at <= at:
+                return None
+    # -- his role in the case (as `role_in_case`) -----------------------------------------
+    roles = case._roles
+    aid = actor.id
+    role = None
+    if aid in roles:
+        for i in range(1, len(roles), 2):
+            if role is None and roles[i] == aid:
+                role = roles[i - 1]
     if role is None:
-        return None
-    roles, aid, setters = case._roles, actor.id, program.setters
+        mine = actor.roles
+        if len(mine) == 1:
+            for only in mine:
+                if only in program.org_role_ids:
+                    role = only
+        else:
+            held = mine & program.org_role_ids
+            if held:
+                role = min(held)
+        if role is None:
+            return None
+    # -- each fact (as `Engine._check_facts`) ---------------------------------------------
+    state = plan.state
     typed: dict[str, Any] = {}
     for name, value in given.items():
-        setter = setters.get(name)
+        setter = program.setters.get(name)
         if setter is None or value is None:
             return None
         set_in, set_by, plain = setter
         if set_in and state not in set_in:
             return None
         if set_by:
-            for by, by_case in set_by:  # as `holds`
+            allowed = False  # as `holds`
+            for by, by_case in set_by:
                 if (flatmap.get(roles, by) == aid) if by_case else (by in actor.roles):
-                    break
-            else:
+                    allowed = True
+            if not allowed:
                 return None
         if value.__class__ is plain:  # held as it comes
             typed[name] = value
@@ -367,8 +430,44 @@ def quick_set_facts(program: Program, case: Case, given: Mapping[str, Any], acto
     version = len(case._history) + (len(stored) if stored is not None else 0)
     entry: Record = (version + 1, at, aid, role, "set_facts", "set_facts", state, state,
                      flat(typed), case._workflow_version)
-    return case._next(entry, state, case._facts.updated(typed), roles, case._timers,
-                      case._agreements, case._tasks, case._returns_to)
+    new = _new_case(Case)  # as `Case._next`, without the call
+    new._id = case._id
+    new._workflow_id = case._workflow_id
+    new._workflow_version = case._workflow_version
+    new._state = state
+    new._facts = case._facts.updated(typed)
+    new._roles = roles
+    new._history = (*case._history, entry)
+    new._timers = timers
+    new._agreements = case._agreements
+    new._tasks = case._tasks
+    new._returns_to = case._returns_to
+    new._normalised = True
+    new._stored = stored
+    new._entries = None
+    return new
+
+
+#: what `quick_set_facts` reads as given
+FACTS_FIXED = {
+    "plan": ("anchors", "bounded", "final", "quiet_timers", "state"),
+    "program": ("deadlines", "org_role_ids"),
+}
+
+
+def quick_facts_step(program: Program, plan: StatePlan) -> QuickFacts:
+    """`quick_set_facts` written out for one state (as `quick_step` does for a transition)."""
+    if not codegen_enabled():
+        return quick_set_facts
+    fixed = {name: {a: getattr(owner, a) for a in FACTS_FIXED[name]}
+             for name, owner in (("plan", plan), ("program", program))}
+    made = specialise(quick_set_facts, fixed, f"set_facts in {plan.state}")
+    return made if made is not None else quick_set_facts
+
+
+#: `set_facts` allowed as it comes: `quick_set_facts`, or it written out for one state
+QuickFacts = Callable[[Program, StatePlan, Case, Mapping[str, Any], Actor, datetime],
+                      Case | None]
 
 
 def role_in_case(program: Program, actor: Actor, case: Case) -> str | None:
