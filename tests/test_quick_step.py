@@ -282,3 +282,26 @@ def test_one_criterion_asked_alone_answers_as_the_whole_decision(
     decided = _LZN_PROGRAM.decider(typed, AT)
     decided(rule_set)  # decided first: read from the decision
     assert decided.criterion(rule_set, value) is expected
+
+
+def test_a_case_read_back_steps_as_the_case_it_was() -> None:
+    """A case read from outside (not yet checked against its workflow) is checked, then takes
+    the quick path: the same case as the full path makes, and as the case in memory makes."""
+    engine, people = _lzn()
+    coord, regisseur = people["coord"], people["regisseur"]
+    case = engine.start("lzn", actor=people["scp"], at=AT)
+    for event in ("passend_bevonden", "geen_actief_dossier"):
+        case = engine.fire(case, event, actor=coord, at=AT)
+    case = engine.fire(case, "casusregisseur_benoemd", actor=coord, at=AT,
+                       data={"casusregisseur": regisseur.id, "ketenpartner": "GGZ"})
+    stored = json.loads(json.dumps(case.to_dict()))
+    for verify in (True, False):
+        restored = Case.from_dict(stored, verify=verify)
+        quick = engine.fire(restored, "voortgang_teruggekoppeld", actor=regisseur, at=AT)
+        _same(quick, engine._fire_full(restored, "voortgang_teruggekoppeld", regisseur, None,
+                                       AT, None))
+        _same(quick, engine.fire(case, "voortgang_teruggekoppeld", actor=regisseur, at=AT))
+        facts = engine.set_facts(Case.from_dict(stored, verify=verify),
+                                 {"zorg_ketenpartner_adequaat": True}, actor=coord, at=AT)
+        _same(facts, engine.set_facts(case, {"zorg_ketenpartner_adequaat": True}, actor=coord,
+                                      at=AT))

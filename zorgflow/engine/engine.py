@@ -315,8 +315,10 @@ class Engine:
         if at is None:
             at = now()
         if (case.__class__ is Case and actor.__class__ is Actor and at.__class__ is datetime
-                and at.tzinfo is not None and 1 < at.year < 9999 and case._normalised):
+                and at.tzinfo is not None and 1 < at.year < 9999):
             # the common step, allowed as it comes, is made without looking for words
+            if not case._normalised:  # read from outside: checked against its workflow first
+                case = self._for_case(case)[1]
             key = (case._workflow_id, case._workflow_version, case._state, event)
             found = self._quick.get(key)
             if found is None:
@@ -442,9 +444,10 @@ class Engine:
         if at is None:
             at = now()
         if (case.__class__ is Case and actor.__class__ is Actor and facts.__class__ is dict
-                and at.__class__ is datetime and at.tzinfo is not None and 1 < at.year < 9999
-                and case._normalised):
+                and at.__class__ is datetime and at.tzinfo is not None and 1 < at.year < 9999):
             # the common step, allowed as it comes, is made without looking for words
+            if not case._normalised:  # read from outside: checked against its workflow first
+                case = self._for_case(case)[1]
             key = (case._workflow_id, case._workflow_version, case._state)
             found = self._quick_facts.get(key)
             if found is None:

@@ -20,8 +20,6 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
-import inspect
-import textwrap
 import types
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -62,6 +60,9 @@ def _tree(function: Callable[..., Any]) -> ast.FunctionDef | None:
     """The definition of ``function`` (read once), without its docstring and annotations."""
     if function in _TREES:
         return _TREES[function]
+    import inspect  # on first use: `import zorgflow` need not pay for it
+    import textwrap
+
     try:
         source = textwrap.dedent(inspect.getsource(function))
     except (OSError, TypeError):
