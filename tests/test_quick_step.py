@@ -19,6 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zorgflow import Actor, Case, Engine, TransitionRejected, load_workflow
+from zorgflow.loader import load_workflow_text
+from zorgflow.migration_plan import identity_plan
 from zorgflow.engine.specialise import specialise
 from zorgflow.engine.step import quick_facts_step, quick_fire, quick_set_facts, quick_step
 from zorgflow.model.calendar import AMSTERDAM
@@ -305,3 +307,48 @@ def test_a_case_read_back_steps_as_the_case_it_was() -> None:
                                  {"zorg_ketenpartner_adequaat": True}, actor=coord, at=AT)
         _same(facts, engine.set_facts(case, {"zorg_ketenpartner_adequaat": True}, actor=coord,
                                       at=AT))
+
+
+_TASKS = """\
+id: taak
+version: {version}
+label: Proef
+assumption: proef
+start_by: [melder]
+roles:
+  melder: {{label: Melder}}
+  coordinator: {{label: Coordinator}}
+facts:
+  notitie: {{type: string, label: Notitie}}
+states:
+  aangemeld: {{label: Aangemeld, initial: true}}
+  uitvoering: {{label: Uitvoering}}
+  afgesloten: {{label: Afgesloten, final: true}}
+tasks:
+  bellen: {{label: Bellen, role: coordinator, opened_by: opgepakt{due}}}
+transitions:
+  - {{event: opgepakt, label: Opgepakt, from: aangemeld, to: uitvoering, by: [coordinator]}}
+  - {{event: genoteerd, label: Genoteerd, from: uitvoering, to: uitvoering, by: [coordinator]}}
+  - {{event: afsluiten, label: Afsluiten, from: uitvoering, to: afgesloten, by: [coordinator]}}
+"""
+
+
+def test_a_deadline_a_migrated_case_keeps_is_recorded() -> None:
+    """A case keeps its task's deadline when it moves to a version of its workflow that sets
+    none: a step past it records the signal first (the quick path looked for deadlines only
+    where the case's version sets them, and a sweep never recorded it)."""
+    first = load_workflow_text(_TASKS.format(version=1, due=", due: 3 days"), "taak.yaml")
+    second = load_workflow_text(_TASKS.format(version=2, due=""), "taak.yaml")
+    engine = Engine([first, second])
+    melder, coord = Actor("m.melder", roles={"melder"}), Actor("c.coord", roles={"coordinator"})
+    case = engine.start("taak", actor=melder, at=AT, version=1)
+    case = engine.fire(case, "opgepakt", actor=coord, at=AT)
+    case = engine.migrate(case, identity_plan(first, second), actor=coord, at=AT)
+    late = AT + timedelta(days=10)
+    assert [s.name for s in engine.due(case, late)] == ["bellen_te_laat"]
+    fired = engine.fire(case, "genoteerd", actor=coord, at=late)
+    assert [(e.kind, e.event) for e in fired.history[-2:]] == [
+        ("signal", "bellen_te_laat"), ("fire", "genoteerd")]
+    noted = engine.set_facts(case, {"notitie": "gebeld"}, actor=coord, at=late)
+    assert [e.kind for e in noted.history[-2:]] == ["signal", "set_facts"]
+    assert engine.record_signals(case, late).version == case.version + 1

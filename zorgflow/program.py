@@ -632,9 +632,6 @@ class Program:
         #: per state: what a step there finds fixed
         self.state_plans = {s: StatePlan(s, state.final, self.quiet.get(s))
                             for s, state in workflow.states.items()}
-        #: whether a task has a deadline (an open one past it raises a signal)
-        self.deadlines = any(t.due_after is not None or t.due_cycle is not None
-                             for t in workflow.tasks.values())
         #: states a returning transition leaves: entering one records where the case came from
         self.returning_states = frozenset(s for t in workflow.transitions if t.returns
                                           for s in t.from_states)

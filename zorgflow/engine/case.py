@@ -412,6 +412,26 @@ class Case:
         new._entries = None
         return new
 
+    def _checked(self, facts: Facts) -> Case:
+        """This case checked against its workflow, holding ``facts`` (typed): `_evolve` with
+        facts only, made on the first step of every case read from outside."""
+        new = Case.__new__(Case)
+        new._id = self._id
+        new._workflow_id = self._workflow_id
+        new._workflow_version = self._workflow_version
+        new._state = self._state
+        new._facts = facts
+        new._roles = self._roles
+        new._history = self._history
+        new._timers = self._timers
+        new._agreements = self._agreements
+        new._tasks = self._tasks
+        new._returns_to = self._returns_to
+        new._normalised = True
+        new._stored = self._stored
+        new._entries = None
+        return new
+
     def _next(self, entry: Record, state: str, facts: Facts, case_roles: FlatMap,
               timers: FlatMap, agreements: Agreements, tasks: FlatMap,
               returns_to: str | None) -> Case:

@@ -245,7 +245,7 @@ class Engine:
             raise CaseFormatError(f"'{role}' is not a case role of workflow {wf.id}")
         # a checked copy: the given case stays as it was (unchecked, so that another engine
         # checks it against its own workflow); it owns its dicts (from_dict copied them)
-        return case._evolve(facts=facts.replaced(typed) if typed else None)
+        return case._checked(facts.replaced(typed) if typed else facts)
 
     # -- the public contract --------------------------------------------------------------------
     def start(

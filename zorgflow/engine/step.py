@@ -65,7 +65,7 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
             except OverflowError:  # a start at the end of the calendar: the full path
                 return None
     tasks = case._tasks
-    if program.deadlines:
+    if tasks:  # (the case's own: one migrated keeps a deadline its new version may not set)
         day = at.toordinal()
         for _, due_at, done_at, _ in tasks[1::2]:  # the task records
             # (a deadline dated three days or more after `at` is later whatever the offsets:
@@ -327,7 +327,7 @@ QUICK_FIXED = {
            "guard", "needs_env", "opens_tasks", "quiet_timers", "reads_rules", "resets",
            "not_the_assigner", "returns", "roles_by", "sends_dossier", "sets", "target",
            "task_plan", "timer_plan", "warnings"),
-    "program": ("deadlines", "different_people", "dossier", "fact_plain", "returning_states",
+    "program": ("different_people", "dossier", "fact_plain", "returning_states",
                 "tasks"),
 }
 
@@ -376,7 +376,7 @@ def quick_set_facts(program: Program, plan: StatePlan, case: Case, given: Mappin
                     return None
             except OverflowError:
                 return None
-    if program.deadlines:
+    if case._tasks:  # (the case's own: one migrated keeps a deadline its version may not set)
         day = at.toordinal()
         for _, due_at, done_at, _ in case._tasks[1::2]:
             if due_at is not None and done_at is None and due_at.toordinal() - day < 3 \
@@ -451,7 +451,7 @@ def quick_set_facts(program: Program, plan: StatePlan, case: Case, given: Mappin
 #: what `quick_set_facts` reads as given
 FACTS_FIXED = {
     "plan": ("anchors", "bounded", "final", "quiet_timers", "state"),
-    "program": ("deadlines", "org_role_ids"),
+    "program": ("org_role_ids",),
 }
 
 
@@ -512,7 +512,7 @@ def nothing_due(program: Program, case: Case, at: datetime) -> bool:
                         return False
                 except OverflowError:  # a start at the end of the calendar: look the long way
                     return False
-    if program.deadlines:
+    if case._tasks:  # the case's own (a migrated case keeps a deadline its version may not set)
         day = at.toordinal()
         for _, due_at, done_at, _ in case._tasks[1::2]:  # the task records
             # a deadline dated three days or more after `at` is later whatever the offsets
