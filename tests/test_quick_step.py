@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zorgflow import Actor, Case, Engine, TransitionRejected, load_workflow
-from zorgflow.loader import load_workflow_text
-from zorgflow.migration_plan import identity_plan
 from zorgflow.engine.specialise import specialise
 from zorgflow.engine.step import quick_facts_step, quick_fire, quick_set_facts, quick_step
+from zorgflow.loader import load_workflow_text
+from zorgflow.migration_plan import identity_plan
 from zorgflow.model.calendar import AMSTERDAM
 from zorgflow.rules.logic import UNKNOWN
 from zorgflow.testing import facts_for, state_machine_for
@@ -352,3 +352,86 @@ def test_a_deadline_a_migrated_case_keeps_is_recorded() -> None:
     noted = engine.set_facts(case, {"notitie": "gebeld"}, actor=coord, at=late)
     assert [e.kind for e in noted.history[-2:]] == ["signal", "set_facts"]
     assert engine.record_signals(case, late).version == case.version + 1
+
+
+# shapes the templates do not use, where writing a function out is easy to get wrong (each
+# went wrong once: the review of the specialiser found them)
+def _comprehension_rebinds(c: Any, data: Any) -> Any:
+    x = 1
+    return [x for x in data], {x: x for x in data}, (lambda x: x * 2)(data[0]), x
+
+
+def _loop_variable_changed_in_the_body(c: Any, data: Any) -> Any:
+    out = []
+    for x in c.items:
+        if data:
+            x = 5
+        out.append(x)
+    for y in c.items:
+        y += 10
+        out.append(y)
+    for z in c.items:
+        for z in data:
+            out.append(z)
+    return out
+
+
+def _loop_variable_read_after(c: Any, data: Any) -> Any:
+    x = 0
+    for x in c.items:  # noqa: B007 (the shape under test)
+        pass
+    return x
+
+
+def _walrus(c: Any, data: Any) -> Any:
+    x = 1
+    if (x := data[0]) and x:
+        y = (x := x + 1) + x
+        return x, y
+    return None
+
+
+@pytest.mark.parametrize("shape", [_comprehension_rebinds, _loop_variable_changed_in_the_body,
+                                   _loop_variable_read_after, _walrus])
+@given(items=st.lists(st.integers(0, 3), max_size=4), data=st.lists(st.integers(0, 3),
+                                                                    min_size=1, max_size=3))
+@settings(max_examples=40, deadline=None)
+def test_shapes_a_template_might_use_are_written_out_as_they_run(
+        shape: Callable[..., Any], items: list[int], data: list[int]) -> None:
+    made = specialise(shape, {"c": {"items": tuple(items)}}, shape.__name__)
+    assert made is not None
+    assert made(object(), data) == shape(SimpleNamespace(items=tuple(items)), data)
+
+
+def test_a_fixed_value_of_a_subclass_of_str_is_not_written_as_a_constant() -> None:
+    import enum
+
+    class Kind(enum.StrEnum):
+        A = "a"
+
+    made = specialise(_loop_variable_read_after, {"c": {"items": (Kind.A, "b")}}, "kinds")
+    assert made is not None and made(object(), [1]) == "b"
+    made = specialise(_loop_variable_read_after, {"c": {"items": ("b", Kind.A)}}, "kinds")
+    assert made is not None and made(object(), [1]) is Kind.A
+
+
+def test_a_template_changed_since_it_was_imported_is_not_written_out(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The specialiser reads the template's source: if the file on disk is no longer the
+    code running (a package upgraded in place), it keeps the function as it runs."""
+    module = tmp_path / "template_mod.py"
+    module.write_text("def step(c, x):\n    if c.on:\n        return x + 1\n    return x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+
+    template = importlib.import_module("template_mod")
+    assert specialise(template.step, {"c": {"on": True}}, "fresh") is not None
+    from zorgflow.engine import specialise as specialiser
+
+    specialiser._TREES.clear()
+    module.write_text("def step(c, x):\n    if c.on:\n        return x + 2\n    return x * 2\n"
+                      "# changed\n")
+    import linecache
+
+    linecache.clearcache()
+    assert specialise(template.step, {"c": {"on": True}}, "changed") is None

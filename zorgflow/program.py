@@ -36,6 +36,7 @@ from .model import (
 )
 from .model.calendar import interval_limits
 from .model.values import coerce, exact_form, interval_reader, problem_text, reader
+from .rules.codegen import ONE_CRITERION
 from .rules.decision import Decision
 from .rules.expr import Env, Expr, Scope, compile_expr, show
 from .rules.logic import UNKNOWN, truth_word
@@ -797,6 +798,9 @@ class Decider:
         if value in decision.matched:
             return True
         return UNKNOWN if value in decision.undecided else False
+
+
+ONE_CRITERION.add(Decider)
 
 
 def explain_guard(guard: Expr, env: Env) -> list[str]:

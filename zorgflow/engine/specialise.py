@@ -16,10 +16,12 @@ A function whose source cannot be read (no ``.py`` files installed) is not speci
 """
 
 from __future__ import annotations
+import __future__
 
 import ast
 import builtins
 import copy
+import inspect
 import types
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -29,7 +31,9 @@ from .._frozen import Frozen
 #: a tuple no longer than this is written out item by item in a ``for`` loop
 _UNROLL = 8
 _UNKNOWN = object()
-_LITERALS = (str, int, float, bool, type(None))
+#: the classes of a value written into the code as a constant (exactly these: a subclass of
+#: str, such as an enum member, goes into the globals)
+_LITERALS = frozenset({str, int, float, bool, type(None)})
 
 
 def specialise(function: Callable[..., Any], fixed: Mapping[str, Mapping[str, Any]],
@@ -38,10 +42,10 @@ def specialise(function: Callable[..., Any], fixed: Mapping[str, Mapping[str, An
     given (only attributes listed; reading any other still happens at run time). ``name``
     names the new function in tracebacks."""
     tree = _tree(function)
-    if tree is None:
-        return None
+    if tree is None or _stored(tree) & set(fixed):
+        return None  # no source, or it gives a fixed argument another value
     namespace: dict[str, Any] = {}
-    folder = _Folder(fixed, namespace)
+    folder = _Folder(fixed, namespace, _free_reads(tree))
     body = folder.block(tree.body)
     definition = ast.FunctionDef(name=tree.name, args=tree.args, body=body or [ast.Pass()],
                                  decorator_list=[], returns=None, type_comment=None)
@@ -60,16 +64,21 @@ def _tree(function: Callable[..., Any]) -> ast.FunctionDef | None:
     """The definition of ``function`` (read once), without its docstring and annotations."""
     if function in _TREES:
         return _TREES[function]
-    import inspect  # on first use: `import zorgflow` need not pay for it
-    import textwrap
-
     try:
-        source = textwrap.dedent(inspect.getsource(function))
-    except (OSError, TypeError):
+        source = inspect.getsource(function)  # a function at the top of its module
+        module = ast.parse(source)
+        # the file read must be the code running (not a file changed since it was imported)
+        flags = function.__code__.co_flags & __future__.annotations.compiler_flag
+        compiled = compile(module, "<template>", "exec", flags=flags, dont_inherit=True)
+    except (OSError, TypeError, SyntaxError):
         _TREES[function] = None
         return None
-    definition = ast.parse(source).body[0]
-    assert isinstance(definition, ast.FunctionDef)
+    same = any(isinstance(c, types.CodeType) and _shape(c) == _shape(function.__code__)
+               for c in compiled.co_consts)
+    definition = module.body[0]
+    if not same or not isinstance(definition, ast.FunctionDef):
+        _TREES[function] = None
+        return None
     body = definition.body
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
         body = body[1:]  # the docstring
@@ -81,14 +90,26 @@ def _tree(function: Callable[..., Any]) -> ast.FunctionDef | None:
     return definition
 
 
+def _shape(code: types.CodeType) -> tuple[Any, ...]:
+    """What compiling the same source gives again, wherever it starts: the names, the local
+    variables, the plain constants and how many lines it spans (the instructions themselves
+    differ with how the module was compiled)."""
+    lines = [line for _, _, line in code.co_lines() if line is not None]
+    return (code.co_names, code.co_varnames,
+            tuple(c for c in code.co_consts if not isinstance(c, types.CodeType)),
+            max(lines) - code.co_firstlineno)
+
+
 class _Folder:
     """Rewrites statements for the fixed values: one pass, a new tree."""
 
-    def __init__(self, fixed: Mapping[str, Mapping[str, Any]],
-                 namespace: dict[str, Any]) -> None:
+    def __init__(self, fixed: Mapping[str, Mapping[str, Any]], namespace: dict[str, Any],
+                 free: set[str]) -> None:
         self.fixed = fixed
         self.namespace = namespace
         self.names: dict[int, str] = {}  # id of a value in the namespace -> its name
+        #: names the function reads outside the loops that give them their values
+        self.free = free
 
     # -- values -----------------------------------------------------------------------------
     def node_for(self, value: Any) -> ast.expr:
@@ -131,6 +152,8 @@ class _Folder:
             if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
                     and isinstance(statement.targets[0], ast.Name):
                 name = statement.targets[0].id
+                for walrus in _stored(statement.value):
+                    known.pop(walrus, None)
                 value = self.expr(statement.value, {**known, **loop})
                 out.append(ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())],
                                       value=value))
@@ -139,9 +162,10 @@ class _Folder:
                     known[name] = self.value_of(value)
                 continue
             stored = _stored(statement)
-            if not isinstance(statement, ast.If):  # a loop may read what it stores later on
-                for name in stored:
-                    known.pop(name, None)
+            # a loop may read what it stores later on; an `if` test, only what it stores
+            for name in (_stored(statement.test) if isinstance(statement, ast.If)
+                         else stored):
+                known.pop(name, None)
             out.extend(self.statement(statement, {**known, **loop}))
             for name in stored:  # an `if` stores after its test, in a block of its own
                 known.pop(name, None)
@@ -159,10 +183,10 @@ class _Folder:
         if not isinstance(items, tuple) or len(items) > _UNROLL:
             return None
         names = [_bind(node.target, item) for item in items]
-        if any(n is None for n in names):
-            return None
-        if any(isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
-               and s.targets[0].id in n for n in names if n for s in node.body):
+        variables = _stored(node.target)
+        if any(n is None for n in names) or variables & self.free:
+            return None  # read after the loop: it must hold its last value
+        if any(variables & _stored(s) for s in node.body):
             return None  # the body gives a loop variable another value
         return [n for n in names if n is not None]
 
@@ -194,6 +218,29 @@ class _Rewrite(ast.NodeTransformer):
         if isinstance(node.ctx, ast.Load) and node.id in self.bound:
             return self.folder.node_for(self.bound[node.id])
         return node
+
+    def _scope(self, node: ast.AST, names: set[str]) -> Any:
+        """Visit a lambda or comprehension without the names it binds itself."""
+        outer, fixed = self.bound, self.folder.fixed
+        self.bound = {k: v for k, v in outer.items() if k not in names}
+        self.folder.fixed = {k: v for k, v in fixed.items() if k not in names}
+        try:
+            self.generic_visit(node)
+        finally:
+            self.bound, self.folder.fixed = outer, fixed
+        return node
+
+    def visit_Lambda(self, node: ast.Lambda) -> Any:
+        args = node.args
+        return self._scope(node, {a.arg for a in [*args.posonlyargs, *args.args,
+                                                  *args.kwonlyargs]}
+                           | {a.arg for a in (args.vararg, args.kwarg) if a is not None})
+
+    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
+                       ) -> Any:
+        return self._scope(node, set().union(*(_stored(g.target) for g in node.generators)))
+
+    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _comprehension
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
         if isinstance(node.ctx, ast.Load) and isinstance(node.value, ast.Name):
@@ -289,9 +336,10 @@ _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
 
 
 def _literal(value: Any) -> bool:
-    if isinstance(value, _LITERALS):
+    cls = value.__class__
+    if cls in _LITERALS:
         return True
-    if isinstance(value, tuple | frozenset):
+    if cls is tuple or cls is frozenset:
         return all(_literal(v) for v in value)
     return False
 
@@ -313,10 +361,36 @@ def _bind(target: ast.expr, item: Any) -> dict[str, Any] | None:
     return None
 
 
-def _stored(statement: ast.stmt) -> set[str]:
-    """The names ``statement`` may give a value, anywhere in it."""
-    return {node.id for node in ast.walk(statement)
-            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)}
+def _stored(node: ast.AST) -> set[str]:
+    """The names ``node`` may give a value, anywhere in it."""
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+            and not isinstance(n.ctx, ast.Load)}
+
+
+def _free_reads(node: ast.AST, bound: frozenset[str] = frozenset()) -> set[str]:
+    """The names read in ``node`` outside the ``for`` loops, comprehensions and lambdas that
+    give them their values."""
+    if isinstance(node, ast.For):
+        inner = bound | _stored(node.target)
+        reads = _free_reads(node.iter, bound)
+        for statement in [*node.body, *node.orelse]:
+            reads |= _free_reads(statement, inner)
+        return reads
+    if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+        return _free_reads_in(node, bound | _stored(node))
+    if isinstance(node, ast.Lambda):
+        return _free_reads_in(node, bound | {a.arg for a in ast.walk(node.args)
+                                             if isinstance(a, ast.arg)})
+    if isinstance(node, ast.Name):
+        return {node.id} if isinstance(node.ctx, ast.Load) and node.id not in bound else set()
+    return _free_reads_in(node, bound)
+
+
+def _free_reads_in(node: ast.AST, bound: frozenset[str]) -> set[str]:
+    reads: set[str] = set()
+    for child in ast.iter_child_nodes(node):
+        reads |= _free_reads(child, bound)
+    return reads
 
 
 def _breaks(statements: list[ast.stmt]) -> bool:

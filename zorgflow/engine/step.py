@@ -278,8 +278,7 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
             tasks = tasks_after(program, state, target, ct.event, tasks, at)
     # a record (zorgflow.engine.record), made here without a call: one on every step
     if ct.sends_dossier:
-        allowed = program.dossier
-        dossier = flat({k: v for k, v in kept.items() if k in allowed})
+        dossier = flat({k: v for k, v in kept.items() if k in program.dossier})
         warnings = tuple(label for label, when in ct.warnings if when.fn(env) is True)
         entry = (version + 1, at, aid, role, "fire", ct.event, state, target, flat(clean),
                  case._workflow_version, explanation, dossier, warnings)
@@ -340,8 +339,8 @@ def quick_step(program: Program, ct: CompiledTransition) -> QuickStep:
         return quick_fire
     fixed = {name: {a: getattr(owner, a) for a in QUICK_FIXED[name]}
              for name, owner in (("ct", ct), ("program", program))}
-    made = specialise(quick_fire, fixed, f"step {ct.from_state} --{ct.event}-->")
-    return made if made is not None else quick_fire
+    made: QuickStep = _written_out(quick_fire, fixed, f"step {ct.from_state} --{ct.event}-->")
+    return made
 
 
 #: a step allowed as it comes: `quick_fire`, or it written out for one transition
@@ -461,8 +460,19 @@ def quick_facts_step(program: Program, plan: StatePlan) -> QuickFacts:
         return quick_set_facts
     fixed = {name: {a: getattr(owner, a) for a in FACTS_FIXED[name]}
              for name, owner in (("plan", plan), ("program", program))}
-    made = specialise(quick_set_facts, fixed, f"set_facts in {plan.state}")
-    return made if made is not None else quick_set_facts
+    made: QuickFacts = _written_out(quick_set_facts, fixed, f"set_facts in {plan.state}")
+    return made
+
+
+def _written_out(template: Any, fixed: Mapping[str, Mapping[str, Any]], name: str) -> Any:
+    """``template`` written out for ``fixed``, or ``template`` itself where that cannot be
+    done. Writing out is only ever for speed: a value it cannot put in the code, or a
+    mistake of its own, must not stop a step, which the template takes as well."""
+    try:
+        made = specialise(template, fixed, name)
+    except Exception:
+        made = None
+    return made if made is not None else template
 
 
 #: `set_facts` allowed as it comes: `quick_set_facts`, or it written out for one state

@@ -194,14 +194,18 @@ def _length(items: Any) -> Any:
     return UNKNOWN if items is UNKNOWN else len(items)
 
 
+#: classes of a decider (`zorgflow.program.Decider`) whose ``criterion(rule_set, value)``
+#: answers ``value in rules.<rule_set>.matched`` (it registers itself: no import back)
+ONE_CRITERION: set[type] = set()
+
+
 def _in_rule(value: Any, decide: Callable[[str], Any], rule_id: str) -> Any:
     """``value in rules.<rule_id>.matched`` as the closures answer it: unknown when ``value``
     is (the rule set is not decided then), or when the criterion is undecided."""
     if value is UNKNOWN:
         return UNKNOWN
-    one = getattr(decide, "criterion", None)
-    if one is not None:  # the engine's decider works out that one criterion alone
-        return one(rule_id, value)
+    if decide.__class__ in ONE_CRITERION:  # the engine's decider works that one out alone
+        return decide.criterion(rule_id, value)  # type: ignore[attr-defined]
     decision = decide(rule_id)
     if value in decision.matched:
         return True
