@@ -756,12 +756,12 @@ class Decider:
     __slots__ = ("_at", "_cache", "_facts", "_rules", "env")
 
     def __init__(self, rules: Mapping[str, CompiledRuleSet], facts: Mapping[str, Any],
-                 at: Any) -> None:
+                 at: Any, env: Env | None = None) -> None:
         self._rules = rules
         self._facts = facts
         self._at = at
         self._cache: dict[str, Decision] | None = None
-        self.env: Env | None = None
+        self.env = env
 
     def _env(self) -> Env:
         env = self.env

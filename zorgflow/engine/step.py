@@ -19,7 +19,7 @@ from .. import _flatmap as flatmap
 from .._flatmap import FlatMap
 from ..errors import Reason, TransitionRejected, ValueProblem
 from ..model.values import coerce
-from ..program import CompiledTransition, Program, StatePlan, explain_guard
+from ..program import CompiledTransition, Decider, Program, StatePlan, explain_guard
 from ..rules.codegen import enabled as codegen_enabled
 from ..rules.expr import Env, Expr
 from ..rules.logic import UNKNOWN
@@ -181,12 +181,9 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
     explanation: Any = ()
     if ct.needs_env:
         facts = case._facts.to_dict()  # read at dict speed
-        if ct.reads_rules:
-            decider = program.decider(facts, at)
-            env = Env(facts, at, clean, decider)
-            decider.env = env  # rule sets read no event data: they may read the step's own
-        else:
-            env = Env(facts, at, clean, None)
+        env = Env(facts, at, clean, None)
+        if ct.reads_rules:  # rule sets read no event data: they may read the step's own env
+            env.decide = Decider(program.rules, facts, at, env)
         if ct.guard is not None:
             if ct.guard.fn(env) is not True:
                 return None
@@ -243,11 +240,14 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
             timers = tuple(started_now)
             if program.tasks:
                 if ct.task_plan[0] and not ct.task_plan[0].isdisjoint(tasks[::2]):
-                    open_now: list[Any] = []  # without the tasks that lapse
-                    for i in range(0, len(tasks), 2):
-                        if tasks[i] not in ct.task_plan[0]:
-                            open_now += tasks[i:i + 2]
-                    tasks = tuple(open_now)
+                    if ct.task_plan[0].issuperset(tasks[::2]):
+                        tasks = flatmap.EMPTY  # every open task lapses
+                    else:
+                        open_now: list[Any] = []  # without the tasks that lapse
+                        for i in range(0, len(tasks), 2):
+                            if tasks[i] not in ct.task_plan[0]:
+                                open_now += tasks[i:i + 2]
+                        tasks = tuple(open_now)
                 for spec in ct.task_plan[1]:  # those that open
                     if spec.due_after is None and spec.due_cycle is None:
                         tasks = flatmap.put(tasks, spec.id, (at, None, None, None))
