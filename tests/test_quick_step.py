@@ -435,3 +435,27 @@ def test_a_template_changed_since_it_was_imported_is_not_written_out(
 
     linecache.clearcache()
     assert specialise(template.step, {"c": {"on": True}}, "changed") is None
+
+
+def test_every_way_of_making_a_case_sets_every_field() -> None:
+    """A case is made field by field in several places, for speed (`Case._next`, the
+    written-out steps, a trusted read, a first check): each must set every slot."""
+    engine, people = _lzn()
+    coord, regisseur = people["coord"], people["regisseur"]
+    made = [engine.start("lzn", actor=people["scp"], at=AT)]
+    for event in ("passend_bevonden", "geen_actief_dossier"):
+        made.append(engine.fire(made[-1], event, actor=coord, at=AT))
+    made.append(engine.fire(made[-1], "casusregisseur_benoemd", actor=coord, at=AT,
+                            data={"casusregisseur": regisseur.id, "ketenpartner": "GGZ"}))
+    made.append(engine.fire(made[-1], "stagnatie_gemeld", actor=regisseur, at=AT))
+    made.append(engine.fire(made[-1], "plan_aangepast", actor=coord, at=AT))  # an agreement
+    made.append(engine.set_facts(made[-1], {"zorg_ketenpartner_adequaat": True}, actor=coord,
+                                 at=AT))
+    made.append(engine._fire_full(made[-1], "plan_aangepast", regisseur, None, AT, None))
+    stored = json.loads(json.dumps(made[-1].to_dict()))
+    made.append(Case.from_dict(stored, verify=False))
+    made.append(engine._for_case(made[-1])[1])
+    made.append(engine.fire(made[-2], "voortgang_teruggekoppeld", actor=regisseur, at=AT))
+    for case in made:
+        missing = [slot for slot in Case.__slots__ if not hasattr(case, slot)]
+        assert not missing, (case, missing)

@@ -664,6 +664,9 @@ class Program:
             if name in self.fact_readers:
                 self.fact_readers[name] = interval_reader(self.fact_readers[name], limit, unit)
                 self.fact_classes.pop(name, None)
+        #: per fact a value of which may be held as it comes: its class, and an enum's values
+        self.fact_forms = {name: (cls, self.fact_enums.get(name))
+                           for name, cls in self.fact_classes.items()}
         #: facts a value of which needs no check when it is of this class (no enum)
         self.fact_plain = {name: cls for name, cls in self.fact_classes.items()
                            if name not in self.fact_enums}

@@ -622,7 +622,7 @@ class Case:
                 or last.__class__ is not dict or last.get("seq") != len(entries)
                 or last.get("to") != state):
             return None
-        agreements, tasks, returns_to = None, None, None
+        agreements, tasks, returns_to = _NONE, flatmap.EMPTY, None
         if "agreements" in raw or "tasks" in raw or "returns_to" in raw:
             try:
                 agreements = read_agreements(raw.get("agreements"))
@@ -630,12 +630,24 @@ class Case:
                 returns_to = _optional_text(raw, "returns_to")
             except (KeyError, ValueError, TypeError):
                 return None
-        # Facts keeps the values in a tuple of its own: the dict given is not kept
-        own = Facts(facts) if all_plain(facts) else Facts(frozen_facts(facts))
-        return cls(id, workflow_id, workflow_version, state, own,
-                   flatmap.of(roles), (), tuple(parsed_timers), normalised=False,
-                   stored=_StoredEntries(entries),
-                   agreements=agreements, tasks=tasks, returns_to=returns_to)
+        # as `__init__` makes it, from the compact forms (no conversions to look for); Facts
+        # keeps the values in a tuple of its own: the dict given is not kept
+        case = Case.__new__(cls)
+        case._id = id
+        case._workflow_id = workflow_id
+        case._workflow_version = workflow_version
+        case._state = state
+        case._facts = Facts(facts) if all_plain(facts) else Facts(frozen_facts(facts))
+        case._roles = flatmap.of(roles)
+        case._history = ()
+        case._timers = tuple(parsed_timers)
+        case._agreements = agreements
+        case._tasks = tasks
+        case._returns_to = returns_to
+        case._normalised = False
+        case._stored = _StoredEntries(entries)
+        case._entries = None
+        return case
 
     @classmethod
     def _from_store(cls, id: str, workflow_id: str, workflow_version: int, state: str,

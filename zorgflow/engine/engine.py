@@ -226,11 +226,12 @@ class Engine:
                                   f"{wf.id} version {wf.version}")
         facts = case._facts
         typed: dict[str, Any] = {}
-        classes, enums, plain = program.fact_classes, program.fact_enums, program.fact_plain
+        forms = program.fact_forms
         for name, value in facts.pairs():
             # most stored values are already what the fact holds: no call for those
-            if value.__class__ is plain.get(name) or (
-                    value.__class__ is classes.get(name) and value in enums[name]):
+            form = forms.get(name)
+            if form is not None and value.__class__ is form[0] and (
+                    form[1] is None or value in form[1]):
                 continue
             try:
                 typed[name] = program.typed_fact(name, value)
