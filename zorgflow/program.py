@@ -369,32 +369,6 @@ class DataCheck:
         self.names = frozenset(fields)
         self.required = tuple(f.id for f in fields.values() if f.required)
 
-    def clean(self, data: Mapping[str, Any] | None) -> dict[str, Any] | None:
-        """The data as a step keeps it, or None when it is not plainly right (a problem to
-        word, or a mapping that is not a dict): what `__call__` gives without a problem, or
-        None where it would word one."""
-        if not data:
-            return None if self.required else _NO_DATA  # type: ignore[return-value]
-        if data.__class__ is not dict:
-            return None
-        result: dict[str, Any] = {}
-        for name, required, ftype, _, plain, allowed in self.fields:
-            value = data.get(name)
-            if value is None or (value.__class__ is str and not value.strip()):
-                if required:
-                    return None
-                continue
-            if value.__class__ is plain and (allowed is None or value in allowed):
-                result[name] = value
-                continue
-            try:
-                result[name] = coerce(ftype, value)
-            except ValueProblem:
-                return None
-        if len(data) > len(result) and any(k not in self.names for k in data):
-            return None
-        return result
-
     def __call__(self, data: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
         """The data as a step keeps it, and every problem with it (in words)."""
         if not data and not self.required:

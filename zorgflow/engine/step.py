@@ -37,10 +37,10 @@ _NO_AGREED: Mapping[str, str] = MappingProxyType({})
 def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Actor,
                data: Mapping[str, Any] | None, at: datetime) -> Case | None:
     """``case`` after ``ct`` when it is plainly allowed: nothing is due at ``at`` (as
-    `nothing_due` finds), the data need no word (`DataCheck.clean`), the actor holds a role
-    for it, its guard is true and its case roles keep people apart. None otherwise (the full
-    path says why, or records a signal first). ``case`` is normalised and in ``ct``'s state,
-    ``at`` checked.
+    `nothing_due` finds), the data come as a dict in which `DataCheck` finds no problem, the
+    actor holds a role for it, its guard is true and its case roles keep people apart. None
+    otherwise (the full path says why, or records a signal first). ``case`` is normalised and
+    in ``ct``'s state, ``at`` checked.
 
     This is also the template of `quick_step`: it reads what the transition and the
     workflow fix only as ``ct.<attribute>`` and ``program.<attribute>`` (`QUICK_FIXED`),
@@ -84,7 +84,7 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
         if pending is not None and not data and pending[1]:
             data = unflat(pending[1])  # a later agreement without data agrees to the first's
     clean: Mapping[str, Any] | None
-    if ct.data_fields:  # as `DataCheck.clean`
+    if ct.data_fields:  # as `DataCheck`, with no words for a problem
         if not data:
             if ct.data_required:
                 return None
