@@ -465,3 +465,51 @@ def test_every_way_of_making_a_case_sets_every_field() -> None:
     for case in made:
         missing = [slot for slot in Case.__slots__ if not hasattr(case, slot)]
         assert not missing, (case, missing)
+
+
+def _late_and_scoped(c: Any, data: Any) -> Any:
+    x = c.first
+    late = lambda: x  # noqa: E731 (the shape under test)
+    x = data[0]
+    gens = []
+    for v in c.items:
+        gens.append(d * v for d in data)
+    y = c.first
+    try:
+        raise ValueError(data[0])
+    except ValueError as y:  # noqa: F811 (a known name caught as the error: the shape)
+        caught = y.args[0]
+    total = 0
+    for _w, _ in c.pairs:
+        total += _
+    for u in c.items:  # noqa: B007 (the shape under test)
+        pass
+    if c.items:
+        u += 1
+    return late(), [list(g) for g in gens], caught, total, u if c.items else None
+
+
+def _with_defaults(c: Any, data: Any, extra: int = 1, *, more: int = 2) -> Any:
+    return (c.first, data, extra, more)
+
+
+@given(first=st.integers(0, 3), items=st.lists(st.integers(0, 3), max_size=3),
+       data=st.lists(st.integers(0, 3), min_size=1, max_size=3))
+@settings(max_examples=40, deadline=None)
+def test_late_reads_scopes_and_defaults_are_kept(first: int, items: list[int],
+                                                 data: list[int]) -> None:
+    fixed = {"first": first, "items": tuple(items),
+             "pairs": tuple((i, i + 1) for i in items)}
+    for shape in (_late_and_scoped, _with_defaults):
+        made = specialise(shape, {"c": fixed}, shape.__name__)
+        assert made is not None
+        assert made(object(), data) == shape(SimpleNamespace(**fixed), data)
+
+
+def test_a_function_with_its_own_scopes_is_not_written_out() -> None:
+    def nested(c: Any) -> Any:
+        def inner(c: Any) -> Any:
+            return c.first
+        return inner(c)
+
+    assert specialise(nested, {"c": {"first": 1}}, "nested") is None

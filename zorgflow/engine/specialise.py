@@ -42,8 +42,8 @@ def specialise(function: Callable[..., Any], fixed: Mapping[str, Mapping[str, An
     given (only attributes listed; reading any other still happens at run time). ``name``
     names the new function in tracebacks."""
     tree = _tree(function)
-    if tree is None or _stored(tree) & set(fixed):
-        return None  # no source, or it gives a fixed argument another value
+    if tree is None or _stored(tree) & set(fixed) or not _plain(tree):
+        return None  # no source, a fixed argument given another value, or a shape not handled
     namespace: dict[str, Any] = {}
     folder = _Folder(fixed, namespace, _free_reads(tree))
     body = folder.block(tree.body)
@@ -54,7 +54,9 @@ def specialise(function: Callable[..., Any], fixed: Mapping[str, Mapping[str, An
     code = compile(module, f"<zorgflow {name}>", "exec")
     function_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     globals_ = {**function.__globals__, **namespace, "__builtins__": builtins}
-    return types.FunctionType(function_code, globals_, tree.name)
+    made = types.FunctionType(function_code, globals_, tree.name, function.__defaults__)
+    made.__kwdefaults__ = function.__kwdefaults__
+    return made
 
 
 _TREES: dict[Callable[..., Any], ast.FunctionDef | None] = {}
@@ -188,6 +190,8 @@ class _Folder:
             return None  # read after the loop: it must hold its last value
         if any(variables & _stored(s) for s in node.body):
             return None  # the body gives a loop variable another value
+        if variables & _read_late(node.body):
+            return None  # a lambda or generator reads one when it runs: it must be set
         return [n for n in names if n is not None]
 
     def statement(self, node: ast.stmt, bound: Mapping[str, Any]) -> list[ast.stmt]:
@@ -219,10 +223,11 @@ class _Rewrite(ast.NodeTransformer):
             return self.folder.node_for(self.bound[node.id])
         return node
 
-    def _scope(self, node: ast.AST, names: set[str]) -> Any:
-        """Visit a lambda or comprehension without the names it binds itself."""
+    def _scope(self, node: ast.AST, names: set[str], late: bool = False) -> Any:
+        """Visit a lambda or comprehension without the names it binds itself; one that may
+        run later (``late``: a lambda, a generator) without any local name's value."""
         outer, fixed = self.bound, self.folder.fixed
-        self.bound = {k: v for k, v in outer.items() if k not in names}
+        self.bound = {} if late else {k: v for k, v in outer.items() if k not in names}
         self.folder.fixed = {k: v for k, v in fixed.items() if k not in names}
         try:
             self.generic_visit(node)
@@ -234,11 +239,13 @@ class _Rewrite(ast.NodeTransformer):
         args = node.args
         return self._scope(node, {a.arg for a in [*args.posonlyargs, *args.args,
                                                   *args.kwonlyargs]}
-                           | {a.arg for a in (args.vararg, args.kwarg) if a is not None})
+                           | {a.arg for a in (args.vararg, args.kwarg) if a is not None},
+                           late=True)
 
     def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
                        ) -> Any:
-        return self._scope(node, set().union(*(_stored(g.target) for g in node.generators)))
+        return self._scope(node, set().union(*(_stored(g.target) for g in node.generators)),
+                           late=isinstance(node, ast.GeneratorExp))
 
     visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _comprehension
 
@@ -355,16 +362,45 @@ def _bind(target: ast.expr, item: Any) -> dict[str, Any] | None:
         for element, value in zip(target.elts, item, strict=True):
             if not isinstance(element, ast.Name):
                 return None
-            if element.id != "_":
-                names[element.id] = value
+            names[element.id] = value
         return names
     return None
 
 
 def _stored(node: ast.AST) -> set[str]:
-    """The names ``node`` may give a value, anywhere in it."""
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
-            and not isinstance(n.ctx, ast.Load)}
+    """The names ``node`` may give a value (or delete), anywhere in it."""
+    names = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            names.add(n.id)
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            names.add(n.name)
+        elif isinstance(n, ast.alias):
+            names.add((n.asname or n.name).partition(".")[0])
+    return names
+
+
+#: what a function written out may not hold: its own scopes and declarations, whose names
+#: the rewriting here does not follow
+_NOT_HANDLED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Global, ast.Nonlocal,
+                ast.Await, ast.Yield, ast.YieldFrom, ast.Match, ast.With, ast.AsyncWith,
+                ast.AsyncFor, ast.While, ast.Delete)
+
+
+def _plain(definition: ast.FunctionDef) -> bool:
+    """Whether ``definition`` holds only what the rewriting follows: no nested ``def`` or
+    ``class``, no declarations, no loops but ``for``, no ``with``, ``match`` or ``del``
+    (a lambda or generator is rewritten without the values of local names, which it reads
+    when it runs)."""
+    return not any(isinstance(n, _NOT_HANDLED) for s in definition.body
+                   for n in ast.walk(s))
+
+
+def _read_late(statements: list[ast.stmt]) -> set[str]:
+    """The names lambdas and generators in ``statements`` read (when they run)."""
+    return {n.id for s in statements for late in ast.walk(s)
+            if isinstance(late, ast.Lambda | ast.GeneratorExp)
+            for n in ast.walk(late) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
 def _free_reads(node: ast.AST, bound: frozenset[str] = frozenset()) -> set[str]:
@@ -381,8 +417,12 @@ def _free_reads(node: ast.AST, bound: frozenset[str] = frozenset()) -> set[str]:
     if isinstance(node, ast.Lambda):
         return _free_reads_in(node, bound | {a.arg for a in ast.walk(node.args)
                                              if isinstance(a, ast.arg)})
-    if isinstance(node, ast.Name):
-        return {node.id} if isinstance(node.ctx, ast.Load) and node.id not in bound else set()
+    if isinstance(node, ast.Name):  # a read, a deletion, or `x += …` (which reads it)
+        return {node.id} if not isinstance(node.ctx, ast.Store) and node.id not in bound \
+            else set()
+    if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+        reads = {node.target.id} - bound
+        return reads | _free_reads(node.value, bound)
     return _free_reads_in(node, bound)
 
 
