@@ -513,3 +513,17 @@ def test_a_function_with_its_own_scopes_is_not_written_out() -> None:
         return inner(c)
 
     assert specialise(nested, {"c": {"first": 1}}, "nested") is None
+
+
+def _read_where_it_stands(c: Any, data: Any) -> Any:
+    for v in c.items:  # noqa: B007 (the shape under test)
+        pass
+    late = lambda v=v: v  # noqa: E731 (the shape under test)
+    return late(), [v for v in v]
+
+
+def test_a_lambdas_defaults_and_a_comprehensions_first_iterable_read_around_them() -> None:
+    fixed = {"items": ((1, 2), (3, 4))}
+    made = specialise(_read_where_it_stands, {"c": fixed}, "where")
+    assert made is not None
+    assert made(object(), None) == _read_where_it_stands(SimpleNamespace(**fixed), None)

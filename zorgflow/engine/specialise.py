@@ -226,6 +226,14 @@ class _Rewrite(ast.NodeTransformer):
     def _scope(self, node: ast.AST, names: set[str], late: bool = False) -> Any:
         """Visit a lambda or comprehension without the names it binds itself; one that may
         run later (``late``: a lambda, a generator) without any local name's value."""
+        # what is evaluated where it stands, in the scope around: a lambda's defaults, a
+        # comprehension's first iterable
+        if isinstance(node, ast.Lambda):
+            node.args.defaults = [self.visit(d) for d in node.args.defaults]
+            node.args.kw_defaults = [d if d is None else self.visit(d)
+                                     for d in node.args.kw_defaults]
+        elif isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+            node.generators[0].iter = self.visit(node.generators[0].iter)
         outer, fixed = self.bound, self.folder.fixed
         self.bound = {} if late else {k: v for k, v in outer.items() if k not in names}
         self.folder.fixed = {k: v for k, v in fixed.items() if k not in names}
@@ -413,10 +421,13 @@ def _free_reads(node: ast.AST, bound: frozenset[str] = frozenset()) -> set[str]:
             reads |= _free_reads(statement, inner)
         return reads
     if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
-        return _free_reads_in(node, bound | _stored(node))
+        first = node.generators[0].iter  # read in the scope around
+        return _free_reads(first, bound) | _free_reads_in(node, bound | _stored(node))
     if isinstance(node, ast.Lambda):
-        return _free_reads_in(node, bound | {a.arg for a in ast.walk(node.args)
-                                             if isinstance(a, ast.arg)})
+        eager = set().union(*(_free_reads(d, bound) for d in
+                              [*node.args.defaults, *node.args.kw_defaults] if d is not None))
+        return eager | _free_reads_in(node, bound | {a.arg for a in ast.walk(node.args)
+                                                     if isinstance(a, ast.arg)})
     if isinstance(node, ast.Name):  # a read, a deletion, or `x += …` (which reads it)
         return {node.id} if not isinstance(node.ctx, ast.Store) and node.id not in bound \
             else set()
