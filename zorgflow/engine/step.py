@@ -578,7 +578,7 @@ def apply_fire(program: Program, case: Case, ct: CompiledTransition, actor: Acto
         elif ct.resets:
             for signal in ct.resets:
                 timers = flatmap.put(timers, signal, at)
-        if program.tasks and program.tasks_by.get(ct.event):
+        if ct.opens_tasks:
             tasks = tasks_after(program, state, target, ct.event, tasks, at)
     warnings = _NO_WARNINGS
     if ct.warnings:
