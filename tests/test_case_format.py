@@ -308,6 +308,27 @@ def test_a_signed_case_reads_back_under_its_key(stored) -> None:
     assert case == Case.from_dict(stored)
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_signed_case_is_read_as_trusted_storage_is(stored, data) -> None:
+    # documented: once the signature checks, a case is read as verify=False reads it; what
+    # a key holder signed malformed is refused at the latest when its history is read
+    where = data.draw(st.sampled_from([p for p in paths(stored) if p != ("digest",)]))
+    raw = altered(stored, where, data.draw(REPLACEMENTS))
+    body = {k: v for k, v in raw.items() if k != "digest"}
+    resigned = {**body, "digest": zorgflow.engine.digest.sign(body, KEY)}
+    try:
+        case = Case.from_dict(resigned, key=KEY)
+    except CaseFormatError as exc:
+        keyed = ("refused", _message(exc))
+    else:
+        try:
+            keyed = ("read", case.to_dict())
+        except CaseFormatError as exc:
+            keyed = ("refused when read", _message(exc))
+    assert keyed == outcome(raw, verify=False)
+
+
 def test_keys_rotate_by_id(stored) -> None:
     keys = {"2025": OLD_KEY, "2026": NEW_KEY}
     old = signed(stored, {"2025": OLD_KEY}, key_id="2025")

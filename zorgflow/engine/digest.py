@@ -49,7 +49,7 @@ def sign(body: Mapping[str, Any], key: Key | None = None, key_id: str | None = N
             raise ValueError("key_id= names a key, but no key= was given")
         return _UNKEYED + hashlib.sha256(data).hexdigest()
     kid, secret = _signing_key(key, key_id)
-    return f"{_KEYED}{kid}:{hmac.new(secret, data, hashlib.sha256).hexdigest()}"
+    return f"{_KEYED}{kid}:{hmac.digest(secret, data, 'sha256').hex()}"
 
 
 def check(body: Mapping[str, Any], digest: Any, key: Key | None = None,
@@ -70,7 +70,7 @@ def check(body: Mapping[str, Any], digest: Any, key: Key | None = None,
             raise CaseFormatError(f"case is signed (key id '{_safe(kid)}'), but no key was "
                                   "given to check it: pass key= to Case.from_dict")
         secret = _verifying_key(key, key_id, kid)
-        expected = hmac.new(secret, canonical(body), hashlib.sha256).hexdigest()
+        expected = hmac.digest(secret, canonical(body), "sha256").hex()
         if not _same(mac, expected):
             raise CaseFormatError("case signature does not match its content: the case was "
                                   "altered after it was signed, or signed with another key")
