@@ -136,3 +136,99 @@ def test_records_stay_frozen() -> None:
         record.id = "x"  # type: ignore[attr-defined]
     with pytest.raises(dataclasses.FrozenInstanceError):
         del record.id  # type: ignore[attr-defined]
+
+
+# -- @record: the same dataclass, with a shared __init__, __setattr__ and __delattr__ --------
+RECORD_KINDS = [k for k in KINDS if not k.__dataclass_params__.init]  # type: ignore[attr-defined]
+
+
+def _init_twin(cls: type) -> type:
+    """A frozen class made by ``@dataclass`` with the same fields, defaults and factories."""
+    spec = [(f.name, Any, dataclasses.field(default=f.default, init=f.init,
+                                            default_factory=f.default_factory))
+            for f in dataclasses.fields(cls)]
+    twin = dataclasses.make_dataclass(cls.__name__, spec, frozen=True)
+    twin.__qualname__ = cls.__qualname__
+    return twin
+
+
+def test_the_model_classes_are_records() -> None:
+    names = {k.__name__ for k in RECORD_KINDS}
+    assert {"Workflow", "State", "Transition", "Fact", "Zgw", "Expr", "CompiledTimer"} <= names
+
+
+@pytest.mark.parametrize("kind", RECORD_KINDS, ids=[k.__name__ for k in RECORD_KINDS])
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_a_record_takes_the_arguments_a_generated_init_takes(kind: type, data: Any) -> None:
+    sample = next(r for r in RECORDS if type(r) is kind)
+    twin = _init_twin(kind)
+    names = [f.name for f in dataclasses.fields(kind) if f.init]
+    values = {n: getattr(sample, n) for n in names}
+    positional = data.draw(st.integers(0, len(names) + 1), "positional")
+    args = [values[n] for n in names[:positional]]
+    if positional > len(names):
+        args.append("one too many")
+    keywords = data.draw(st.sets(st.sampled_from([*names, "onbekend"])), "keywords")
+    kwargs = {n: values.get(n, 1) for n in sorted(keywords)}
+
+    def outcome(cls: type) -> tuple[str, Any]:
+        try:
+            made = cls(*args, **kwargs)
+        except TypeError as exc:
+            return "refused", str(exc)
+        return "made", {f.name: getattr(made, f.name) for f in dataclasses.fields(made)}
+
+    assert outcome(kind) == outcome(twin)
+
+
+def test_a_record_has_the_signature_and_copies_of_a_dataclass() -> None:
+    import copy
+    import inspect
+    import pickle
+
+    pickled = 0
+    for kind in RECORD_KINDS:
+        # the twin's annotations are Any: compare names, and which ones have defaults
+        ours = [(p.name, p.default is inspect.Parameter.empty)
+                for p in inspect.signature(kind).parameters.values()]
+        theirs = [(p.name, p.default is inspect.Parameter.empty)
+                  for p in inspect.signature(_init_twin(kind)).parameters.values()]
+        assert ours == theirs, kind
+        sample = next(r for r in RECORDS if type(r) is kind)
+        values = [getattr(sample, f.name) for f in dataclasses.fields(sample)]
+        made = copy.copy(sample)
+        assert made == sample and type(made) is kind
+        try:  # what deepcopy can copy (a read-only mapping it cannot) it copies
+            copy.deepcopy(values)
+        except TypeError:
+            pass
+        else:
+            made = copy.deepcopy(sample)
+            assert made == sample and type(made) is kind
+        try:  # what pickle can write (no functions, no read-only mappings) comes back
+            pickle.dumps(values)
+        except (TypeError, AttributeError, pickle.PicklingError):
+            continue
+        assert pickle.loads(pickle.dumps(sample)) == sample
+        pickled += 1
+    assert pickled >= 10
+
+
+@pytest.mark.parametrize("kind", RECORD_KINDS, ids=[k.__name__ for k in RECORD_KINDS])
+def test_a_record_stays_frozen(kind: type) -> None:
+    sample = next(r for r in RECORDS if type(r) is kind)
+    name = dataclasses.fields(sample)[0].name
+    with pytest.raises(dataclasses.FrozenInstanceError, match=f"cannot assign to field '{name}'"):
+        setattr(sample, name, "x")
+    with pytest.raises(dataclasses.FrozenInstanceError, match=f"cannot delete field '{name}'"):
+        delattr(sample, name)
+    with pytest.raises(AttributeError):
+        sample.not_a_field = 1
+
+
+def test_record_is_for_frozen_classes_only() -> None:
+    from zorgflow._frozen import record
+
+    with pytest.raises(TypeError, match="subclasses of Frozen"):
+        record(type("Plain", (), {"__annotations__": {"a": "int"}}))

@@ -15,14 +15,13 @@ import copy
 import itertools
 import math
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
 
 from . import _flatmap as flatmap
 from ._flatmap import FlatMap
-from ._frozen import Frozen
+from ._frozen import Frozen, record
 from .errors import ExprError, Problem, ValueProblem, WorkflowError
 from .model import (
     NOWHERE,
@@ -85,7 +84,7 @@ def compile_workflow(workflow: Workflow, *, known_problems: bool = False,
     return program, []
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class _TransitionExprs(Frozen):
     """A transition's compiled expressions."""
 
@@ -346,7 +345,7 @@ def _literal(source: str) -> Any:
     return _NOT_LITERAL
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class CompiledInvariant(Frozen):
     """An invariant's condition compiled on each transition it concerns, by the
     transition's index in the workflow (``implies``: those entering its states; ``never``:
@@ -401,7 +400,7 @@ class DataCheck:
         return result, problems
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class CompiledTimer(Frozen):
     """A timer with the states it runs in and its compiled ``while:`` condition."""
 

@@ -12,13 +12,12 @@ traceability table).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-from .._frozen import Frozen
+from .._frozen import Frozen, record
 from .workflow import Workflow
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class Element(Frozen):
     """One element of a workflow with its provenance."""
 

@@ -8,12 +8,12 @@ source document it comes from (title, section, a short quote), as its ``source:`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import date
 from types import MappingProxyType
 from typing import Any, Literal
 
-from .._frozen import Frozen
+from .._frozen import Frozen, record
 from .where import NOWHERE, Where
 from .zgw import Zgw
 
@@ -30,7 +30,7 @@ def _empty() -> Mapping[str, Any]:
     return _EMPTY
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class FactType(Frozen):
     """The type of a fact, a data field, a table input or a record field."""
 
@@ -56,7 +56,7 @@ class FactType(Frozen):
                 "string": "text"}[self.name]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class Role(Frozen):
     """A role; a *case role* is held only by the actor an event assigned it to."""
 
@@ -69,7 +69,7 @@ class Role(Frozen):
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class Fact(Frozen):
     """Something known (or not yet known) about a case."""
 
@@ -104,7 +104,7 @@ class Fact(Frozen):
     data_subject: bool = False
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class DifferentPeople(Frozen):
     """Case roles that must be held by different actors; with ``and_the_assigner``, an event
     may not assign one of them to the actor firing it (separation of duties)."""
@@ -116,7 +116,7 @@ class DifferentPeople(Frozen):
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class Acknowledgement(Frozen):
     """A `verify` warning the workflow's authors have looked at and accept: its ``kind``, a
     fragment of its message (``about``) and why it is acceptable (``reason``). An acknowledged
@@ -127,7 +127,7 @@ class Acknowledgement(Frozen):
     reason: str
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class Duration(Frozen):
     """``amount unit`` or ``facts.<fact> unit``."""
 
@@ -140,7 +140,7 @@ class Duration(Frozen):
         return f"{what} {self.unit}"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class Timer(Frozen):
     """A signal that falls due while the case is in the timer's states.
 
@@ -168,7 +168,7 @@ class Timer(Frozen):
     while_: str | None = None
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class TaskDefinition(Frozen):
     """Work someone must do that is not a change of state: opened by entering one of
     ``opened_in`` or by one of the events ``opened_by``, done once completed by a holder of
@@ -198,7 +198,7 @@ def _in_state(timer: Timer, state: str) -> Timer:
     return replace(timer, states=(state,))
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class Cycle(Frozen):
     """A recurring meeting, e.g. the LZN-overleg every two weeks."""
 
@@ -211,7 +211,7 @@ class Cycle(Frozen):
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class State(Frozen):
     """A state of the process."""
 
@@ -227,7 +227,7 @@ class State(Frozen):
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class DataField(Frozen):
     """A value an actor sends with an event."""
 
@@ -239,7 +239,7 @@ class DataField(Frozen):
     personal_data: bool = False
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class WarningRule(Frozen):
     """A soft condition of an event: when ``when`` holds at the step, ``label`` is recorded on
     its history entry (``HistoryEntry.warnings``); it never refuses the step."""
@@ -252,7 +252,7 @@ class WarningRule(Frozen):
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class Transition(Frozen):
     """An event that moves a case from one of ``from_states`` to ``target``."""
 
@@ -282,7 +282,7 @@ class Transition(Frozen):
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class Criterion(Frozen):
     """A named criterion of a ``criteria`` rule set: a condition, or all/any of clauses."""
 
@@ -295,7 +295,7 @@ class Criterion(Frozen):
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class CriteriaRuleSet(Frozen):
     """Named criteria; the outcome is the ids of those that hold, in definition order."""
 
@@ -309,7 +309,7 @@ class CriteriaRuleSet(Frozen):
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class TableInput(Frozen):
     """A column of a decision table; its value comes from an expression (default: a fact)."""
 
@@ -320,7 +320,7 @@ class TableInput(Frozen):
     where: Where = field(default=NOWHERE, compare=False, repr=False)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class Cell(Frozen):
     """One test of a table row on one input.
 
@@ -333,7 +333,7 @@ class Cell(Frozen):
     text: str = ""
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class TableRow(Frozen):
     """A row of a decision table: cells per input, and the outputs when it matches."""
 
@@ -347,7 +347,7 @@ class TableRow(Frozen):
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class TableRuleSet(Frozen):
     """A decision table with a hit policy."""
 
@@ -364,7 +364,7 @@ class TableRuleSet(Frozen):
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class RankingCriterion(Frozen):
     """A weighted criterion over candidates: ``when`` gives ``weight`` points if true,
     ``points`` gives its number times ``weight``. A ``required`` one excludes a candidate
@@ -381,7 +381,7 @@ class RankingCriterion(Frozen):
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class RankingRuleSet(Frozen):
     """Candidates from a list fact, scored and ordered."""
 
@@ -403,7 +403,7 @@ RuleSet = CriteriaRuleSet | TableRuleSet | RankingRuleSet
 InvariantKind = Literal["implies", "requires_case_role", "always_reachable", "never"]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class Invariant(Frozen):
     """A rule that must hold on every reachable step (checked by `zorgflow verify`).
 
@@ -442,7 +442,7 @@ class Invariant(Frozen):
         return self.when if self.when is not None else "true"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class ExampleStart(Frozen):
     """How an example opens its case: by which actor, when, with which facts."""
 
@@ -453,7 +453,7 @@ class ExampleStart(Frozen):
     facts: Mapping[str, Any] = field(default_factory=_empty)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class Expectation(Frozen):
     """What a step of an example expects. A field left ``None`` is not checked, except that a
     step must be accepted unless ``rejected`` is set."""
@@ -487,7 +487,7 @@ class Expectation(Frozen):
 StepAction = Literal["event", "set_facts", "decide", "due", "allowed", "complete"]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class ExampleStep(Frozen):
     """One step of an example: what it does (``action``), by whom, when, and what then holds.
 
@@ -517,7 +517,7 @@ class ExampleStep(Frozen):
     line: int = 0
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class Example(Frozen):
     """A scenario written in the workflow file: start, steps, expectations."""
 
@@ -531,7 +531,7 @@ class Example(Frozen):
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class Workflow(Frozen):
     """A whole process definition, as loaded from one YAML file."""
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 from typing import Any, Literal
 
-from .._frozen import Frozen
+from .._frozen import Frozen, record
 from .where import NOWHERE, Where
 
 #: ``OmschrijvingGeneriekEnum`` of the Catalogi API (RolType.omschrijvingGeneriek)
@@ -82,7 +82,7 @@ MAX_LENGTH: Mapping[str, int] = {
 Archiefnominatie = Literal["blijvend_bewaren", "vernietigen"]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class ZgwRole(Frozen):
     """The RolType of a role: its generic description (``omschrijving_generiek``) and the
     text shown (``omschrijving``; default: the role's label)."""
@@ -95,7 +95,7 @@ class ZgwRole(Frozen):
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class ZgwBrondatum(Frozen):
     """``brondatumArchiefprocedure``: from which date the archiving term runs."""
 
@@ -107,7 +107,7 @@ class ZgwBrondatum(Frozen):
     registratie: str | None = None
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class ZgwResult(Frozen):
     """A ResultaatType, and the ways of ending a case it stands for: a case that enters one
     of ``states`` (by one of ``events``, when given; with its data field ``data_field`` at
@@ -146,7 +146,7 @@ class ZgwResult(Frozen):
                                            and data[self.data_field] in self.data_values)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class ZgwProperty(Frozen):
     """A fact exported as an ``Eigenschap`` (the allow-list)."""
 
@@ -159,7 +159,7 @@ class ZgwProperty(Frozen):
     assumption: str = ""
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class Zgw(Frozen):
     """The ``zgw:`` block: the policy values of the workflow's ZaakType and how its roles,
     final states and facts map to RolTypen, ResultaatTypen and Eigenschappen."""

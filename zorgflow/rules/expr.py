@@ -14,11 +14,11 @@ import io
 import tokenize
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from .._frozen import Frozen
+from .._frozen import Frozen, record
 from ..errors import ExprError
 from ..model import DataField, Fact, FactType, RuleSet, TableRuleSet
 from ..model.calendar import days_between, local_date, months_between
@@ -52,7 +52,7 @@ def suggest(name: str, known: Iterable[str]) -> str:
     return f" — did you mean '{close}'?" if close else ""
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class Scope(Frozen):
     """What names an expression may use where it stands."""
 
@@ -98,7 +98,7 @@ class Env:
         return env
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class Expr(Frozen):
     """A compiled expression. Call it with an `Env`."""
 

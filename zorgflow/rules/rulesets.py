@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from .._frozen import Frozen
+from .._frozen import Frozen, record
 from ..errors import RuleError
 from ..model import (
     Cell,
@@ -185,7 +184,7 @@ def _always(value: Any) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class Overlap(Frozen):
     """Two rows of a ``unique`` table that can both match, with an input that hits both."""
 
@@ -194,7 +193,7 @@ class Overlap(Frozen):
     witness: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class OverlapCheck(Frozen):
     """The outcome of a unique table's overlap check."""
 
