@@ -109,12 +109,11 @@ import os
 import re
 import string
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from importlib import resources
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
-from ._frozen import Frozen
+from ._frozen import Frozen, record
 
 #: the languages messages exist in; the first is the default
 LANGUAGES: tuple[str, ...] = ("en", "nl")
@@ -204,7 +203,7 @@ def placeholders(template: str) -> frozenset[str]:
                      if name is not None)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class Phrase(Frozen):
     """A piece of text whose words depend on the language: a catalog message id and the
     values of its placeholders (text, or phrases and lists to say in the same language)."""
@@ -217,7 +216,7 @@ class Phrase(Frozen):
         return _render(self.key, self.params, language(lang))
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class Joined(Frozen):
     """Items said one after the other, with the catalog's separator ``sep`` between them
     (e.g. ``sep.and``: " and " / " en "); ``sep=None`` puts nothing between them."""
@@ -379,7 +378,7 @@ class ZorgflowError(Exception):
         return {}
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record
 class Problem(Frozen):
     """One mistake in a workflow definition, with where it is.
 

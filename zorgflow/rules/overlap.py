@@ -18,9 +18,9 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from .._frozen import Frozen, record
 from ..model import Cell
 
 Cover = tuple[tuple[int, int], ...]
@@ -33,8 +33,8 @@ OVERLAP_PAIRS = 10_000
 """Stop collecting overlapping pairs beyond this many: the table needs rework anyway."""
 
 
-@dataclass(frozen=True, slots=True)
-class PairSearch:
+@record
+class PairSearch(Frozen):
     """The overlapping row pairs found (row indices, ``a < b``), in row order."""
 
     pairs: tuple[tuple[int, int], ...]

@@ -18,9 +18,9 @@ from __future__ import annotations
 import ast
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..._frozen import Frozen, record
 from ...errors import ExprError
 from ...model import CriteriaRuleSet, Fact
 from ..expr import parse
@@ -45,8 +45,8 @@ class Unexpressible(Exception):
         self.offset = offset
 
 
-@dataclass(frozen=True, slots=True)
-class Gap:
+@record
+class Gap(Frozen):
     """One clause of a criterion that durable-rules cannot express, and why."""
 
     rule_set: str
@@ -56,8 +56,8 @@ class Gap:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class CriterionRules:
+@record
+class CriterionRules(Frozen):
     """A criterion's two durable conditions (``None``: that side can never hold)."""
 
     id: str
@@ -65,8 +65,8 @@ class CriterionRules:
     when_false: Json | None
 
 
-@dataclass(frozen=True, slots=True)
-class Translation:
+@record
+class Translation(Frozen):
     """A criteria rule set as durable conditions, and how to build its messages."""
 
     rule_set: str
