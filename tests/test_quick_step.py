@@ -441,6 +441,15 @@ def test_a_template_changed_since_it_was_imported_is_not_written_out(
 
     linecache.clearcache()
     assert specialise(template.step, {"c": {"on": True}}, "changed") is None
+    # the same names, constants and lines, only an operator or a comparison turned round
+    for changed in ("def step(c, x):\n    if c.on:\n        return x - 1\n    return x\n",
+                    "def step(c, x):\n    if not c.on:\n        return x + 1\n    return x\n",
+                    "def step(c, x):\n    if c.on:\n        return [x + 1 for _ in x]\n"
+                    "    return x\n"):
+        specialiser._TREES.clear()
+        module.write_text(changed)
+        linecache.clearcache()
+        assert specialise(template.step, {"c": {"on": True}}, "turned") is None, changed
 
 
 def test_every_way_of_making_a_case_sets_every_field() -> None:

@@ -21,6 +21,7 @@ import __future__
 import ast
 import builtins
 import copy
+import dis
 import inspect
 import types
 from collections.abc import Callable, Mapping
@@ -94,12 +95,31 @@ def _tree(function: Callable[..., Any]) -> ast.FunctionDef | None:
 
 def _shape(code: types.CodeType) -> tuple[Any, ...]:
     """What compiling the same source gives again, wherever it starts: the names, the local
-    variables, the plain constants and how many lines it spans (the instructions themselves
-    differ with how the module was compiled)."""
+    variables, the plain constants, how many lines it spans and its instructions, with what
+    differs with how the module was compiled left out (where jumps land, a method call read
+    as an attribute, of nested functions too)."""
     lines = [line for _, _, line in code.co_lines() if line is not None]
     return (code.co_names, code.co_varnames,
             tuple(c for c in code.co_consts if not isinstance(c, types.CodeType)),
-            max(lines) - code.co_firstlineno)
+            max(lines) - code.co_firstlineno, _instructions(code))
+
+
+_JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
+
+
+def _instructions(code: types.CodeType) -> tuple[Any, ...]:
+    """Each instruction of ``code`` and of the functions it defines: its operation, and its
+    argument by value (a name, a constant), not by position."""
+    found: list[Any] = []
+    for ins in dis.get_instructions(code):
+        op = "LOAD_ATTR" if ins.opname == "LOAD_METHOD" else ins.opname
+        if ins.opcode in _JUMPS:
+            found.append(op)
+        elif isinstance(ins.argval, types.CodeType):
+            found.append((op, _instructions(ins.argval)))
+        else:
+            found.append((op, repr(ins.argval)))
+    return tuple(found)
 
 
 class _Folder:
