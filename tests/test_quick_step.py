@@ -409,6 +409,26 @@ def test_shapes_a_template_might_use_are_written_out_as_they_run(
     assert made(object(), data) == shape(SimpleNamespace(items=tuple(items)), data)
 
 
+def _identity_of_a_text(c: Any, data: Any) -> Any:
+    return c.kind is "valt af, niet op!"  # noqa: F632 (the shape under test)
+
+
+def _identity_of_fixed_values(c: Any, data: Any) -> Any:
+    same = c.a is c.b
+    return same, c.a is not c.b, c.a is data, (c.a if same else None) is None
+
+
+def test_is_keeps_its_meaning_in_a_function_written_out() -> None:
+    # a text written in the code is another object in the function made: not written out
+    assert specialise(_identity_of_a_text, {"c": {"kind": "x"}}, "identity") is None
+    # two equal texts that are two objects stay two (as constants they would be merged)
+    one, other = "".join(["valt ", "af"]), "".join(["valt", " af"])
+    for a, b in ((one, other), (one, one), (7 ** 40, 7 ** 40), ((one,), (other,))):
+        made = specialise(_identity_of_fixed_values, {"c": {"a": a, "b": b}}, "identity")
+        assert made is not None
+        assert made(object(), a) == _identity_of_fixed_values(SimpleNamespace(a=a, b=b), a)
+
+
 def test_a_fixed_value_of_a_subclass_of_str_is_not_written_as_a_constant() -> None:
     import enum
 

@@ -132,11 +132,14 @@ class _Folder:
         self.names: dict[int, str] = {}  # id of a value in the namespace -> its name
         #: names the function reads outside the loops that give them their values
         self.free = free
+        #: inside an ``is`` comparison: every value goes in by reference (a constant written
+        #: into the code is a copy, and equal constants are merged)
+        self.by_reference = 0
 
     # -- values -----------------------------------------------------------------------------
     def node_for(self, value: Any) -> ast.expr:
         """A constant for a literal (or a tuple of them), else a name in the namespace."""
-        if _literal(value):
+        if _literal(value) and not (self.by_reference and _by_value(value)):
             return ast.Constant(value=value)
         key = id(value)
         name = self.names.get(key)
@@ -343,7 +346,12 @@ class _Rewrite(ast.NodeTransformer):
         return values[0] if len(values) == 1 else ast.BoolOp(op=node.op, values=values)
 
     def visit_Compare(self, node: ast.Compare) -> ast.expr:
-        self.generic_visit(node)
+        identity = any(isinstance(op, ast.Is | ast.IsNot) for op in node.ops)
+        self.folder.by_reference += identity
+        try:
+            self.generic_visit(node)
+        finally:
+            self.folder.by_reference -= identity
         if len(node.ops) != 1:
             return node
         left = self.folder.value_of(node.left)
@@ -353,6 +361,9 @@ class _Rewrite(ast.NodeTransformer):
         compare = _COMPARE.get(type(node.ops[0]))
         if compare is None:
             return node
+        if isinstance(node.ops[0], ast.Is | ast.IsNot) and (_by_value(left)
+                                                            or _by_value(right)):
+            return node  # whether two equal texts or numbers are one object is Python's choice
         return ast.Constant(value=bool(compare(left, right)))
 
     def visit_IfExp(self, node: ast.IfExp) -> ast.expr:
@@ -368,6 +379,12 @@ _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b,
     ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
 }
+
+
+def _by_value(value: Any) -> bool:
+    """Whether ``value`` is a constant whose identity the code running need not share: a
+    text, a number or a tuple of them (None, True and False are one object each)."""
+    return value is not None and value is not True and value is not False and _literal(value)
 
 
 def _literal(value: Any) -> bool:
@@ -419,9 +436,17 @@ def _plain(definition: ast.FunctionDef) -> bool:
     """Whether ``definition`` holds only what the rewriting follows: no nested ``def`` or
     ``class``, no declarations, no loops but ``for``, no ``with``, ``match`` or ``del``
     (a lambda or generator is rewritten without the values of local names, which it reads
-    when it runs)."""
-    return not any(isinstance(n, _NOT_HANDLED) for s in definition.body
-                   for n in ast.walk(s))
+    when it runs), and no text or number written in the code compared by identity (``is``):
+    the function made holds its own copy of it, another object."""
+    return not any(isinstance(n, _NOT_HANDLED) or _identity_of_a_literal(n)
+                   for s in definition.body for n in ast.walk(s))
+
+
+def _identity_of_a_literal(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Compare)
+            and any(isinstance(op, ast.Is | ast.IsNot) for op in node.ops)
+            and any(isinstance(side, ast.Constant) and _by_value(side.value)
+                    for side in [node.left, *node.comparators]))
 
 
 def _read_late(statements: list[ast.stmt]) -> set[str]:
