@@ -418,6 +418,29 @@ def _identity_of_fixed_values(c: Any, data: Any) -> Any:
     return same, c.a is not c.b, c.a is data, (c.a if same else None) is None
 
 
+gekozen = "the module's"
+
+
+def _local_only_in_a_branch(c: Any, data: Any) -> Any:
+    if c.flag:
+        gekozen = data
+    return (lambda: gekozen)()
+
+
+def test_a_local_assigned_only_in_a_branch_left_out_stays_local() -> None:
+    # left out, the assignment no longer made the name local: it read the module's global
+    for flag in (True, False):
+        made = specialise(_local_only_in_a_branch, {"c": {"flag": flag}}, "branch")
+        assert made is not None
+        if flag:
+            assert made(object(), 5) == 5
+        else:
+            with pytest.raises(NameError, match="gekozen"):
+                made(object(), 5)
+            with pytest.raises(NameError, match="gekozen"):
+                _local_only_in_a_branch(SimpleNamespace(flag=False), 5)
+
+
 def test_is_keeps_its_meaning_in_a_function_written_out() -> None:
     # a text written in the code is another object in the function made: not written out
     assert specialise(_identity_of_a_text, {"c": {"kind": "x"}}, "identity") is None

@@ -48,16 +48,34 @@ def specialise(function: Callable[..., Any], fixed: Mapping[str, Mapping[str, An
     namespace: dict[str, Any] = {}
     folder = _Folder(fixed, namespace, _free_reads(tree))
     body = folder.block(tree.body)
+    function_code = _compiled(tree, body, name)
+    lost = _locals(function.__code__) - _locals(function_code)
+    if lost:
+        # a local assigned only in a branch left out would be read as a global: an
+        # assignment that never runs keeps it local (reading it raises UnboundLocalError)
+        never = ast.If(test=ast.Constant(value=False), orelse=[], body=[ast.Assign(
+            targets=[ast.Name(id=n, ctx=ast.Store()) for n in sorted(lost)],
+            value=ast.Constant(value=None))])
+        function_code = _compiled(tree, [never, *body], name)
+    globals_ = {**function.__globals__, **namespace, "__builtins__": builtins}
+    made = types.FunctionType(function_code, globals_, tree.name, function.__defaults__)
+    made.__kwdefaults__ = function.__kwdefaults__
+    return made
+
+
+def _compiled(tree: ast.FunctionDef, body: list[ast.stmt], name: str) -> types.CodeType:
+    """The code of ``tree``'s function with ``body``."""
     definition = ast.FunctionDef(name=tree.name, args=tree.args, body=body or [ast.Pass()],
                                  decorator_list=[], returns=None, type_comment=None)
     module = ast.Module(body=[definition], type_ignores=[])
     ast.fix_missing_locations(module)
     code = compile(module, f"<zorgflow {name}>", "exec")
-    function_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
-    globals_ = {**function.__globals__, **namespace, "__builtins__": builtins}
-    made = types.FunctionType(function_code, globals_, tree.name, function.__defaults__)
-    made.__kwdefaults__ = function.__kwdefaults__
-    return made
+    return next(c for c in code.co_consts if isinstance(c, types.CodeType))
+
+
+def _locals(code: types.CodeType) -> set[str]:
+    """The local names of a function's code (those nested functions read included)."""
+    return {*code.co_varnames, *code.co_cellvars}
 
 
 _TREES: dict[Callable[..., Any], ast.FunctionDef | None] = {}
