@@ -418,6 +418,32 @@ def _identity_of_fixed_values(c: Any, data: Any) -> Any:
     return same, c.a is not c.b, c.a is data, (c.a if same else None) is None
 
 
+class _Truthless:
+    def __bool__(self) -> bool:
+        raise ValueError("no truth")
+
+    def __eq__(self, other: object) -> bool:
+        raise ValueError("no equality")
+
+    __hash__ = object.__hash__
+
+
+def _folds_that_raise(c: Any, data: Any) -> Any:
+    if data:
+        return "data"
+    if c.value == 1:
+        return "one"
+    return "truth" if c.value else "no truth", c.items == c.value
+
+
+def test_a_value_whose_truth_or_equality_raises_raises_when_the_step_runs() -> None:
+    made = specialise(_folds_that_raise, {"c": {"value": _Truthless(), "items": ()}}, "raises")
+    assert made is not None  # written out, the questions left to the code
+    assert made(object(), 1) == "data"
+    with pytest.raises(ValueError, match="no equality"):
+        made(object(), 0)
+
+
 gekozen = "the module's"
 
 

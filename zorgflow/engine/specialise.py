@@ -166,6 +166,17 @@ class _Folder:
             self.namespace[name] = value
         return ast.Name(id=name, ctx=ast.Load())
 
+    def truth(self, node: ast.expr) -> Any:
+        """True or False when ``node``'s value is known here, else `_UNKNOWN` (also when
+        asking its truth raises: that happens when the code runs, as it would)."""
+        value = self.value_of(node)
+        if value is _UNKNOWN:
+            return _UNKNOWN
+        try:
+            return bool(value)
+        except Exception:
+            return _UNKNOWN
+
     def value_of(self, node: ast.expr) -> Any:
         """The value of ``node`` when it is known here, else `_UNKNOWN`."""
         if isinstance(node, ast.Constant):
@@ -238,7 +249,7 @@ class _Folder:
     def statement(self, node: ast.stmt, bound: Mapping[str, Any]) -> list[ast.stmt]:
         if isinstance(node, ast.If):
             test = self.expr(node.test, bound)
-            known = self.value_of(test)
+            known = self.truth(test)
             if known is not _UNKNOWN:
                 return self.block(node.body if known else node.orelse, bound)
             return [ast.If(test=test, body=self.block(node.body, bound) or [ast.Pass()],
@@ -334,14 +345,14 @@ class _Rewrite(ast.NodeTransformer):
     def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.expr:
         self.generic_visit(node)
         if isinstance(node.op, ast.Not):
-            value = self.folder.value_of(node.operand)
+            value = self.folder.truth(node.operand)
             if value is not _UNKNOWN:
                 return ast.Constant(value=not value)
         return node
 
     def visit_If(self, node: ast.If) -> Any:
         self.generic_visit(node)
-        value = self.folder.value_of(node.test)
+        value = self.folder.truth(node.test)
         if value is _UNKNOWN:
             return node
         return (node.body if value else node.orelse) or ast.Pass()
@@ -355,10 +366,10 @@ class _Rewrite(ast.NodeTransformer):
         values: list[ast.expr] = []
         last = node.values[-1]
         for operand in node.values:
-            value = self.folder.value_of(operand)
+            value = self.folder.truth(operand)
             if value is _UNKNOWN or operand is last:
                 values.append(operand)
-            elif bool(value) == deciding:
+            elif value == deciding:
                 values.append(operand)
                 break
         return values[0] if len(values) == 1 else ast.BoolOp(op=node.op, values=values)
@@ -382,11 +393,15 @@ class _Rewrite(ast.NodeTransformer):
         if isinstance(node.ops[0], ast.Is | ast.IsNot) and (_by_value(left)
                                                             or _by_value(right)):
             return node  # whether two equal texts or numbers are one object is Python's choice
-        return ast.Constant(value=bool(compare(left, right)))
+        try:
+            result = compare(left, right)
+        except Exception:  # it raises when the code runs, as it should
+            return node
+        return ast.Constant(value=result) if result.__class__ is bool else node
 
     def visit_IfExp(self, node: ast.IfExp) -> ast.expr:
         self.generic_visit(node)
-        value = self.folder.value_of(node.test)
+        value = self.folder.truth(node.test)
         if value is _UNKNOWN:
             return node
         return node.body if value else node.orelse
