@@ -13,6 +13,10 @@ it comes).
 
 A function whose source cannot be read (no ``.py`` files installed) is not specialised:
 `specialise` returns None and the caller keeps the general function.
+
+The function made takes the fixed values as they are when it is made (they belong to a
+compiled workflow, which does not change) and the globals of ``function``'s module as they
+are then: a name of that module replaced later (a test's monkeypatch) is not seen by it.
 """
 
 from __future__ import annotations
