@@ -232,3 +232,24 @@ def test_record_is_for_frozen_classes_only() -> None:
 
     with pytest.raises(TypeError, match="subclasses of Frozen"):
         record(type("Plain", (), {"__annotations__": {"a": "int"}}))
+    after = type("After", (Frozen,), {"__annotations__": {"a": "int"},
+                                      "__post_init__": lambda self: None})
+    with pytest.raises(TypeError, match="does not call __post_init__"):
+        record(after)
+    keyword = type("Keyword", (Frozen,), {"__annotations__": {"a": "int"},
+                                          "a": dataclasses.field(kw_only=True)})
+    with pytest.raises(TypeError, match="keyword-only a"):
+        record(keyword)
+
+
+def test_a_frozen_dataclass_may_inherit_from_a_record() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Named(zorgflow.model.workflow.Role):
+        extra: str = "x"
+
+    named = Named("rol", "Rol", extra="y")
+    assert (named.id, named.extra) == ("rol", "y")
+    assert dataclasses.replace(named, extra="z").extra == "z"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        named.id = "ander"  # type: ignore[misc]
+    assert named == Named("rol", "Rol", extra="y")

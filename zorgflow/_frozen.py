@@ -95,7 +95,16 @@ def record(cls: type[_T]) -> type[_T]:
     with ``init=False``); copying and pickling go through `Frozen`."""
     if not issubclass(cls, Frozen):
         raise TypeError(f"@record is for subclasses of Frozen, not {cls.__qualname__}")
+    if hasattr(cls, "__post_init__"):  # and with it InitVar, which only it reads
+        raise TypeError(f"@record does not call __post_init__ ({cls.__qualname__}): use "
+                        "@dataclass(frozen=True, slots=True, eq=False, repr=False)")
     made: Any = dataclass(slots=True, init=False, eq=False, repr=False)(cls)
+    keyword_only = [f.name for f in fields(made) if f.kw_only is True]
+    if keyword_only:
+        raise TypeError(f"@record takes fields by position too; {cls.__qualname__} has "
+                        f"keyword-only {', '.join(keyword_only)}: use @dataclass")
+    # frozen, as far as dataclasses can tell: a frozen dataclass may inherit from it
+    made.__dataclass_params__.frozen = True
     made.__init__ = _init_of(made)
     return made  # type: ignore[no-any-return]
 
