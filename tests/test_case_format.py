@@ -329,6 +329,16 @@ def test_a_signed_case_is_read_as_trusted_storage_is(stored, data) -> None:
     assert keyed == outcome(raw, verify=False)
 
 
+def test_a_signed_case_keeps_what_was_signed_when_the_dict_given_changes(stored) -> None:
+    raw = signed(stored)
+    case = Case.from_dict(raw, key=KEY)
+    expected = Case.from_dict(signed(stored), key=KEY).to_dict()
+    raw["history"][2]["actor"] = mallory.id
+    raw["history"].append(raw["history"][-1])
+    assert case.to_dict() == expected
+    assert [e.actor for e in case.history] == [e["actor"] for e in signed(stored)["history"]]
+
+
 def test_keys_rotate_by_id(stored) -> None:
     keys = {"2025": OLD_KEY, "2026": NEW_KEY}
     old = signed(stored, {"2025": OLD_KEY}, key_id="2025")

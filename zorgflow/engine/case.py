@@ -6,6 +6,7 @@ call can never leave a half-changed case behind.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -525,7 +526,8 @@ class Case:
         first time the history is read (a malformed entry then raises `CaseFormatError`; leave
         the list unchanged meanwhile). It makes a restore several times cheaper; never use it
         for data that crossed a trust boundary. Under a key, once the signature checks, the
-        case is read that way too: only a holder of the key can have written it.
+        entries are read when first needed too (only a holder of the key can have written
+        them), from the bytes the signature was checked on, not from the list given.
 
         Facts come back as JSON values (dates as text) until an `Engine` first uses the case,
         which checks them against the workflow's declared types.
@@ -560,17 +562,22 @@ class Case:
             raise CaseFormatError(f"case is truncated: missing {', '.join(missing)}")
         if verify:
             body = {k: v for k, v in raw.items() if k != "digest"}
-            digest.check(body, raw["digest"], key, key_id)
+            checked = digest.check(body, raw["digest"], key, key_id)
         # a signature that checks means `to_dict` wrote the case: as sound as our own storage
         eager = verify and key is None
         if verify and not eager:
             signed = cls._read_trusted(raw)
             if signed is not None:
+                signed._stored = _signed_entries(checked, raw["history"], signed._state)
                 return signed
         try:
             workflow = typed(raw, "workflow", dict)
             entries = typed(raw, "history", list)
-            stored = None if eager else _StoredEntries(entries)
+            stored: _StoredEntries | None = None
+            if not verify:
+                stored = _StoredEntries(entries)
+            elif not eager:
+                stored = _signed_entries(checked, entries, typed(raw, "state", str))
             case = cls(
                 id=typed(raw, "id", str),
                 workflow_id=typed(workflow, "id", str),
@@ -684,6 +691,21 @@ class Case:
                    parsed_timers, normalised=False,
                    stored=_EntriesLater(version, keys, history, state),
                    agreements=agreements, tasks=tasks, returns_to=returns_to)
+
+
+def _signed_entries(data: bytes, entries: list[Any], state: str) -> _EntriesLater:
+    """The history of a signed case, read when first needed from ``data``, the bytes its
+    signature was checked on, not from ``entries``, the list given (its owner may change
+    it); the timer signals among them are taken now."""
+    def read() -> list[Any]:
+        try:
+            body = json.loads(data.decode("utf-8", "surrogatepass"))
+        except RecursionError:
+            raise CaseFormatError("case data is nested too deeply to read") from None
+        history: list[Any] = body["history"]
+        return history
+
+    return _EntriesLater(len(entries), raw_signal_keys(entries), read, state)
 
 
 _CASE_KEYS = ("id", "workflow", "state", "facts", "case_roles", "timers", "history", "digest")

@@ -53,8 +53,9 @@ def sign(body: Mapping[str, Any], key: Key | None = None, key_id: str | None = N
 
 
 def check(body: Mapping[str, Any], digest: Any, key: Key | None = None,
-          key_id: str | None = None) -> None:
-    """Raise `CaseFormatError` unless ``digest`` is the right digest of ``body``.
+          key_id: str | None = None) -> bytes:
+    """Raise `CaseFormatError` unless ``digest`` is the right digest of ``body``; the
+    canonical JSON it was checked on when it is.
 
     Under a key only a keyed digest made with one of the keys is accepted (an unkeyed one
     anybody could have recomputed). Without a key a keyed digest is refused too: the case
@@ -70,11 +71,11 @@ def check(body: Mapping[str, Any], digest: Any, key: Key | None = None,
             raise CaseFormatError(f"case is signed (key id '{_safe(kid)}'), but no key was "
                                   "given to check it: pass key= to Case.from_dict")
         secret = _verifying_key(key, key_id, kid)
-        expected = hmac.digest(secret, canonical(body), "sha256").hex()
-        if not _same(mac, expected):
+        data = canonical(body)
+        if not _same(mac, hmac.digest(secret, data, "sha256").hex()):
             raise CaseFormatError("case signature does not match its content: the case was "
                                   "altered after it was signed, or signed with another key")
-        return
+        return data
     if not digest.startswith(_UNKEYED):
         raise CaseFormatError("case digest is neither 'sha256:…' nor 'hmac-sha256:…'")
     if key is not None:
@@ -82,10 +83,11 @@ def check(body: Mapping[str, Any], digest: Any, key: Key | None = None,
                               "can recompute) but a key was given: refused as possibly forged. "
                               "Cases read under a key must be written with "
                               "case.to_dict(key=…)")
-    expected_plain = _UNKEYED + hashlib.sha256(canonical(body)).hexdigest()
-    if not _same(digest, expected_plain):
+    data = canonical(body)
+    if not _same(digest, _UNKEYED + hashlib.sha256(data).hexdigest()):
         raise CaseFormatError("case digest does not match its content: the case was altered "
                               "or truncated after it was written")
+    return data
 
 
 def _same(given: str, expected: str) -> bool:
