@@ -444,6 +444,16 @@ def test_a_value_whose_truth_or_equality_raises_raises_when_the_step_runs() -> N
         made(object(), 0)
 
 
+def _changes_a_fixed_attribute(c: Any, data: Any) -> Any:
+    c.attr = data
+    return c.attr
+
+
+def test_a_function_changing_a_fixed_value_is_not_written_out() -> None:
+    assert specialise(_changes_a_fixed_attribute, {"c": {"attr": 1}}, "changes") is None
+    assert specialise(_changes_a_fixed_attribute, {"c": {"other": 1}}, "changes") is not None
+
+
 gekozen = "the module's"
 
 
@@ -519,6 +529,17 @@ def test_a_template_changed_since_it_was_imported_is_not_written_out(
         module.write_text(changed)
         linecache.clearcache()
         assert specialise(template.step, {"c": {"on": True}}, "turned") is None, changed
+    # one line indented further: the same instructions, only where a jump lands differs
+    jumps = tmp_path / "template_jump.py"
+    jumps.write_text("def step(c, x):\n    if c.on:\n        x = x + 1\n    x = x * 2\n"
+                     "    return x\n")
+    jumping = importlib.import_module("template_jump")
+    assert specialise(jumping.step, {"c": {"on": False}}, "fresh") is not None
+    specialiser._TREES.clear()
+    jumps.write_text("def step(c, x):\n    if c.on:\n        x = x + 1\n        x = x * 2\n"
+                     "    return x\n")
+    linecache.clearcache()
+    assert specialise(jumping.step, {"c": {"on": False}}, "indented") is None
 
 
 def test_every_way_of_making_a_case_sets_every_field() -> None:

@@ -47,8 +47,8 @@ def specialise(function: Callable[..., Any], fixed: Mapping[str, Mapping[str, An
     given (only attributes listed; reading any other still happens at run time). ``name``
     names the new function in tracebacks."""
     tree = _tree(function)
-    if tree is None or _stored(tree) & set(fixed) or not _plain(tree):
-        return None  # no source, a fixed argument given another value, or a shape not handled
+    if tree is None or _stored(tree) & set(fixed) or _changes(tree, fixed) or not _plain(tree):
+        return None  # no source, a fixed value changed or replaced, or a shape not handled
     namespace: dict[str, Any] = {}
     folder = _Folder(fixed, namespace, _free_reads(tree))
     body = folder.block(tree.body)
@@ -65,6 +65,13 @@ def specialise(function: Callable[..., Any], fixed: Mapping[str, Mapping[str, An
     made = types.FunctionType(function_code, globals_, tree.name, function.__defaults__)
     made.__kwdefaults__ = function.__kwdefaults__
     return made
+
+
+def _changes(tree: ast.FunctionDef, fixed: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether the function assigns to (or deletes) an attribute taken as fixed."""
+    return any(isinstance(n, ast.Attribute) and not isinstance(n.ctx, ast.Load)
+               and isinstance(n.value, ast.Name) and n.attr in fixed.get(n.value.id, ())
+               for n in ast.walk(tree))
 
 
 def _compiled(tree: ast.FunctionDef, body: list[ast.stmt], name: str) -> types.CodeType:
@@ -133,10 +140,21 @@ def _instructions(code: types.CodeType) -> tuple[Any, ...]:
     """Each instruction of ``code`` and of the functions it defines: its operation, and its
     argument by value (a name, a constant), not by position."""
     found: list[Any] = []
+    # a jump by the index of the instruction it lands on (offsets differ: a method call
+    # and an attribute read take different room); EXTENDED_ARG belongs to what follows
+    steps: list[dis.Instruction] = []
+    index: dict[int, int] = {}  # offset -> the index of the instruction there
+    pending: list[int] = []
     for ins in dis.get_instructions(code):
+        pending.append(ins.offset)
+        if ins.opname != "EXTENDED_ARG":
+            index.update(dict.fromkeys(pending, len(steps)))
+            pending = []
+            steps.append(ins)
+    for ins in steps:
         op = "LOAD_ATTR" if ins.opname == "LOAD_METHOD" else ins.opname
         if ins.opcode in _JUMPS:
-            found.append(op)
+            found.append((op, index.get(ins.argval)))
         elif isinstance(ins.argval, types.CodeType):
             found.append((op, _instructions(ins.argval)))
         else:
