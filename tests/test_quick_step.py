@@ -409,10 +409,6 @@ def test_shapes_a_template_might_use_are_written_out_as_they_run(
     assert made(object(), data) == shape(SimpleNamespace(items=tuple(items)), data)
 
 
-def _identity_of_a_text(c: Any, data: Any) -> Any:
-    return c.kind is "valt af, niet op!"  # noqa: F632 (the shape under test)
-
-
 def _identity_of_fixed_values(c: Any, data: Any) -> Any:
     same = c.a is c.b
     return same, c.a is not c.b, c.a is data, (c.a if same else None) is None
@@ -477,9 +473,44 @@ def test_a_local_assigned_only_in_a_branch_left_out_stays_local() -> None:
                 _local_only_in_a_branch(SimpleNamespace(flag=False), 5)
 
 
-def test_is_keeps_its_meaning_in_a_function_written_out() -> None:
-    # a text written in the code is another object in the function made: not written out
-    assert specialise(_identity_of_a_text, {"c": {"kind": "x"}}, "identity") is None
+_LITERAL_IDENTITY = """
+def of_a_text(c, data):
+    return c.kind is "valt af, niet op!"
+
+
+def via_a_local(c, data):
+    kind = "valt af"
+    return data is kind
+
+
+def of_a_negative_number(c, data):
+    return data is -1000
+
+
+def of_a_tuple(c, data):
+    return data is (1000, "valt af")
+
+
+def via_a_loop(c, data):
+    return [data is k for k in ("valt af", 1000)]
+"""
+
+
+def test_is_keeps_its_meaning_in_a_function_written_out(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a text or number written in the code is another object in the function made, however
+    # the comparison reaches it: not written out
+    (tmp_path / "literal_identity.py").write_text(_LITERAL_IDENTITY)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)  # "is" with a literal: the point
+        shapes = importlib.import_module("literal_identity")
+    for name in ("of_a_text", "via_a_local", "of_a_negative_number", "of_a_tuple",
+                 "via_a_loop"):
+        assert specialise(getattr(shapes, name), {"c": {"kind": "x"}}, name) is None, name
     # two equal texts that are two objects stay two (as constants they would be merged)
     one, other = "".join(["valt ", "af"]), "".join(["valt", " af"])
     for a, b in ((one, other), (one, one), (7 ** 40, 7 ** 40), ((one,), (other,))):

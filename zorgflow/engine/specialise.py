@@ -28,6 +28,7 @@ import copy
 import dis
 import inspect
 import types
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -101,7 +102,9 @@ def _tree(function: Callable[..., Any]) -> ast.FunctionDef | None:
         module = ast.parse(source)
         # the file read must be the code running (not a file changed since it was imported)
         flags = function.__code__.co_flags & __future__.annotations.compiler_flag
-        compiled = compile(module, "<template>", "exec", flags=flags, dont_inherit=True)
+        with warnings.catch_warnings():  # said when the module was imported, not again
+            warnings.simplefilter("ignore", SyntaxWarning)
+            compiled = compile(module, "<template>", "exec", flags=flags, dont_inherit=True)
     except (OSError, TypeError, SyntaxError):
         _TREES[function] = None
         return None
@@ -493,15 +496,43 @@ def _plain(definition: ast.FunctionDef) -> bool:
     (a lambda or generator is rewritten without the values of local names, which it reads
     when it runs), and no text or number written in the code compared by identity (``is``):
     the function made holds its own copy of it, another object."""
-    return not any(isinstance(n, _NOT_HANDLED) or _identity_of_a_literal(n)
+    literal_names = _names_of_literals(definition)
+    return not any(isinstance(n, _NOT_HANDLED) or _identity_of_a_literal(n, literal_names)
                    for s in definition.body for n in ast.walk(s))
 
 
-def _identity_of_a_literal(node: ast.AST) -> bool:
+def _identity_of_a_literal(node: ast.AST, literal_names: set[str]) -> bool:
+    """Whether ``node`` is an ``is`` comparison of something written in the code (a text,
+    a number, a tuple of them, or a name given one)."""
     return (isinstance(node, ast.Compare)
             and any(isinstance(op, ast.Is | ast.IsNot) for op in node.ops)
-            and any(isinstance(side, ast.Constant) and _by_value(side.value)
+            and any(_of_literals(side) or (isinstance(side, ast.Name)
+                                           and side.id in literal_names)
                     for side in [node.left, *node.comparators]))
+
+
+def _of_literals(node: ast.AST) -> bool:
+    """Whether ``node`` is made of constants only, one of them a text or a number."""
+    parts = list(ast.walk(node))
+    return (any(isinstance(p, ast.Constant) and _by_value(p.value) for p in parts)
+            and all(isinstance(p, ast.Constant | ast.Tuple | ast.UnaryOp | ast.BinOp
+                               | ast.BoolOp | ast.IfExp | ast.Load | ast.operator
+                               | ast.unaryop | ast.boolop) for p in parts))
+
+
+def _names_of_literals(definition: ast.FunctionDef) -> set[str]:
+    """The names the function gives a value made of constants only (or one such value's
+    item, in a ``for`` over it)."""
+    names: set[str] = set()
+    for n in ast.walk(definition):
+        if isinstance(n, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.NamedExpr) \
+                and n.value is not None and _of_literals(n.value):
+            targets = n.targets if isinstance(n, ast.Assign) else [n.target]
+            names |= {t.id for target in targets for t in ast.walk(target)
+                      if isinstance(t, ast.Name)}
+        elif isinstance(n, ast.For | ast.comprehension) and _of_literals(n.iter):
+            names |= {t.id for t in ast.walk(n.target) if isinstance(t, ast.Name)}
+    return names
 
 
 def _read_late(statements: list[ast.stmt]) -> set[str]:
