@@ -535,42 +535,43 @@ def test_a_template_changed_since_it_was_imported_is_not_written_out(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The specialiser reads the template's source: if the file on disk is no longer the
     code running (a package upgraded in place), it keeps the function as it runs."""
-    module = tmp_path / "template_mod.py"
-    module.write_text("def step(c, x):\n    if c.on:\n        return x + 1\n    return x\n")
     monkeypatch.syspath_prepend(str(tmp_path))
+    on = {"c": {"on": True}}
+    before = "def step(c, x):\n    if c.on:\n        return x + 1\n    return x\n"
+    changes = [
+        "def step(c, x):\n    if c.on:\n        return x + 2\n    return x * 2\n# changed\n",
+        # the same names, constants and lines, only an operator or a comparison turned round
+        "def step(c, x):\n    if c.on:\n        return x - 1\n    return x\n",
+        "def step(c, x):\n    if not c.on:\n        return x + 1\n    return x\n",
+        "def step(c, x):\n    if c.on:\n        return [x + 1 for _ in x]\n    return x\n",
+    ]
+    for n, after in enumerate(changes):
+        assert not _written_out_after_change(tmp_path, f"template_{n}", before, after, on)
+    # one line indented further: the same instructions, only where a jump lands differs
+    assert not _written_out_after_change(
+        tmp_path, "template_jump",
+        "def step(c, x):\n    if c.on:\n        x = x + 1\n    x = x * 2\n    return x\n",
+        "def step(c, x):\n    if c.on:\n        x = x + 1\n        x = x * 2\n    return x\n",
+        {"c": {"on": False}})
+
+
+def _written_out_after_change(folder: Path, name: str, before: str, after: str,
+                              fixed: dict[str, dict[str, Any]]) -> bool:
+    """Whether ``step`` of a module imported as ``before`` is still written out once its file
+    says ``after``."""
     import importlib
-
-    template = importlib.import_module("template_mod")
-    assert specialise(template.step, {"c": {"on": True}}, "fresh") is not None
-    from zorgflow.engine import specialise as specialiser
-
-    specialiser._TREES.clear()
-    module.write_text("def step(c, x):\n    if c.on:\n        return x + 2\n    return x * 2\n"
-                      "# changed\n")
     import linecache
 
+    from zorgflow.engine import specialise as specialiser
+
+    module = folder / f"{name}.py"
+    module.write_text(before)
+    template = importlib.import_module(name)
+    assert specialise(template.step, fixed, "fresh") is not None
+    specialiser._TREES.pop(template.step)  # read once per process: read it again
+    module.write_text(after)
     linecache.clearcache()
-    assert specialise(template.step, {"c": {"on": True}}, "changed") is None
-    # the same names, constants and lines, only an operator or a comparison turned round
-    for changed in ("def step(c, x):\n    if c.on:\n        return x - 1\n    return x\n",
-                    "def step(c, x):\n    if not c.on:\n        return x + 1\n    return x\n",
-                    "def step(c, x):\n    if c.on:\n        return [x + 1 for _ in x]\n"
-                    "    return x\n"):
-        specialiser._TREES.clear()
-        module.write_text(changed)
-        linecache.clearcache()
-        assert specialise(template.step, {"c": {"on": True}}, "turned") is None, changed
-    # one line indented further: the same instructions, only where a jump lands differs
-    jumps = tmp_path / "template_jump.py"
-    jumps.write_text("def step(c, x):\n    if c.on:\n        x = x + 1\n    x = x * 2\n"
-                     "    return x\n")
-    jumping = importlib.import_module("template_jump")
-    assert specialise(jumping.step, {"c": {"on": False}}, "fresh") is not None
-    specialiser._TREES.clear()
-    jumps.write_text("def step(c, x):\n    if c.on:\n        x = x + 1\n        x = x * 2\n"
-                     "    return x\n")
-    linecache.clearcache()
-    assert specialise(jumping.step, {"c": {"on": False}}, "indented") is None
+    return specialise(template.step, fixed, "changed") is not None
 
 
 def test_every_way_of_making_a_case_sets_every_field() -> None:
