@@ -400,7 +400,7 @@ class _Rewrite(ast.NodeTransformer):
         return values[0] if len(values) == 1 else ast.BoolOp(op=node.op, values=values)
 
     def visit_Compare(self, node: ast.Compare) -> ast.expr:
-        identity = any(isinstance(op, ast.Is | ast.IsNot) for op in node.ops)
+        identity = _compares_identity(node)
         self.folder.by_reference += identity
         try:
             self.generic_visit(node)
@@ -504,11 +504,15 @@ def _plain(definition: ast.FunctionDef) -> bool:
 def _identity_of_a_literal(node: ast.AST, literal_names: set[str]) -> bool:
     """Whether ``node`` is an ``is`` comparison of something written in the code (a text,
     a number, a tuple of them, or a name given one)."""
-    return (isinstance(node, ast.Compare)
-            and any(isinstance(op, ast.Is | ast.IsNot) for op in node.ops)
+    return (isinstance(node, ast.Compare) and _compares_identity(node)
             and any(_of_literals(side) or (isinstance(side, ast.Name)
                                            and side.id in literal_names)
                     for side in [node.left, *node.comparators]))
+
+
+def _compares_identity(node: ast.Compare) -> bool:
+    """Whether ``node`` has an ``is`` or ``is not`` among its comparisons."""
+    return any(isinstance(op, ast.Is | ast.IsNot) for op in node.ops)
 
 
 def _of_literals(node: ast.AST) -> bool:
