@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from zorgflow.serve import WorkflowServer, make_server
 
@@ -23,6 +24,12 @@ from zorgflow.serve import WorkflowServer, make_server
 Start = Callable[..., WorkflowServer]
 
 POSTGRES_DSN_VARIABLE = "ZORGFLOW_TEST_POSTGRES_DSN"
+
+# Properties are checked here, speed in bench/: no example fails for being slow, which it may
+# be on a busy machine or beside another test worker (pytest-xdist). On top of the profile in
+# force (Hypothesis's own "ci" under CI=true, which already has no deadline)
+settings.register_profile("zorgflow", settings.default, deadline=None)
+settings.load_profile("zorgflow")
 
 
 def in_ci() -> bool:
