@@ -9,6 +9,7 @@ import pickle
 import re
 import sqlite3
 import string
+import typing
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +33,8 @@ from zorgflow import (
 )
 from zorgflow import errors as errors_module
 from zorgflow.errors import HTTP_STATUS, LANGUAGES, PROBLEM_TYPE, catalog, placeholders
+from zorgflow.model.calendar import TIMER_LIMIT
+from zorgflow.model.workflow import TypeName
 from zorgflow.store import SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -557,12 +560,18 @@ def test_every_code_has_a_title_in_both_languages() -> None:
 
 
 def test_every_message_the_engine_names_is_in_the_catalogs() -> None:
-    source = (ROOT / "zorgflow" / "engine" / "engine.py").read_text("utf-8")
-    keys = set(re.findall(r"\"((?:reason|note|roles|events|data|type|sep)\.[a-z_]+)\"",
-                          source))
+    keys: set[str] = set()
+    for module in ("engine/engine.py", "program.py", "model/values.py"):
+        source = (ROOT / "zorgflow" / module).read_text("utf-8")
+        keys |= set(re.findall(
+            r"\"((?:reason|note|roles|events|data|type|sep|value|kind|unit)\.[a-z_]+)\"",
+            source))
     keys |= {"reason.guard_false", "reason.guard_unknown", "reason.unknown_event_close",
              "reason.unknown_fact_close", "reason.unknown_task_close"}
-    assert len(keys) > 30
+    # the keys named by a type's or a timer unit's name
+    keys |= {f"type.{name}" for name in typing.get_args(TypeName)}
+    keys |= {f"unit.{unit}" for unit in TIMER_LIMIT}
+    assert len(keys) > 60
     assert keys <= set(catalog("en")), keys - set(catalog("en"))
 
 
@@ -660,3 +669,128 @@ def test_an_example_fails_when_no_code_or_text_matches(expected: str) -> None:
     assert not result.passed
     assert f"no reason mentions '{expected}'" in result.message
     assert "[forbidden]" in result.message
+
+
+# -- a value that does not fit, said in the reason's language ------------------------------------
+
+SOORTEN = """\
+id: soorten
+version: 1
+label: Soorten
+start_by: [m]
+roles: {m: {label: M}}
+facts:
+  ja: {type: boolean, label: Ja}
+  aantal: {type: integer, minimum: 1, maximum: 10, label: Aantal}
+  bedrag: {type: number, label: Bedrag}
+  tekst: {type: string, label: Tekst}
+  keuze: {type: enum, values: [rood, groen], label: Keuze}
+  dag: {type: date, label: Dag}
+  moment: {type: datetime, label: Moment}
+  getallen: {type: list, items: integer, label: Getallen}
+  metingen:
+    type: list
+    label: Metingen
+    items:
+      waarde: {type: number, label: Waarde}
+states:
+  open: {label: Open, initial: true}
+  dicht: {label: Dicht, final: true}
+transitions:
+  - event: sluiten
+    from: open
+    to: dicht
+    by: [m]
+    data:
+      aantal: {type: integer, minimum: 1, maximum: 10, label: Aantal}
+      keuze: {type: enum, values: [rood, groen], label: Keuze}
+      dag: {type: date, label: Dag}
+"""
+
+#: English that a Dutch reason about a value must not hold (drawn text is made of other letters)
+ENGLISH = ("expected", "got", "must be", "item", "field", "nothing", "number", "list",
+           "true", "false", "text", "mapping", "infinity", "finite", "large", "digits",
+           "one of", "interval", "years")
+
+#: values of every kind: text only of letters and digits that spell no English word above
+VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats()
+    | st.text(alphabet="xz0189-: ", max_size=12)
+    | st.sampled_from(["rood", "2026-13-01", "2026-02-30", "2026-01-05T09:00", 10**40]),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(["waarde", "xz", "zz"]), inner, max_size=2),
+    max_leaves=6)
+
+
+@pytest.fixture(scope="module")
+def soorten() -> tuple[Engine, Case]:
+    engine = Engine([zorgflow.load_workflow_text(SOORTEN, "soorten.yaml")])
+    m = Actor("m.1", roles={"m"})
+    return engine, engine.start("soorten", actor=m, at=T0)
+
+
+@given(fact=st.sampled_from(["ja", "aantal", "bedrag", "tekst", "keuze", "dag", "moment",
+                             "getallen", "metingen"]), value=VALUES)
+def test_a_fact_value_that_does_not_fit_is_said_in_dutch(
+        soorten: tuple[Engine, Case], fact: str, value: Any) -> None:
+    engine, case = soorten
+    m = Actor("m.1", roles={"m"})
+    try:
+        engine.set_facts(case, {fact: value}, actor=m, at=T0)
+    except TransitionRejected as error:
+        _said_in_both(error.reasons)
+
+
+@given(data=st.fixed_dictionaries({}, optional={"aantal": VALUES, "keuze": VALUES,
+                                                "dag": VALUES}))
+def test_event_data_that_does_not_fit_is_said_in_dutch(
+        soorten: tuple[Engine, Case], data: dict[str, Any]) -> None:
+    engine, case = soorten
+    m = Actor("m.1", roles={"m"})
+    try:
+        engine.fire(case, "sluiten", actor=m, data=data, at=T0)
+    except TransitionRejected as error:
+        _said_in_both(error.reasons)
+
+
+def _said_in_both(reasons: list[Reason]) -> None:
+    assert reasons
+    for reason in reasons:
+        assert reason.code == "invalid_data"
+        dutch = reason.text("nl")
+        assert reason.text("en") == reason and dutch != reason
+        found = [word for word in ENGLISH if re.search(rf"\b{word}\b", dutch)]
+        assert not found, (found, dutch)
+
+
+def test_value_problems_read_as_before_in_english_and_in_dutch(
+        soorten: tuple[Engine, Case]) -> None:
+    engine, case = soorten
+    m = Actor("m.1", roles={"m"})
+    said = {
+        "aantal": (0, "fact 'aantal': must be at least 1, got 0",
+                   "feit 'aantal': moet ten minste 1 zijn, gekregen: 0"),
+        "bedrag": (float("nan"), "fact 'bedrag': expected a number, got NaN (not a number): "
+                   "give a finite number", "feit 'bedrag': verwacht: een getal, gekregen: NaN "
+                   "(geen getal); geef een eindig getal"),
+        "getallen": ([1, "x"], "fact 'getallen': item 2: expected a whole number, got text",
+                     "feit 'getallen': onderdeel 2: verwacht: een geheel getal, gekregen: "
+                     "tekst"),
+        "metingen": ([{"waarde": 1}, {"x": 1}], "fact 'metingen': item 2: unknown field(s) x "
+                     "(fields: waarde)", "feit 'metingen': onderdeel 2: onbekende velden: x "
+                     "(velden: waarde)"),
+        "dag": ("2026-13-01", "fact 'dag': expected a date (YYYY-MM-DD), got '2026-13-01'",
+                "feit 'dag': verwacht: een datum (JJJJ-MM-DD), gekregen: '2026-13-01'"),
+    }
+    for fact, (value, english, dutch) in said.items():
+        error = refused(lambda f=fact, v=value: engine.set_facts(  # type: ignore[misc]
+            case, {f: v}, actor=m, at=T0))
+        (reason,) = error.reasons
+        assert (reason.key, reason.text("en"), reason.text("nl")) == (
+            "reason.fact_value", english, dutch)
+    error = refused(lambda: engine.fire(case, "sluiten", actor=m, at=T0,
+                                        data={"aantal": 11, "keuze": "blauw"}))
+    assert [r.text("nl") for r in error.reasons] == [
+        "ongeldig gegeven 'aantal': mag ten hoogste 10 zijn, gekregen: 11",
+        "ongeldig gegeven 'keuze': verwacht: een van rood, groen, gekregen: 'blauw'",
+        "gegeven 'dag' ontbreekt (een datum (JJJJ-MM-DD))"]

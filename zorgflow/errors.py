@@ -622,6 +622,19 @@ class ExprError(ZorgflowError):
 
 
 class ValueProblem(ZorgflowError, ValueError):
-    """A value does not fit its declared type; the message says what would."""
+    """A value does not fit its declared type; the message says what would. Given as a
+    `Phrase`, the message is in English and `phrase` says it in any language."""
 
     code = "invalid_value"
+
+    def __init__(self, message: str | Phrase) -> None:
+        if isinstance(message, Phrase):
+            self._phrase, self.lang = message, LANGUAGES[0]
+            message = _render(message.key, message.params, LANGUAGES[0])
+        super().__init__(message)
+
+    @property
+    def phrase(self) -> str | Phrase:
+        """The problem as a message's placeholder holds it: a `Phrase`, said in the language of
+        the message it goes into (or, for a message given as text, that text)."""
+        return self._phrase if self._phrase is not None else str(self)

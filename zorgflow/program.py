@@ -22,7 +22,7 @@ from typing import Any
 from . import _flatmap as flatmap
 from ._flatmap import FlatMap
 from ._frozen import Frozen, record
-from .errors import ExprError, Problem, ValueProblem, WorkflowError
+from .errors import ExprError, Problem, Reason, ValueProblem, WorkflowError, phrase
 from .model import (
     NOWHERE,
     DataField,
@@ -34,7 +34,13 @@ from .model import (
     where_of,
 )
 from .model.calendar import interval_limits
-from .model.values import coerce, exact_form, interval_reader, problem_text, reader
+from .model.values import (
+    coerce,
+    exact_form,
+    interval_reader,
+    problem_text,
+    reader,
+)
 from .rules.codegen import ONE_CRITERION
 from .rules.decision import Decision
 from .rules.expr import Env, Expr, Scope, compile_expr, show
@@ -48,7 +54,7 @@ from .rules.rulesets import (
 )
 
 _NO_DATA: Mapping[str, Any] = MappingProxyType({})
-_NO_PROBLEMS: list[str] = []
+_NO_PROBLEMS: list[Reason] = []
 
 
 def program_of(workflow: Workflow) -> Program:
@@ -368,21 +374,24 @@ class DataCheck:
         self.names = frozenset(fields)
         self.required = tuple(f.id for f in fields.values() if f.required)
 
-    def __call__(self, data: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
-        """The data as a step keeps it, and every problem with it (in words)."""
+    def __call__(self, data: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[Reason]]:
+        """The data as a step keeps it, and every problem with it (a reason of code
+        ``invalid_data`` each)."""
         if not data and not self.required:
             return _NO_DATA, _NO_PROBLEMS  # type: ignore[return-value]
-        problems: list[str] = []
+        problems: list[Reason] = []
         if data is None:
             data = _NO_DATA
         elif not isinstance(data, Mapping):
-            return {}, [f"data must be a mapping of field: value, not {type(data).__name__}"]
+            return {}, [Reason("invalid_data", "reason.data_not_mapping",
+                               kind=type(data).__name__)]
         result: dict[str, Any] = {}
         for name, required, ftype, personal, plain, allowed in self.fields:
             value = data.get(name)
             if value is None or (value.__class__ is str and not value.strip()):
                 if required:
-                    problems.append(f"missing data '{name}' ({ftype.describe()})")
+                    problems.append(Reason("invalid_data", "reason.data_missing", field=name,
+                                           expected=ftype.phrase()))
                 continue
             if value.__class__ is plain and (allowed is None or value in allowed):
                 result[name] = value
@@ -390,13 +399,14 @@ class DataCheck:
             try:
                 result[name] = coerce(ftype, value)
             except ValueProblem as exc:
-                detail = problem_text(exc, ftype, personal)
-                problems.append(f"invalid data '{name}': {detail}")
+                problems.append(Reason("invalid_data", "reason.data_invalid", field=name,
+                                       detail=problem_text(exc, ftype, personal)))
         extra = [k for k in data if k not in self.names] if len(data) > len(result) else ()
         if extra:
-            expected = ", ".join(sorted(self.names)) or "no data"
-            problems.append(f"unknown data field(s) {', '.join(sorted(map(str, extra)))} "
-                            f"(this event takes: {expected})")
+            problems.append(Reason(
+                "invalid_data", "reason.data_unknown_fields",
+                fields=", ".join(sorted(map(str, extra))),
+                expected=", ".join(sorted(self.names)) or phrase("data.none")))
         return result, problems
 
 

@@ -7,7 +7,6 @@ one engine can serve many threads without locks on the hot path.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
@@ -390,7 +389,7 @@ class Engine:
                 reasons.append(self._role_reason(program, ct, actor, case))
         clean, problems = ct.data_check(data)
         if problems:
-            reasons += map(_data_reason, problems)
+            reasons += problems
         if ct.agreement:
             if pending is not None and not problems and flat(clean) != pending[1]:
                 reasons.append(_conflict_reason(event, pending[1], clean))
@@ -534,7 +533,7 @@ class Engine:
                 result[name] = program.typed_fact(name, value)
             except ValueProblem as exc:
                 problems.append(Reason("invalid_data", "reason.fact_value", fact=name,
-                                       detail=str(exc)))
+                                       detail=exc.phrase))
         return result, problems
 
     def allowed(self, case: Case, actor: Actor, at: datetime | None = None) -> list[str]:
@@ -916,52 +915,6 @@ def _unknown(code: str, key: str, kind: str, name: str, known: Iterable[str]) ->
     if close:
         return Reason(code, key + "_close", **{kind: name, "close": close})
     return Reason(code, key, **{kind: name})
-
-
-# The data problems `DataCheck` (in zorgflow.program) words, each with the message that says it
-# in every language; a problem worded otherwise keeps its English text (``reason.data``).
-_DATA_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"data must be a mapping of field: value, not (?P<kind>.*)", re.DOTALL),
-     "reason.data_not_mapping"),
-    (re.compile(r"missing data '(?P<field>[^']*)' \((?P<expected>.*)\)", re.DOTALL),
-     "reason.data_missing"),
-    (re.compile(r"invalid data '(?P<field>[^']*)': (?P<detail>.*)", re.DOTALL),
-     "reason.data_invalid"),
-    (re.compile(r"unknown data field\(s\) (?P<fields>.*) \(this event takes: "
-                r"(?P<expected>[^()]*)\)", re.DOTALL),
-     "reason.data_unknown_fields"),
-)
-
-# The type descriptions `FactType.describe` gives, by the message that says each.
-_TYPE_WORDS = {"true or false": "type.boolean", "a whole number": "type.integer",
-               "a number": "type.number", "a date (YYYY-MM-DD)": "type.date",
-               "a date and time with offset": "type.datetime", "text": "type.string"}
-
-
-def _data_reason(problem: str) -> Reason:
-    """A problem with an event's data, as a reason of code ``invalid_data``."""
-    for pattern, key in _DATA_PROBLEMS:
-        found = pattern.fullmatch(problem)
-        if found is not None:
-            params: dict[str, Param] = dict(found.groupdict())
-            if key == "reason.data_missing":
-                params["expected"] = _type_words(found["expected"])
-            elif key == "reason.data_unknown_fields" and found["expected"] == "no data":
-                params["expected"] = Phrase("data.none", {})
-            reason = Reason("invalid_data", key, **params)
-            if reason.text("en") == problem:  # said exactly as DataCheck said it
-                return reason
-    return Reason("invalid_data", "reason.data", detail=problem)
-
-
-def _type_words(text: str) -> Param:
-    """A type description (``a whole number``, ``one of a, b``) in every language."""
-    key = _TYPE_WORDS.get(text)
-    if key is not None:
-        return Phrase(key, {})
-    if text.startswith("one of "):
-        return Phrase("type.enum", {"values": text.removeprefix("one of ")})
-    return text
 
 
 def _check_facts_kind(action: str, facts: Any) -> None:

@@ -552,7 +552,7 @@ def apply_fire(program: Program, case: Case, ct: CompiledTransition, actor: Acto
             except ValueProblem as exc:
                 raise TransitionRejected(ct.event, [
                     Reason("invalid_data", "reason.fact_set_value", fact=name,
-                           detail=str(exc))]) from None
+                           detail=exc.phrase)]) from None
         facts = Facts(new_facts)
     returns_to = case._returns_to
     target = ct.target or returns_to or state

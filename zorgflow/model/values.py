@@ -9,7 +9,7 @@ from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
 
-from ..errors import ValueProblem
+from ..errors import Phrase, ValueProblem, phrase
 from .calendar import parse_date, parse_datetime
 from .workflow import FactType
 
@@ -66,17 +66,21 @@ def interval_reader(read: Callable[[Any], Any], limit: int, unit: str) -> Callab
         value = read(value)
         if -limit <= value <= limit:
             return value
-        raise ValueProblem(f"a timer's interval in {unit} must lie between {-limit:,} and "
-                           f"{limit:,} (about 100 years); got {number_text(value)}")
+        raise ValueProblem(phrase("value.interval", unit=phrase(f"unit.{unit}"),
+                                  low=f"{-limit:,}", high=f"{limit:,}", got=_number(value)))
 
     return read_interval
 
 
-def problem_text(problem: ValueProblem, t: FactType, personal: bool) -> str:
-    """What a refusal says about a value that does not fit ``t``: the problem, or for personal
-    data only what was expected (the problem may quote the value). The one place that decides
-    how a value problem shows personal data."""
-    return f"expected {t.describe()}" if personal else str(problem)
+def problem_text(problem: ValueProblem, t: FactType, personal: bool) -> str | Phrase:
+    """What a refusal says about a value that does not fit ``t``, in words of any language:
+    the problem, or for personal data only what was expected (the problem may quote the
+    value). The one place that decides how a value problem shows personal data."""
+    return phrase("value.expected", expected=t.phrase()) if personal else problem.phrase
+
+
+def _expected(t: FactType, got: str | Phrase) -> ValueProblem:
+    return ValueProblem(phrase("value.expected_got", expected=t.phrase(), got=got))
 
 
 def coerce(t: FactType, value: Any) -> Any:
@@ -84,45 +88,48 @@ def coerce(t: FactType, value: Any) -> Any:
     kind = t.name
     if kind == "boolean":
         if not isinstance(value, bool):
-            raise ValueProblem(f"expected true or false, got {_kind(value)}")
+            raise _expected(t, _kind(value))
         return value
     if kind in ("integer", "number"):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueProblem(f"expected {t.describe()}, got {_kind(value)}")
+            raise _expected(t, _kind(value))
         if isinstance(value, float) and not math.isfinite(value):
-            got = "NaN (not a number)" if math.isnan(value) else "infinity"
-            raise ValueProblem(f"expected {t.describe()}, got {got}: give a finite number")
+            got = phrase("kind.nan" if math.isnan(value) else "kind.infinity")
+            raise ValueProblem(phrase("value.not_finite", expected=t.phrase(), got=got))
         if isinstance(value, int) and abs(value) > _LARGEST:
-            raise ValueProblem(f"expected {t.describe()}, got {number_text(value)}: too large to "
-                               "compute with")
+            raise ValueProblem(phrase("value.too_large", expected=t.phrase(),
+                                      got=_number(value)))
         if kind == "integer" and not (isinstance(value, int) or value.is_integer()):
-            raise ValueProblem(f"expected a whole number, got {number_text(value)}")
+            raise _expected(t, _number(value))
         if t.minimum is not None and value < t.minimum:
-            raise ValueProblem(f"must be at least {t.minimum:g}, got {number_text(value)}")
+            raise ValueProblem(phrase("value.at_least", limit=f"{t.minimum:g}",
+                                      got=_number(value)))
         if t.maximum is not None and value > t.maximum:
-            raise ValueProblem(f"must be at most {t.maximum:g}, got {number_text(value)}")
+            raise ValueProblem(phrase("value.at_most", limit=f"{t.maximum:g}",
+                                      got=_number(value)))
         return int(value) if kind == "integer" else value
     if kind == "string":
         if not isinstance(value, str):
-            raise ValueProblem(f"expected text, got {_kind(value)}")
+            raise _expected(t, _kind(value))
         return value
     if kind == "enum":
         if not isinstance(value, str) or value not in t.values:
-            raise ValueProblem(f"expected one of {', '.join(t.values)}, got {_short(value)}")
+            raise _expected(t, _short(value))
         return value
     if kind == "date":
         try:
             return parse_date(value)
-        except ValueError as exc:
-            raise ValueProblem(f"expected a date (YYYY-MM-DD): {exc}") from None
+        except ValueError:
+            raise _unreadable(t, value) from None
     if kind == "datetime":
         try:
             return parse_datetime(value)
-        except ValueError as exc:
-            raise ValueProblem(f"expected a date and time with offset: {exc}") from None
+        except ValueError:
+            raise _unreadable(t, value) from None
     if kind == "list":
         if not isinstance(value, list | tuple):
-            raise ValueProblem(f"expected a list, got {_kind(value)}")
+            raise ValueProblem(phrase("value.expected_got", expected=phrase("type.list"),
+                                      got=_kind(value)))
         if t.fields:
             return tuple(_record(t.fields, item, n) for n, item in enumerate(value))
         if t.items is not None:
@@ -132,7 +139,8 @@ def coerce(t: FactType, value: Any) -> Any:
                 try:
                     result.append(coerce(items, item))
                 except ValueProblem as exc:
-                    raise ValueProblem(f"item {n + 1}: {exc}") from None
+                    raise ValueProblem(phrase("value.item", n=str(n + 1),
+                                              problem=exc.phrase)) from None
             return tuple(result)
         return tuple(value)
     raise ValueProblem(f"unsupported type {kind}")  # pragma: no cover
@@ -140,11 +148,13 @@ def coerce(t: FactType, value: Any) -> Any:
 
 def _record(fields: Mapping[str, FactType], item: Any, n: int) -> Mapping[str, Any]:
     if not isinstance(item, Mapping):
-        raise ValueProblem(f"item {n + 1}: expected a record (mapping), got {_kind(item)}")
+        raise ValueProblem(phrase("value.item", n=str(n + 1), problem=phrase(
+            "value.expected_got", expected=phrase("type.record"), got=_kind(item))))
     extra = [k for k in item if k not in fields]
     if extra:
-        raise ValueProblem(f"item {n + 1}: unknown field(s) {', '.join(map(str, extra))} "
-                           f"(fields: {', '.join(fields)})")
+        raise ValueProblem(phrase("value.item", n=str(n + 1), problem=phrase(
+            "value.unknown_fields", fields=", ".join(map(str, extra)),
+            expected=", ".join(fields))))
     result = {}
     for key, value in item.items():
         if value is None:
@@ -152,7 +162,8 @@ def _record(fields: Mapping[str, FactType], item: Any, n: int) -> Mapping[str, A
         try:
             result[key] = coerce(fields[key], value)
         except ValueProblem as exc:
-            raise ValueProblem(f"item {n + 1}, field '{key}': {exc}") from None
+            raise ValueProblem(phrase("value.item_field", n=str(n + 1), field=str(key),
+                                      problem=exc.phrase)) from None
     return MappingProxyType(result)  # a case's values are read-only all the way down
 
 
@@ -175,20 +186,36 @@ _LARGEST = int(sys.float_info.max)
 def number_text(value: Any) -> str:
     """A number for a message: a huge whole number by its size (Python refuses to write an
     int of more than 4,300 digits as text, and nobody reads one)."""
+    said = _number(value)
+    return said if isinstance(said, str) else said.text("en")
+
+
+def _unreadable(t: FactType, value: Any) -> ValueProblem:
+    """A date or time that does not read: what was expected and what came (Python's words
+    for why are English only, and the value given says it as well)."""
+    return _expected(t, _short(value))
+
+
+def _number(value: Any) -> str | Phrase:
+    """`number_text` in words of any language."""
     if isinstance(value, int) and value.bit_length() > 64:
-        return f"a whole number of about {int(value.bit_length() * 0.30103) + 1:,} digits"
+        return phrase("value.huge_number", digits=f"{int(value.bit_length() * 0.30103) + 1:,}")
     return str(value)
 
 
-def _kind(value: Any) -> str:
+#: what a value that is not of a type is, by its class (any other class: by its name)
+_KINDS = {bool: "kind.boolean", int: "kind.number", float: "kind.number", str: "kind.text",
+          list: "kind.list", tuple: "kind.list", dict: "kind.mapping"}
+
+
+def _kind(value: Any) -> str | Phrase:
     if value is None:
-        return "nothing"
-    names = {bool: "true/false", int: "a number", float: "a number", str: "text",
-             list: "a list", tuple: "a list", dict: "a mapping"}
-    return names.get(type(value), type(value).__name__)
+        return phrase("kind.nothing")
+    key = _KINDS.get(type(value))
+    return type(value).__name__ if key is None else phrase(key)
 
 
-def _short(value: Any) -> str:
+def _short(value: Any) -> str | Phrase:
     if isinstance(value, str):
         return repr(value if len(value) <= 40 else value[:37] + "...")
     return _kind(value)

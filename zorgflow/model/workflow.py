@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from .._frozen import Frozen, record
+from ..errors import Phrase
 from .where import NOWHERE, Where
 from .zgw import Zgw
 
@@ -44,16 +45,20 @@ class FactType(Frozen):
     maximum: float | None = None
 
     def describe(self) -> str:
-        """A short readable form, e.g. ``enum (geen, lthg)``."""
+        """A short readable form in English, e.g. ``one of geen, lthg``."""
+        return self.phrase().text("en")
+
+    def phrase(self) -> Phrase:
+        """`describe` in words of any language."""
         if self.name == "enum":
-            return "one of " + ", ".join(self.values)
+            return Phrase("type.enum", {"values": ", ".join(self.values)})
         if self.name == "list":
             if self.fields:
-                return "a list of records (" + ", ".join(self.fields) + ")"
-            return f"a list of {self.items.describe() if self.items else 'values'}"
-        return {"boolean": "true or false", "integer": "a whole number", "number": "a number",
-                "date": "a date (YYYY-MM-DD)", "datetime": "a date and time with offset",
-                "string": "text"}[self.name]
+                return Phrase("type.list_records", {"fields": ", ".join(self.fields)})
+            if self.items is not None:
+                return Phrase("type.list_of", {"items": self.items.phrase()})
+            return Phrase("type.list_values", {})
+        return Phrase(f"type.{self.name}", {})
 
 
 @record
