@@ -4,6 +4,7 @@ hold the two together: on any altered dict, both give the same case or the same 
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Mapping
@@ -447,3 +448,15 @@ def test_a_restored_case_is_checked_by_every_engine_it_meets(verify: bool) -> No
     for _ in range(2):
         with pytest.raises(CaseFormatError, match="state 'uitvoering' does not exist"):
             other.timers(case)
+
+
+@pytest.mark.parametrize("task", [{}, {"due_at": "2026-02-01T09:00:00+01:00"},
+                                  {"done_at": "2026-02-01T09:00:00+01:00", "done_by": "x"}])
+def test_a_task_without_its_opening_time_is_refused_naming_the_task(stored, task) -> None:
+    assert set(stored["tasks"]) == {"huisbezoek"}
+    raw = copy.deepcopy(stored)
+    raw["tasks"]["huisbezoek"] = task
+    raw["digest"] = _digest(raw)
+    for verify in (True, False):
+        with pytest.raises(CaseFormatError, match="task 'huisbezoek' has no opened_at"):
+            Case.from_dict(raw, verify=verify)

@@ -752,15 +752,18 @@ def read_tasks(raw: Any) -> FlatMap:
     for tid, task in raw.items():
         if not isinstance(tid, str) or not isinstance(task, dict):
             raise TypeError("'tasks' should be a mapping of task: {opened_at, due_at, ...}")
+        opened = task.get("opened_at")
+        if opened is None:
+            raise ValueError(f"task '{tid}' has no opened_at (when it was opened)")
         if len(task) == 1:  # an open task without a deadline: no call for the rest
-            result += (tid, (_moment(task["opened_at"]), None, None, None))
+            result += (tid, (_moment(opened), None, None, None))
             continue
         due, done = task.get("due_at"), task.get("done_at")
         done_by = task.get("done_by")
         if (done is None) != (done_by is None) or not (done_by is None
                                                        or isinstance(done_by, str)):
             raise ValueError(f"task '{tid}' should have both done_at and done_by, or neither")
-        result += (tid, (_moment(task["opened_at"]), None if due is None else _moment(due),
+        result += (tid, (_moment(opened), None if due is None else _moment(due),
                          None if done is None else _moment(done), done_by))
     return tuple(result)
 
