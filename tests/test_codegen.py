@@ -722,9 +722,9 @@ def test_generated_ranking_scores_equal_the_closures(rule_set: RankingRuleSet,
             repr(compiled.score_reference(env, candidates))
     env = Env(facts, AT)
     generated = compiled.evaluate(env)
-    # every total is a number, never NaN, so the candidates always sort (each criterion's
-    # points beyond a float count 0; only their sum may still overflow to infinity)
-    assert not any(math.isnan(r["total"]) for r in generated.outcome or ())
+    # every total is a finite number, so the candidates always sort (each criterion's points
+    # beyond a float count 0; a sum beyond one counts as the largest, with its sign)
+    assert all(math.isfinite(r["total"]) for r in generated.outcome or ())
     compiled.code = None
     reference = compiled.evaluate(env)
     assert (generated.matched, generated.outcome, generated.holds) == \

@@ -1089,3 +1089,57 @@ examples:
     assert "gelden ‹persoonsgegeven›" in text
     assert "geweigerd (‹persoonsgegeven›)" in text
     _no_personal_text(text)
+
+
+# -- a candidate's total beyond a float (the points of each criterion are within one) -----------
+
+OPTELLING = """\
+id: optelling
+version: 1
+label: Optelling
+start_by: [m]
+roles: {m: {label: M}}
+facts:
+  kandidaten:
+    type: list
+    label: Kandidaten
+    items: {id: {type: string}, punten: {type: number}, aantal: {type: integer}}
+states:
+  open: {label: Open, initial: true}
+  dicht: {label: Dicht, final: true}
+transitions:
+  - {event: sluiten, from: open, to: dicht, by: [m]}
+rules:
+  r:
+    kind: ranking
+    label: R
+    candidates: kandidaten
+    candidate_id: id
+    criteria:
+      een: {label: Een, weight: 1, points: kandidaat.punten}
+      twee: {label: Twee, weight: 1, points: kandidaat.punten}
+      drie: {label: Drie, weight: 1, points: kandidaat.aantal}
+      vier: {label: Vier, weight: 1, points: kandidaat.aantal}
+"""
+
+
+@pytest.mark.parametrize("codegen", [True, False])
+@given(points=st.lists(st.tuples(st.sampled_from([1e308, -1e308, 1.0, 0.0]),
+                                 st.sampled_from([0, 2**1022, -(2**1022), 3])),
+                       min_size=1, max_size=4))
+def test_a_total_beyond_a_float_ranks_shows_and_serialises(
+        codegen: bool, points: list[tuple[float, int]]) -> None:
+    """Two criteria of 1e308 points each add up beyond a float: such a total counts as the
+    largest number a rule can use (with its sign), so that it sorts, the explanation can say
+    it and the decision is JSON (it was infinity, or a whole number no float holds)."""
+    with pytest.MonkeyPatch.context() as patch:
+        if not codegen:  # the closures' scoring, the reference
+            patch.setenv("ZORGFLOW_NO_CODEGEN", "1")
+        engine = zorgflow.Engine([load_workflow_text(OPTELLING, "optelling.yaml")])
+    candidates = [{"id": f"k{n}", "punten": p, "aantal": a} for n, (p, a) in enumerate(points)]
+    decision = engine.decide("optelling", "r", {"kandidaten": candidates}, at=AT)
+    totals = [entry["total"] for entry in decision.outcome]
+    assert all(-2**1024 < t < 2**1024 for t in totals), totals
+    assert totals == sorted(totals, reverse=True)
+    json.dumps(decision.to_dict(), allow_nan=False)
+    assert len(decision.explanation) == 5 * len(candidates)

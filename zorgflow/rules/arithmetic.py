@@ -85,5 +85,16 @@ def weighted(value: Any, weight: float) -> Any:
     return 0 if points is UNKNOWN else points
 
 
+def candidate_total(points: Iterable[Any]) -> Any:
+    """A ranking candidate's total: the sum of its points (each within the numbers a rule
+    can use, see `weighted`), where a sum beyond them counts as the largest of them, with its
+    sign. So a total always sorts, is said in an explanation and is a JSON number; candidates
+    whose totals both go beyond keep the order they were given in."""
+    total = sum(points)
+    if -LARGEST < total < LARGEST:
+        return total
+    return math.copysign(float(LARGEST), total)
+
+
 #: the function for each operator symbol
 OPERATIONS = {"+": plus, "-": minus, "*": times, "/": divided}

@@ -20,7 +20,7 @@ from ..model import (
     RuleSet,
     TableRuleSet,
 )
-from .arithmetic import weighted
+from .arithmetic import candidate_total, weighted
 from .codegen import criteria_code, ranking_code, table_code
 from .decision import Decision
 from .expr import MASK, Compile, Env, Expr, Scope, compile_expr, show, shown
@@ -426,7 +426,7 @@ class CompiledRanking:
                   else self.score_reference(env, candidates))
         for item, (eligible, points) in zip(candidates, scores, strict=True):
             if eligible:
-                total = sum(points.values())
+                total = candidate_total(points.values())
                 scored.append((total, {"id": item.get(self.model.candidate_id),
                                        "total": total, "points": points}))
         scored.sort(key=lambda pair: -pair[0])
@@ -449,7 +449,7 @@ class CompiledRanking:
                 name = f"candidate {n}"
             elif name is None:
                 name = f"candidate {n} (no {self.model.candidate_id})"
-            total = sum(points.values())
+            total = candidate_total(points.values())
             lines.append(f"{head}: {name} — {total:g} point{'' if total == 1 else 's'}")
             for cid, weight, required, expr, is_when in self.criteria:
                 value = expr.fn(ienv)
