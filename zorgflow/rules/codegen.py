@@ -605,8 +605,9 @@ class CriteriaCode:
         blocks: list[ast.stmt] = []
         plain_blocks: list[ast.stmt] = []
         for cid, mode, exprs in criteria:
-            blocks.extend(self._criterion(gen, cid, mode, exprs))
-            plain_blocks.extend(self._criterion(gen, cid, mode, exprs, all_known=True))
+            general, all_known = self._criterion(gen, cid, mode, exprs)
+            blocks.extend(general)
+            plain_blocks.extend(all_known)
         self._plain_blocks = plain_blocks
         self.id = rule_set_id
         self.names = tuple(gen.locals)
@@ -620,10 +621,10 @@ class CriteriaCode:
 
     # -- building -------------------------------------------------------------------------
     @staticmethod
-    def _criterion(gen: _Generator, cid: str, mode: str, exprs: list[Expr],
-                   all_known: bool = False) -> list[ast.stmt]:
-        """The statements that add ``cid`` to ``matched`` (or ``undecided``); with
-        ``all_known``, for when every fact the rule set reads is given: two-valued only."""
+    def _criterion(gen: _Generator, cid: str, mode: str, exprs: list[Expr]
+                   ) -> tuple[list[ast.stmt], list[ast.stmt]]:
+        """The statements that add ``cid`` to ``matched`` (or ``undecided``), and those for
+        when every fact the rule set reads is given (two-valued only; they share nodes)."""
         trees = []
         for expr in exprs:
             if expr.tree is None or expr.uses_time or expr.data_read or expr.rules_read \
@@ -651,10 +652,10 @@ class CriteriaCode:
                        orelse=[])]),
         ]
         two_valued: list[ast.stmt] = [ast.If(test=plain, body=[add], orelse=[])]
-        if not unknowable or all_known:
-            return two_valued
+        if not unknowable:
+            return two_valued, two_valued
         known = _and([_is(_name(v), _name("_U"), negate=True) for v in unknowable])
-        return [ast.If(test=known, body=two_valued, orelse=three_valued)]
+        return [ast.If(test=known, body=two_valued, orelse=three_valued)], two_valued
 
     def _reads(self) -> list[ast.stmt]:
         """``vN = facts.get(name, default)`` for each fact read."""
