@@ -864,7 +864,10 @@ def test_an_interval_fact_that_would_overflow_its_timer_is_refused_at_every_door
         engine.set_facts(case, {"terugkoppeling_interval_dagen": 3_000_000}, actor=coord, at=T0)
     assert refused.value.reasons == [
         "fact 'terugkoppeling_interval_dagen': a timer's interval in days must lie between "
-        "-36,525 and 36,525 (about 100 years); got 3000000"]
+        "-36 525 and 36 525 (about 100 years); got 3000000"]
+    assert refused.value.reasons[0].text("nl") == (
+        "feit 'terugkoppeling_interval_dagen': de termijn van een timer in dagen moet tussen "
+        "-36 525 en 36 525 liggen (ongeveer 100 jaar); gekregen: 3000000")
     works(engine, case, T0)  # nothing was stored: the case keeps working
     assert engine.next_due(case) == datetime(2026, 2, 5, 9, 0, tzinfo=AMS)
     # the same bound at the other doors: start, sets:, decide, a case restored from outside

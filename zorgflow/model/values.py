@@ -67,7 +67,8 @@ def interval_reader(read: Callable[[Any], Any], limit: int, unit: str) -> Callab
         if -limit <= value <= limit:
             return value
         raise ValueProblem(phrase("value.interval", unit=phrase(f"unit.{unit}"),
-                                  low=f"{-limit:,}", high=f"{limit:,}", got=_number(value)))
+                                  low=_grouped(-limit), high=_grouped(limit),
+                                  got=_number(value)))
 
     return read_interval
 
@@ -201,6 +202,12 @@ def _number(value: Any) -> str | Phrase:
     if isinstance(value, int) and value.bit_length() > 64:
         return phrase("value.huge_number", digits=f"{int(value.bit_length() * 0.30103) + 1:,}")
     return str(value)
+
+
+def _grouped(number: int) -> str:
+    """A whole number with its thousands set apart by spaces, as both languages read it (a
+    comma is the decimal sign in Dutch: "36,525" would read as 36.5)."""
+    return f"{number:,}".replace(",", " ")
 
 
 #: what a value that is not of a type is, by its class (any other class: by its name)
