@@ -658,3 +658,33 @@ def test_a_lambdas_defaults_and_a_comprehensions_first_iterable_read_around_them
     made = specialise(_read_where_it_stands, {"c": fixed}, "where")
     assert made is not None
     assert made(object(), None) == _read_where_it_stands(SimpleNamespace(**fixed), None)
+
+
+def test_a_case_role_held_second_is_read_alike_both_ways() -> None:
+    """The quick path reads a case's first case role without a call: with two held (the
+    ketenpartner's contact first, the casusregisseur second), every step a holder of either
+    takes is made both ways, and written out, alike."""
+    engine = ComparingEngine([load_workflow(WORKFLOWS / "lzn.yaml")])
+    coord = Actor("c.coord", roles={"lzn_coordinator"})
+    contact = Actor("k.contact", roles={"ketenpartner"})
+    regisseur = Actor("r.regisseur", roles={"ketenpartner"})
+    case = engine.start("lzn", actor=Actor("s.melder", roles={"sociaal_contactpunt"}), at=AT)
+    steps: list[tuple[str, Actor, dict[str, Any] | None]] = [
+        ("passend_bevonden", coord, None),
+        ("actief_dossier_gevonden", coord, {"ketenpartner": "GGZ",
+                                            "contactpersoon": contact.id}),
+        ("oppakken_in_lzn", contact, None), ("oppakken_in_lzn", coord, None),
+        ("casusregisseur_benoemd", coord, {"casusregisseur": regisseur.id,
+                                           "ketenpartner": "GGZ"}),
+        ("voortgang_teruggekoppeld", regisseur, None), ("stagnatie_gemeld", regisseur, None),
+        ("plan_aangepast", regisseur, None), ("plan_aangepast", coord, None),
+        ("set_facts", regisseur, {"zorg_ketenpartner_adequaat": True}),
+    ]
+    for event, actor, data in steps:
+        if event == "set_facts":
+            assert data is not None
+            case = engine.set_facts(case, data, actor=actor, at=AT)
+        else:
+            case = engine.fire(case, event, actor=actor, data=data, at=AT)
+    assert list(case.case_roles) == ["ketenpartner_actief_dossier", "casusregisseur"]
+    assert (engine.quick, engine.facts_quick) == (engine.steps, engine.facts_steps) == (9, 1)

@@ -124,12 +124,14 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
         role = None
         for name, by_case in ct.agreement_by:
             if role is None and name not in agreed:
-                if by_case:
-                    if aid in roles and flatmap.get(roles, name) == aid:
+                if by_case:  # (most cases hold one case role: read without a call)
+                    if aid in roles and (roles[1] if roles[0] == name
+                                         else flatmap.get(roles, name)) == aid:
                         role = name
                 elif name in actor.roles:
                     role = name
-        if role is None or (pending is not None and flat(clean) != pending[1]):
+        if role is None or (pending is not None
+                            and (flat(clean) if clean else flatmap.EMPTY) != pending[1]):
             return None
         complete = True  # as `completes`: his agreement is the last one it waits for
         for name in ct.agreement:
@@ -156,7 +158,7 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
             agreeing._state = ct.from_state
             agreeing._facts = case._facts
             agreeing._roles = roles
-            agreeing._history = (*case._history, entry)
+            agreeing._history = case._history + (entry,)  # noqa: RUF005 (no list made)
             agreeing._timers = timers
             agreeing._agreements = pending_now
             agreeing._tasks = tasks
@@ -169,8 +171,9 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
         role = None  # the first of the transition's roles he holds (`role_for`)
         for name, by_case in ct.roles_by:
             if role is None:
-                if by_case:
-                    if aid in roles and flatmap.get(roles, name) == aid:
+                if by_case:  # (most cases hold one case role: read without a call)
+                    if aid in roles and (roles[1] if roles[0] == name
+                                         else flatmap.get(roles, name)) == aid:
                         role = name
                 elif name in actor.roles:
                     role = name
@@ -230,14 +233,15 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
     target = ct.target or returns_to or state
     if target != state:
         if ct.target:  # as `timers_by_plan` and `tasks_by_plan`, planned with the program
-            started_now: list[Any] = []
+            started_now: FlatMap = flatmap.EMPTY  # (a tuple: the plan holds a timer or two)
             for signal, keeps in ct.timer_plan:
-                if keeps:
-                    started = flatmap.get(timers, signal)
+                if keeps:  # (most cases run one timer: read without a call)
+                    started = (timers[1] if timers[0] == signal
+                               else flatmap.get(timers, signal)) if timers else None
                     started_now += (signal, at if started is None else started)
                 else:
                     started_now += (signal, at)
-            timers = tuple(started_now)
+            timers = started_now
             if program.tasks:
                 if ct.task_plan[0] and not ct.task_plan[0].isdisjoint(tasks[::2]):
                     if ct.task_plan[0].issuperset(tasks[::2]):
@@ -272,8 +276,9 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
         if ct.event in agreements:
             agreements = {e: p for e, p in agreements.items() if e != ct.event}
         elif ct.resets:
-            for signal in ct.resets:
-                timers = flatmap.put(timers, signal, at)
+            for signal in ct.resets:  # (most cases run one timer: set without a call)
+                timers = (signal, at) if len(timers) == 2 and timers[0] == signal \
+                    else flatmap.put(timers, signal, at)
         if ct.opens_tasks:
             tasks = tasks_after(program, state, target, ct.event, tasks, at)
     # a record (zorgflow.engine.record), made here without a call: one on every step
@@ -304,7 +309,7 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
     new._state = target
     new._facts = kept
     new._roles = roles
-    new._history = (*case._history, entry)
+    new._history = case._history + (entry,)  # noqa: RUF005 (no list made)
     new._timers = timers
     new._agreements = agreements
     new._tasks = tasks
@@ -414,7 +419,11 @@ def quick_set_facts(program: Program, plan: StatePlan, case: Case, given: Mappin
         if set_by:
             allowed = False  # as `holds`
             for by, by_case in set_by:
-                if (flatmap.get(roles, by) == aid) if by_case else (by in actor.roles):
+                if by_case:  # (most cases hold one case role: read without a call)
+                    if aid in roles and (roles[1] if roles[0] == by
+                                         else flatmap.get(roles, by)) == aid:
+                        allowed = True
+                elif by in actor.roles:
                     allowed = True
             if not allowed:
                 return None
@@ -436,7 +445,7 @@ def quick_set_facts(program: Program, plan: StatePlan, case: Case, given: Mappin
     new._state = state
     new._facts = case._facts.updated(typed)
     new._roles = roles
-    new._history = (*case._history, entry)
+    new._history = case._history + (entry,)  # noqa: RUF005 (no list made)
     new._timers = timers
     new._agreements = case._agreements
     new._tasks = case._tasks
@@ -576,8 +585,9 @@ def apply_fire(program: Program, case: Case, ct: CompiledTransition, actor: Acto
         if ct.event in agreements:
             agreements = {e: p for e, p in agreements.items() if e != ct.event}
         elif ct.resets:
-            for signal in ct.resets:
-                timers = flatmap.put(timers, signal, at)
+            for signal in ct.resets:  # (most cases run one timer: set without a call)
+                timers = (signal, at) if len(timers) == 2 and timers[0] == signal \
+                    else flatmap.put(timers, signal, at)
         if ct.opens_tasks:
             tasks = tasks_after(program, state, target, ct.event, tasks, at)
     warnings = _NO_WARNINGS
