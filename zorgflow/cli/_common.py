@@ -56,10 +56,7 @@ def load_all(paths: Sequence[str], out: TextIO, *, quiet_ok: bool = False,
                     raise WorkflowError(problems)
         except WorkflowError as exc:
             failures += 1
-            print(f"FAIL {file} ({len(exc.errors)} problem{'s' if len(exc.errors) != 1 else ''})",
-                  file=out)
-            for problem in exc.errors:
-                print(f"  {problem}", file=out)
+            report_failure(file, exc, out)
             continue
         workflows.append(workflow)
         if not quiet_ok:
@@ -69,6 +66,14 @@ def load_all(paths: Sequence[str], out: TextIO, *, quiet_ok: bool = False,
 
 #: the environment variable naming the Selectielijst fixture when --selectielijst does not
 SELECTIELIJST_VARIABLE = "ZORGFLOW_SELECTIELIJST"
+
+
+def report_failure(file: Path, error: WorkflowError, out: TextIO) -> None:
+    """``FAIL file (n problems)`` and a line for each problem, on ``out``."""
+    count = len(error.errors)
+    print(f"FAIL {file} ({count} problem{'s' if count != 1 else ''})", file=out)
+    for problem in error.errors:
+        print(f"  {problem}", file=out)
 
 
 def selectielijst_of(args: argparse.Namespace) -> Selectielijst | None:
@@ -121,10 +126,7 @@ def load_one(file: Path) -> Workflow | None:
     try:
         return load_workflow(file)
     except WorkflowError as exc:
-        count = len(exc.errors)
-        print(f"FAIL {file} ({count} problem{'s' if count != 1 else ''})", file=sys.stderr)
-        for problem in exc.errors:
-            print(f"  {problem}", file=sys.stderr)
+        report_failure(file, exc, sys.stderr)
         return None
 
 

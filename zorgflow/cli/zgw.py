@@ -20,6 +20,7 @@ from ._common import (
     load_one,
     one_file,
     positive_float,
+    report_failure,
     selectielijst_of,
     store_arguments,
     store_of,
@@ -60,10 +61,7 @@ def cmd_export_zgw(args: argparse.Namespace, out: TextIO) -> int:
             raise WorkflowError(problems)
         envelope = export_zaaktype(workflow, args.catalogus)
     except WorkflowError as exc:
-        count = len(exc.errors)
-        print(f"FAIL {file} ({count} problem{'s' if count != 1 else ''})", file=sys.stderr)
-        for problem in exc.errors:
-            print(f"  {problem}", file=sys.stderr)
+        report_failure(file, exc, sys.stderr)
         return EXIT_FAILED
     except ValueError as exc:
         raise UsageError(f"--catalogus: {exc}") from None
