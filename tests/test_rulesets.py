@@ -9,10 +9,13 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import math
 import re
 import sqlite3
+import sys
 from collections.abc import Callable
 from datetime import date, datetime
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -1103,7 +1106,8 @@ facts:
   kandidaten:
     type: list
     label: Kandidaten
-    items: {id: {type: string}, punten: {type: number}, aantal: {type: integer}}
+    items: {id: {type: string}, punten: {type: number}, aantal: {type: integer},
+            andere_punten: {type: number}, ander_aantal: {type: integer}}
 states:
   open: {label: Open, initial: true}
   dicht: {label: Dicht, final: true}
@@ -1116,30 +1120,47 @@ rules:
     candidates: kandidaten
     candidate_id: id
     criteria:
-      een: {label: Een, weight: 1, points: kandidaat.punten}
+      een: {label: Een, weight: 1, points: kandidaat.aantal}
       twee: {label: Twee, weight: 1, points: kandidaat.punten}
-      drie: {label: Drie, weight: 1, points: kandidaat.aantal}
-      vier: {label: Vier, weight: 1, points: kandidaat.aantal}
+      drie: {label: Drie, weight: 1, points: kandidaat.ander_aantal}
+      vier: {label: Vier, weight: 1, points: kandidaat.andere_punten}
 """
+
+#: points near the ends of what a rule can use, whole (2**1023 - 1) and float (1.7e308)
+_EDGE_POINTS = st.sampled_from([0, 3, 1.5, 2**1023 - 1, -(2**1023 - 1), 1.7e308, -1.7e308,
+                                9e307, 1e308])
 
 
 @pytest.mark.parametrize("codegen", [True, False])
-@given(points=st.lists(st.tuples(st.sampled_from([1e308, -1e308, 1.0, 0.0]),
-                                 st.sampled_from([0, 2**1022, -(2**1022), 3])),
-                       min_size=1, max_size=4))
+@given(candidates=st.lists(st.fixed_dictionaries({
+    "aantal": _EDGE_POINTS.filter(lambda p: isinstance(p, int)),
+    "punten": _EDGE_POINTS.map(float),
+    "ander_aantal": _EDGE_POINTS.filter(lambda p: isinstance(p, int)),
+    "andere_punten": _EDGE_POINTS.map(float)}), min_size=1, max_size=4))
 def test_a_total_beyond_a_float_ranks_shows_and_serialises(
-        codegen: bool, points: list[tuple[float, int]]) -> None:
-    """Two criteria of 1e308 points each add up beyond a float: such a total counts as the
-    largest number a rule can use (with its sign), so that it sorts, the explanation can say
-    it and the decision is JSON (it was infinity, or a whole number no float holds)."""
+        codegen: bool, candidates: list[dict[str, Any]]) -> None:
+    """Points near the ends of a float add up beyond one, in every order of whole and float
+    points: such a total counts as the largest float with its sign, so it sorts, the
+    explanation can say it and the decision is JSON (it was infinity, or a whole number no
+    float holds, or adding a float to such a number raised OverflowError). Totals within a
+    float keep their exact order."""
     with pytest.MonkeyPatch.context() as patch:
         if not codegen:  # the closures' scoring, the reference
             patch.setenv("ZORGFLOW_NO_CODEGEN", "1")
         engine = zorgflow.Engine([load_workflow_text(OPTELLING, "optelling.yaml")])
-    candidates = [{"id": f"k{n}", "punten": p, "aantal": a} for n, (p, a) in enumerate(points)]
+    candidates = [{"id": f"k{n}", **c} for n, c in enumerate(candidates)]
     decision = engine.decide("optelling", "r", {"kandidaten": candidates}, at=AT)
     totals = [entry["total"] for entry in decision.outcome]
-    assert all(-2**1024 < t < 2**1024 for t in totals), totals
+    biggest = sys.float_info.max
+    assert all(-biggest <= t <= biggest for t in totals), totals
     assert totals == sorted(totals, reverse=True)
+    for entry in decision.outcome:
+        given = next(c for c in candidates if c["id"] == entry["id"])
+        exact = sum(map(Fraction, (given["aantal"], given["punten"], given["ander_aantal"],
+                                   given["andere_punten"])))
+        if abs(exact) > biggest:  # beyond a float: the largest, with its sign
+            assert entry["total"] == (biggest if exact > 0 else -biggest)
+        else:  # within: as float arithmetic has it (a few units in the last place of 2**1023)
+            assert math.isclose(entry["total"], exact, rel_tol=1e-12, abs_tol=2.0 ** 974)
     json.dumps(decision.to_dict(), allow_nan=False)
     assert len(decision.explanation) == 5 * len(candidates)

@@ -11,7 +11,8 @@ functions, so the two cannot differ in what a sum is.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+import sys
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from .logic import UNKNOWN
@@ -85,15 +86,30 @@ def weighted(value: Any, weight: float) -> Any:
     return 0 if points is UNKNOWN else points
 
 
-def candidate_total(points: Iterable[Any]) -> Any:
+def candidate_total(points: Collection[Any]) -> Any:
     """A ranking candidate's total: the sum of its points (each within the numbers a rule
-    can use, see `weighted`), where a sum beyond them counts as the largest of them, with its
-    sign. So a total always sorts, is said in an explanation and is a JSON number; candidates
-    whose totals both go beyond keep the order they were given in."""
-    total = sum(points)
-    if -LARGEST < total < LARGEST:
-        return total
-    return math.copysign(float(LARGEST), total)
+    can use, see `weighted`), where a sum beyond a float counts as the largest float, with
+    its sign. So a total always sorts, is said in an explanation and is a JSON number."""
+    try:
+        total = sum(points)
+        if -_FLOAT_MAX <= total <= _FLOAT_MAX:
+            return total
+    except OverflowError:  # whole numbers beyond a float, then a float added to them
+        pass
+    # worked out exactly (floats are fractions with a power of two below), then rounded once
+    ratios = [p.as_integer_ratio() for p in points]
+    below = max(d for _, d in ratios)
+    exact = sum(n * (below // d) for n, d in ratios)
+    if exact > _FLOAT_MAX_INT * below:
+        return _FLOAT_MAX
+    if exact < -_FLOAT_MAX_INT * below:
+        return -_FLOAT_MAX
+    return exact / below
+
+
+#: the largest float, and it as a whole number (exact)
+_FLOAT_MAX = sys.float_info.max
+_FLOAT_MAX_INT = int(_FLOAT_MAX)
 
 
 #: the function for each operator symbol
