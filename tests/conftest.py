@@ -27,7 +27,7 @@ POSTGRES_DSN_VARIABLE = "ZORGFLOW_TEST_POSTGRES_DSN"
 
 # Properties are checked here, speed in bench/: no example fails for being slow, which it may
 # be on a busy machine or beside another test worker (pytest-xdist). On top of the profile in
-# force (Hypothesis's own "ci" under CI=true, which already has no deadline)
+# force: Hypothesis loads its own "ci" profile (no deadline either) whenever CI is set at all
 settings.register_profile("zorgflow", settings.default, deadline=None)
 settings.load_profile("zorgflow")
 

@@ -688,3 +688,13 @@ def test_a_case_role_held_second_is_read_alike_both_ways() -> None:
             case = engine.fire(case, event, actor=actor, data=data, at=AT)
     assert list(case.case_roles) == ["ketenpartner_actief_dossier", "casusregisseur"]
     assert (engine.quick, engine.facts_quick) == (engine.steps, engine.facts_steps) == (9, 1)
+
+
+def test_a_case_made_with_its_history_as_a_list_steps_as_one_made_with_a_tuple() -> None:
+    engine, people = _lzn()
+    case = _in_uitvoering(engine, people)
+    listed = Case(case.id, case.workflow_id, case.workflow_version, case.state, case.facts,
+                  case.case_roles, list(case._history), case.timers, tasks=case._tasks)
+    stepped = engine.fire(listed, "voortgang_teruggekoppeld", actor=people["regisseur"], at=AT)
+    _same(stepped, engine.fire(case, "voortgang_teruggekoppeld", actor=people["regisseur"],
+                               at=AT))

@@ -629,7 +629,8 @@ class ValueProblem(ZorgflowError, ValueError):
 
     def __init__(self, message: str | Phrase) -> None:
         if isinstance(message, Phrase):
-            self._phrase, self.lang = message, LANGUAGES[0]
+            # said in English (it goes into English messages); `to_problem` says it in any
+            self._phrase = message
             message = _render(message.key, message.params, LANGUAGES[0])
         super().__init__(message)
 

@@ -300,7 +300,7 @@ class Case:
         self._facts = Facts.of(facts)
         # case roles, timers and tasks: a case keeps them as flat maps (zorgflow._flatmap)
         self._roles: FlatMap = _flat(case_roles)
-        self._history = history
+        self._history = tuple(history)  # (a tuple passes as it is; steps add to it)
         self._timers: FlatMap = _flat(timers)
         self._agreements: Agreements = agreements if agreements is not None else _NONE
         self._tasks: FlatMap = _flat(tasks) if tasks is not None else flatmap.EMPTY

@@ -193,14 +193,28 @@ def number_text(value: Any) -> str:
 
 def _unreadable(t: FactType, value: Any) -> ValueProblem:
     """A date or time that does not read: what was expected and what came (Python's words
-    for why are English only, and the value given says it as well)."""
+    for why are English only, and the value given says it as well); a time without its
+    offset from UTC says so."""
+    if t.name == "datetime" and _naive(value):
+        return ValueProblem(phrase("value.no_offset", expected=t.phrase(), got=_short(value)))
     return _expected(t, _short(value))
+
+
+def _naive(value: Any) -> bool:
+    """Whether ``value`` is a date and time (or its ISO text) without an offset from UTC."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return False
+    return isinstance(value, datetime) and value.utcoffset() is None
 
 
 def _number(value: Any) -> str | Phrase:
     """`number_text` in words of any language."""
     if isinstance(value, int) and value.bit_length() > 64:
-        return phrase("value.huge_number", digits=f"{int(value.bit_length() * 0.30103) + 1:,}")
+        return phrase("value.huge_number",
+                      digits=_grouped(int(value.bit_length() * 0.30103) + 1))
     return str(value)
 
 
@@ -212,7 +226,8 @@ def _grouped(number: int) -> str:
 
 #: what a value that is not of a type is, by its class (any other class: by its name)
 _KINDS = {bool: "kind.boolean", int: "kind.number", float: "kind.number", str: "kind.text",
-          list: "kind.list", tuple: "kind.list", dict: "kind.mapping"}
+          list: "kind.list", tuple: "kind.list", dict: "kind.mapping", date: "kind.date",
+          datetime: "kind.datetime"}
 
 
 def _kind(value: Any) -> str | Phrase:
