@@ -564,7 +564,7 @@ def test_every_message_the_engine_names_is_in_the_catalogs() -> None:
     for module in ("engine/engine.py", "program.py", "model/values.py"):
         source = (ROOT / "zorgflow" / module).read_text("utf-8")
         keys |= set(re.findall(
-            r"\"((?:reason|note|roles|events|data|type|sep|value|kind|unit)\.[a-z_]+)\"",
+            r"\"((?:reason|note|roles|events|data|type|sep|value|kind|unit|number)\.[a-z_]+)\"",
             source))
     keys |= {"reason.guard_false", "reason.guard_unknown", "reason.unknown_event_close",
              "reason.unknown_fact_close", "reason.unknown_task_close"}
@@ -744,6 +744,18 @@ def soorten() -> tuple[Engine, Case]:
                              "getallen", "metingen", "geheim"]), value=VALUES)
 def test_a_fact_value_that_does_not_fit_is_said_in_dutch(
         soorten: tuple[Engine, Case], fact: str, value: Any) -> None:
+    _set_fact_said_in_dutch(soorten, fact, value)
+
+
+@given(fact=st.sampled_from(["aantal", "bedrag", "getallen", "metingen"]),
+       value=st.floats() | st.integers() | st.lists(st.floats() | st.integers(), max_size=2)
+       | st.lists(st.fixed_dictionaries({"waarde": st.floats()}), max_size=2))
+def test_a_number_that_does_not_fit_is_said_in_dutch(
+        soorten: tuple[Engine, Case], fact: str, value: Any) -> None:
+    _set_fact_said_in_dutch(soorten, fact, value)
+
+
+def _set_fact_said_in_dutch(soorten: tuple[Engine, Case], fact: str, value: Any) -> None:
     engine, case = soorten
     m = Actor("m.1", roles={"m"})
     try:
@@ -775,8 +787,10 @@ def _said_in_both(reasons: list[Reason]) -> None:
         assert reason.text("en") == reason and dutch != reason
         found = [word for word in ENGLISH if re.search(rf"\b{word}\b", dutch)]
         assert not found, (found, dutch)
-        # thousands set apart with a comma read as decimals in Dutch
+        # thousands set apart with a comma read as decimals in Dutch, which writes a decimal
+        # comma where English writes a point
         assert not re.search(r"\d,\d{3}\b", dutch), dutch
+        assert not re.search(r"\d\.\d", dutch), dutch
 
 
 def test_value_problems_read_as_before_in_english_and_in_dutch(
@@ -810,6 +824,11 @@ def test_value_problems_read_as_before_in_english_and_in_dutch(
         (reason,) = error.reasons
         assert (reason.key, reason.text("en"), reason.text("nl")) == (
             "reason.fact_value", english, dutch)
+    error = refused(lambda: engine.set_facts(case, {"bedrag": 2.5, "aantal": 2.5}, actor=m,
+                                             at=T0))
+    assert [(r.text("en"), r.text("nl")) for r in error.reasons] == [(
+        "fact 'aantal': expected a whole number, got 2.5",
+        "feit 'aantal': verwacht: een geheel getal, gekregen: 2,5")]
     error = refused(lambda: engine.fire(case, "tellen", actor=m, at=T0, data={"n": 0}))
     assert [(r.key, r.text("en"), r.text("nl")) for r in error.reasons] == [(
         "reason.fact_set_value",

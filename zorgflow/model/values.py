@@ -103,10 +103,10 @@ def coerce(t: FactType, value: Any) -> Any:
         if kind == "integer" and not (isinstance(value, int) or value.is_integer()):
             raise _expected(t, _number(value))
         if t.minimum is not None and value < t.minimum:
-            raise ValueProblem(phrase("value.at_least", limit=f"{t.minimum:g}",
+            raise ValueProblem(phrase("value.at_least", limit=_decimal(f"{t.minimum:g}"),
                                       got=_number(value)))
         if t.maximum is not None and value > t.maximum:
-            raise ValueProblem(phrase("value.at_most", limit=f"{t.maximum:g}",
+            raise ValueProblem(phrase("value.at_most", limit=_decimal(f"{t.maximum:g}"),
                                       got=_number(value)))
         return int(value) if kind == "integer" else value
     if kind == "string":
@@ -215,7 +215,14 @@ def _number(value: Any) -> str | Phrase:
     if isinstance(value, int) and value.bit_length() > 64:
         return phrase("value.huge_number",
                       digits=_grouped(int(value.bit_length() * 0.30103) + 1))
-    return str(value)
+    return _decimal(str(value))
+
+
+def _decimal(text: str) -> str | Phrase:
+    """A number written as Python writes it, with the decimal sign of each language (a
+    point in English, a comma in Dutch)."""
+    whole, point, fraction = text.partition(".")
+    return phrase("number.decimal", whole=whole, fraction=fraction) if point else text
 
 
 def _grouped(number: int) -> str:
