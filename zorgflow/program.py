@@ -34,13 +34,7 @@ from .model import (
     where_of,
 )
 from .model.calendar import interval_limits
-from .model.values import (
-    coerce,
-    exact_form,
-    interval_reader,
-    problem_text,
-    reader,
-)
+from .model.values import coerce, exact_form, interval_reader, problem_text, reader
 from .rules.codegen import ONE_CRITERION
 from .rules.decision import Decision
 from .rules.expr import Env, Expr, Scope, compile_expr, show

@@ -585,9 +585,8 @@ def apply_fire(program: Program, case: Case, ct: CompiledTransition, actor: Acto
         if ct.event in agreements:
             agreements = {e: p for e, p in agreements.items() if e != ct.event}
         elif ct.resets:
-            for signal in ct.resets:  # (most cases run one timer: set without a call)
-                timers = (signal, at) if len(timers) == 2 and timers[0] == signal \
-                    else flatmap.put(timers, signal, at)
+            for signal in ct.resets:
+                timers = flatmap.put(timers, signal, at)
         if ct.opens_tasks:
             tasks = tasks_after(program, state, target, ct.event, tasks, at)
     warnings = _NO_WARNINGS
