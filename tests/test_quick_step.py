@@ -6,6 +6,7 @@ refuse with the same reasons or make the same case (its stored form, explanation
 
 from __future__ import annotations
 
+import functools
 import json
 import unittest
 from collections.abc import Callable, Mapping
@@ -698,3 +699,54 @@ def test_a_case_made_with_its_history_as_a_list_steps_as_one_made_with_a_tuple()
     stepped = engine.fire(listed, "voortgang_teruggekoppeld", actor=people["regisseur"], at=AT)
     _same(stepped, engine.fire(case, "voortgang_teruggekoppeld", actor=people["regisseur"],
                                at=AT))
+
+
+_TASK_IDS = ("huisbezoek", "informatie_opvragen", "uitnodigen")
+
+
+@functools.cache
+def _comparing_in_uitvoering() -> tuple[ComparingEngine, dict[str, Actor], Case]:
+    engine = ComparingEngine([load_workflow(WORKFLOWS / "lzn.yaml")])
+    people = {"scp": Actor("s.melder", roles={"sociaal_contactpunt"}),
+              "coord": Actor("c.coord", roles={"lzn_coordinator"}),
+              "regisseur": Actor("r.regisseur", roles={"ketenpartner"})}
+    return engine, people, _in_uitvoering(engine, people)
+
+
+@st.composite
+def _open_tasks(draw: st.DrawFn) -> dict[str, tuple[Any, ...]]:
+    """Tasks of an LZN case in any order and mix: without a deadline, with one passed, near
+    (within the three days the quick path reads by date alone) or far, done or open."""
+    tasks = {}
+    for task in draw(st.permutations(_TASK_IDS).flatmap(
+            lambda ids: st.lists(st.sampled_from(ids), unique=True, max_size=3))):
+        due = draw(st.one_of(st.none(), st.integers(-4 * 24, 6 * 24).map(
+            lambda hours: AT + timedelta(hours=hours))))
+        done = draw(st.booleans())
+        tasks[task] = (AT - timedelta(days=1), due, AT if done else None,
+                       "c.coord" if done else None)
+    return tasks
+
+
+@given(tasks=_open_tasks(), later=st.integers(0, 5 * 24))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_open_tasks_of_every_mix_are_read_alike_both_ways(tasks: dict[str, tuple[Any, ...]],
+                                                          later: int) -> None:
+    """The quick path reads the first open task without a slice and lets a lone task lapse
+    without one: with the tasks of a case in any mix (deadlines passed, near or far, done or
+    not, one to three of them, in any order), every step from `uitvoering` to `afsluiten`
+    (leaving `stagnatie`, where two of the tasks lapse) is made alike both ways, and written
+    out; the full path records a deadline passed first."""
+    engine, people, case = _comparing_in_uitvoering()
+    coord, regisseur = people["coord"], people["regisseur"]
+    case = Case(case.id, case.workflow_id, case.workflow_version, case.state, case.facts,
+                case.case_roles, case._history, case.timers, tasks=tasks)
+    at = AT + timedelta(hours=later)
+    case = engine.fire(case, "voortgang_teruggekoppeld", actor=regisseur, at=at)
+    case = engine.fire(case, "stagnatie_gemeld", actor=regisseur, at=at)
+    case = engine.fire(case, "plan_aangepast", actor=coord, at=at)
+    case = engine.fire(case, "plan_aangepast", actor=regisseur, at=at)
+    case = engine.set_facts(case, {"zorg_ketenpartner_adequaat": True}, actor=coord, at=at)
+    case = engine.fire(case, "afsluiten", actor=coord, at=at,
+                       data={"afsluitreden": "zorg_bij_ketenpartner"})
+    assert case.state == "afgesloten"

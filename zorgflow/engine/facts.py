@@ -64,20 +64,20 @@ class Facts(Mapping[str, Any]):
     def updated(self, values: Mapping[str, Any]) -> Facts:
         """These facts with ``values`` set: a fact held keeps its place, a new one comes
         last (in the order given), as a dict updated with them would hold them."""
-        names = self._names
-        result = Facts.__new__(Facts)
         if len(values) == 1:  # most steps set one fact: no dict made
             ((name, value),) = values.items()
+            names = self._names
             held = self._values
+            result = _new(Facts)
             if name in names:
                 at = names.index(name)
                 result._names = names
-                result._values = (*held[:at], value, *held[at + 1:])
+                result._values = held[:at] + (value,) + held[at + 1:]  # noqa: RUF005
             else:
-                grown = (*names, name)
+                grown = names + (name,)  # noqa: RUF005 (no list made)
                 shared = _SHARED.get(grown)
                 result._names = shared if shared is not None else _shared(grown)
-                result._values = (*held, value)
+                result._values = held + (value,)  # noqa: RUF005
             return result
         merged = self.to_dict()
         merged.update(values)
@@ -122,5 +122,7 @@ class Facts(Mapping[str, Any]):
     def __reduce__(self) -> tuple[Any, ...]:
         return (Facts, (self.to_dict(),))
 
+
+_new = object.__new__
 
 EMPTY = Facts()

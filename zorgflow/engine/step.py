@@ -59,20 +59,26 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
     for signal, shortest in ct.quiet_timers:
         # in a flat map of signal -> datetime a signal name can only equal a key
         if signal in timers:
-            try:
-                if timers[timers.index(signal) + 1] + shortest <= at:
+            try:  # (most cases run one timer: read without a call)
+                if (timers[1] if timers[0] == signal
+                        else timers[timers.index(signal) + 1]) + shortest <= at:
                     return None
             except OverflowError:  # a start at the end of the calendar: the full path
                 return None
     tasks = case._tasks
     if tasks:  # (the case's own: one migrated keeps a deadline its new version may not set)
-        day = at.toordinal()
-        for _, due_at, done_at, _ in tasks[1::2]:  # the task records
-            # (a deadline dated three days or more after `at` is later whatever the offsets:
-            # known without comparing instants, which costs two UTC offsets)
-            if due_at is not None and done_at is None and due_at.toordinal() - day < 3 \
-                    and due_at <= at:
-                return None
+        # the first task's record read without a slice (most cases have one task open); a
+        # deadline dated three days or more after `at` is later whatever the offsets: known
+        # without comparing instants, which costs two UTC offsets
+        due_at = tasks[1][1]
+        if due_at is not None and tasks[1][2] is None \
+                and due_at.toordinal() - at.toordinal() < 3 and due_at <= at:
+            return None
+        if len(tasks) > 2:
+            for _, due_at, done_at, _ in tasks[3::2]:  # the other task records
+                if due_at is not None and done_at is None \
+                        and due_at.toordinal() - at.toordinal() < 3 and due_at <= at:
+                    return None
     returns_to = case._returns_to
     if ct.returns and returns_to is None:
         return None
@@ -84,6 +90,7 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
         if pending is not None and not data and pending[1]:
             data = unflat(pending[1])  # a later agreement without data agrees to the first's
     clean: Mapping[str, Any] | None
+    given: FlatMap = flatmap.EMPTY  # the data as its record keeps them: `flat(clean)`
     if ct.data_fields:  # as `DataCheck`, with no words for a problem
         if not data:
             if ct.data_required:
@@ -98,13 +105,15 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
                 if value is None or (value.__class__ is str and not value.strip()):
                     if required:
                         return None
-                elif value.__class__ is plain and (allowed is None or value in allowed):
-                    clean[name] = value
                 else:
-                    try:
-                        clean[name] = coerce(ftype, value)
-                    except ValueProblem:
-                        return None
+                    if value.__class__ is not plain or (allowed is not None
+                                                        and value not in allowed):
+                        try:
+                            value = coerce(ftype, value)
+                        except ValueProblem:
+                            return None
+                    clean[name] = value
+                    given += (name, value)
             if len(data) > len(clean) and any(k not in ct.data_names for k in data):
                 return None
     elif data:
@@ -130,8 +139,7 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
                         role = name
                 elif name in actor.roles:
                     role = name
-        if role is None or (pending is not None
-                            and (flat(clean) if clean else flatmap.EMPTY) != pending[1]):
+        if role is None or (pending is not None and given != pending[1]):
             return None
         complete = True  # as `completes`: his agreement is the last one it waits for
         for name in ct.agreement:
@@ -143,7 +151,6 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
             else:
                 now_agreed = dict(agreed)
                 now_agreed[role] = aid
-            given = flat(clean) if clean else flatmap.EMPTY
             if agreements:
                 pending_now = dict(agreements)
                 pending_now[ct.event] = (now_agreed, given)
@@ -243,15 +250,19 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
                     started_now += (signal, at)
             timers = started_now
             if program.tasks:
-                if ct.task_plan[0] and not ct.task_plan[0].isdisjoint(tasks[::2]):
-                    if ct.task_plan[0].issuperset(tasks[::2]):
-                        tasks = flatmap.EMPTY  # every open task lapses
-                    else:
-                        open_now: list[Any] = []  # without the tasks that lapse
-                        for i in range(0, len(tasks), 2):
-                            if tasks[i] not in ct.task_plan[0]:
-                                open_now += tasks[i:i + 2]
-                        tasks = tuple(open_now)
+                if ct.task_plan[0] and tasks:  # those that lapse
+                    if len(tasks) == 2:  # (most cases have one task open: read without a slice)
+                        if tasks[0] in ct.task_plan[0]:
+                            tasks = flatmap.EMPTY
+                    elif not ct.task_plan[0].isdisjoint(tasks[::2]):
+                        if ct.task_plan[0].issuperset(tasks[::2]):
+                            tasks = flatmap.EMPTY  # every open task lapses
+                        else:
+                            open_now: list[Any] = []  # without the tasks that lapse
+                            for i in range(0, len(tasks), 2):
+                                if tasks[i] not in ct.task_plan[0]:
+                                    open_now += tasks[i:i + 2]
+                            tasks = tuple(open_now)
                 for spec in ct.task_plan[1]:  # those that open
                     if spec.due_after is None and spec.due_cycle is None:
                         tasks = flatmap.put(tasks, spec.id, (at, None, None, None))
@@ -285,22 +296,22 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
     if ct.sends_dossier:
         dossier = flat({k: v for k, v in kept.items() if k in program.dossier})
         warnings = tuple(label for label, when in ct.warnings if when.fn(env) is True)
-        entry = (version + 1, at, aid, role, "fire", ct.event, state, target, flat(clean),
+        entry = (version + 1, at, aid, role, "fire", ct.event, state, target, given,
                  case._workflow_version, explanation, dossier, warnings)
     elif ct.warnings:
         warnings = tuple(label for label, when in ct.warnings if when.fn(env) is True)
         if ct.guard is not None or warnings:
-            entry = (version + 1, at, aid, role, "fire", ct.event, state, target, flat(clean),
+            entry = (version + 1, at, aid, role, "fire", ct.event, state, target, given,
                      case._workflow_version, explanation, None, warnings)
         else:
-            entry = (version + 1, at, aid, role, "fire", ct.event, state, target, flat(clean),
+            entry = (version + 1, at, aid, role, "fire", ct.event, state, target, given,
                      case._workflow_version)
     elif ct.guard is not None:
-        entry = (version + 1, at, aid, role, "fire", ct.event, state, target, flat(clean),
+        entry = (version + 1, at, aid, role, "fire", ct.event, state, target, given,
                  case._workflow_version, explanation, None, _NO_WARNINGS)
     else:
-        entry = (version + 1, at, aid, role, "fire", ct.event, state, target,
-                 flat(clean) if clean else flatmap.EMPTY, case._workflow_version)
+        entry = (version + 1, at, aid, role, "fire", ct.event, state, target, given,
+                 case._workflow_version)
     # the next case (as `Case._next`, without the call)
     new = _new_case(Case)
     new._id = case._id
@@ -376,16 +387,22 @@ def quick_set_facts(program: Program, plan: StatePlan, case: Case, given: Mappin
     for signal, shortest in plan.quiet_timers:
         if signal in timers:
             try:
-                if timers[timers.index(signal) + 1] + shortest <= at:
+                if (timers[1] if timers[0] == signal
+                        else timers[timers.index(signal) + 1]) + shortest <= at:
                     return None
             except OverflowError:
                 return None
-    if case._tasks:  # (the case's own: one migrated keeps a deadline its version may not set)
-        day = at.toordinal()
-        for _, due_at, done_at, _ in case._tasks[1::2]:
-            if due_at is not None and done_at is None and due_at.toordinal() - day < 3 \
-                    and due_at <= at:
-                return None
+    tasks = case._tasks
+    if tasks:  # (the case's own: one migrated keeps a deadline its version may not set)
+        due_at = tasks[1][1]
+        if due_at is not None and tasks[1][2] is None \
+                and due_at.toordinal() - at.toordinal() < 3 and due_at <= at:
+            return None
+        if len(tasks) > 2:
+            for _, due_at, done_at, _ in tasks[3::2]:
+                if due_at is not None and done_at is None \
+                        and due_at.toordinal() - at.toordinal() < 3 and due_at <= at:
+                    return None
     # -- his role in the case (as `role_in_case`) -----------------------------------------
     roles = case._roles
     aid = actor.id
@@ -409,6 +426,7 @@ def quick_set_facts(program: Program, plan: StatePlan, case: Case, given: Mappin
     # -- each fact (as `Engine._check_facts`) ---------------------------------------------
     state = plan.state
     typed: dict[str, Any] = {}
+    flat_typed: FlatMap = flatmap.EMPTY  # `flat(typed)`, made as it grows
     for name, value in given.items():
         setter = program.setters.get(name)
         if setter is None or value is None:
@@ -427,17 +445,17 @@ def quick_set_facts(program: Program, plan: StatePlan, case: Case, given: Mappin
                     allowed = True
             if not allowed:
                 return None
-        if value.__class__ is plain:  # held as it comes
-            typed[name] = value
-        else:
+        if value.__class__ is not plain:  # (else held as it comes)
             try:
-                typed[name] = program.typed_fact(name, value)
+                value = program.typed_fact(name, value)
             except ValueProblem:
                 return None
+        typed[name] = value
+        flat_typed += (name, value)
     stored = case._stored
     version = len(case._history) + (len(stored) if stored is not None else 0)
     entry: Record = (version + 1, at, aid, role, "set_facts", "set_facts", state, state,
-                     flat(typed), case._workflow_version)
+                     flat_typed, case._workflow_version)
     new = _new_case(Case)  # as `Case._next`, without the call
     new._id = case._id
     new._workflow_id = case._workflow_id
@@ -448,7 +466,7 @@ def quick_set_facts(program: Program, plan: StatePlan, case: Case, given: Mappin
     new._history = case._history + (entry,)  # noqa: RUF005 (no list made)
     new._timers = timers
     new._agreements = case._agreements
-    new._tasks = case._tasks
+    new._tasks = tasks
     new._returns_to = case._returns_to
     new._normalised = True
     new._stored = stored
