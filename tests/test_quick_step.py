@@ -750,3 +750,31 @@ def test_open_tasks_of_every_mix_are_read_alike_both_ways(tasks: dict[str, tuple
     case = engine.fire(case, "afsluiten", actor=coord, at=at,
                        data={"afsluitreden": "zorg_bij_ketenpartner"})
     assert case.state == "afgesloten"
+
+
+def test_what_the_quick_step_makes_without_a_call_has_every_slot_set() -> None:
+    """`quick_fire` makes a case, an environment, its decider and a guard's explanation
+    without calling their classes, and `quick_set_facts` a case: they must set every slot
+    each class has (a slot added to one of them and not set there would be read as missing
+    later)."""
+    import ast
+    import inspect
+
+    from zorgflow.engine.step import PassedGuard
+    from zorgflow.program import Decider
+    from zorgflow.rules.expr import Env
+
+    def set_on(template: Callable[..., Any]) -> dict[str, set[str]]:
+        names: dict[str, set[str]] = {}
+        for node in ast.walk(ast.parse(inspect.getsource(template))):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+                        names.setdefault(target.value.id, set()).add(target.attr)
+        return names
+
+    fire, facts = set_on(quick_fire), set_on(quick_set_facts)
+    for made, cls in (("env", Env), ("decider", Decider), ("explanation", PassedGuard),
+                      ("new", Case), ("agreeing", Case)):
+        assert fire[made] == set(cls.__slots__), made
+    assert facts["new"] == set(Case.__slots__)

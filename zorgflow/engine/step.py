@@ -190,14 +190,33 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
     env: Any = None
     explanation: Any = ()
     if ct.needs_env:
-        facts = case._facts.to_dict()  # read at dict speed
-        env = Env(facts, at, clean, None)
+        kept = case._facts
+        facts = dict(zip(kept._names, kept._values))  # noqa: B905 (read at dict speed)
+        # the environment, its decider and the explanation, made as their __init__ would
+        env = _new(Env)
+        env.facts = facts
+        env.at = at
+        env.data = clean
+        env.item = None
+        env._today = None
         if ct.reads_rules:  # rule sets read no event data: they may read the step's own env
-            env.decide = Decider(program.rules, facts, at, env)
+            decider = _new(Decider)
+            decider._rules = program.rules
+            decider._facts = facts
+            decider._at = at
+            decider._cache = None
+            decider.env = env
+            env.decide = decider
+        else:
+            env.decide = None
         if ct.guard is not None:
             if ct.guard.fn(env) is not True:
                 return None
-            explanation = PassedGuard(program, ct.guard, case._facts)
+            explanation = _new(PassedGuard)
+            explanation._program = program
+            explanation._guard = ct.guard
+            explanation._facts = kept
+            explanation._lines = None
         if ct.assigns:
             for name, expr in ct.assigns:
                 value = expr.fn(env)
@@ -331,7 +350,7 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
     return new
 
 
-_new_case = object.__new__
+_new_case = _new = object.__new__
 
 #: what `quick_fire` reads as given: of the transition, and of its workflow's program (not
 #: ``rules``, which an engine with another rules back end replaces in a copy that shares the
@@ -710,6 +729,8 @@ class PassedGuard:
     small object, since a case keeps one for every guarded step. The time and the data are
     the step's own, so they are read from its record, not kept a second time here."""
 
+    # (`zorgflow.engine.step.quick_fire` makes one without a call, setting each slot: a slot
+    # added here is set there too, as a test checks)
     __slots__ = ("_facts", "_guard", "_lines", "_program")
 
     def __init__(self, program: Program, guard: Expr, facts: Mapping[str, Any]) -> None:
