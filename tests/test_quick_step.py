@@ -752,6 +752,40 @@ def test_open_tasks_of_every_mix_are_read_alike_both_ways(tasks: dict[str, tuple
     assert case.state == "afgesloten"
 
 
+@given(tasks=_open_tasks(), later=st.integers(0, 5 * 24))
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_naming_the_casusregisseur_with_tasks_of_every_mix_is_alike_both_ways(
+        tasks: dict[str, tuple[Any, ...]], later: int) -> None:
+    """`casusregisseur_benoemd` lets two tasks lapse and opens `huisbezoek` unless it is open:
+    with the tasks of the case in any mix (`huisbezoek` open, done or not there, first or
+    not) the step is made alike both ways, and written out."""
+    engine, people, _ = _comparing_in_uitvoering()
+    coord = people["coord"]
+    case = engine.start("lzn", actor=people["scp"], at=AT)
+    for event in ("passend_bevonden", "geen_actief_dossier"):
+        case = engine.fire(case, event, actor=coord, at=AT)
+    case = Case(case.id, case.workflow_id, case.workflow_version, case.state, case.facts,
+                case.case_roles, case._history, case.timers, tasks=tasks)
+    case = engine.fire(case, "casusregisseur_benoemd", actor=coord,
+                       at=AT + timedelta(hours=later),
+                       data={"casusregisseur": people["regisseur"].id, "ketenpartner": "GGZ"})
+    assert case.state == "uitvoering"
+
+
+def test_the_coordinator_naming_himself_casusregisseur_is_refused_both_ways() -> None:
+    """The assigner kept apart from the role he assigns is read without a call when it is
+    the case's first case role: refused both ways, with the same reason."""
+    engine, people, _ = _comparing_in_uitvoering()
+    coord = people["coord"]
+    case = engine.start("lzn", actor=people["scp"], at=AT)
+    for event in ("passend_bevonden", "geen_actief_dossier"):
+        case = engine.fire(case, event, actor=coord, at=AT)
+    with pytest.raises(TransitionRejected) as refused:
+        engine.fire(case, "casusregisseur_benoemd", actor=coord, at=AT,
+                    data={"casusregisseur": coord.id, "ketenpartner": "GGZ"})
+    assert [r.code for r in refused.value.reasons] == ["separation_of_duties"]
+
+
 def test_what_the_quick_step_makes_without_a_call_has_every_slot_set() -> None:
     """`quick_fire` makes a case, an environment, its decider and a guard's explanation
     without calling their classes, and `quick_set_facts` a case: they must set every slot

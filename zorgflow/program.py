@@ -774,7 +774,8 @@ class Decider:
                 return False
             if test is None:
                 return False
-            held = test(self._env())
+            env = self.env  # (given by the step: read without a call)
+            held = test(env if env is not None else self._env())
             return True if held is True else False if held is False else UNKNOWN
         decision = self(rule_set)
         if value in decision.matched:

@@ -23,7 +23,7 @@ from ..program import CompiledTransition, Decider, Program, StatePlan, explain_g
 from ..rules.codegen import enabled as codegen_enabled
 from ..rules.expr import Env, Expr
 from ..rules.logic import UNKNOWN
-from .case import Actor, Case
+from .case import Actor, Case, TaskRecord
 from .facts import Facts
 from .record import AT, DATA, Record, flat, unflat
 from .specialise import specialise
@@ -221,7 +221,8 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
             for name, expr in ct.assigns:
                 value = expr.fn(env)
                 if isinstance(value, str) and value:  # no actor id: nobody assigned
-                    roles = flatmap.put(roles, name, value)
+                    # (most cases hold no case role before their first: made without a call)
+                    roles = flatmap.put(roles, name, value) if roles else (name, value)
             # as `separation_reasons` (refused where it gives a reason): two roles of a group
             # held by one actor, one of them assigned now; or an assigned role of a group
             # that keeps the assigner apart, held by him
@@ -229,8 +230,8 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
                 holder = flatmap.get(roles, first)
                 if holder is not None and holder == flatmap.get(roles, second):
                     return None
-            for name in ct.not_the_assigner:
-                if flatmap.get(roles, name) == aid:
+            for name in ct.not_the_assigner:  # (most cases hold one case role: read without a call)
+                if roles and (roles[1] if roles[0] == name else flatmap.get(roles, name)) == aid:
                     return None
     # -- the step (as `apply_fire`) ---------------------------------------------------------
     state = ct.from_state
@@ -282,18 +283,24 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
                                 if tasks[i] not in ct.task_plan[0]:
                                     open_now += tasks[i:i + 2]
                             tasks = tuple(open_now)
-                for spec in ct.task_plan[1]:  # those that open
+                # those that open (with no task open, as most cases leave a state, the task
+                # map is made without a call)
+                opened: TaskRecord
+                for spec in ct.task_plan[1]:
                     if spec.due_after is None and spec.due_cycle is None:
-                        tasks = flatmap.put(tasks, spec.id, (at, None, None, None))
+                        opened = (at, None, None, None)
                     else:
-                        tasks = flatmap.put(tasks, spec.id, opened_task(program, spec, at))
+                        opened = opened_task(program, spec, at)
+                    tasks = flatmap.put(tasks, spec.id, opened) if tasks else (spec.id, opened)
                 for spec in ct.task_plan[2]:  # those that open unless open already
-                    current = flatmap.get(tasks, spec.id)
+                    current = (tasks[1] if tasks[0] == spec.id else flatmap.get(tasks, spec.id)
+                               ) if tasks else None
                     if current is None or current[2] is not None:
                         if spec.due_after is None and spec.due_cycle is None:
-                            tasks = flatmap.put(tasks, spec.id, (at, None, None, None))
+                            opened = (at, None, None, None)
                         else:
-                            tasks = flatmap.put(tasks, spec.id, opened_task(program, spec, at))
+                            opened = opened_task(program, spec, at)
+                        tasks = flatmap.put(tasks, spec.id, opened) if tasks else (spec.id, opened)
         else:
             timers = timers_after(program, state, target, ct.event, timers, at)
             if program.tasks:
