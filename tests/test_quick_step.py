@@ -10,7 +10,7 @@ import functools
 import json
 import unittest
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zorgflow import Actor, Case, Engine, TransitionRejected, load_workflow
+from zorgflow.engine.record import unflat
 from zorgflow.engine.specialise import specialise
 from zorgflow.engine.step import quick_facts_step, quick_fire, quick_set_facts, quick_step
 from zorgflow.loader import load_workflow_text
@@ -49,6 +50,18 @@ def _same(quick: Case | TransitionRejected, full: Case | TransitionRejected) -> 
     assert json.dumps(quick.to_dict(), sort_keys=True, default=str) == \
         json.dumps(full.to_dict(), sort_keys=True, default=str)
     assert quick.version == full.version
+    assert _typed(quick) == _typed(full)  # (JSON shows a date and its text alike)
+
+
+def _typed(case: Case) -> Any:
+    """What a case holds, each value with its class: its facts, each record's data and the
+    data of its pending agreements."""
+    def typed(values: Any) -> list[tuple[Any, type, Any]]:
+        return [(name, type(value), value) for name, value in values]
+
+    return (typed(case.facts.items()), [typed(entry.data.items()) for entry in case.history],
+            {event: typed(unflat(given).items())
+             for event, (_, given) in case._agreements.items()})
 
 
 def _agree(general: Case | None, written_out: Case | None) -> bool:
@@ -734,7 +747,7 @@ def test_open_tasks_of_every_mix_are_read_alike_both_ways(tasks: dict[str, tuple
                                                           later: int) -> None:
     """The quick path reads the first open task without a slice and lets a lone task lapse
     without one: with the tasks of a case in any mix (deadlines passed, near or far, done or
-    not, one to three of them, in any order), every step from `uitvoering` to `afsluiten`
+    not, none to three of them, in any order), every step from `uitvoering` to `afsluiten`
     (leaving `stagnatie`, where two of the tasks lapse) is made alike both ways, and written
     out; the full path records a deadline passed first."""
     engine, people, case = _comparing_in_uitvoering()
@@ -742,6 +755,7 @@ def test_open_tasks_of_every_mix_are_read_alike_both_ways(tasks: dict[str, tuple
     case = Case(case.id, case.workflow_id, case.workflow_version, case.state, case.facts,
                 case.case_roles, case._history, case.timers, tasks=tasks)
     at = AT + timedelta(hours=later)
+    quick, facts_quick = engine.quick, engine.facts_quick
     case = engine.fire(case, "voortgang_teruggekoppeld", actor=regisseur, at=at)
     case = engine.fire(case, "stagnatie_gemeld", actor=regisseur, at=at)
     case = engine.fire(case, "plan_aangepast", actor=coord, at=at)
@@ -750,6 +764,16 @@ def test_open_tasks_of_every_mix_are_read_alike_both_ways(tasks: dict[str, tuple
     case = engine.fire(case, "afsluiten", actor=coord, at=at,
                        data={"afsluitreden": "zorg_bij_ketenpartner"})
     assert case.state == "afgesloten"
+    # nothing due (the timer's shortest duration is a day less an hour, for a change of
+    # clocks, and no deadline passed): every step is made the quick way
+    if later < 23 and not _passed(tasks, at):
+        assert (engine.quick - quick, engine.facts_quick - facts_quick) == (5, 1)
+
+
+def _passed(tasks: dict[str, tuple[Any, ...]], at: datetime) -> bool:
+    """Whether a deadline of an open task has passed at ``at``."""
+    return any(due is not None and done is None and due <= at
+               for _, due, done, _ in tasks.values())
 
 
 @given(tasks=_open_tasks(), later=st.integers(0, 5 * 24))
@@ -766,10 +790,11 @@ def test_naming_the_casusregisseur_with_tasks_of_every_mix_is_alike_both_ways(
         case = engine.fire(case, event, actor=coord, at=AT)
     case = Case(case.id, case.workflow_id, case.workflow_version, case.state, case.facts,
                 case.case_roles, case._history, case.timers, tasks=tasks)
-    case = engine.fire(case, "casusregisseur_benoemd", actor=coord,
-                       at=AT + timedelta(hours=later),
+    quick, at = engine.quick, AT + timedelta(hours=later)
+    case = engine.fire(case, "casusregisseur_benoemd", actor=coord, at=at,
                        data={"casusregisseur": people["regisseur"].id, "ketenpartner": "GGZ"})
     assert case.state == "uitvoering"
+    assert engine.quick - quick == (0 if _passed(tasks, at) else 1)
 
 
 def test_the_coordinator_naming_himself_casusregisseur_is_refused_both_ways() -> None:
@@ -788,9 +813,9 @@ def test_the_coordinator_naming_himself_casusregisseur_is_refused_both_ways() ->
 
 def test_what_the_quick_step_makes_without_a_call_has_every_slot_set() -> None:
     """`quick_fire` makes a case, an environment, its decider and a guard's explanation
-    without calling their classes, and `quick_set_facts` a case: they must set every slot
-    each class has (a slot added to one of them and not set there would be read as missing
-    later)."""
+    without calling their classes, and `quick_set_facts` a case: each must have every slot
+    of its class set in the statements right after it is made (not in a branch, which a
+    step could pass by), or a slot added to one of the classes would be read as missing."""
     import ast
     import inspect
 
@@ -798,17 +823,97 @@ def test_what_the_quick_step_makes_without_a_call_has_every_slot_set() -> None:
     from zorgflow.program import Decider
     from zorgflow.rules.expr import Env
 
-    def set_on(template: Callable[..., Any]) -> dict[str, set[str]]:
-        names: dict[str, set[str]] = {}
+    classes = {"Env": Env, "Decider": Decider, "PassedGuard": PassedGuard, "Case": Case}
+    made = 0
+    for template in (quick_fire, quick_set_facts):
         for node in ast.walk(ast.parse(inspect.getsource(template))):
-            if isinstance(node, ast.Assign):
-                for target in node.targets:
-                    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
-                        names.setdefault(target.value.id, set()).add(target.attr)
-        return names
+            for block in (getattr(node, "body", None), getattr(node, "orelse", None)):
+                if not isinstance(block, list):
+                    continue
+                for i, statement in enumerate(block):
+                    if not (isinstance(statement, ast.Assign)
+                            and isinstance(statement.value, ast.Call)
+                            and isinstance(statement.value.func, ast.Name)
+                            and statement.value.func.id in ("_new", "_new_case")):
+                        continue
+                    name = statement.targets[0]
+                    assert isinstance(name, ast.Name)
+                    argument = statement.value.args[0]
+                    assert isinstance(argument, ast.Name)
+                    slots = set()
+                    for after in block[i + 1:]:
+                        if not (isinstance(after, ast.Assign)
+                                and isinstance(after.targets[0], ast.Attribute)
+                                and isinstance(after.targets[0].value, ast.Name)
+                                and after.targets[0].value.id == name.id):
+                            break
+                        slots.add(after.targets[0].attr)
+                    assert slots == set(classes[argument.id].__slots__), name.id
+                    made += 1
+    assert made == 6  # a case twice in quick_fire, once in quick_set_facts, and the three
 
-    fire, facts = set_on(quick_fire), set_on(quick_set_facts)
-    for made, cls in (("env", Env), ("decider", Decider), ("explanation", PassedGuard),
-                      ("new", Case), ("agreeing", Case)):
-        assert fire[made] == set(cls.__slots__), made
-    assert facts["new"] == set(Case.__slots__)
+
+def test_a_case_refuses_a_task_map_it_could_not_read() -> None:
+    """The steps read a task's record by position: a case made with a record of another
+    shape, or a flat map of odd length, is refused when it is made."""
+    engine, people = _lzn()
+    case = _in_uitvoering(engine, people)
+    for tasks in ({"huisbezoek": (AT, None)}, ("huisbezoek",),
+                  ("huisbezoek", (AT, None, None, None, None)), {"huisbezoek": "open"}):
+        with pytest.raises(TypeError, match="its record"):
+            Case(case.id, case.workflow_id, case.workflow_version, case.state, case.facts,
+                 case.case_roles, case._history, case.timers, tasks=tasks)  # type: ignore[arg-type]
+
+
+_AGREEMENT = """\
+id: samen
+version: 1
+label: Proef
+assumption: proef
+start_by: [melder]
+roles:
+  melder: {label: Melder}
+  coordinator: {label: Coordinator}
+  regisseur: {label: Regisseur}
+facts:
+  notitie: {type: string, label: Notitie}
+states:
+  open: {label: Open, initial: true}
+  gepland: {label: Gepland}
+  dicht: {label: Dicht, final: true}
+transitions:
+  - event: plan_vastgesteld
+    label: Plan vastgesteld
+    from: open
+    to: gepland
+    agreement: [coordinator, regisseur]
+    data:
+      datum: {type: date, label: Datum}
+      uren: {type: number, label: Uren, required: false}
+  - {event: afsluiten, label: Afsluiten, from: gepland, to: dicht, by: [coordinator]}
+"""
+
+
+@given(datum=st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)).flatmap(
+           lambda day: st.sampled_from([day, day.isoformat()])),
+       uren=st.one_of(st.none(), st.integers(0, 100), st.floats(0, 100), st.just("3")),
+       second_data=st.booleans())
+@settings(max_examples=100, deadline=None)
+def test_agreements_to_data_read_as_they_are_kept_are_alike_both_ways(
+        datum: Any, uren: Any, second_data: bool) -> None:
+    """An agreement's data are kept as their types say (a date given as text is kept as a
+    date): both agreements, the second with the same data or none, are made alike both ways,
+    their records' data and the pending agreement with the same classes."""
+    engine = ComparingEngine([load_workflow_text(_AGREEMENT, "samen.yaml")])
+    coord = Actor("c.coord", roles={"coordinator"})
+    regisseur = Actor("r.regisseur", roles={"regisseur"})
+    data = {"datum": datum} if uren is None else {"datum": datum, "uren": uren}
+    case = engine.start("samen", actor=Actor("m.melder", roles={"melder"}), at=AT)
+    try:
+        case = engine.fire(case, "plan_vastgesteld", actor=coord, data=data, at=AT)
+    except TransitionRejected:
+        return  # (data refused: refused alike both ways)
+    case = engine.fire(case, "plan_vastgesteld", actor=regisseur,
+                       data=data if second_data else None, at=AT)
+    assert case.state == "gepland"
+    assert type(case.history[-1].data["datum"]) is date

@@ -733,8 +733,8 @@ class Decider:
     made when first needed, or given by the step (rule sets read no event data, so the
     step's own environment will do)."""
 
-    # (`zorgflow.engine.step.quick_fire` makes one without a call, setting each slot: a slot
-    # added here is set there too, as a test checks)
+    # (`zorgflow.engine.step.quick_fire` makes one without a call, setting each slot right
+    # after: a slot added here is set there too, as a test checks)
     __slots__ = ("_at", "_cache", "_facts", "_rules", "env")
 
     def __init__(self, rules: Mapping[str, CompiledRuleSet], facts: Mapping[str, Any],

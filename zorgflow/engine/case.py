@@ -303,7 +303,7 @@ class Case:
         self._history = tuple(history)  # (a tuple passes as it is; steps add to it)
         self._timers: FlatMap = _flat(timers)
         self._agreements: Agreements = agreements if agreements is not None else _NONE
-        self._tasks: FlatMap = _flat(tasks) if tasks is not None else flatmap.EMPTY
+        self._tasks: FlatMap = _task_map(tasks) if tasks is not None else flatmap.EMPTY
         self._returns_to = returns_to
         self._normalised = normalised
         # Entries read from storage and not parsed yet; they come before ``_history``.
@@ -721,6 +721,17 @@ TaskRecord = tuple[datetime, datetime | None, datetime | None, str | None]
 
 def _flat(values: Mapping[str, Any] | FlatMap) -> FlatMap:
     return values if isinstance(values, tuple) else flatmap.of(values)
+
+
+def _task_map(tasks: Mapping[str, TaskRecord] | FlatMap) -> FlatMap:
+    """``tasks`` as a flat map, each record checked for its four fields (the steps read them
+    by position)."""
+    flat = _flat(tasks)
+    if len(flat) % 2 or any(not isinstance(record, tuple) or len(record) != 4
+                            for record in flat[1::2]):
+        raise TypeError("tasks should map each task id to its record (opened_at, due_at, "
+                        "done_at, done_by)")
+    return flat
 
 
 def _optional_text(raw: Mapping[str, Any], key: str) -> str | None:

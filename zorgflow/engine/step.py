@@ -4,8 +4,9 @@
 allows the common step on its own: a step that is allowed as it comes (nothing due, data as
 it is kept, no reason to refuse it) is checked here without looking for words, and made at
 once. Where it answers None, `Engine.fire` takes the full path, which records overdue signals
-first and says every reason a step is refused. Both decide with the same functions, so they
-allow the same steps, and both end in `apply_fire` or `agree`, so they make the same case.
+first and says every reason a step is refused. Both decide as the same functions do, so they
+allow the same steps; `quick_fire` makes the case as `apply_fire` or `agree` makes it, written
+out without their calls (the tests take every step both ways and compare the cases).
 """
 
 from __future__ import annotations
@@ -70,8 +71,8 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
         # the first task's record read without a slice (most cases have one task open); a
         # deadline dated three days or more after `at` is later whatever the offsets: known
         # without comparing instants, which costs two UTC offsets
-        due_at = tasks[1][1]
-        if due_at is not None and tasks[1][2] is None \
+        _, due_at, done_at, _ = tasks[1]
+        if due_at is not None and done_at is None \
                 and due_at.toordinal() - at.toordinal() < 3 and due_at <= at:
             return None
         if len(tasks) > 2:
@@ -197,6 +198,7 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
         env.facts = facts
         env.at = at
         env.data = clean
+        env.decide = None
         env.item = None
         env._today = None
         if ct.reads_rules:  # rule sets read no event data: they may read the step's own env
@@ -207,8 +209,6 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
             decider._cache = None
             decider.env = env
             env.decide = decider
-        else:
-            env.decide = None
         if ct.guard is not None:
             if ct.guard.fn(env) is not True:
                 return None
@@ -420,8 +420,8 @@ def quick_set_facts(program: Program, plan: StatePlan, case: Case, given: Mappin
                 return None
     tasks = case._tasks
     if tasks:  # (the case's own: one migrated keeps a deadline its version may not set)
-        due_at = tasks[1][1]
-        if due_at is not None and tasks[1][2] is None \
+        _, due_at, done_at, _ = tasks[1]
+        if due_at is not None and done_at is None \
                 and due_at.toordinal() - at.toordinal() < 3 and due_at <= at:
             return None
         if len(tasks) > 2:
@@ -736,8 +736,8 @@ class PassedGuard:
     small object, since a case keeps one for every guarded step. The time and the data are
     the step's own, so they are read from its record, not kept a second time here."""
 
-    # (`zorgflow.engine.step.quick_fire` makes one without a call, setting each slot: a slot
-    # added here is set there too, as a test checks)
+    # (`zorgflow.engine.step.quick_fire` makes one without a call, setting each slot right
+    # after: a slot added here is set there too, as a test checks)
     __slots__ = ("_facts", "_guard", "_lines", "_program")
 
     def __init__(self, program: Program, guard: Expr, facts: Mapping[str, Any]) -> None:

@@ -68,8 +68,8 @@ class Scope(Frozen):
 class Env:
     """What an expression is evaluated against. Cheap to build; ``today`` is cached."""
 
-    # (`zorgflow.engine.step.quick_fire` makes one without a call, setting each slot: a slot
-    # added here is set there too, as a test checks)
+    # (`zorgflow.engine.step.quick_fire` makes one without a call, setting each slot right
+    # after: a slot added here is set there too, as a test checks)
     __slots__ = ("_today", "at", "data", "decide", "facts", "item")
 
     def __init__(
