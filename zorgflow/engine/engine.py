@@ -451,14 +451,14 @@ class Engine:
             if not case._normalised:  # read from outside: checked against its workflow first
                 case = self._for_case(case)[1]
             key = (case._workflow_id, case._workflow_version, case._state)
-            found_facts: tuple[Program, StatePlan, QuickFacts] | None
+            found: tuple[Program, StatePlan, QuickFacts] | None
             try:
-                found_facts = self._quick_facts[key]
+                found = self._quick_facts[key]
             except KeyError:  # the first in this state, or no such state
-                found_facts = self._quick_facts_step(key)
-            if found_facts is not None:
-                known, plan, made_facts = found_facts
-                quick = made_facts(known, plan, case, facts, actor, at)
+                found = self._quick_facts_step(key)
+            if found is not None:
+                known, plan, made = found
+                quick = made(known, plan, case, facts, actor, at)
                 if quick is not None:
                     if store is not None:
                         store.save(quick, case.version)

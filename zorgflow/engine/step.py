@@ -159,7 +159,7 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
                 pending_now = {ct.event: (now_agreed, given)}
             entry: Record = (version + 1, at, aid, role, "agree", ct.event, ct.from_state,
                              ct.from_state, given, case._workflow_version)
-            agreeing = _new_case(Case)  # as `Case._next`, without the call
+            agreeing = _new(Case)  # as `Case._next`, without the call
             agreeing._id = case._id
             agreeing._workflow_id = case._workflow_id
             agreeing._workflow_version = case._workflow_version
@@ -339,7 +339,7 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
         entry = (version + 1, at, aid, role, "fire", ct.event, state, target, given,
                  case._workflow_version)
     # the next case (as `Case._next`, without the call)
-    new = _new_case(Case)
+    new = _new(Case)
     new._id = case._id
     new._workflow_id = case._workflow_id
     new._workflow_version = case._workflow_version
@@ -357,7 +357,7 @@ def quick_fire(program: Program, ct: CompiledTransition, case: Case, actor: Acto
     return new
 
 
-_new_case = _new = object.__new__
+_new = object.__new__
 
 #: what `quick_fire` reads as given: of the transition, and of its workflow's program (not
 #: ``rules``, which an engine with another rules back end replaces in a copy that shares the
@@ -482,7 +482,7 @@ def quick_set_facts(program: Program, plan: StatePlan, case: Case, given: Mappin
     version = len(case._history) + (len(stored) if stored is not None else 0)
     entry: Record = (version + 1, at, aid, role, "set_facts", "set_facts", state, state,
                      flat_typed, case._workflow_version)
-    new = _new_case(Case)  # as `Case._next`, without the call
+    new = _new(Case)  # as `Case._next`, without the call
     new._id = case._id
     new._workflow_id = case._workflow_id
     new._workflow_version = case._workflow_version
